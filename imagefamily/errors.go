@@ -1,0 +1,181 @@
+package imagefamily
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors. Every error Resolve returns matches exactly one class
+// through errors.Is, so fronts can map classes to exit codes and messages
+// without string matching.
+var (
+	// ErrInvalidInput: the request was rejected before anything was sent.
+	ErrInvalidInput = errors.New("invalid input")
+	// ErrNotFound: the family has no available image in the region.
+	ErrNotFound = errors.New("no available image in family")
+	// ErrNoCredentials: no credential source was configured.
+	ErrNoCredentials = errors.New("no credentials")
+	// ErrCredentials: a configured credential source could not produce keys
+	// (unreadable profile, STS refused the role, token file missing...).
+	ErrCredentials = errors.New("credentials could not be obtained")
+	// ErrAccessDenied: the API said the caller lacks permission.
+	ErrAccessDenied = errors.New("access denied")
+	// ErrRegionNotFound: the API does not know the region.
+	ErrRegionNotFound = errors.New("region not found")
+	// ErrAuthFailed: the API rejected the credentials themselves (unknown key,
+	// wrong secret, bad or expired security token).
+	ErrAuthFailed = errors.New("authentication failed")
+	// ErrThrottled: throttled on every attempt the retry policy allowed.
+	ErrThrottled = errors.New("throttled")
+	// ErrTimeout: the deadline passed before an answer arrived.
+	ErrTimeout = errors.New("timed out")
+	// ErrAPI: any other answer the API gave or a malformed one.
+	ErrAPI = errors.New("API error")
+	// ErrNetwork: the endpoint could not be reached (DNS, refused, reset, TLS).
+	ErrNetwork = errors.New("network error")
+)
+
+// ValidationError names the field, the offending value and the rule it broke.
+// It is returned before any network call.
+type ValidationError struct {
+	Field string // user-facing field name, such as "image family"
+	Value string // the offending value, already safe to print
+	Rule  string // the rule, phrased so the user knows what to change
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Rule)
+}
+
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
+
+// NotFoundError says the family has no available image in the region. The
+// real API answers this with an empty Image object, not with an error code.
+type NotFoundError struct {
+	Region    string
+	Family    string
+	RequestID string
+}
+
+func (e *NotFoundError) Error() string {
+	msg := fmt.Sprintf("no available image in family %q in region %s", e.Family, e.Region)
+	if e.RequestID != "" {
+		msg += " (RequestId " + e.RequestID + ")"
+	}
+	return msg + "; the family may be empty, every image in it may be Creating or UnAvailable, or it may only exist in another region (image families are regional; copy the image first)"
+}
+
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// APIError is an error answer from ECS or STS, with what the user needs to act.
+type APIError struct {
+	Service    string // "ECS" or "STS"
+	Action     string // API action, such as DescribeImageFromFamily
+	Region     string
+	Family     string
+	Code       string // the API's error code
+	HTTPStatus int
+	RequestID  string
+	Message    string // the API's own message
+	Hint       string // what to do about it
+	Attempts   int    // how many requests were sent, retries included
+	class      error
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", e.Service, e.Action)
+	if e.Family != "" {
+		fmt.Fprintf(&b, " for family %q", e.Family)
+	}
+	if e.Region != "" {
+		fmt.Fprintf(&b, " in region %s", e.Region)
+	}
+	fmt.Fprintf(&b, " failed: %s", e.Code)
+	if e.HTTPStatus != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", strings.TrimSpace(e.Message))
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " [RequestId %s]", e.RequestID)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, ". %s", e.Hint)
+	}
+	return b.String()
+}
+
+func (e *APIError) Is(target error) bool { return target == e.class }
+
+// Class reports the sentinel this error matches.
+func (e *APIError) Class() error { return e.class }
+
+// TransportError wraps a failure below the API: no answer, a reset, a TLS
+// failure, a timeout, a body that is not JSON.
+type TransportError struct {
+	Op       string // what we were doing, such as "ECS DescribeImageFromFamily in region cn-hangzhou"
+	Attempts int
+	Err      error // underlying error, already scrubbed of secrets
+	class    error
+}
+
+func (e *TransportError) Error() string {
+	msg := e.Op + ": " + e.Err.Error()
+	if e.Attempts > 1 {
+		msg += fmt.Sprintf(" (after %d attempts)", e.Attempts)
+	}
+	switch e.class {
+	case ErrTimeout:
+		msg += ". Raise the timeout, or check that the endpoint is reachable from here"
+	case ErrNetwork:
+		msg += ". Check the endpoint, proxy settings (HTTPS_PROXY/NO_PROXY) and that its TLS certificate is trusted"
+	}
+	return msg
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+func (e *TransportError) Is(target error) bool { return target == e.class }
+
+// CredentialsError says why no credentials could be produced.
+type CredentialsError struct {
+	Source string // such as "OIDC (ALIBABA_CLOUD_OIDC_TOKEN_FILE)"
+	Err    error
+	none   bool
+}
+
+func (e *CredentialsError) Error() string {
+	if e.none {
+		return noCredentialsMessage
+	}
+	return fmt.Sprintf("credentials from %s: %v", e.Source, e.Err)
+}
+
+func (e *CredentialsError) Unwrap() error { return e.Err }
+
+func (e *CredentialsError) Is(target error) bool {
+	if e.none {
+		return target == ErrNoCredentials || target == ErrInvalidInput
+	}
+	return target == ErrCredentials
+}
+
+const noCredentialsMessage = `no Alibaba Cloud credentials found. Provide them in one of these ways (first match wins):
+  1. an access key pair given explicitly (flags, HCL attributes or action inputs), optionally with a security token;
+  2. environment: ALIBABA_CLOUD_ACCESS_KEY_ID + ALIBABA_CLOUD_ACCESS_KEY_SECRET (+ ALIBABA_CLOUD_SECURITY_TOKEN),
+     or ALICLOUD_ACCESS_KEY + ALICLOUD_SECRET_KEY (+ ALICLOUD_SECURITY_TOKEN or SECURITY_TOKEN);
+  3. OIDC: ALIBABA_CLOUD_ROLE_ARN + ALIBABA_CLOUD_OIDC_PROVIDER_ARN + ALIBABA_CLOUD_OIDC_TOKEN_FILE
+     (in GitHub Actions: role-to-assume + oidc-provider-arn, with permissions: id-token: write);
+  4. an aliyun CLI profile: ~/.aliyun/config.json, chosen by ALIBABA_CLOUD_PROFILE / ALICLOUD_PROFILE or a profile setting;
+  5. the ECS instance RAM role, when a role name is given (ram_role_name / --ram-role-name / ALIBABA_CLOUD_ECS_METADATA).
+Any of these can be followed by assuming a RAM role (ram_role_arn / --role-arn)`
+
+// IsInputError reports whether err means the input was rejected before any
+// request was sent (the CLI's exit code 2).
+func IsInputError(err error) bool { return errors.Is(err, ErrInvalidInput) }

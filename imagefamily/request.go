@@ -1,0 +1,122 @@
+package imagefamily
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Front names the tool that made a call; it goes into the User-Agent so that
+// server-side logs tell the CLI, the Packer plugin and the action apart.
+type Front string
+
+const (
+	FrontCLI    Front = "cli"
+	FrontPacker Front = "packer"
+	FrontAction Front = "action"
+	FrontLib    Front = "library"
+)
+
+// Request is everything one lookup needs. Only Region and Family are
+// required; zero values elsewhere mean the documented defaults.
+type Request struct {
+	Region string
+	Family string
+
+	Credentials Credentials
+
+	// Endpoint overrides the ECS endpoint: "host", "host:port" or a URL.
+	// HTTPS is used unless the URL says http:// explicitly.
+	Endpoint string
+	// VPC selects the VPC endpoint (ecs-vpc.<region>.aliyuncs.com) when no
+	// Endpoint is given.
+	VPC bool
+
+	// Timeout bounds the whole lookup, retries and credential exchange
+	// included. Zero means DefaultTimeout. A deadline on the context passed
+	// to Resolve applies as well; the earlier one wins.
+	Timeout time.Duration
+
+	Retry RetryPolicy
+
+	// Front and its version go into the User-Agent.
+	Front Front
+
+	// Transport, when set, is the base HTTP transport for every request (ECS,
+	// STS and metadata). Tests pass the emulator's; nil means a clone of
+	// http.DefaultTransport (which honours HTTPS_PROXY/NO_PROXY and
+	// SSL_CERT_FILE).
+	Transport http.RoundTripper
+
+	// Debug, when set, receives a trace of each HTTP exchange with every
+	// secret redacted. The SDK's own DEBUG=sdk trace is switched off because
+	// it prints security tokens and writes to stdout.
+	Debug io.Writer
+}
+
+// DefaultTimeout bounds a lookup when neither Request.Timeout nor the
+// context sets a deadline.
+const DefaultTimeout = 60 * time.Second
+
+// Credentials says where keys come from. Settings written here explicitly
+// win over the environment; see ResolveCredentials for the full order.
+type Credentials struct {
+	// Static keys.
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
+
+	// OIDC web identity: AssumeRoleWithOIDC with a token from OIDCTokenFile
+	// or, when set, OIDCToken itself (the GitHub Action fetches it).
+	OIDCRoleARN     string
+	OIDCProviderARN string
+	OIDCTokenFile   string
+	OIDCToken       string
+
+	// aliyun CLI profile: name, and file (default ~/.aliyun/config.json).
+	Profile     string
+	ProfileFile string
+
+	// ECS instance RAM role: used only when a name is given. The metadata
+	// service address is configurable so tests never reach the real one.
+	ECSRoleName      string
+	MetadataEndpoint string
+
+	// AssumeRoleARN, when set, is assumed with whatever the chain produced.
+	AssumeRoleARN       string
+	RoleSessionName     string
+	RoleSessionDuration time.Duration // 900s to 3600s; zero means 3600s
+	ExternalID          string
+
+	// STSEndpoint overrides sts.aliyuncs.com, in the same forms as Endpoint.
+	STSEndpoint string
+
+	// Getenv reads the environment; nil means os.Getenv. Tests inject one.
+	Getenv func(string) string
+	// HomeDir is where ~/.aliyun lives; empty means the user's home.
+	HomeDir string
+}
+
+// RetryPolicy bounds retries of throttling, 5xx, ServiceUnavailable, resets
+// and timeouts. Other 4xx answers are never retried. Delays use exponential
+// backoff with full jitter, and x-acs-retry-after when the server sends it;
+// no delay runs past the deadline.
+type RetryPolicy struct {
+	MaxAttempts int           // total attempts including the first; 0 means 5, 1 disables retries
+	BaseDelay   time.Duration // 0 means 200ms
+	MaxDelay    time.Duration // cap of one delay; 0 means 5s
+
+	// Sleep waits d or until ctx is done; nil means a real timer. Tests
+	// inject a fake so retry tests never sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter returns a number in [0,1); nil means math/rand/v2.
+	Jitter func() float64
+}
+
+// Result is the outcome for one region of a multi-region lookup.
+type Result struct {
+	Region string
+	Image  Image
+	Err    error
+}

@@ -1,0 +1,77 @@
+package imagefamily
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Family name rules, from the DescribeImageFromFamily API document: 2 to 128
+// characters; letters, digits, ':', '_' and '-'; starts with a letter; must
+// not start with "http://", "https://", "acs:" or "aliyun".
+var familyChars = regexp.MustCompile(`^[A-Za-z0-9:_-]*$`)
+
+// ValidateFamily checks an image family name against the API's rules and
+// returns a *ValidationError naming the first rule it breaks.
+func ValidateFamily(family string) error {
+	bad := func(rule string) error {
+		return &ValidationError{Field: "image family", Value: family, Rule: rule}
+	}
+	n := len([]rune(family))
+	switch {
+	case family == "":
+		return bad("it is required; give the name of the image family to look up")
+	case strings.TrimSpace(family) != family:
+		return bad("it must not have leading or trailing white space")
+	// The prefix rules come before the character rules so that a URL pasted by
+	// mistake is reported as a URL, not as "contains '/'".
+	case strings.HasPrefix(family, "http://"), strings.HasPrefix(family, "https://"):
+		return bad("it must not start with http:// or https://; give the family name, not a URL")
+	case strings.HasPrefix(family, "acs:"):
+		return bad(`it must not start with "acs:"; give the family name, not an ARN`)
+	case strings.HasPrefix(family, "aliyun"):
+		return bad(`it must not start with "aliyun" (reserved by Alibaba Cloud)`)
+	case n < 2 || n > 128:
+		return bad(fmt.Sprintf("it must be 2 to 128 characters long (it has %d)", n))
+	case !familyChars.MatchString(family):
+		return bad(fmt.Sprintf("it may contain only letters, digits, ':', '_' and '-' (found %q)", firstBadFamilyChar(family)))
+	case !isASCIILetter(family[0]):
+		return bad("it must start with a letter")
+	}
+	return nil
+}
+
+func firstBadFamilyChar(s string) string {
+	for _, r := range s {
+		if !(r < 128 && (isASCIILetter(byte(r)) || (r >= '0' && r <= '9') || r == ':' || r == '_' || r == '-')) {
+			return string(r)
+		}
+	}
+	return ""
+}
+
+func isASCIILetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
+// Region ids are lower-case words joined by hyphens, such as cn-hangzhou,
+// ap-southeast-1 or cn-shanghai-finance-1.
+var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+){1,5}$`)
+
+// ValidateRegion checks that a region id is well formed. Whether the region
+// exists is the API's answer (InvalidRegionId.NotFound): a pre-check with
+// DescribeRegions would double the requests and go stale as regions open.
+func ValidateRegion(region string) error {
+	bad := func(rule string) error {
+		return &ValidationError{Field: "region", Value: region, Rule: rule}
+	}
+	switch {
+	case region == "":
+		return bad("it is required; give a region id such as cn-hangzhou")
+	case len(region) > 64:
+		return bad("it must be at most 64 characters long")
+	case strings.ToLower(region) != region && regionPattern.MatchString(strings.ToLower(region)):
+		return bad(fmt.Sprintf("region ids are lower case; use %q", strings.ToLower(region)))
+	case !regionPattern.MatchString(region):
+		return bad("it must be a region id: lower-case letters and digits in hyphen-separated words, such as cn-hangzhou or ap-southeast-1")
+	}
+	return nil
+}
