@@ -46,7 +46,7 @@ type Image struct {
 	LoginAsNonRootSupported bool
 	NvmeSupport             string
 	ImdsSupport             string
-	Tags                    map[string]string // never nil
+	Tags                    map[string]string   // never nil
 	DiskDeviceMappings      []DiskDeviceMapping // never nil
 }
 
@@ -123,37 +123,37 @@ func fromSDK(in ecs.Image) Image {
 
 // apiImage is the wire shape, with the API's field names.
 type apiImage struct {
-	ImageId                 string       `json:"ImageId"`
-	ImageName               string       `json:"ImageName"`
-	ImageFamily             string       `json:"ImageFamily"`
-	ImageVersion            string       `json:"ImageVersion"`
-	CreationTime            string       `json:"CreationTime"`
-	Status                  string       `json:"Status"`
-	Progress                string       `json:"Progress"`
-	Architecture            string       `json:"Architecture"`
-	OSType                  string       `json:"OSType"`
-	OSName                  string       `json:"OSName"`
-	OSNameEn                string       `json:"OSNameEn"`
-	Platform                string       `json:"Platform"`
-	BootMode                string       `json:"BootMode"`
-	Size                    int          `json:"Size"`
-	Description             string       `json:"Description"`
-	ImageOwnerAlias         string       `json:"ImageOwnerAlias"`
-	ImageOwnerId            int64        `json:"ImageOwnerId"`
-	ResourceGroupId         string       `json:"ResourceGroupId"`
-	SupplierName            string       `json:"SupplierName"`
-	ProductCode             string       `json:"ProductCode"`
-	Usage                   string       `json:"Usage"`
-	IsCopied                bool         `json:"IsCopied"`
-	IsSelfShared            string       `json:"IsSelfShared"`
-	IsSubscribed            bool         `json:"IsSubscribed"`
-	IsSupportCloudinit      bool         `json:"IsSupportCloudinit"`
-	IsSupportIoOptimized    bool         `json:"IsSupportIoOptimized"`
-	IsPublic                bool         `json:"IsPublic"`
-	LoginAsNonRootSupported bool         `json:"LoginAsNonRootSupported"`
-	Features                apiFeatures  `json:"Features"`
-	Tags                    apiTags      `json:"Tags"`
-	DiskDeviceMappings      apiMappings  `json:"DiskDeviceMappings"`
+	ImageId                 string      `json:"ImageId"`
+	ImageName               string      `json:"ImageName"`
+	ImageFamily             string      `json:"ImageFamily"`
+	ImageVersion            string      `json:"ImageVersion"`
+	CreationTime            string      `json:"CreationTime"`
+	Status                  string      `json:"Status"`
+	Progress                string      `json:"Progress"`
+	Architecture            string      `json:"Architecture"`
+	OSType                  string      `json:"OSType"`
+	OSName                  string      `json:"OSName"`
+	OSNameEn                string      `json:"OSNameEn"`
+	Platform                string      `json:"Platform"`
+	BootMode                string      `json:"BootMode"`
+	Size                    int         `json:"Size"`
+	Description             string      `json:"Description"`
+	ImageOwnerAlias         string      `json:"ImageOwnerAlias"`
+	ImageOwnerId            int64       `json:"ImageOwnerId"`
+	ResourceGroupId         string      `json:"ResourceGroupId"`
+	SupplierName            string      `json:"SupplierName"`
+	ProductCode             string      `json:"ProductCode"`
+	Usage                   string      `json:"Usage"`
+	IsCopied                bool        `json:"IsCopied"`
+	IsSelfShared            string      `json:"IsSelfShared"`
+	IsSubscribed            bool        `json:"IsSubscribed"`
+	IsSupportCloudinit      bool        `json:"IsSupportCloudinit"`
+	IsSupportIoOptimized    bool        `json:"IsSupportIoOptimized"`
+	IsPublic                bool        `json:"IsPublic"`
+	LoginAsNonRootSupported bool        `json:"LoginAsNonRootSupported"`
+	Features                apiFeatures `json:"Features"`
+	Tags                    apiTags     `json:"Tags"`
+	DiskDeviceMappings      apiMappings `json:"DiskDeviceMappings"`
 }
 
 type apiFeatures struct {
@@ -199,7 +199,7 @@ func (img Image) MarshalJSON() ([]byte, error) {
 		IsSelfShared: strconv.FormatBool(img.IsSelfShared), IsSubscribed: img.IsSubscribed,
 		IsSupportCloudinit: img.IsSupportCloudinit, IsSupportIoOptimized: img.IsSupportIoOptimized,
 		IsPublic: img.IsPublic, LoginAsNonRootSupported: img.LoginAsNonRootSupported,
-		Features: apiFeatures{NvmeSupport: img.NvmeSupport, ImdsSupport: img.ImdsSupport},
+		Features:           apiFeatures{NvmeSupport: img.NvmeSupport, ImdsSupport: img.ImdsSupport},
 		Tags:               apiTags{Tag: []apiTag{}},
 		DiskDeviceMappings: apiMappings{DiskDeviceMapping: []apiMapping{}},
 	}
