@@ -3,35 +3,175 @@ package imagefamily
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
 // Resolve returns the newest available custom image of req.Family in
 // req.Region. It validates the request before any network call, obtains
-// credentials, and sends exactly one DescribeImageFromFamily request per
-// attempt (retrying only what is worth retrying).
+// credentials, and sends one DescribeImageFromFamily request per attempt
+// (retrying only what is worth retrying).
 func Resolve(ctx context.Context, req Request) (Image, error) {
-	return Image{}, errors.New("imagefamily: Resolve not implemented yet")
+	if err := Validate(req); err != nil {
+		return Image{}, err
+	}
+	ctx, cancel := withTimeout(ctx, req.Timeout)
+	defer cancel()
+	return newSession(req).resolve(ctx, req.Region)
 }
 
 // ResolveRegions resolves the same family in several regions concurrently,
 // at most concurrency at once (0 means 8), one SDK client per goroutine, with
 // credentials obtained once and shared. Results come back in the order of
-// regions. A validation error of the request as a whole is returned as err
-// before anything is sent.
+// regions; each carries its own error. A request that fails validation is
+// returned as err before anything is sent. req.Region is ignored.
 func ResolveRegions(ctx context.Context, req Request, regions []string, concurrency int) ([]Result, error) {
-	return nil, errors.New("imagefamily: ResolveRegions not implemented yet")
+	if len(regions) == 0 {
+		return nil, &ValidationError{Field: "region", Value: "", Rule: "at least one region is required"}
+	}
+	for _, r := range regions {
+		one := req
+		one.Region = r
+		if err := Validate(one); err != nil {
+			return nil, err
+		}
+	}
+	if concurrency <= 0 {
+		concurrency = 8
+	}
+	ctx, cancel := withTimeout(ctx, req.Timeout)
+	defer cancel()
+	s := newSession(req)
+	results := make([]Result, len(regions))
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for i, region := range regions {
+		results[i].Region = region
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				results[i].Err, _ = classify(ctx, operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: req.Family}, ctx.Err(), s.scrub)
+				return
+			}
+			results[i].Image, results[i].Err = s.resolve(ctx, region)
+		}()
+	}
+	wg.Wait()
+	return results, nil
+}
+
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// resolve does one region's lookup with a client of its own: SDK clients are
+// not safe for concurrent use.
+func (s *session) resolve(ctx context.Context, region string) (Image, error) {
+	k, err := s.credentials(ctx)
+	if err != nil {
+		return Image{}, err
+	}
+	ep, _ := parseEndpoint("endpoint", s.req.Endpoint) // validated already
+	scheme := "https"
+	if ep.Host != "" {
+		scheme = ep.Scheme
+	}
+	op := operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: s.req.Family}
+	tr := s.newTransport()
+	client, err := ecs.NewClientWithOptions(region, sdkConfig(tr, scheme), k.credential())
+	if err != nil {
+		return Image{}, &TransportError{Op: op.String(), Err: errors.New(s.scrub.clean(err.Error())), class: ErrNetwork}
+	}
+	if ep.Host == "" && s.req.VPC {
+		client.Network = "vpc"
+	}
+	var resp *ecs.DescribeImageFromFamilyResponse
+	err = invoke(ctx, op, s.req.Retry, tr, s.scrub, func(ctx context.Context, timeout time.Duration) error {
+		r := ecs.CreateDescribeImageFromFamilyRequest()
+		r.Scheme = scheme
+		if ep.Host != "" {
+			r.Domain = ep.Host
+		}
+		r.RegionId = region
+		r.ImageFamily = s.req.Family
+		r.SetReadTimeout(timeout)
+		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
+		var err error
+		resp, err = client.DescribeImageFromFamily(r)
+		return err
+	})
+	if err != nil {
+		return Image{}, err
+	}
+	if resp.Image.ImageId == "" {
+		return Image{}, &NotFoundError{Region: region, Family: s.req.Family, RequestID: resp.RequestId}
+	}
+	return fromSDK(resp.Image), nil
 }
 
 // Validate checks everything that can be checked offline: family, region,
-// endpoints, durations and credential settings that contradict each other.
-// Packer's Configure and every front call it; Resolve calls it too.
+// endpoints, timeouts, retry bounds and credential settings that contradict
+// each other. Packer's Configure and every front call it; Resolve calls it
+// too, so nothing invalid is ever sent.
 func Validate(req Request) error {
-	return errors.New("imagefamily: Validate not implemented yet")
+	if err := ValidateFamily(req.Family); err != nil {
+		return err
+	}
+	if err := ValidateRegion(req.Region); err != nil {
+		return err
+	}
+	return validateSettings(req)
+}
+
+// ValidateSettings checks everything but the region and family, for fronts
+// whose region or family is not known yet (Packer placeholders).
+func ValidateSettings(req Request) error { return validateSettings(req) }
+
+func validateSettings(req Request) error {
+	if _, err := parseEndpoint("endpoint", req.Endpoint); err != nil {
+		return err
+	}
+	if req.Timeout < 0 {
+		return &ValidationError{Field: "timeout", Value: req.Timeout.String(), Rule: "it must be positive"}
+	}
+	if req.Timeout > 0 && req.Timeout < 100*time.Millisecond {
+		return &ValidationError{Field: "timeout", Value: req.Timeout.String(), Rule: "it must be at least 100ms (a unit is probably missing, such as 30s)"}
+	}
+	if req.Retry.MaxAttempts < 0 || req.Retry.MaxAttempts > maxAttemptsLimit {
+		return &ValidationError{Field: "max attempts", Value: fmt.Sprint(req.Retry.MaxAttempts), Rule: fmt.Sprintf("it must be between 1 and %d (0 means the default, %d)", maxAttemptsLimit, defaultMaxAttempts)}
+	}
+	return validateCredentials(req.Credentials)
 }
 
 // ParseRegions splits a region list as users write it: separated by commas,
-// newlines or spaces, blanks dropped, duplicates removed (first kept), each
-// validated.
+// newlines or white space, blanks dropped, duplicates removed (first kept),
+// each validated.
 func ParseRegions(s string) ([]string, error) {
-	return nil, errors.New("imagefamily: ParseRegions not implemented yet")
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range fields {
+		if err := ValidateRegion(f); err != nil {
+			return nil, err
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &ValidationError{Field: "region", Value: s, Rule: "at least one region is required, such as cn-hangzhou"}
+	}
+	return out, nil
 }

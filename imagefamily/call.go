@@ -1,0 +1,237 @@
+package imagefamily
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+)
+
+// defaultAttemptTimeout caps one attempt, so that a server that hangs once
+// still leaves time for a retry within the overall deadline.
+const defaultAttemptTimeout = 20 * time.Second
+
+// operation describes one API call for messages and error mapping.
+type operation struct {
+	Service string // "ECS" or "STS"
+	Action  string
+	Region  string
+	Family  string
+}
+
+func (op operation) String() string {
+	s := op.Service + " " + op.Action
+	if op.Family != "" {
+		s += fmt.Sprintf(" for family %q", op.Family)
+	}
+	if op.Region != "" {
+		s += " in region " + op.Region
+	}
+	return s
+}
+
+// attemptFunc sends one request. It must honour ctx; its error is classified
+// by classify.
+type attemptFunc func(ctx context.Context, timeout time.Duration) error
+
+// invoke runs attempts under the retry policy until one succeeds, a
+// non-retryable error arrives, the attempts run out, or the deadline would
+// pass before the next attempt could start.
+func invoke(ctx context.Context, op operation, policy RetryPolicy, tr *callTransport, scrub *scrubber, attempt attemptFunc) error {
+	max := policy.attempts()
+	for n := 1; ; n++ {
+		timeout := defaultAttemptTimeout
+		if dl, ok := ctx.Deadline(); ok {
+			if left := time.Until(dl); left < timeout {
+				timeout = left
+			}
+		}
+		if tr != nil {
+			tr.bind(ctx)
+		}
+		err := runGuarded(ctx, func() error { return attempt(ctx, timeout) })
+		if err == nil {
+			return nil
+		}
+		final, retryable := classify(ctx, op, err, scrub)
+		setAttempts(final, n)
+		if !retryable || n >= max {
+			return final
+		}
+		var ra time.Duration
+		if tr != nil {
+			ra = tr.lastRetryAfter()
+		}
+		wait := policy.delay(n, ra)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+			// Sleeping would only end at the deadline; report the real cause.
+			return final
+		}
+		if serr := policy.sleep(ctx, wait); serr != nil {
+			return final
+		}
+	}
+}
+
+// runGuarded runs fn so that a panic inside the SDK (it panics on some
+// malformed error bodies) becomes an error, and so that the caller returns
+// as soon as ctx is done even if the SDK does not.
+func runGuarded(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- &malformedResponse{detail: fmt.Sprint(r)}
+			}
+		}()
+		done <- fn()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type malformedResponse struct{ detail string }
+
+func (m *malformedResponse) Error() string {
+	return "the response could not be read as an API answer (" + m.detail + ")"
+}
+
+func setAttempts(err error, n int) {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.Attempts = n
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		te.Attempts = n
+	}
+}
+
+// classify turns an SDK or transport error into one of ours, and says
+// whether it is worth retrying.
+func classify(ctx context.Context, op operation, err error, scrub *scrubber) (error, bool) {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return &TransportError{Op: op.String(), Err: fmt.Errorf("deadline exceeded before an answer arrived: %w", context.DeadlineExceeded), class: ErrTimeout}, false
+		}
+		return &TransportError{Op: op.String(), Err: fmt.Errorf("cancelled: %w", ctxErr), class: ErrNetwork}, false
+	}
+	var se *sdkerrors.ServerError
+	if errors.As(err, &se) {
+		return apiError(op, se.HttpStatus(), se.ErrorCode(), se.RequestId(), se.Message(), scrub)
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae, isRetryableCode(ae.HTTPStatus, ae.Code)
+	}
+	var mr *malformedResponse
+	if errors.As(err, &mr) {
+		return &TransportError{Op: op.String(), Err: errors.New(scrub.clean(mr.Error())), class: ErrAPI}, false
+	}
+	var ce *sdkerrors.ClientError
+	if errors.As(err, &ce) {
+		cause := ce.OriginError()
+		if cause == nil {
+			cause = errors.New(ce.Message())
+		}
+		if ce.ErrorCode() == sdkerrors.JsonUnmarshalErrorCode || strings.Contains(ce.ErrorCode(), "Unmarshal") {
+			return &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + scrub.clean(cause.Error())), class: ErrAPI}, false
+		}
+		return transportError(op, cause, scrub)
+	}
+	var je *json.SyntaxError
+	if errors.As(err, &je) {
+		return &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + je.Error()), class: ErrAPI}, false
+	}
+	return transportError(op, err, scrub)
+}
+
+func transportError(op operation, err error, scrub *scrubber) (error, bool) {
+	msg := scrub.clean(err.Error())
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout(), strings.Contains(msg, "Client.Timeout"), strings.Contains(msg, "timeout"):
+		return &TransportError{Op: op.String(), Err: errors.New("no answer in time: " + msg), class: ErrTimeout}, true
+	case isCertError(err):
+		// Never retried and never downgraded to HTTP: an untrusted
+		// certificate is a configuration problem or an attack.
+		return &TransportError{Op: op.String(), Err: errors.New("TLS certificate not trusted: " + msg), class: ErrNetwork}, false
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNREFUSED), strings.Contains(msg, "connection reset"), strings.Contains(msg, "EOF"),
+		strings.Contains(msg, "connection refused"), strings.Contains(msg, "broken pipe"):
+		return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}, true
+	}
+	return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}, false
+}
+
+func isCertError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate") || strings.Contains(msg, "tls: ")
+}
+
+// isRetryableCode: throttling, ServiceUnavailable and 5xx are worth another
+// try; every other 4xx will answer the same again.
+func isRetryableCode(status int, code string) bool {
+	return status >= 500 || status == 429 || strings.HasPrefix(code, "Throttling") ||
+		code == "ServiceUnavailable" || code == "InternalError"
+}
+
+// apiError maps an error answer into an *APIError with a class and a hint.
+func apiError(op operation, status int, code, requestID, message string, scrub *scrubber) (error, bool) {
+	// SignatureDoesNotMatch echoes the server's string to sign, which holds
+	// every request parameter; it helps no user and may hold a token.
+	if i := strings.Index(message, "server string to sign is:"); i >= 0 {
+		message = strings.TrimSpace(message[:i])
+	}
+	if code == "" {
+		// A proxy or load balancer answered with a body that is not an API
+		// error document.
+		code = fmt.Sprintf("HTTP%d", status)
+	}
+	e := &APIError{
+		Service: op.Service, Action: op.Action, Region: op.Region, Family: op.Family,
+		Code: code, HTTPStatus: status, RequestID: requestID, Message: scrub.clean(message),
+	}
+	e.class, e.Hint = codeClass(op, status, code)
+	return e, isRetryableCode(status, code)
+}
+
+func codeClass(op operation, status int, code string) (error, string) {
+	switch {
+	case strings.HasPrefix(code, "Throttling") || status == 429:
+		return ErrThrottled, "The API is throttling this account; lower the request rate or concurrency, or retry later"
+	case code == "InvalidRegionId.NotFound" || code == "InvalidRegionId.Malformed":
+		return ErrRegionNotFound, fmt.Sprintf("Region %q is not known to ECS; check the region id (for example cn-hangzhou, ap-southeast-1)", op.Region)
+	case code == "SignatureDoesNotMatch" || code == "IncompleteSignature":
+		return ErrAuthFailed, "The access key secret does not match the access key id; check for a wrong, truncated or rotated secret"
+	case strings.HasPrefix(code, "InvalidAccessKeyId"):
+		return ErrAuthFailed, "The access key id is unknown or disabled; check which key is configured and that it is active in RAM"
+	case strings.HasPrefix(code, "InvalidSecurityToken"):
+		return ErrAuthFailed, "The security token is expired, malformed or belongs to another access key; obtain fresh STS credentials"
+	case strings.HasPrefix(code, "InvalidTimeStamp"):
+		return ErrAuthFailed, "The request timestamp was rejected; check that this machine's clock is correct"
+	case code == "InvalidUser.Unauthorized" || strings.HasPrefix(code, "Forbidden") || code == "NoPermission" || status == 403:
+		if op.Service == "STS" {
+			return ErrAccessDenied, "The caller may not assume this role; check the role's trust policy and that the caller has sts:AssumeRole"
+		}
+		return ErrAccessDenied, "The caller needs the RAM permission ecs:DescribeImageFromFamily; attach a policy granting it (see docs/credentials.md)"
+	case strings.HasPrefix(code, "EntityNotExist"):
+		return ErrCredentials, "The role does not exist; check the role ARN"
+	case strings.HasPrefix(code, "AuthenticationFail"):
+		return ErrCredentials, "STS rejected the OIDC token; check the audience, the OIDC provider ARN and the role's trust condition"
+	case code == "ServiceUnavailable" || code == "InternalError" || status >= 500:
+		return ErrAPI, "The service had a temporary failure; retry later"
+	}
+	return ErrAPI, ""
+}

@@ -1,0 +1,66 @@
+package imagefamily
+
+import (
+	"net/url"
+	"strings"
+)
+
+// scrubber removes secrets from text that is about to leave the core (error
+// messages, debug traces). Server messages such as SignatureDoesNotMatch echo
+// the string to sign, which holds the security token percent-encoded once or
+// twice, so every encoding is replaced.
+type scrubber struct {
+	secrets []string
+}
+
+const redacted = "[REDACTED]"
+
+func (s *scrubber) add(secret string) {
+	// Very short values would redact ordinary words; real secrets are long.
+	if len(secret) < 6 {
+		return
+	}
+	once := rfc3986(secret)
+	for _, v := range []string{secret, once, rfc3986(once), url.QueryEscape(secret), url.QueryEscape(once)} {
+		if !contains(s.secrets, v) {
+			s.secrets = append(s.secrets, v)
+		}
+	}
+}
+
+func (s *scrubber) clean(text string) string {
+	if s == nil {
+		return text
+	}
+	for _, v := range s.secrets {
+		text = strings.ReplaceAll(text, v, redacted)
+	}
+	return text
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// rfc3986 percent-encodes as the RPC signature does: unreserved characters
+// kept, everything else %XX upper-case.
+func rfc3986(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}

@@ -1,0 +1,112 @@
+package imagefamily
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
+)
+
+// session holds what one Resolve or ResolveRegions call shares: the
+// request, the credentials once obtained, the secrets to scrub.
+type session struct {
+	req    Request
+	getenv func(string) string
+	base   http.RoundTripper
+	scrub  *scrubber
+	ua     string
+
+	keysOnce sync.Once
+	keys     keys
+	keysErr  error
+}
+
+func newSession(req Request) *session {
+	getenv := req.Credentials.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	base := req.Transport
+	if base == nil {
+		base = defaultTransport()
+	}
+	s := &session{req: req, getenv: getenv, base: base, scrub: &scrubber{}, ua: userAgent(req.Front)}
+	c := req.Credentials
+	for _, secret := range []string{c.AccessKeySecret, c.SecurityToken, c.OIDCToken} {
+		s.scrub.add(secret)
+	}
+	if ek, ok := lookupEnvKeys(getenv); ok {
+		s.scrub.add(ek.secret)
+		s.scrub.add(ek.token)
+	}
+	return s
+}
+
+var (
+	transportOnce sync.Once
+	sharedBase    http.RoundTripper
+)
+
+// defaultTransport is one clone of http.DefaultTransport for the process, so
+// concurrent lookups share connections (TLS handshakes are the costly part)
+// without sharing SDK clients, which are not safe for concurrent use.
+func defaultTransport() http.RoundTripper {
+	transportOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		sharedBase = t
+	})
+	return sharedBase
+}
+
+func userAgent(front Front) string {
+	if front == "" {
+		front = FrontLib
+	}
+	return "packer-plugin-alicloud-image-family/" + version.String() + " (" + string(front) + "; " +
+		runtime.GOOS + "; " + runtime.GOARCH + ") Go/" + strings.TrimPrefix(runtime.Version(), "go") +
+		" alibaba-cloud-sdk-go/" + sdk.Version
+}
+
+// credentials returns the keys, obtaining them once per session.
+func (s *session) credentials(ctx context.Context) (keys, error) {
+	s.keysOnce.Do(func() { s.keys, s.keysErr = s.obtainKeys(ctx) })
+	return s.keys, s.keysErr
+}
+
+// newTransport gives each call its own context-binding wrapper over the
+// shared base transport.
+func (s *session) newTransport() *callTransport {
+	return &callTransport{base: s.base, debug: s.req.Debug, scrub: s.scrub, ua: s.ua}
+}
+
+// sdkConfig is the SDK configuration every client uses: no SDK retries (ours
+// are better), our transport, HTTPS unless the endpoint says otherwise.
+func sdkConfig(tr *callTransport, scheme string) *sdk.Config {
+	cfg := sdk.NewConfig().WithAutoRetry(false).WithMaxRetryTime(0).WithScheme(strings.ToUpper(scheme))
+	cfg.Transport = tr
+	return cfg
+}
+
+func (k keys) credential() auth.Credential {
+	if k.Token != "" {
+		return credentials.NewStsTokenCredential(k.ID, k.Secret, k.Token)
+	}
+	return credentials.NewAccessKeyCredential(k.ID, k.Secret)
+}
+
+func minDuration(a, b time.Duration) time.Duration {
+	if a < b {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,247 @@
+package imagefamily
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+)
+
+const (
+	defaultSTSHost          = "sts.aliyuncs.com"
+	defaultMetadataEndpoint = "http://100.100.100.200"
+	defaultSessionName      = "alicloud-image-family"
+	stsVersion              = "2015-04-01"
+)
+
+type stsResponse struct {
+	RequestID   string `json:"RequestId"`
+	Credentials struct {
+		AccessKeyID     string `json:"AccessKeyId"`
+		AccessKeySecret string `json:"AccessKeySecret"`
+		SecurityToken   string `json:"SecurityToken"`
+		Expiration      string `json:"Expiration"`
+	} `json:"Credentials"`
+}
+
+type errorBody struct {
+	RequestID string `json:"RequestId"`
+	Code      any    `json:"Code"` // some services send numbers; never trust the type
+	Message   string `json:"Message"`
+}
+
+func (s *session) stsEndpoint() (endpoint, error) {
+	raw := s.req.Credentials.STSEndpoint
+	if raw == "" {
+		raw = s.getenv("ALIBABA_CLOUD_STS_ENDPOINT")
+	}
+	if raw == "" {
+		if region := s.getenv("ALIBABA_CLOUD_STS_REGION"); region != "" {
+			raw = "sts." + region + ".aliyuncs.com"
+		}
+	}
+	ep, err := parseEndpoint("STS endpoint", raw)
+	if err != nil {
+		return endpoint{}, err
+	}
+	if ep.Host == "" {
+		return endpoint{Host: defaultSTSHost, Scheme: "https"}, nil
+	}
+	return ep, nil
+}
+
+func (s *session) sessionParams() (name string, seconds int) {
+	c := s.req.Credentials
+	name = c.RoleSessionName
+	if name == "" {
+		name = s.getenv("ALIBABA_CLOUD_ROLE_SESSION_NAME")
+	}
+	if name == "" {
+		name = defaultSessionName
+	}
+	seconds = 3600
+	if c.RoleSessionDuration != 0 {
+		seconds = int(c.RoleSessionDuration / time.Second)
+	}
+	return name, seconds
+}
+
+// assumeRole exchanges keys for a role's STS credentials. It is a signed RPC
+// call, so it goes through the SDK's signer like the ECS call.
+func (s *session) assumeRole(ctx context.Context, base keys, role string) (keys, error) {
+	if !roleARNPattern.MatchString(role) {
+		return keys{}, &ValidationError{Field: "role ARN", Value: role, Rule: "it must look like acs:ram::123456789012:role/role-name"}
+	}
+	ep, err := s.stsEndpoint()
+	if err != nil {
+		return keys{}, err
+	}
+	name, seconds := s.sessionParams()
+	op := operation{Service: "STS", Action: "AssumeRole"}
+	tr := s.newTransport()
+	client, err := sdk.NewClientWithOptions("cn-hangzhou", sdkConfig(tr, ep.Scheme), base.credential())
+	if err != nil {
+		return keys{}, &CredentialsError{Source: base.Source + " + AssumeRole", Err: err}
+	}
+	var body []byte
+	err = invoke(ctx, op, s.req.Retry, tr, s.scrub, func(ctx context.Context, timeout time.Duration) error {
+		r := requests.NewCommonRequest()
+		r.Method = "POST"
+		r.Scheme = ep.Scheme
+		r.Domain = ep.Host
+		r.Version = stsVersion
+		r.ApiName = "AssumeRole"
+		r.Product = "Sts"
+		r.QueryParams["RoleArn"] = role
+		r.QueryParams["RoleSessionName"] = name
+		r.QueryParams["DurationSeconds"] = strconv.Itoa(seconds)
+		if s.req.Credentials.ExternalID != "" {
+			r.QueryParams["ExternalId"] = s.req.Credentials.ExternalID
+		}
+		r.SetReadTimeout(timeout)
+		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
+		resp, err := client.ProcessCommonRequest(r)
+		if err != nil {
+			return err
+		}
+		body = resp.GetHttpContentBytes()
+		return nil
+	})
+	if err != nil {
+		return keys{}, &CredentialsError{Source: base.Source + " + AssumeRole " + role, Err: err}
+	}
+	return s.stsKeys(body, op, "AssumeRole "+role)
+}
+
+// assumeRoleWithOIDC exchanges an OIDC token for a role's STS credentials.
+// The call is anonymous (the token is the proof), so it is a plain form POST.
+func (s *session) assumeRoleWithOIDC(ctx context.Context, role, provider, token string) (keys, error) {
+	ep, err := s.stsEndpoint()
+	if err != nil {
+		return keys{}, err
+	}
+	name, seconds := s.sessionParams()
+	op := operation{Service: "STS", Action: "AssumeRoleWithOIDC"}
+	source := "OIDC (AssumeRoleWithOIDC " + role + ")"
+	form := url.Values{
+		"Action": {"AssumeRoleWithOIDC"}, "Version": {stsVersion}, "Format": {"JSON"},
+		"Timestamp": {time.Now().UTC().Format("2006-01-02T15:04:05Z")},
+		"RoleArn":   {role}, "OIDCProviderArn": {provider}, "OIDCToken": {token},
+		"RoleSessionName": {name}, "DurationSeconds": {strconv.Itoa(seconds)},
+	}
+	body, err := s.plainCall(ctx, op, http.MethodPost, ep.String()+"/", form, nil)
+	if err != nil {
+		return keys{}, &CredentialsError{Source: source, Err: err}
+	}
+	return s.stsKeys(body, op, source)
+}
+
+func (s *session) stsKeys(body []byte, op operation, source string) (keys, error) {
+	var r stsResponse
+	if err := json.Unmarshal(body, &r); err != nil || r.Credentials.AccessKeyID == "" || r.Credentials.AccessKeySecret == "" {
+		return keys{}, &CredentialsError{Source: source, Err: &TransportError{Op: op.String(),
+			Err: errors.New("the answer holds no credentials"), class: ErrAPI}}
+	}
+	k := keys{ID: r.Credentials.AccessKeyID, Secret: r.Credentials.AccessKeySecret, Token: r.Credentials.SecurityToken, Source: source}
+	s.scrub.add(k.Secret)
+	s.scrub.add(k.Token)
+	return k, nil
+}
+
+// metadataKeys reads the ECS instance RAM role's credentials from the
+// metadata service. Only called when a role name was given: the real
+// address is never probed unasked.
+func (s *session) metadataKeys(ctx context.Context, role string) (keys, error) {
+	source := fmt.Sprintf("ECS instance RAM role %q", role)
+	raw := s.req.Credentials.MetadataEndpoint
+	if raw == "" {
+		raw = defaultMetadataEndpoint
+	}
+	ep, err := parseEndpoint("metadata endpoint", raw)
+	if err != nil {
+		return keys{}, err
+	}
+	if !strings.Contains(raw, "://") {
+		ep.Scheme = "http" // the metadata service speaks plain HTTP on a link-local address
+	}
+	op := operation{Service: "ECS metadata", Action: "security-credentials"}
+	// Hardened mode (IMDSv2-style token); instances that do not enforce it
+	// answer without one, so a failure here is not fatal.
+	hdr := http.Header{}
+	if tok, err := s.plainCall(ctx, op, http.MethodPut, ep.String()+"/latest/api/token", nil,
+		http.Header{"X-Aliyun-Ecs-Metadata-Token-Ttl-Seconds": {"21600"}}); err == nil && len(tok) > 0 {
+		hdr.Set("X-Aliyun-Ecs-Metadata-Token", strings.TrimSpace(string(tok)))
+		s.scrub.add(strings.TrimSpace(string(tok)))
+	}
+	body, err := s.plainCall(ctx, op, http.MethodGet, ep.String()+"/latest/meta-data/ram/security-credentials/"+url.PathEscape(role), nil, hdr)
+	if err != nil {
+		return keys{}, &CredentialsError{Source: source, Err: err}
+	}
+	var r struct {
+		Code            string `json:"Code"`
+		AccessKeyID     string `json:"AccessKeyId"`
+		AccessKeySecret string `json:"AccessKeySecret"`
+		SecurityToken   string `json:"SecurityToken"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil || r.AccessKeyID == "" || (r.Code != "" && r.Code != "Success") {
+		return keys{}, &CredentialsError{Source: source, Err: errors.New("the metadata service gave no credentials for this role; check that the role is attached to the instance")}
+	}
+	k := keys{ID: r.AccessKeyID, Secret: r.AccessKeySecret, Token: r.SecurityToken, Source: source}
+	s.scrub.add(k.Secret)
+	s.scrub.add(k.Token)
+	return k, nil
+}
+
+// plainCall sends an unsigned request with retries and returns the body of a
+// 2xx answer; other answers become *APIError.
+func (s *session) plainCall(ctx context.Context, op operation, method, target string, form url.Values, hdr http.Header) ([]byte, error) {
+	tr := s.newTransport()
+	var body []byte
+	err := invoke(ctx, op, s.req.Retry, tr, s.scrub, func(ctx context.Context, timeout time.Duration) error {
+		var rdr io.Reader
+		if form != nil {
+			rdr = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rdr)
+		if err != nil {
+			return err
+		}
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := (&http.Client{Transport: tr, Timeout: timeout}).Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode/100 != 2 {
+			var eb errorBody
+			_ = json.Unmarshal(data, &eb)
+			code := fmt.Sprint(eb.Code)
+			if eb.Code == nil {
+				code = ""
+			}
+			e, _ := apiError(op, resp.StatusCode, code, eb.RequestID, eb.Message, s.scrub)
+			return e
+		}
+		body = data
+		return nil
+	})
+	return body, err
+}

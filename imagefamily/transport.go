@@ -1,0 +1,128 @@
+package imagefamily
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// callTransport sits between the SDK and the real transport. The SDK has no
+// context support, so this is where the caller's context reaches the wire:
+// every request is bound to the context of the attempt in flight, which makes
+// cancellation and deadlines real instead of abandoned goroutines. It also
+// records x-acs-retry-after and writes the redacted debug trace.
+type callTransport struct {
+	base  http.RoundTripper
+	debug io.Writer
+	scrub *scrubber
+	ua    string
+
+	mu         sync.Mutex
+	ctx        context.Context
+	retryAfter time.Duration
+}
+
+func (t *callTransport) bind(ctx context.Context) {
+	t.mu.Lock()
+	t.ctx, t.retryAfter = ctx, 0
+	t.mu.Unlock()
+}
+
+func (t *callTransport) lastRetryAfter() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.retryAfter
+}
+
+func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	parent := t.ctx
+	t.mu.Unlock()
+	if parent == nil {
+		parent = context.Background()
+	}
+	// Keep the http.Client's own timeout (req.Context) and add ours.
+	ctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(parent, cancel)
+	release := func() { stop(); cancel() }
+
+	req = req.Clone(ctx)
+	if t.ua != "" {
+		req.Header.Set("User-Agent", t.ua)
+	}
+	start := time.Now()
+	t.trace("> %s %s", req.Method, redactURL(req.URL))
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		release()
+		t.trace("< error after %s: %s", time.Since(start).Round(time.Millisecond), t.scrub.clean(err.Error()))
+		return nil, err
+	}
+	t.trace("< %s (%s)", resp.Status, time.Since(start).Round(time.Millisecond))
+	if ra := resp.Header.Get("x-acs-retry-after"); ra != "" {
+		if ms, perr := strconv.ParseInt(strings.TrimSpace(ra), 10, 64); perr == nil && ms > 0 {
+			t.mu.Lock()
+			t.retryAfter = time.Duration(ms) * time.Millisecond
+			t.mu.Unlock()
+		}
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+func (t *callTransport) trace(format string, args ...any) {
+	if t.debug == nil {
+		return
+	}
+	fmt.Fprintf(t.debug, "[alicloud-image-family] "+format+"\n", args...)
+}
+
+// releasingBody frees the attempt's context once the SDK has read the body.
+type releasingBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// secretParams never appear in a trace, whatever the value.
+var secretParams = map[string]bool{
+	"signature": true, "securitytoken": true, "accesskeysecret": true, "oidctoken": true,
+}
+
+// redactURL prints a request URL with secret parameters replaced and the
+// access key id shortened to a recognisable prefix.
+func redactURL(u *url.URL) string {
+	q := u.Query()
+	for k := range q {
+		lk := strings.ToLower(k)
+		switch {
+		case secretParams[lk]:
+			q.Set(k, redacted)
+		case lk == "accesskeyid":
+			q.Set(k, maskID(q.Get(k)))
+		}
+	}
+	c := *u
+	c.RawQuery = q.Encode()
+	return c.String()
+}
+
+// maskID keeps enough of an access key id to tell keys apart in a log.
+func maskID(id string) string {
+	if len(id) <= 8 {
+		return "****"
+	}
+	return id[:6] + "****"
+}
