@@ -1,0 +1,136 @@
+package ecstest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ReadyInfo is the JSON line Main prints to stdout and writes to
+// --ready-file once the server listens.
+type ReadyInfo struct {
+	URL      string `json:"url"`
+	Endpoint string `json:"endpoint"`
+	CertFile string `json:"cert_file,omitempty"`
+}
+
+// Main runs the emulator as a process (wired by the CLI as
+// "alicloud-image-family emulator") until ctx is cancelled. It returns the
+// exit code: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fixture := fs.String("fixture", "", "fixture JSON `file` (accounts, roles, regions, images); required")
+	addr := fs.String("addr", "127.0.0.1:0", "loopback `address` to listen on")
+	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated self-signed certificate")
+	certFile := fs.String("cert-file", "", "with --tls, write the certificate (PEM) to this `path` (for SSL_CERT_FILE); default a temporary file")
+	readyFile := fs.String("ready-file", "", "write the ready JSON line to this `path` once listening")
+	throttle := fs.Int("throttle", 0, "answer the first `N` requests with Throttling.User")
+	latency := fs.Duration("latency", 0, "add this `duration` to every request")
+	lifetime := fs.Duration("token-lifetime", 0, "issued STS credentials live this `duration` instead of DurationSeconds")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: emulator --fixture FILE [--addr 127.0.0.1:0] [--tls --cert-file PATH] [--ready-file PATH] [--throttle N] [--latency D]")
+		fmt.Fprintln(stderr, "Runs a loopback ECS + STS emulator until interrupted.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "emulator: "+format+"\n", a...)
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usage("unexpected argument %q", fs.Arg(0))
+	case *fixture == "":
+		return usage("--fixture is required")
+	case *throttle < 0:
+		return usage("--throttle must not be negative")
+	case *latency < 0:
+		return usage("--latency must not be negative")
+	case *certFile != "" && !*useTLS:
+		return usage("--cert-file needs --tls")
+	}
+	if err := checkLoopback(*addr); err != nil {
+		return usage("--addr: %v", err)
+	}
+
+	f, err := LoadFixture(*fixture)
+	if err != nil {
+		fmt.Fprintf(stderr, "emulator: %v\n", err)
+		return 1
+	}
+	srv, err := Start(f, Options{Addr: *addr, TLS: *useTLS})
+	if err != nil {
+		fmt.Fprintf(stderr, "emulator: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+	srv.Throttle("", *throttle)
+	srv.Latency(*latency)
+	srv.SetTokenLifetime(*lifetime)
+
+	info := ReadyInfo{URL: srv.URL, Endpoint: srv.Endpoint()}
+	if *useTLS {
+		path := *certFile
+		if path == "" {
+			dir, err := os.MkdirTemp("", "ecstest-")
+			if err != nil {
+				fmt.Fprintf(stderr, "emulator: %v\n", err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			path = filepath.Join(dir, "cert.pem")
+		}
+		if err := writeFileAtomic(path, srv.CertPEM()); err != nil {
+			fmt.Fprintf(stderr, "emulator: write certificate: %v\n", err)
+			return 1
+		}
+		info.CertFile = path
+	}
+	line, _ := json.Marshal(info)
+	line = append(line, '\n')
+	// The certificate is written before the ready file, so a script that sees
+	// the ready file can use cert_file at once.
+	if *readyFile != "" {
+		if err := writeFileAtomic(*readyFile, line); err != nil {
+			fmt.Fprintf(stderr, "emulator: write ready file: %v\n", err)
+			return 1
+		}
+	}
+	_, _ = stdout.Write(line)
+
+	<-ctx.Done()
+	return 0
+}
+
+// writeFileAtomic writes via a temporary file and a rename, so a script
+// polling for path never reads it half-written.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".ecstest-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
