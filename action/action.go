@@ -1,0 +1,393 @@
+// Package action is the GitHub Action front: it reads the step's inputs,
+// builds one imagefamily.Request, lets the core resolve it, and turns the
+// answer into step outputs, a job summary and annotations. Everything about
+// looking images up (validation, credentials, retries, errors and their
+// hints) lives in the core; this package only translates.
+//
+// The release binary serves it as `alicloud-image-family action`; action.yml
+// at the repository root starts that binary through action/launcher.sh.
+package action
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+)
+
+// Option adjusts how Run works. The zero set of options is what production
+// uses.
+type Option func(*config)
+
+type config struct {
+	adjust         []func(*imagefamily.Request)
+	resolve        func(context.Context, imagefamily.Request) (imagefamily.Image, error)
+	resolveRegions func(context.Context, imagefamily.Request, []string, int) ([]imagefamily.Result, error)
+}
+
+// WithRequest lets the caller adjust the request after the inputs have been
+// applied, just before it is sent: tests set Transport (the emulator's),
+// Credentials.HomeDir or a Retry.Sleep that does not sleep.
+func WithRequest(f func(*imagefamily.Request)) Option {
+	return func(c *config) { c.adjust = append(c.adjust, f) }
+}
+
+// Main runs the action with the given environment and standard output and
+// returns the process exit code: 0 on success, 2 when the inputs were
+// rejected before anything was sent, 1 for every other failure. It is what
+// the `alicloud-image-family action` subcommand calls:
+//
+//	os.Exit(action.Main(ctx, os.Getenv, os.Stdout))
+func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...Option) int {
+	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
+	err := Run(ctx, a, opts...)
+	switch {
+	case err == nil:
+		return 0
+	case imagefamily.IsInputError(err):
+		return 2
+	default:
+		return 1
+	}
+}
+
+// Run performs one step: mask secrets, read inputs, obtain a GitHub ID token
+// when OIDC is configured, resolve every region, write outputs and the job
+// summary. Every failure is reported as an ::error annotation before Run
+// returns it, so the caller only needs to turn the error into an exit code.
+//
+// The Action must have been created with the step's environment
+// (githubactions.WithGetenv) and standard output (githubactions.WithWriter);
+// its HTTP client (githubactions.WithHTTPClient) fetches the ID token.
+func Run(ctx context.Context, a *githubactions.Action, opts ...Option) error {
+	c := config{resolve: imagefamily.Resolve, resolveRegions: imagefamily.ResolveRegions}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	err := c.run(ctx, a)
+	var r *reportedError
+	if err != nil && !errors.As(err, &r) {
+		annotate(a, "Image family lookup failed", err)
+	}
+	return err
+}
+
+// reportedError marks an error whose annotations were already written.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
+func annotate(a *githubactions.Action, title string, err error) {
+	a.WithFieldsMap(map[string]string{"title": title}).Errorf("%s", err.Error())
+}
+
+func (c *config) run(ctx context.Context, a *githubactions.Action) error {
+	// Masks first: the runner hides a value only in lines printed after its
+	// add-mask command, so nothing may be printed before these.
+	for _, name := range secretInputs {
+		mask(a, input(a, name))
+	}
+
+	in, err := readInputs(a)
+	if err != nil {
+		return err
+	}
+
+	req := imagefamily.Request{
+		Region:   in.regions[0],
+		Family:   in.family,
+		Endpoint: in.endpoint,
+		Timeout:  in.timeout,
+		Front:    imagefamily.FrontAction,
+		Credentials: imagefamily.Credentials{
+			AccessKeyID:     in.accessKeyID,
+			AccessKeySecret: in.accessKeySecret,
+			SecurityToken:   in.securityToken,
+			RoleSessionName: in.roleSessionName,
+			STSEndpoint:     in.stsEndpoint,
+			Getenv:          a.Getenv,
+		},
+	}
+	if req.Credentials.RoleSessionName == "" && in.roleToAssume != "" {
+		req.Credentials.RoleSessionName = defaultSessionName(a.Getenv)
+	}
+	// Step debug logging (re-run with debug, or the ACTIONS_STEP_DEBUG
+	// secret) sets RUNNER_DEBUG=1. The core's trace is already redacted; the
+	// values it could leak are masked above anyway.
+	if a.Getenv("RUNNER_DEBUG") == "1" {
+		dw := &debugWriter{a: a}
+		defer dw.flush()
+		req.Debug = dw
+	}
+
+	switch {
+	case in.oidc():
+		token, err := idToken(ctx, a, in.audience)
+		if err != nil {
+			return err
+		}
+		req.Credentials.OIDCRoleARN = in.roleToAssume
+		req.Credentials.OIDCProviderARN = in.oidcProviderARN
+		req.Credentials.OIDCToken = token
+	case in.roleToAssume != "":
+		// With static keys, or with whatever the environment chain finds
+		// (an earlier credentials step), assume the role on top.
+		req.Credentials.AssumeRoleARN = in.roleToAssume
+	}
+	for _, f := range c.adjust {
+		f(&req)
+	}
+
+	var results []imagefamily.Result
+	if len(in.regions) == 1 {
+		img, err := c.resolve(ctx, req)
+		results = []imagefamily.Result{{Region: req.Region, Image: img, Err: err}}
+	} else {
+		results, err = c.resolveRegions(ctx, req, in.regions, 0)
+		if err != nil {
+			return explain(err, in)
+		}
+	}
+	return report(a, in, results)
+}
+
+// report prints what was found, writes outputs and summary, and annotates
+// each failed region.
+func report(a *githubactions.Action, in *inputs, results []imagefamily.Result) error {
+	var failures []error
+	images := map[string]imagefamily.Image{}
+	for _, r := range results {
+		switch {
+		case r.Err == nil:
+			images[r.Region] = r.Image
+			a.Infof("%s: the newest image in family %s is %s (%s, version %s, created %s)",
+				r.Region, in.family, r.Image.ImageID,
+				orDash(r.Image.ImageName), orDash(r.Image.ImageVersion), orDash(r.Image.CreationTime))
+		case errors.Is(r.Err, imagefamily.ErrNotFound) && !in.failIfNotFound:
+			a.WithFieldsMap(map[string]string{"title": "No image in family " + in.family}).
+				Warningf("%s (fail-if-not-found is false, so the step succeeds with found=false)", r.Err.Error())
+		default:
+			err := explain(r.Err, in)
+			annotate(a, fmt.Sprintf("Image family lookup failed in %s", r.Region), err)
+			failures = append(failures, err)
+		}
+	}
+
+	outs, err := outputsFor(in, results, images)
+	if err != nil {
+		return err
+	}
+	if err := writeOutputs(a.Getenv("GITHUB_OUTPUT"), outs); err != nil {
+		return err
+	}
+	if err := appendSummary(a.Getenv("GITHUB_STEP_SUMMARY"), summary(in, results)); err != nil {
+		// The summary is a convenience; losing it must not fail a lookup
+		// whose outputs were written.
+		a.Warningf("%s", err.Error())
+	}
+	if len(failures) > 0 {
+		return &reportedError{errors.Join(failures...)}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// outputsFor lists every output, including empty ones: an output that is
+// always written reads as an empty string rather than being absent when nothing is found.
+func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imagefamily.Image) ([]output, error) {
+	first, found1 := images[results[0].Region]
+	found := len(images) == len(results)
+
+	ids := map[string]string{}
+	for region, img := range images {
+		ids[region] = img.ImageID
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+
+	var whole []byte
+	switch {
+	case len(results) > 1:
+		// Several regions: an object region -> image (regions with no
+		// image left out), so fromJSON(...)[region] works in a matrix.
+		whole, err = json.Marshal(images)
+	case found1:
+		whole, err = json.Marshal(first)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	size := ""
+	if found1 {
+		size = strconv.Itoa(first.Size)
+	}
+	return []output{
+		{"image-id", first.ImageID},
+		{"image-name", first.ImageName},
+		{"image-family", first.ImageFamily},
+		{"image-version", first.ImageVersion},
+		{"creation-time", first.CreationTime},
+		{"status", first.Status},
+		{"architecture", first.Architecture},
+		{"os-type", first.OSType},
+		{"os-name", first.OSName},
+		{"platform", first.Platform},
+		{"size", size},
+		{"found", strconv.FormatBool(found)},
+		{"json", string(whole)},
+		{"image-ids", string(idsJSON)},
+	}, nil
+}
+
+// summary renders the job summary table, one row per region in input order.
+func summary(in *inputs, results []imagefamily.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Alibaba Cloud image family `%s`\n\n", mdCell(in.family))
+	b.WriteString("| Region | Image ID | Name | Version | Created | Architecture | OS |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		switch {
+		case r.Err == nil:
+			img := r.Image
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n",
+				mdCell(r.Region), mdCell(img.ImageID), mdCell(img.ImageName), mdCell(img.ImageVersion),
+				mdCell(img.CreationTime), mdCell(img.Architecture), mdCell(img.OSName))
+		case errors.Is(r.Err, imagefamily.ErrNotFound):
+			fmt.Fprintf(&b, "| %s | not found | | | | | |\n", mdCell(r.Region))
+		default:
+			fmt.Fprintf(&b, "| %s | failed: %s | | | | | |\n", mdCell(r.Region), mdCell(errorClass(r.Err)))
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// errorClass names the sentinel an error matches, for the short summary cell;
+// the full message is in the annotation.
+func errorClass(err error) string {
+	for _, s := range []error{
+		imagefamily.ErrInvalidInput, imagefamily.ErrNoCredentials, imagefamily.ErrCredentials,
+		imagefamily.ErrAccessDenied, imagefamily.ErrRegionNotFound, imagefamily.ErrAuthFailed,
+		imagefamily.ErrThrottled, imagefamily.ErrTimeout, imagefamily.ErrNetwork, imagefamily.ErrAPI,
+	} {
+		if errors.Is(err, s) {
+			return s.Error()
+		}
+	}
+	return "error"
+}
+
+// explain adds what only the action knows to a core error: which audience
+// the GitHub ID token was minted for, when STS refused it.
+func explain(err error, in *inputs) error {
+	if !in.oidc() {
+		return err
+	}
+	var api *imagefamily.APIError
+	isSTS := errors.As(err, &api) && api.Service == "STS"
+	if !isSTS && !errors.Is(err, imagefamily.ErrCredentials) {
+		return err
+	}
+	msg := strings.ToLower(err.Error())
+	if strings.Contains(msg, "audience") || strings.Contains(msg, "aud ") || strings.Contains(msg, "aud.") || strings.Contains(msg, "audnotmatch") {
+		return fmt.Errorf("%w. The GitHub ID token was requested with audience %q; it must equal a client ID of the OIDC provider %s (set the audience input to that client ID, or add %q to the provider's client IDs)",
+			err, in.audience, in.oidcProviderARN, in.audience)
+	}
+	return fmt.Errorf("%w. (The GitHub ID token was requested with audience %q for role %s and OIDC provider %s.)",
+		err, in.audience, in.roleToAssume, in.oidcProviderARN)
+}
+
+// defaultSessionName names the STS session after the workflow run, so that
+// ActionTrail shows which run assumed the role. Session names allow letters,
+// digits and ".@-_", 2 to 64 characters.
+func defaultSessionName(getenv func(string) string) string {
+	name := "github-actions"
+	if id := getenv("GITHUB_RUN_ID"); id != "" {
+		name += "-" + id
+		if at := getenv("GITHUB_RUN_ATTEMPT"); at != "" {
+			name += "-" + at
+		}
+	}
+	clean := strings.Map(func(r rune) rune {
+		if r < 128 && (r == '.' || r == '@' || r == '-' || r == '_' ||
+			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')) {
+			return r
+		}
+		return -1
+	}, name)
+	if len(clean) > 64 {
+		clean = clean[:64]
+	}
+	return clean
+}
+
+// mask registers a secret with the runner. A multi-line value is masked line
+// by line too, because the runner matches masks against single log lines.
+func mask(a *githubactions.Action, secret string) {
+	if strings.TrimSpace(secret) == "" {
+		return
+	}
+	a.AddMask(secret)
+	if strings.ContainsAny(secret, "\r\n") {
+		for _, line := range strings.FieldsFunc(secret, func(r rune) bool { return r == '\r' || r == '\n' }) {
+			if strings.TrimSpace(line) != "" {
+				a.AddMask(line)
+			}
+		}
+	}
+}
+
+// debugWriter turns the core's trace into ::debug:: lines, which the runner
+// shows only with step debug logging on. It is safe for the concurrent
+// lookups of several regions.
+type debugWriter struct {
+	mu  sync.Mutex
+	a   *githubactions.Action
+	buf bytes.Buffer
+}
+
+func (w *debugWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadString('\n')
+		if err != nil {
+			// Incomplete line: keep it for the next write.
+			w.buf.Reset()
+			w.buf.WriteString(line)
+			return len(p), nil
+		}
+		w.a.Debugf("%s", strings.TrimRight(line, "\r\n"))
+	}
+}
+
+func (w *debugWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() > 0 {
+		w.a.Debugf("%s", w.buf.String())
+		w.buf.Reset()
+	}
+}

@@ -1,0 +1,269 @@
+package action
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+)
+
+// step is one simulated action step: an injected environment, temporary
+// GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files and a captured stdout.
+type step struct {
+	t       *testing.T
+	env     map[string]string
+	stdout  *syncBuffer
+	outPath string
+	sumPath string
+	code    int
+	err     error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newStep prepares a step with the given inputs (names as in action.yml).
+// The environment has nothing from the real process: no credentials, no
+// proxy, no home directory, so the core's chain cannot find anything by
+// accident.
+func newStep(t *testing.T, inputs map[string]string) *step {
+	t.Helper()
+	dir := t.TempDir()
+	s := &step{
+		t:       t,
+		env:     map[string]string{},
+		stdout:  &syncBuffer{},
+		outPath: filepath.Join(dir, "output"),
+		sumPath: filepath.Join(dir, "summary"),
+	}
+	for _, p := range []string{s.outPath, s.sumPath} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.env["GITHUB_OUTPUT"] = s.outPath
+	s.env["GITHUB_STEP_SUMMARY"] = s.sumPath
+	s.env["HOME"] = dir
+	s.env["NO_PROXY"] = "*"
+	for k, v := range inputs {
+		// The composite action passes underscores; JavaScript-style
+		// hyphens are tested separately.
+		s.env["INPUT_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))] = v
+	}
+	return s
+}
+
+func (s *step) getenv(k string) string { return s.env[k] }
+
+// run runs the action once with the given options.
+func (s *step) run(opts ...Option) *step {
+	s.t.Helper()
+	a := githubactions.New(githubactions.WithGetenv(s.getenv), githubactions.WithWriter(s.stdout))
+	s.err = Run(context.Background(), a, opts...)
+	switch {
+	case s.err == nil:
+		s.code = 0
+	case imagefamily.IsInputError(s.err):
+		s.code = 2
+	default:
+		s.code = 1
+	}
+	return s
+}
+
+func (s *step) outputs() map[string]string {
+	s.t.Helper()
+	b, err := os.ReadFile(s.outPath)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	outs, err := parseFileCommand(string(b))
+	if err != nil {
+		s.t.Fatalf("GITHUB_OUTPUT does not parse: %v\n%s", err, b)
+	}
+	return outs
+}
+
+func (s *step) summary() string {
+	s.t.Helper()
+	b, err := os.ReadFile(s.sumPath)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// everything is all the step produced: stdout, outputs and summary.
+func (s *step) everything() string {
+	b, _ := os.ReadFile(s.outPath)
+	return s.stdout.String() + "\n" + string(b) + "\n" + s.summary()
+}
+
+// assertNoSecrets fails if any secret appears anywhere the step wrote,
+// except in the ::add-mask:: commands that register them.
+func (s *step) assertNoSecrets(secrets ...string) {
+	s.t.Helper()
+	var kept []string
+	sc := bufio.NewScanner(strings.NewReader(s.everything()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if !strings.HasPrefix(sc.Text(), "::add-mask::") {
+			kept = append(kept, sc.Text())
+		}
+	}
+	all := strings.Join(kept, "\n")
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(all, sec) {
+			s.t.Errorf("secret %q appears in the step's output:\n%s", sec[:4]+"...", all)
+		}
+	}
+}
+
+// parseFileCommand parses a GITHUB_OUTPUT file the way the runner does
+// (actions/runner SetOutputFileCommand / EnvFileKeyValuePairs): "k=v" lines
+// and "k<<DELIM" heredocs. A duplicate name is an error here because it
+// means something injected a second definition.
+func parseFileCommand(s string) (map[string]string, error) {
+	out := map[string]string{}
+	lines := strings.Split(s, "\n")
+	set := func(k, v string) error {
+		if _, dup := out[k]; dup {
+			return &parseError{"duplicate output " + k}
+		}
+		out[k] = v
+		return nil
+	}
+	for i := 0; i < len(lines); i++ {
+		line := strings.TrimSuffix(lines[i], "\r")
+		if line == "" {
+			continue
+		}
+		eq := strings.Index(line, "=")
+		hd := strings.Index(line, "<<")
+		if eq >= 0 && (hd < 0 || eq < hd) {
+			if err := set(line[:eq], line[eq+1:]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if hd < 0 {
+			return nil, &parseError{"invalid line " + line}
+		}
+		name, delim := line[:hd], line[hd+2:]
+		var val []string
+		j := i + 1
+		for ; j < len(lines); j++ {
+			if strings.TrimSuffix(lines[j], "\r") == delim {
+				break
+			}
+			val = append(val, lines[j])
+		}
+		if j == len(lines) {
+			return nil, &parseError{"unterminated heredoc for " + name}
+		}
+		if err := set(name, strings.Join(val, "\n")); err != nil {
+			return nil, err
+		}
+		i = j
+	}
+	return out, nil
+}
+
+type parseError struct{ msg string }
+
+func (e *parseError) Error() string { return e.msg }
+
+// fakeCore replaces Resolve/ResolveRegions and records the requests, for the
+// tests of what the front itself does (inputs, outputs, summary). The tests
+// against the real core and the emulator are in emulator_test.go.
+type fakeCore struct {
+	mu       sync.Mutex
+	requests []imagefamily.Request
+	regions  []string
+	images   map[string]imagefamily.Image
+	errs     map[string]error
+	err      error // returned by ResolveRegions as a whole
+}
+
+func (f *fakeCore) option() Option {
+	return func(c *config) {
+		c.resolve = func(ctx context.Context, req imagefamily.Request) (imagefamily.Image, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.requests = append(f.requests, req)
+			return f.lookup(req.Region, req.Family)
+		}
+		c.resolveRegions = func(ctx context.Context, req imagefamily.Request, regions []string, n int) ([]imagefamily.Result, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.requests = append(f.requests, req)
+			f.regions = regions
+			if f.err != nil {
+				return nil, f.err
+			}
+			var rs []imagefamily.Result
+			for _, r := range regions {
+				img, err := f.lookup(r, req.Family)
+				rs = append(rs, imagefamily.Result{Region: r, Image: img, Err: err})
+			}
+			return rs, nil
+		}
+	}
+}
+
+func (f *fakeCore) lookup(region, family string) (imagefamily.Image, error) {
+	if err := f.errs[region]; err != nil {
+		return imagefamily.Image{}, err
+	}
+	img, ok := f.images[region]
+	if !ok {
+		return imagefamily.Image{}, &imagefamily.NotFoundError{Region: region, Family: family, RequestID: "req-1"}
+	}
+	return img, nil
+}
+
+func (f *fakeCore) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.requests)
+}
+
+func sampleImage(id string) imagefamily.Image {
+	return imagefamily.Image{
+		ImageID:            id,
+		ImageName:          "web-base-20240102",
+		ImageFamily:        "web-base",
+		ImageVersion:       "2",
+		CreationTime:       "2024-01-02T03:04:05Z",
+		Status:             "Available",
+		Architecture:       "x86_64",
+		OSType:             "linux",
+		OSName:             "Ubuntu 22.04 64 bit",
+		Platform:           "Ubuntu",
+		Size:               40,
+		Tags:               map[string]string{"team": "web"},
+		DiskDeviceMappings: []imagefamily.DiskDeviceMapping{{Device: "/dev/xvda", Size: "40", SnapshotID: "s-1"}},
+	}
+}
