@@ -52,6 +52,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(providerChildEnv) != "" {
+		os.Exit(providerChild())
+	}
 	// The SDK honours HTTP(S)_PROXY even for loopback unless NO_PROXY says so.
 	for _, k := range []string{"NO_PROXY", "no_proxy"} {
 		os.Setenv(k, "127.0.0.1,localhost")
