@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -109,6 +110,11 @@ func (s *session) resolve(ctx context.Context, region string) (Image, error) {
 		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
 		var err error
 		resp, err = client.DescribeImageFromFamily(r)
+		if err == nil && resp.RequestId == "" {
+			// Every real answer has a RequestId; an empty or foreign 200 body
+			// must not be mistaken for "no image in the family".
+			return &malformedResponse{detail: "HTTP 200 without a RequestId: " + describeBody(resp.GetHttpContentString())}
+		}
 		return err
 	})
 	if err != nil {
@@ -118,6 +124,16 @@ func (s *session) resolve(ctx context.Context, region string) (Image, error) {
 		return Image{}, &NotFoundError{Region: region, Family: s.req.Family, RequestID: resp.RequestId}
 	}
 	return fromSDK(resp.Image), nil
+}
+
+func describeBody(b string) string {
+	switch {
+	case strings.TrimSpace(b) == "":
+		return "empty body"
+	case len(b) > 80:
+		return "body starts " + strconv.Quote(b[:80])
+	}
+	return "body " + strconv.Quote(b)
 }
 
 // Validate checks everything that can be checked offline: family, region,
@@ -175,3 +191,4 @@ func ParseRegions(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
