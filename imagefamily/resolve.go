@@ -191,4 +191,3 @@ func ParseRegions(s string) ([]string, error) {
 	}
 	return out, nil
 }
-
