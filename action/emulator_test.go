@@ -1,0 +1,277 @@
+package action
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+)
+
+// These tests run the real core against the signing emulator (ECS and STS),
+// so what the action sends is what a real endpoint would accept.
+
+const (
+	emuKeyID     = "LTAIACTIONTESTKEY0001"
+	emuSecret    = "action-test-secret-NOT-REAL-0001"
+	oidcRole     = "acs:ram::123456789012:role/github-reader"
+	oidcProvider = "acs:ram::123456789012:oidc-provider/github"
+	keyRole      = "acs:ram::123456789012:role/image-reader"
+)
+
+func emulator(t *testing.T) *ecstest.Server {
+	t.Helper()
+	img := func(id, created, status string) ecs.Image {
+		return ecs.Image{
+			ImageId: id, ImageName: "web-base-" + id, ImageFamily: "web-base", ImageVersion: "7",
+			Status: status, CreationTime: created, Architecture: "x86_64", OSType: "linux",
+			OSName: "Alibaba Cloud Linux 3", Platform: "Aliyun", Size: 40, IsSelfShared: "false",
+		}
+	}
+	srv, err := ecstest.Start(&ecstest.Fixture{
+		Accounts: []ecstest.Account{{AccessKeyID: emuKeyID, AccessKeySecret: emuSecret}},
+		Roles: []ecstest.Role{
+			{ARN: oidcRole, OIDCProviderARN: oidcProvider},
+			{ARN: keyRole, TrustedAccounts: []string{emuKeyID}},
+		},
+		Regions: []string{"cn-hangzhou", "cn-shanghai", "cn-beijing"},
+		Images: map[string][]ecs.Image{
+			"cn-hangzhou": {img("m-hzold", "2024-01-01T00:00:00Z", "Available"), img("m-hznew", "2024-02-01T00:00:00Z", "Available"), img("m-hzbroken", "2024-03-01T00:00:00Z", "UnAvailable")},
+			"cn-shanghai": {img("m-shnew", "2024-02-02T00:00:00Z", "Available")},
+		},
+	}, ecstest.Options{TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// viaEmulator points every request of the step at the emulator.
+func viaEmulator(srv *ecstest.Server) Option {
+	return WithRequest(func(r *imagefamily.Request) {
+		r.Transport = srv.Transport()
+		r.Retry.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+	})
+}
+
+func emuInputs(srv *ecstest.Server, kv ...string) map[string]string {
+	m := map[string]string{
+		"region": "cn-hangzhou", "image-family": "web-base",
+		"endpoint": srv.Endpoint(), "sts-endpoint": srv.Endpoint(),
+	}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// issued matches STS credentials the emulator hands out; none may ever be
+// printed.
+var issued = regexp.MustCompile(`STS\.[A-Za-z0-9]{20,}|CAIS[A-Za-z0-9+/=_-]{40,}`)
+
+func (s *step) assertNoIssuedCredentials() {
+	s.t.Helper()
+	if m := issued.FindString(s.everything()); m != "" {
+		s.t.Errorf("STS-issued credential %q... in the step's output", m[:8])
+	}
+}
+
+func TestEmulatorStaticKeys(t *testing.T) {
+	srv := emulator(t)
+	s := newStep(t, emuInputs(srv, "access-key-id", emuKeyID, "access-key-secret", emuSecret))
+	s.env["RUNNER_DEBUG"] = "1"
+	s.run(viaEmulator(srv))
+	if s.err != nil {
+		t.Fatalf("Run: %v\n%s", s.err, s.stdout)
+	}
+	outs := s.outputs()
+	if outs["image-id"] != "m-hznew" || outs["found"] != "true" || outs["image-version"] != "7" || outs["size"] != "40" ||
+		outs["creation-time"] != "2024-02-01T00:00:00Z" || outs["image-ids"] != `{"cn-hangzhou":"m-hznew"}` {
+		t.Errorf("outputs = %v", outs)
+	}
+	var img imagefamily.Image
+	if err := json.Unmarshal([]byte(outs["json"]), &img); err != nil || img.ImageID != "m-hznew" || img.OSName != "Alibaba Cloud Linux 3" {
+		t.Errorf("json = %s", outs["json"])
+	}
+	if n := srv.Requests("DescribeImageFromFamily"); n != 1 {
+		t.Errorf("%d DescribeImageFromFamily requests, want 1", n)
+	}
+	if ua := srv.LastRequest("DescribeImageFromFamily").Header.Get("User-Agent"); !strings.Contains(ua, "action") {
+		t.Errorf("User-Agent %q does not name the action front", ua)
+	}
+	if !strings.Contains(s.stdout.String(), "::debug::") {
+		t.Errorf("no debug trace with RUNNER_DEBUG=1:\n%s", s.stdout)
+	}
+	s.assertNoSecrets(emuSecret)
+}
+
+func TestEmulatorEnvironmentChain(t *testing.T) {
+	srv := emulator(t)
+	s := newStep(t, emuInputs(srv))
+	// What an earlier credentials step exports.
+	s.env["ALIBABA_CLOUD_ACCESS_KEY_ID"] = emuKeyID
+	s.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = emuSecret
+	s.env["RUNNER_DEBUG"] = "1"
+	s.run(viaEmulator(srv))
+	if s.err != nil || s.outputs()["image-id"] != "m-hznew" {
+		t.Fatalf("err %v outputs %v\n%s", s.err, s.outputs(), s.stdout)
+	}
+	s.assertNoSecrets(emuSecret)
+}
+
+func TestEmulatorNoCredentials(t *testing.T) {
+	srv := emulator(t)
+	s := newStep(t, emuInputs(srv)).run(viaEmulator(srv))
+	if s.code != 2 || !strings.Contains(s.stdout.String(), "no Alibaba Cloud credentials found") {
+		t.Fatalf("code %d\n%s", s.code, s.stdout)
+	}
+	if srv.Requests("DescribeImageFromFamily") != 0 {
+		t.Error("a request was sent without credentials")
+	}
+}
+
+func TestEmulatorWrongSecret(t *testing.T) {
+	srv := emulator(t)
+	const wrong = "wrong-secret-value-9999"
+	s := newStep(t, emuInputs(srv, "access-key-id", emuKeyID, "access-key-secret", wrong)).run(viaEmulator(srv))
+	if s.code != 1 || !strings.Contains(s.stdout.String(), "::error title=Image family lookup failed in cn-hangzhou::") {
+		t.Fatalf("code %d\n%s", s.code, s.stdout)
+	}
+	s.assertNoSecrets(wrong)
+}
+
+func TestEmulatorNotFound(t *testing.T) {
+	srv := emulator(t)
+	s := newStep(t, emuInputs(srv, "region", "cn-beijing", "access-key-id", emuKeyID, "access-key-secret", emuSecret)).run(viaEmulator(srv))
+	if s.code != 1 || s.outputs()["found"] != "false" || !strings.Contains(s.stdout.String(), "::error title=Image family lookup failed in cn-beijing::no available image") {
+		t.Fatalf("code %d outputs %v\n%s", s.code, s.outputs(), s.stdout)
+	}
+	s = newStep(t, emuInputs(srv, "region", "cn-beijing", "access-key-id", emuKeyID, "access-key-secret", emuSecret, "fail-if-not-found", "false")).run(viaEmulator(srv))
+	if s.code != 0 || s.outputs()["found"] != "false" {
+		t.Fatalf("code %d outputs %v\n%s", s.code, s.outputs(), s.stdout)
+	}
+}
+
+func TestEmulatorSeveralRegions(t *testing.T) {
+	srv := emulator(t)
+	s := newStep(t, emuInputs(srv, "region", "cn-shanghai\ncn-hangzhou", "access-key-id", emuKeyID, "access-key-secret", emuSecret)).run(viaEmulator(srv))
+	if s.err != nil {
+		t.Fatalf("Run: %v\n%s", s.err, s.stdout)
+	}
+	outs := s.outputs()
+	if outs["image-ids"] != `{"cn-hangzhou":"m-hznew","cn-shanghai":"m-shnew"}` || outs["image-id"] != "m-shnew" || outs["found"] != "true" {
+		t.Errorf("outputs = %v", outs)
+	}
+	if n := srv.Requests("DescribeImageFromFamily"); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestEmulatorAssumeRoleWithKeys(t *testing.T) {
+	srv := emulator(t)
+	s := newStep(t, emuInputs(srv, "access-key-id", emuKeyID, "access-key-secret", emuSecret, "role-to-assume", keyRole))
+	s.env["GITHUB_RUN_ID"] = "777"
+	s.env["RUNNER_DEBUG"] = "1"
+	s.run(viaEmulator(srv))
+	if s.err != nil || s.outputs()["image-id"] != "m-hznew" {
+		t.Fatalf("err %v\n%s", s.err, s.stdout)
+	}
+	if srv.Requests("AssumeRole") != 1 {
+		t.Errorf("AssumeRole requests: %d", srv.Requests("AssumeRole"))
+	}
+	s.assertNoSecrets(emuSecret)
+	s.assertNoIssuedCredentials()
+}
+
+// jwt builds an unsigned-looking ID token like GitHub's, with the audience
+// the runner was asked for.
+func jwt(aud string, exp time.Time) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	hdr := enc([]byte(`{"alg":"RS256","typ":"JWT","kid":"test"}`))
+	claims, _ := json.Marshal(map[string]any{
+		"iss": "https://token.actions.githubusercontent.com", "sub": "repo:octo/app:ref:refs/heads/main",
+		"aud": aud, "exp": exp.Unix(), "iat": time.Now().Unix(),
+	})
+	return hdr + "." + enc(claims) + "." + enc([]byte("signature-"+aud))
+}
+
+// githubTokenService stands in for the runner's ID token endpoint and
+// remembers the tokens it minted.
+func githubTokenService(t *testing.T) (*httptest.Server, *[]string) {
+	var minted []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer runtime-request-token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		tok := jwt(r.URL.Query().Get("audience"), time.Now().Add(5*time.Minute))
+		minted = append(minted, tok)
+		fmt.Fprintf(w, `{"count":1,"value":%q}`, tok)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &minted
+}
+
+func oidcStep(t *testing.T, srv *ecstest.Server, tokens *httptest.Server, kv ...string) *step {
+	s := newStep(t, emuInputs(srv, append([]string{"role-to-assume", oidcRole, "oidc-provider-arn", oidcProvider}, kv...)...))
+	s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = tokens.URL + "/_apis/token?api-version=2.0"
+	s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "runtime-request-token"
+	s.env["RUNNER_DEBUG"] = "1"
+	return s
+}
+
+func TestEmulatorOIDC(t *testing.T) {
+	srv := emulator(t)
+	tokens, minted := githubTokenService(t)
+	s := oidcStep(t, srv, tokens).run(viaEmulator(srv))
+	if s.err != nil {
+		t.Fatalf("Run: %v\n%s", s.err, s.stdout)
+	}
+	if s.outputs()["image-id"] != "m-hznew" || srv.Requests("AssumeRoleWithOIDC") != 1 {
+		t.Errorf("outputs %v, AssumeRoleWithOIDC %d", s.outputs(), srv.Requests("AssumeRoleWithOIDC"))
+	}
+	if len(*minted) != 1 {
+		t.Fatalf("%d tokens minted", len(*minted))
+	}
+	if !strings.HasPrefix(s.stdout.String(), "::add-mask::runtime-request-token\n::add-mask::"+(*minted)[0]+"\n") {
+		t.Errorf("the token is not masked first:\n%s", s.stdout)
+	}
+	s.assertNoSecrets((*minted)[0], "runtime-request-token")
+	s.assertNoIssuedCredentials()
+}
+
+func TestEmulatorOIDCAudienceMismatch(t *testing.T) {
+	srv := emulator(t)
+	tokens, minted := githubTokenService(t)
+	s := oidcStep(t, srv, tokens, "audience", "my-other-client").run(viaEmulator(srv))
+	if s.code != 1 {
+		t.Fatalf("code %d\n%s", s.code, s.stdout)
+	}
+	out := s.stdout.String()
+	if !strings.Contains(out, "AudienceNotMatch") || !strings.Contains(out, `requested with audience "my-other-client"`) {
+		t.Errorf("annotation does not say which audience was sent:\n%s", out)
+	}
+	s.assertNoSecrets((*minted)[0])
+}
+
+func TestEmulatorOIDCMissingPermission(t *testing.T) {
+	srv := emulator(t)
+	s := newStep(t, emuInputs(srv, "role-to-assume", oidcRole, "oidc-provider-arn", oidcProvider)).run(viaEmulator(srv))
+	if s.code != 2 || !strings.Contains(s.stdout.String(), "permissions: id-token: write") {
+		t.Fatalf("code %d\n%s", s.code, s.stdout)
+	}
+	if srv.Requests("AssumeRoleWithOIDC") != 0 || srv.Requests("DescribeImageFromFamily") != 0 {
+		t.Error("requests were sent without a token")
+	}
+}
