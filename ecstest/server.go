@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"mime"
 	"net"
@@ -169,7 +170,9 @@ func Start(f *Fixture, o Options) (*Server, error) {
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ErrorLog:          nil,
+		// Handshake failures are expected (tests of untrusted certificates,
+		// clients going away) and would only clutter the test output.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	s.wg.Add(1)
 	go func() {

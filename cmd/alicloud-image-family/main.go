@@ -1,0 +1,83 @@
+// Command alicloud-image-family answers one question for release pipelines:
+// which is the newest available custom image in this ECS image family, in
+// this region? It also carries the emulator (for tests and demos) and the
+// GitHub Action runtime, so that one release binary serves every front.
+//
+// Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no
+// available image (in a requested region); 1 anything else.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/action"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
+)
+
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitNotFound = 3
+)
+
+// app is the command with its surroundings injected, so tests can run it in
+// process with their own environment and streams.
+type app struct {
+	getenv    func(string) string
+	stdout    io.Writer
+	stderr    io.Writer
+	transport http.RoundTripper // nil: the default; the demo passes the emulator's
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := (&app{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}).run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+const usage = `alicloud-image-family: the newest available custom image of an Alibaba Cloud ECS image family.
+
+Usage:
+  alicloud-image-family resolve --region R --image-family F [flags]   look up the newest image
+  alicloud-image-family demo                                          run a lookup against the embedded emulator
+  alicloud-image-family emulator --fixture FILE [flags]               run the ECS/STS emulator for tests
+  alicloud-image-family action                                        GitHub Action runtime (used by action.yml)
+  alicloud-image-family version                                       print the version
+
+Run 'alicloud-image-family resolve -h' for the lookup's flags.
+Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 1 any other failure.
+`
+
+func (a *app) run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "resolve":
+		return a.resolve(ctx, args[1:])
+	case "demo":
+		return a.demo(ctx, args[1:])
+	case "emulator":
+		return ecstest.Main(ctx, args[1:], a.stdout, a.stderr)
+	case "action":
+		return action.Main(ctx, a.getenv, a.stdout)
+	case "version", "--version", "-version":
+		fmt.Fprintln(a.stdout, "alicloud-image-family", version.String())
+		return exitOK
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(a.stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(a.stderr, "alicloud-image-family: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}

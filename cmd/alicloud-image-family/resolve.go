@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+)
+
+// regionList collects --region, which may repeat and may hold a
+// comma-separated list.
+type regionList []string
+
+func (r *regionList) String() string     { return strings.Join(*r, ",") }
+func (r *regionList) Set(v string) error { *r = append(*r, v); return nil }
+
+type resolveFlags struct {
+	regions         regionList
+	family          string
+	output          string
+	endpoint        string
+	stsEndpoint     string
+	vpc             bool
+	profile         string
+	profileFile     string
+	roleARN         string
+	roleSessionName string
+	ramRoleName     string
+	timeout         time.Duration
+	maxAttempts     int
+	concurrency     int
+	debug           bool
+}
+
+func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("alicloud-image-family resolve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&f.regions, "region", "region id; repeat or comma-separate for several (default $ALICLOUD_REGION or $ALIBABA_CLOUD_REGION_ID)")
+	fs.StringVar(&f.family, "image-family", "", "image family name (required)")
+	fs.StringVar(&f.output, "output", "id", "id: the image id (region<TAB>id per line for several regions); json: the image with the API's field names")
+	fs.StringVar(&f.endpoint, "endpoint", "", "ECS endpoint: host, host:port or URL (https unless http:// is written)")
+	fs.StringVar(&f.stsEndpoint, "sts-endpoint", "", "STS endpoint for AssumeRole and OIDC (default sts.aliyuncs.com)")
+	fs.BoolVar(&f.vpc, "vpc", false, "use the VPC endpoint ecs-vpc.<region>.aliyuncs.com")
+	fs.StringVar(&f.profile, "profile", "", "aliyun CLI profile name (~/.aliyun/config.json)")
+	fs.StringVar(&f.profileFile, "profile-file", "", "aliyun CLI config file (default ~/.aliyun/config.json)")
+	fs.StringVar(&f.roleARN, "role-arn", "", "RAM role to assume (AssumeRole) with the credentials found")
+	fs.StringVar(&f.roleSessionName, "role-session-name", "", "session name for the assumed role")
+	fs.StringVar(&f.ramRoleName, "ram-role-name", "", "ECS instance RAM role name (reads the instance metadata service)")
+	fs.DurationVar(&f.timeout, "timeout", imagefamily.DefaultTimeout, "deadline for the whole lookup, retries included")
+	fs.IntVar(&f.maxAttempts, "max-attempts", 5, "attempts per request for throttling, 5xx and network errors (1 disables retries)")
+	fs.IntVar(&f.concurrency, "concurrency", 8, "regions resolved at once")
+	fs.BoolVar(&f.debug, "debug", false, "trace HTTP exchanges to stderr, secrets redacted")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: alicloud-image-family resolve --region R --image-family F [flags]
+
+Prints the id of the newest available custom image of family F in region R.
+Credentials come from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, ALICLOUD_ACCESS_KEY/SECRET_KEY,
+OIDC variables), an aliyun CLI profile, or an ECS instance role; secrets are never taken as flags.
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nExit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 1 any other failure.\n")
+	}
+	return fs
+}
+
+func (a *app) resolve(ctx context.Context, args []string) int {
+	var f resolveFlags
+	fs := newResolveFlagSet(&f, a.stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return a.usageError("unexpected argument %q (flags go before nothing else; did you forget --image-family?)", fs.Arg(0))
+	}
+	if f.output != "id" && f.output != "json" {
+		return a.usageError("--output must be id or json, not %q", f.output)
+	}
+	if f.concurrency < 1 || f.concurrency > 64 {
+		return a.usageError("--concurrency must be between 1 and 64, not %d", f.concurrency)
+	}
+	if f.family == "" {
+		return a.usageError("--image-family is required")
+	}
+	rawRegions := strings.Join(f.regions, ",")
+	if len(f.regions) == 0 {
+		rawRegions = firstNonEmpty(a.getenv("ALICLOUD_REGION"), a.getenv("ALIBABA_CLOUD_REGION_ID"))
+		if rawRegions == "" {
+			return a.usageError("--region is required (or set ALICLOUD_REGION)")
+		}
+	}
+	regions, err := imagefamily.ParseRegions(rawRegions)
+	if err != nil {
+		return a.usageError("--region: %v", err)
+	}
+
+	req := imagefamily.Request{
+		Family:   f.family,
+		Endpoint: f.endpoint,
+		VPC:      f.vpc,
+		Timeout:  f.timeout,
+		Retry:    imagefamily.RetryPolicy{MaxAttempts: f.maxAttempts},
+		Front:    imagefamily.FrontCLI,
+		Credentials: imagefamily.Credentials{
+			Profile: f.profile, ProfileFile: f.profileFile,
+			AssumeRoleARN: f.roleARN, RoleSessionName: f.roleSessionName,
+			ECSRoleName: f.ramRoleName, STSEndpoint: f.stsEndpoint,
+			Getenv: a.getenv,
+		},
+		Transport: a.transport,
+	}
+	if f.debug {
+		req.Debug = a.stderr
+	}
+	req.Region = regions[0]
+	if err := imagefamily.Validate(req); err != nil {
+		return a.fail(err)
+	}
+
+	if len(regions) == 1 {
+		img, err := imagefamily.Resolve(ctx, req)
+		if err != nil {
+			return a.fail(err)
+		}
+		if f.output == "json" {
+			return a.printJSON(img)
+		}
+		fmt.Fprintln(a.stdout, img.ImageID)
+		return exitOK
+	}
+
+	results, err := imagefamily.ResolveRegions(ctx, req, regions, f.concurrency)
+	if err != nil {
+		return a.fail(err)
+	}
+	return a.printResults(results, f.output)
+}
+
+// printResults writes every found image in the order asked, reports each
+// failure on stderr, and picks the exit code: another failure outranks "not
+// found", which outranks success.
+func (a *app) printResults(results []imagefamily.Result, output string) int {
+	code := exitOK
+	var b strings.Builder
+	if output == "json" {
+		b.WriteString("{")
+	}
+	first := true
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(a.stderr, "alicloud-image-family: %s: %v\n", r.Region, r.Err)
+			c := exitFailure
+			if errors.Is(r.Err, imagefamily.ErrNotFound) {
+				c = exitNotFound
+			}
+			if code == exitOK || c == exitFailure {
+				code = c
+			}
+			continue
+		}
+		if output == "id" {
+			fmt.Fprintf(&b, "%s\t%s\n", r.Region, r.Image.ImageID)
+			continue
+		}
+		img, _ := json.Marshal(r.Image)
+		key, _ := json.Marshal(r.Region)
+		if !first {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n  %s: %s", key, img)
+		first = false
+	}
+	if output == "json" {
+		b.WriteString("\n}\n")
+	}
+	io.WriteString(a.stdout, b.String())
+	return code
+}
+
+func (a *app) printJSON(v any) int {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return a.fail(err)
+	}
+	fmt.Fprintf(a.stdout, "%s\n", b)
+	return exitOK
+}
+
+func (a *app) usageError(format string, args ...any) int {
+	fmt.Fprintf(a.stderr, "alicloud-image-family resolve: "+format+"\nRun 'alicloud-image-family resolve -h' for usage.\n", args...)
+	return exitUsage
+}
+
+func (a *app) fail(err error) int {
+	fmt.Fprintf(a.stderr, "alicloud-image-family: %v\n", err)
+	switch {
+	case imagefamily.IsInputError(err):
+		return exitUsage
+	case errors.Is(err, imagefamily.ErrNotFound):
+		return exitNotFound
+	}
+	return exitFailure
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
