@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+)
+
+const (
+	demoSecret = demoAccessKeySecret
+	wantNewest = "m-bp1demowebbase000003"
+)
+
+func TestMain(m *testing.M) {
+	for _, k := range []string{"NO_PROXY", "no_proxy"} {
+		os.Setenv(k, "127.0.0.1,localhost")
+	}
+	os.Exit(m.Run())
+}
+
+// inProcess runs the command in this process against an in-process emulator.
+func inProcess(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int, srv *ecstest.Server) {
+	t.Helper()
+	f, err := ecstest.ParseFixture(ecstest.DemoFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = ecstest.NewTLSServer(f)
+	t.Cleanup(srv.Close)
+	if env == nil {
+		env = map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": demoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": demoSecret}
+	}
+	env["HOME"] = t.TempDir()
+	var out, errb bytes.Buffer
+	a := &app{getenv: func(k string) string { return env[k] }, stdout: &out, stderr: &errb, transport: srv.Transport()}
+	full := append([]string{}, args...)
+	if len(full) > 0 && full[0] == "resolve" {
+		full = append([]string{"resolve", "--endpoint", srv.Endpoint(), "--sts-endpoint", srv.Endpoint()}, full[1:]...)
+	}
+	code = a.run(context.Background(), full)
+	return out.String(), errb.String(), code, srv
+}
+
+func TestResolvePrintsOnlyTheID(t *testing.T) {
+	out, errOut, code, srv := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base")
+	if code != 0 || out != wantNewest+"\n" || errOut != "" {
+		t.Fatalf("code=%d out=%q err=%q", code, out, errOut)
+	}
+	if srv.Requests("DescribeImageFromFamily") != 1 {
+		t.Fatalf("requests = %d", srv.Requests("DescribeImageFromFamily"))
+	}
+}
+
+func TestResolveRegionFromEnvironment(t *testing.T) {
+	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": demoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": demoSecret, "ALICLOUD_REGION": "cn-hangzhou"}
+	out, _, code, _ := inProcess(t, env, "resolve", "--image-family", "web-base")
+	if code != 0 || out != wantNewest+"\n" {
+		t.Fatalf("code=%d out=%q", code, out)
+	}
+}
+
+func TestResolveJSON(t *testing.T) {
+	out, _, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--output", "json")
+	var img map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &img) != nil {
+		t.Fatalf("code=%d out=%q", code, out)
+	}
+	if img["ImageId"] != wantNewest || img["Tags"].(map[string]any)["Tag"] == nil {
+		t.Fatalf("json: %v", img)
+	}
+}
+
+func TestSeveralRegions(t *testing.T) {
+	out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-shanghai", "--region", "cn-hangzhou,cn-beijing", "--image-family", "web-base")
+	// web-base exists only in cn-hangzhou: one line, two not-found reports, exit 3.
+	if code != exitNotFound || out != "cn-hangzhou\t"+wantNewest+"\n" {
+		t.Fatalf("code=%d out=%q", code, out)
+	}
+	if !strings.Contains(errOut, "cn-shanghai") || !strings.Contains(errOut, "cn-beijing") {
+		t.Fatalf("stderr %q", errOut)
+	}
+	out, _, code, _ = inProcess(t, nil, "resolve", "--region", "cn-shanghai,cn-hangzhou", "--image-family", "web-base", "--output", "json")
+	var m map[string]map[string]any
+	if code != exitNotFound || json.Unmarshal([]byte(out), &m) != nil || m["cn-hangzhou"]["ImageId"] != wantNewest || len(m) != 1 {
+		t.Fatalf("code=%d out=%q", code, out)
+	}
+	// Another failure outranks not-found.
+	_, _, code, _ = inProcess(t, nil, "resolve", "--region", "cn-shanghai,xx-nowhere-1", "--image-family", "web-base")
+	if code != exitFailure {
+		t.Fatalf("code=%d, want 1", code)
+	}
+}
+
+func TestUsageErrorsSendNothing(t *testing.T) {
+	cases := [][]string{
+		{"resolve"},
+		{"resolve", "--region", "cn-hangzhou"},
+		{"resolve", "--image-family", "web-base"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "1bad"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "aliyun-base"},
+		{"resolve", "--region", "CN_HANGZHOU", "--image-family", "web-base"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--output", "yaml"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--timeout", "soon"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--timeout", "-1s"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--max-attempts", "99"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--concurrency", "0"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--role-arn", "reader"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--unknown-flag"},
+		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "extra"},
+		{"frobnicate"},
+		{},
+	}
+	for _, args := range cases {
+		out, errOut, code, srv := inProcess(t, nil, args...)
+		if code != exitUsage || out != "" || errOut == "" || srv.Requests("") != 0 {
+			t.Errorf("%v: code=%d out=%q stderr=%q requests=%d", args, code, out, errOut, srv.Requests(""))
+		}
+	}
+	// --endpoint is checked before sending too (inProcess adds a valid one first; the last wins).
+	_, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--endpoint", "ftp://x")
+	if code != exitUsage || !strings.Contains(errOut, "endpoint") {
+		t.Errorf("bad endpoint: code=%d %q", code, errOut)
+	}
+}
+
+func TestNoCredentials(t *testing.T) {
+	_, errOut, code, srv := inProcess(t, map[string]string{}, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base")
+	if code != exitUsage || !strings.Contains(errOut, "ALIBABA_CLOUD_ACCESS_KEY_ID") || srv.Requests("") != 0 {
+		t.Fatalf("code=%d stderr=%q", code, errOut)
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	out, _, code, _ := inProcess(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "alicloud-image-family ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	_, errOut, code, _ := inProcess(t, nil, "resolve", "-h")
+	if code != 0 || !strings.Contains(errOut, "Exit codes") {
+		t.Fatalf("help: %d %q", code, errOut)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	var out, errb bytes.Buffer
+	a := &app{getenv: func(string) string { return "" }, stdout: &out, stderr: &errb}
+	if code := a.run(context.Background(), []string{"demo"}); code != 0 {
+		t.Fatalf("demo exit %d: %s %s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), wantNewest) || strings.Contains(out.String()+errb.String(), demoSecret) {
+		t.Fatalf("demo output:\n%s", out.String())
+	}
+}
