@@ -1,0 +1,321 @@
+package actione2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+)
+
+const (
+	actVersion = "v0.2.89"
+	e2eKeyID   = "LTAIE2EACTIONKEY0001"
+	e2eSecret  = "e2e-secret-NOT-REAL-0001"
+)
+
+// actBinary finds act v0.2.89 as scripts/tools.sh builds it. Without it the
+// end-to-end tests fail under CI (where it must be present) and skip on a
+// developer machine that has not built it yet.
+func actBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("ACT"); p != "" {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	cache := os.Getenv("TOOLS_CACHE")
+	if cache == "" {
+		cache = filepath.Join(home, ".cache", "alicloud-image-family", "tools")
+	}
+	p := filepath.Join(cache, "act-"+actVersion)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("act %s not found at %s; run scripts/tools.sh act first (or set ACT)", actVersion, p)
+	}
+	t.Skipf("act %s not found at %s; run scripts/tools.sh act (under CI this is a failure)", actVersion, p)
+	return ""
+}
+
+// workspace copies the repository's working tree (tracked and new files, as
+// act itself would see them) into a fresh git repository, so act's copy of
+// "the local repo" is exactly this tree and nothing outside it.
+func workspace(t *testing.T) string {
+	t.Helper()
+	root := repoRoot(t)
+	ws := t.TempDir()
+	list, err := exec.Command("git", "-C", root, "ls-files", "-co", "--exclude-standard", "-z").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, f := range strings.Split(strings.TrimRight(string(list), "\x00"), "\x00") {
+		src := filepath.Join(root, f)
+		info, err := os.Lstat(src)
+		if err != nil || !info.Mode().IsRegular() {
+			continue // deleted in the working tree, or a symlink
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(ws, f)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.WriteFile(dst, data, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"add", "-A"},
+		{"-c", "user.email=e2e@example.invalid", "-c", "user.name=e2e", "commit", "-q", "-m", "e2e"},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = ws
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, b)
+		}
+	}
+	return ws
+}
+
+// world is everything a workflow run talks to, all on loopback.
+type world struct {
+	t        *testing.T
+	ws       string
+	emu      *ecstest.Server
+	certFile string
+	tokens   *httptest.Server
+	minted   []string
+	trap     *trapProxy
+	cache    string // act's action cache (and so RUNNER_TOOL_CACHE)
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	f, err := ecstest.LoadFixture("testdata/fixture.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := ecstest.Start(f, ecstest.Options{TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Close)
+	cert, err := emu.WriteCertFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, ws: workspace(t), emu: emu, certFile: cert, trap: newTrapProxy(t), cache: t.TempDir()}
+	w.tokens = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer e2e-runtime-token" {
+			rw.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		tok := idToken(r.URL.Query().Get("audience"))
+		w.minted = append(w.minted, tok)
+		fmt.Fprintf(rw, `{"count":1,"value":%q}`, tok)
+	}))
+	t.Cleanup(w.tokens.Close)
+	return w
+}
+
+// idToken is shaped like a GitHub Actions ID token (the emulator checks the
+// claims, not the signature).
+func idToken(aud string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	claims, _ := json.Marshal(map[string]any{
+		"iss": "https://token.actions.githubusercontent.com", "sub": "repo:imagefamily/e2e:ref:refs/heads/main",
+		"aud": aud, "exp": time.Now().Add(10 * time.Minute).Unix(), "iat": time.Now().Unix(),
+	})
+	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(claims) + "." + enc([]byte("e2e-signature-"+aud))
+}
+
+type actResult struct {
+	out  string
+	err  error
+	wall time.Duration
+}
+
+// act runs one workflow of testdata/workflows in host mode, offline: no
+// image pulls, no action fetches, no version check, no cache server, and
+// every non-loopback connection sent to the trap proxy.
+func (w *world) act(workflow string, extraEnv []string, extraArgs ...string) actResult {
+	w.t.Helper()
+	act := actBinary(w.t)
+	_, pkg := binary(w.t)
+	home := w.t.TempDir()
+	goenv := []string{}
+	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOROOT"} {
+		goenv = append(goenv, k+"="+goEnv(w.t, k))
+	}
+	stepEnv := append([]string{
+		"EMULATOR_ENDPOINT=" + w.emu.Endpoint(),
+		"SSL_CERT_FILE=" + w.certFile,
+		"ACTIONS_ID_TOKEN_REQUEST_URL=" + w.tokens.URL + "/_apis/token?api-version=2.0",
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN=e2e-runtime-token",
+		// Until the CLI serves `action`, `uses: ./` builds the stand-in.
+		"ALICLOUD_IMAGE_FAMILY_BUILD_PACKAGE=" + pkg,
+		"GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0",
+	}, goenv...)
+	stepEnv = append(stepEnv, w.trap.env()...)
+	stepEnv = append(stepEnv, extraEnv...)
+
+	args := []string{"push",
+		"-W", filepath.Join("testdata", "workflows", workflow),
+		"-P", "ubuntu-latest=-self-hosted",
+		"--action-offline-mode", "--pull=false", "--no-cache-server",
+		"--action-cache-path", w.cache,
+		"--secret", "ALICLOUD_ACCESS_KEY_ID=" + e2eKeyID,
+		"--secret", "ALICLOUD_ACCESS_KEY_SECRET=" + e2eSecret,
+	}
+	for _, e := range stepEnv {
+		args = append(args, "--env", e)
+	}
+	args = append(args, extraArgs...)
+	cmd := exec.Command(act, args...)
+	cmd.Dir = w.ws
+	cmd.Env = append([]string{
+		"HOME=" + home, "PATH=" + os.Getenv("PATH"),
+		"ACT_DISABLE_VERSION_CHECK=1",
+	}, append(goenv, w.trap.env()...)...)
+	start := time.Now()
+	b, err := cmd.CombinedOutput()
+	res := actResult{out: string(b), err: err, wall: time.Since(start)}
+	w.trap.check(w.t)
+	// act prints secrets as *** itself; the action must not print them in
+	// any other form either.
+	for _, s := range append([]string{e2eSecret}, w.minted...) {
+		if strings.Contains(res.out, s) {
+			w.t.Errorf("a secret appears in act's log")
+		}
+	}
+	return res
+}
+
+func (r actResult) must(t *testing.T, markers ...string) {
+	t.Helper()
+	if r.err != nil {
+		t.Fatalf("act failed: %v\n%s", r.err, r.out)
+	}
+	for _, m := range markers {
+		if !strings.Contains(r.out, m) {
+			t.Errorf("act log lacks %q:\n%s", m, r.out)
+		}
+	}
+}
+
+// stepTimes reads act's per-step durations ("✅  Success - Main ./ [1.2s]").
+var stepTime = regexp.MustCompile(`(?:Success|Failure) - Main (\S+) \[([0-9.]+[µmn]?s)\]`)
+
+func (r actResult) actionStepTimes(uses string) []time.Duration {
+	var ds []time.Duration
+	for _, m := range stepTime.FindAllStringSubmatch(r.out, -1) {
+		if m[1] == uses {
+			d, err := time.ParseDuration(strings.ReplaceAll(m[2], "µ", "u"))
+			if err == nil {
+				ds = append(ds, d)
+			}
+		}
+	}
+	return ds
+}
+
+func TestActOutputs(t *testing.T) {
+	w := newWorld(t)
+	r := w.act("outputs.yml", nil)
+	// act shows each step's job summary in its log.
+	r.must(t, "E2E-OUTPUTS-OK", "Building alicloud-image-family from source",
+		"Summary - ### Alibaba Cloud image family `web-base`",
+		"| cn-hangzhou | `m-bp1e2enew000000002` | web-base-v2 | 2 | 2024-03-05T08:30:00Z | x86_64 | Alibaba Cloud Linux 3.2104 LTS 64 bit |")
+	if n := w.emu.Requests("DescribeImageFromFamily"); n != 1 {
+		t.Errorf("%d DescribeImageFromFamily requests, want 1", n)
+	}
+	t.Logf("uses: ./ (build from source, warm Go cache) step: %v; act wall time %v", r.actionStepTimes("./"), r.wall)
+}
+
+func TestActFailure(t *testing.T) {
+	w := newWorld(t)
+	r := w.act("failure.yml", nil)
+	r.must(t, "E2E-FAILURE-OK",
+		"::error title=Image family lookup failed in cn-beijing::no available image in family \"web-base\" in region cn-beijing",
+		"copy the image first",
+		"::warning title=No image in family web-base::",
+		"::error title=Image family lookup failed::invalid image family",
+	)
+}
+
+func TestActSeveralRegions(t *testing.T) {
+	w := newWorld(t)
+	r := w.act("regions.yml", nil)
+	r.must(t, "E2E-REGIONS-RESOLVE-OK", "E2E-REGIONS-MATRIX-OK cn-hangzhou", "E2E-REGIONS-MATRIX-OK cn-shanghai")
+	if n := w.emu.Requests("DescribeImageFromFamily"); n != 2 {
+		t.Errorf("%d DescribeImageFromFamily requests, want 2", n)
+	}
+}
+
+func TestActOIDC(t *testing.T) {
+	w := newWorld(t)
+	r := w.act("oidc.yml", nil)
+	r.must(t, "E2E-OIDC-OK",
+		`requested with audience "wrong-audience"`,
+		"permissions: id-token: write",
+	)
+	if n := w.emu.Requests("AssumeRoleWithOIDC"); n != 2 {
+		t.Errorf("%d AssumeRoleWithOIDC requests, want 2 (good and wrong audience)", n)
+	}
+	if len(w.minted) != 2 {
+		t.Errorf("%d ID tokens minted, want 2", len(w.minted))
+	}
+}
+
+// The action at a release tag downloads the release binary, verifies it, and
+// reuses the tool cache on the next run; a checksum mismatch fails the step
+// before anything runs.
+func TestActRelease(t *testing.T) {
+	w := newWorld(t)
+	bin, _ := binary(t)
+	payload, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := newRelease(t, "9.8.7", payload, hostPlatform())
+	local := []string{"--local-repository", "imagefamily/packer-plugin-alicloud-image-family@v9.8.7=" + w.ws}
+	env := []string{"ALICLOUD_IMAGE_FAMILY_RELEASES_URL=" + rel.srv.URL}
+
+	r := w.act("release.yml", env, local...)
+	r.must(t, "E2E-RELEASE-OK", "Verified "+rel.assetName(hostPlatform()))
+	if strings.Contains(r.out, "from source") {
+		t.Errorf("a release tag built from source:\n%s", r.out)
+	}
+	uses := "imagefamily/packer-plugin-alicloud-image-family@v9.8.7"
+	t.Logf("release download step: %v", r.actionStepTimes(uses))
+
+	r = w.act("release.yml", env, local...)
+	r.must(t, "E2E-RELEASE-OK", "from the tool cache")
+	if n := rel.hitCount(".tar.gz"); n != 1 {
+		t.Errorf("asset downloaded %d times, want 1", n)
+	}
+	t.Logf("tool cache step: %v", r.actionStepTimes(uses))
+
+	// A tampered asset, with an empty tool cache.
+	w.cache = t.TempDir()
+	rel.corrupt(hostPlatform())
+	before := w.emu.Requests("")
+	r = w.act("release.yml", env, local...)
+	if r.err == nil || !strings.Contains(r.out, "checksum mismatch for "+rel.assetName(hostPlatform())) {
+		t.Errorf("a tampered release did not fail on its checksum: %v\n%s", r.err, r.out)
+	}
+	if w.emu.Requests("") != before {
+		t.Error("the tampered binary ran")
+	}
+}
