@@ -17,6 +17,9 @@ type ReadyInfo struct {
 	URL      string `json:"url"`
 	Endpoint string `json:"endpoint"`
 	CertFile string `json:"cert_file,omitempty"`
+	// ControlURL is where the control API answers (URL + ControlPrefix);
+	// empty when it is off.
+	ControlURL string `json:"control_url,omitempty"`
 }
 
 // Main runs the emulator as a process (wired by the CLI as
@@ -33,8 +36,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	throttle := fs.Int("throttle", 0, "answer the first `N` requests with Throttling.User")
 	latency := fs.Duration("latency", 0, "add this `duration` to every request")
 	lifetime := fs.Duration("token-lifetime", 0, "issued STS credentials live this `duration` instead of DurationSeconds")
+	control := fs.Bool("control", true, "serve the control API under "+ControlPrefix+" (faults, images, request counts; see the ecstest package documentation)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: emulator --fixture FILE [--addr 127.0.0.1:0] [--tls --cert-file PATH] [--ready-file PATH] [--throttle N] [--latency D]")
+		fmt.Fprintln(stderr, "Usage: emulator --fixture FILE [--addr 127.0.0.1:0] [--tls --cert-file PATH] [--ready-file PATH] [--throttle N] [--latency D] [--control=false]")
 		fmt.Fprintln(stderr, "Runs a loopback ECS + STS emulator until interrupted.")
 		fs.PrintDefaults()
 	}
@@ -69,7 +73,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "emulator: %v\n", err)
 		return 1
 	}
-	srv, err := Start(f, Options{Addr: *addr, TLS: *useTLS})
+	// The control API is on by default here: a test that runs this process
+	// has no other way to inject faults or change images between runs.
+	srv, err := Start(f, Options{Addr: *addr, TLS: *useTLS, Control: *control})
 	if err != nil {
 		fmt.Fprintf(stderr, "emulator: %v\n", err)
 		return 1
@@ -80,6 +86,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	srv.SetTokenLifetime(*lifetime)
 
 	info := ReadyInfo{URL: srv.URL, Endpoint: srv.Endpoint()}
+	if *control {
+		info.ControlURL = srv.URL + ControlPrefix
+	}
 	if *useTLS {
 		path := *certFile
 		if path == "" {

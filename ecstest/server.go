@@ -4,6 +4,41 @@
 // signatures and STS tokens, and injects faults (throttling, 5xx, delays,
 // broken bodies, dropped connections) so clients can be tested against what a
 // real endpoint accepts and how it fails.
+//
+// # Control API
+//
+// A test that runs the emulator as a separate process (Main, wired as
+// "alicloud-image-family emulator") drives it over HTTP instead of calling
+// Server methods. The control API is served on the same listener under
+// ControlPrefix ("/_emulator/"); real RPC calls always use the path "/", so
+// the two never clash. It is on in process mode and off unless
+// Options.Control is set for library users, answers loopback clients only,
+// refuses browser (Origin) requests, and its requests are never counted as
+// API requests nor subject to faults. Bodies and answers are JSON; a change
+// answers {"ok":true}, an error {"error":"..."} with 400 (bad JSON, unknown
+// field or fault kind, missing field), 404 (unknown endpoint or image, or the
+// API is off), 405 or 409.
+//
+//	GET  /_emulator/requests         -> {"all": N, "by_action": {"DescribeImageFromFamily": N}}
+//	POST /_emulator/reset-counts     ResetCounts
+//	POST /_emulator/faults           {"kind": K, "action": A, "n": 2, "status": 503, "code": C,
+//	                                  "delay": "2s", "retry_after": "1500ms"}
+//	POST /_emulator/clear-faults     ClearFaults
+//	POST /_emulator/images           {"region": R, "image": {API Image object}} -> AddImage (409 if the ImageId exists)
+//	POST /_emulator/image-status     {"region": R, "image_id": ID, "status": S} -> SetImageStatus (404 if unknown)
+//	POST /_emulator/expire-sessions  ExpireSessions
+//
+// Fault kinds (FaultKind): throttle (Throttle), throttle429 (Throttle with
+// TooManyRequests), status (FailStatus; status 400-599, code optional),
+// malformed, truncated, empty, drop (the body faults and DropConnection), all
+// counted by "n" (default 1); delay (Delay, needs "delay"; "0s" removes it),
+// hang (Hang) and latency (Latency, every action, needs "delay"), which last
+// until clear-faults. "action" "" or absent means every action; fields that do
+// not apply to the kind are refused. Durations are Go duration strings.
+//
+// Control is a Go client for it: WaitReady waits for the ready file Main
+// writes, NewControl(info.URL, info.CertFile) builds a client that trusts the
+// emulator's certificate, and Server.Control does the same in process.
 package ecstest
 
 import (
@@ -43,6 +78,8 @@ const (
 	hostID = "ecs.aliyuncs.com"
 	// maxBody bounds what one request may upload; real RPC calls are tiny.
 	maxBody = 1 << 20
+	// allKey is the counter of every request; no Action can contain NUL.
+	allKey = "\x00all"
 )
 
 // Server is a running emulator. Exported fields and methods are safe for
@@ -70,6 +107,7 @@ type Server struct {
 	nonces      map[string]time.Time
 	noncePruned time.Time
 	faults      faultSet
+	controlOn   bool
 	counts      map[string]int
 	last        map[string]RecordedRequest
 	clock       func() time.Time
@@ -83,6 +121,11 @@ type Options struct {
 	// TLS serves HTTPS with a certificate generated at start for 127.0.0.1,
 	// ::1 and localhost.
 	TLS bool
+	// Control serves the control API under ControlPrefix (see the package
+	// documentation). Off by default: in-process tests call Server methods
+	// directly, and a stray control call must not be able to change what a
+	// test of "exactly one request" sees. Main turns it on.
+	Control bool
 }
 
 // NewServer starts a plain-HTTP emulator on 127.0.0.1 with a random port. It
@@ -120,16 +163,17 @@ func Start(f *Fixture, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		closing:  make(chan struct{}),
-		accounts: map[string]Account{},
-		regions:  map[string]bool{},
-		images:   map[string][]ecs.Image{},
-		sessions: map[string]*session{},
-		tokens:   map[string]*session{},
-		nonces:   map[string]time.Time{},
-		counts:   map[string]int{},
-		last:     map[string]RecordedRequest{},
-		clock:    time.Now,
+		closing:   make(chan struct{}),
+		accounts:  map[string]Account{},
+		regions:   map[string]bool{},
+		images:    map[string][]ecs.Image{},
+		sessions:  map[string]*session{},
+		tokens:    map[string]*session{},
+		nonces:    map[string]time.Time{},
+		counts:    map[string]int{},
+		last:      map[string]RecordedRequest{},
+		clock:     time.Now,
+		controlOn: o.Control,
 	}
 	f = f.clone()
 	for _, a := range f.Accounts {
@@ -378,7 +422,7 @@ func (s *Server) Requests(action string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if action == "" {
-		return s.counts["\x00all"]
+		return s.counts[allKey]
 	}
 	return s.counts[action]
 }
@@ -389,7 +433,7 @@ func (s *Server) LastRequest(action string) RecordedRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if action == "" {
-		return s.last["\x00all"]
+		return s.last[allKey]
 	}
 	return s.last[action]
 }
@@ -405,8 +449,8 @@ func (s *Server) ResetCounts() {
 func (s *Server) record(rec RecordedRequest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.counts["\x00all"]++
-	s.last["\x00all"] = rec
+	s.counts[allKey]++
+	s.last[allKey] = rec
 	if rec.Action != "" {
 		s.counts[rec.Action]++
 		s.last[rec.Action] = rec
@@ -463,9 +507,14 @@ func (e *apiError) response(requestID string) *response {
 
 // ---- HTTP handling ----
 
-// ServeHTTP handles one RPC call: record it, apply latency and faults, route
+// ServeHTTP handles one RPC call (or hands a control request to the control
+// API, unrecorded and without faults): record it, apply latency and faults, route
 // by Version/Action, then write the answer (possibly mangled by a fault).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isControlPath(r.URL.Path) {
+		s.serveControl(w, r)
+		return
+	}
 	requestID := newRequestID()
 	params, perr := readParams(r)
 	action := params.Get("Action")
