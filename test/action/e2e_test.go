@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,12 @@ func actBinary(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("ACT"); p != "" {
 		return p
+	}
+	// scripts/test.sh puts the tools' bin directory here.
+	if dir := os.Getenv("CI_TOOLS_BIN"); dir != "" {
+		if p, err := filepath.EvalSymlinks(filepath.Join(dir, "act")); err == nil && strings.HasSuffix(p, "act-"+actVersion) {
+			return p
+		}
 	}
 	home, _ := os.UserHomeDir()
 	cache := os.Getenv("TOOLS_CACHE")
@@ -95,6 +102,7 @@ type world struct {
 	emu      *ecstest.Server
 	certFile string
 	tokens   *httptest.Server
+	mu       sync.Mutex
 	minted   []string
 	trap     *trapProxy
 	cache    string // act's action cache (and so RUNNER_TOOL_CACHE)
@@ -122,7 +130,9 @@ func newWorld(t *testing.T) *world {
 			return
 		}
 		tok := idToken(r.URL.Query().Get("audience"))
+		w.mu.Lock()
 		w.minted = append(w.minted, tok)
+		w.mu.Unlock()
 		fmt.Fprintf(rw, `{"count":1,"value":%q}`, tok)
 	}))
 	t.Cleanup(w.tokens.Close)
@@ -194,7 +204,10 @@ func (w *world) act(workflow string, extraEnv []string, extraArgs ...string) act
 	w.trap.check(w.t)
 	// act prints secrets as *** itself; the action must not print them in
 	// any other form either.
-	for _, s := range append([]string{e2eSecret}, w.minted...) {
+	w.mu.Lock()
+	secrets := append([]string{e2eSecret}, w.minted...)
+	w.mu.Unlock()
+	for _, s := range secrets {
 		if strings.Contains(res.out, s) {
 			w.t.Errorf("a secret appears in act's log")
 		}
@@ -273,6 +286,8 @@ func TestActOIDC(t *testing.T) {
 	if n := w.emu.Requests("AssumeRoleWithOIDC"); n != 2 {
 		t.Errorf("%d AssumeRoleWithOIDC requests, want 2 (good and wrong audience)", n)
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if len(w.minted) != 2 {
 		t.Errorf("%d ID tokens minted, want 2", len(w.minted))
 	}
