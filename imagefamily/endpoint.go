@@ -50,7 +50,7 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 			return bad("it must not have a query or fragment")
 		}
 		s = u.Host
-	} else if strings.ContainsAny(s, "/?#@") {
+	} else if u, err := url.Parse("https://" + s); strings.ContainsAny(s, "/?#@") || err != nil || u.Host != s {
 		return bad("give a host, host:port or a URL such as https://ecs.cn-hangzhou.aliyuncs.com")
 	}
 	if s == "" {
