@@ -61,6 +61,15 @@ if [ "$os" = windows ]; then
   archive_ext=zip
 fi
 temp_root=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
+tool_cache=${RUNNER_TOOL_CACHE:-$temp_root}
+# Windows runners give native paths (D:\a\_temp); Git Bash's tools take
+# them, but the POSIX form avoids surprises such as GNU tar reading "D:" as
+# a remote host.
+if command -v cygpath >/dev/null 2>&1; then
+  action_path=$(cygpath -u "$action_path")
+  temp_root=$(cygpath -u "$temp_root")
+  tool_cache=$(cygpath -u "$tool_cache")
+fi
 
 # --- which version, if any, has a prebuilt binary ---------------------------
 # release_version prints the release version for the ref, or nothing when the
@@ -126,8 +135,7 @@ install_release() {
   # used.
   local tool_arch=x64
   [ "$arch" = arm64 ] && tool_arch=arm64
-  local cache_root=${RUNNER_TOOL_CACHE:-$temp_root}
-  local dir="$cache_root/$name/$version/$tool_arch"
+  local dir="$tool_cache/$name/$version/$tool_arch"
   bin="$dir/$name$exe"
   if [ -f "$dir.complete" ] && [ -x "$bin" ]; then
     log "Using $name $version from the tool cache ($dir)"

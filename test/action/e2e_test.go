@@ -173,7 +173,6 @@ func (w *world) act(workflow string, extraEnv []string, extraArgs ...string) act
 		"SSL_CERT_FILE=" + w.certFile,
 		"ACTIONS_ID_TOKEN_REQUEST_URL=" + w.tokens.URL + "/_apis/token?api-version=2.0",
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN=e2e-runtime-token",
-		// Until the CLI serves `action`, `uses: ./` builds the stand-in.
 		"ALICLOUD_IMAGE_FAMILY_BUILD_PACKAGE=" + pkg,
 		"GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0",
 	}, goenv...)
@@ -253,6 +252,8 @@ func TestActOutputs(t *testing.T) {
 	if n := w.emu.Requests("DescribeImageFromFamily"); n != 1 {
 		t.Errorf("%d DescribeImageFromFamily requests, want 1", n)
 	}
+	_, pkg := binary(t)
+	t.Logf("action binary built from %s", pkg)
 	t.Logf("uses: ./ (build from source, warm Go cache) step: %v; act wall time %v", r.actionStepTimes("./"), r.wall)
 }
 
@@ -278,10 +279,14 @@ func TestActSeveralRegions(t *testing.T) {
 
 func TestActOIDC(t *testing.T) {
 	w := newWorld(t)
-	r := w.act("oidc.yml", nil)
+	// Step debug logging on: the core's trace is printed as ::debug:: lines,
+	// and still no token may appear.
+	// act shows ::debug:: lines only in its verbose mode.
+	r := w.act("oidc.yml", []string{"RUNNER_DEBUG=1"}, "--verbose")
 	r.must(t, "E2E-OIDC-OK",
 		`requested with audience "wrong-audience"`,
 		"permissions: id-token: write",
+		"::debug::[alicloud-image-family]",
 	)
 	if n := w.emu.Requests("AssumeRoleWithOIDC"); n != 2 {
 		t.Errorf("%d AssumeRoleWithOIDC requests, want 2 (good and wrong audience)", n)

@@ -37,48 +37,33 @@ var (
 	buildOnce sync.Once
 	buildPath string
 	buildErr  error
-	buildPkg  string
 )
 
-// binary builds the program the action runs: the real CLI when it already
-// serves `action`, else the stand-in with the same entry points.
+// binary builds the program the action runs, `alicloud-image-family`
+// (whose `action` subcommand is action.Main), once per test process.
 func binary(t *testing.T) (path, pkg string) {
 	t.Helper()
+	const cli = "./cmd/alicloud-image-family"
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "aif-e2e-bin-")
 		if err != nil {
 			buildErr = err
 			return
 		}
-		root := repoRoot(t)
-		for _, pkg := range []string{"./cmd/alicloud-image-family", "./test/action/standin"} {
-			if _, err := os.Stat(filepath.Join(root, pkg)); err != nil {
-				continue
-			}
-			out := filepath.Join(dir, "alicloud-image-family")
-			cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if b, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-				continue
-			}
-			// The real CLI may not have the subcommand yet: the runtime
-			// answers an empty environment with its own annotation.
-			probe := exec.Command(out, "action")
-			probe.Env = []string{"PATH=" + os.Getenv("PATH")}
-			b, _ := probe.CombinedOutput()
-			if strings.Contains(string(b), "::error title=Image family lookup failed::") {
-				buildPath, buildPkg, buildErr = out, pkg, nil
-				return
-			}
-			buildErr = fmt.Errorf("%s does not serve `action` yet: %s", pkg, b)
+		out := filepath.Join(dir, "alicloud-image-family")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", out, cli)
+		cmd.Dir = repoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build %s: %v\n%s", cli, err, b)
+			return
 		}
+		buildPath = out
 	})
-	if buildErr != nil && buildPath == "" {
+	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return buildPath, buildPkg
+	return buildPath, cli
 }
 
 // release is a fake GitHub release on loopback: archives per platform and a

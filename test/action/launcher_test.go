@@ -142,7 +142,16 @@ func TestLauncherWindowsZip(t *testing.T) {
 	rel := newRelease(t, "9.8.7", fakeBinary, "windows/"+strings.Split(hostPlatform(), "/")[1])
 	l := newLaunch(t, "v9.8.7", rel.srv.URL)
 	l.env["RUNNER_OS"] = "Windows"
+	// Git Bash's cygpath turns native paths into POSIX ones; a stand-in
+	// records that the launcher asks it.
+	fake := t.TempDir()
+	mark := filepath.Join(fake, "called")
+	os.WriteFile(filepath.Join(fake, "cygpath"), []byte("#!/bin/sh\necho \"$2\" >> "+mark+"\nprintf '%s\\n' \"$2\"\n"), 0o755)
+	l.env["PATH"] = fake + ":" + l.env["PATH"]
 	l.run().wantSuccess()
+	if b, _ := os.ReadFile(mark); strings.Count(string(b), "\n") != 3 {
+		t.Errorf("cygpath not used for the action path, temp and tool cache: %q", b)
+	}
 	if !strings.Contains(l.out, ".zip") || rel.hitCount(".zip") != 1 {
 		t.Errorf("zip not used:\n%s", l.out)
 	}
