@@ -301,7 +301,7 @@ func TestInputErrors(t *testing.T) {
 		{"secret without id", with("access-key-secret", "s3cr3t-only"), "access-key-id is empty"},
 		{"token without keys", with("security-token", "tok-only-123"), "security token is only used"},
 		{"provider without role", with("oidc-provider-arn", "acs:ram::1:oidc-provider/gh"), "role-to-assume must name"},
-		{"oidc and keys", with("role-to-assume", "acs:ram::1:role/r", "oidc-provider-arn", "acs:ram::1:oidc-provider/gh", "access-key-id", "a", "access-key-secret", "b"), "cannot be combined"},
+		{"oidc and keys", with("role-to-assume", "acs:ram::1:role/r", "oidc-provider-arn", "acs:ram::1:oidc-provider/gh", "access-key-id", "LTAIx", "access-key-secret", "s3cr3t-only"), "cannot be combined"},
 		{"bad bool", with("fail-if-not-found", "yes"), "must be true or false"},
 		{"bad timeout", with("timeout", "soon"), "duration"},
 		{"zero timeout", with("timeout", "0"), "positive"},

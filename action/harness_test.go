@@ -90,6 +90,11 @@ func (s *step) run(opts ...Option) *step {
 	default:
 		s.code = 1
 	}
+	// Every run's captured output is scanned for the secrets it was given
+	// and for STS-issued credentials, whatever the test itself checks.
+	s.assertNoSecrets(s.env["INPUT_ACCESS_KEY_SECRET"], s.env["INPUT_SECURITY_TOKEN"],
+		s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"], fakeJWT)
+	s.assertNoIssuedCredentials()
 	return s
 }
 
@@ -136,7 +141,7 @@ func (s *step) assertNoSecrets(secrets ...string) {
 	all := strings.Join(kept, "\n")
 	for _, sec := range secrets {
 		if sec != "" && strings.Contains(all, sec) {
-			s.t.Errorf("secret %q appears in the step's output:\n%s", sec[:4]+"...", all)
+			s.t.Errorf("secret %q... (%d bytes) appears in the step's output:\n%s", sec[:min(4, len(sec))], len(sec), all)
 		}
 	}
 }
