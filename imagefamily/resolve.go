@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
@@ -90,7 +91,7 @@ func (s *session) resolve(ctx context.Context, region string) (Image, error) {
 	}
 	op := operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: s.req.Family}
 	tr := s.newTransport()
-	client, err := ecs.NewClientWithOptions(region, sdkConfig(tr, scheme), k.credential())
+	client, err := newECSClient(region, sdkConfig(tr, scheme), k)
 	if err != nil {
 		return Image{}, &TransportError{Op: op.String(), Err: errors.New(s.scrub.clean(err.Error())), class: ErrNetwork}
 	}
@@ -134,6 +135,18 @@ func describeBody(b string) string {
 		return "body starts " + strconv.Quote(b[:80])
 	}
 	return "body " + strconv.Quote(b)
+}
+
+// clientInit serialises SDK client construction: it lazily fills
+// process-wide endpoint tables without synchronisation (a data race that
+// -race finds as soon as two regions are resolved at once). Construction is
+// cheap; the requests themselves still run concurrently.
+var clientInit sync.Mutex
+
+func newECSClient(region string, cfg *sdk.Config, k keys) (*ecs.Client, error) {
+	clientInit.Lock()
+	defer clientInit.Unlock()
+	return ecs.NewClientWithOptions(region, cfg, k.credential())
 }
 
 // Validate checks everything that can be checked offline: family, region,

@@ -88,7 +88,9 @@ func (s *session) assumeRole(ctx context.Context, base keys, role string) (keys,
 	name, seconds := s.sessionParams()
 	op := operation{Service: "STS", Action: "AssumeRole"}
 	tr := s.newTransport()
+	clientInit.Lock()
 	client, err := sdk.NewClientWithOptions("cn-hangzhou", sdkConfig(tr, ep.Scheme), base.credential())
+	clientInit.Unlock()
 	if err != nil {
 		return keys{}, &CredentialsError{Source: base.Source + " + AssumeRole", Err: err}
 	}
