@@ -106,11 +106,12 @@ sha256() {
 }
 
 download() { # URL FILE
-  local proto=(--proto '=https')
   # An explicit override may be plain http (a loopback test server, an
-  # internal mirror); the default is GitHub and https only.
-  [ -n "${ALICLOUD_IMAGE_FAMILY_RELEASES_URL:-}" ] && proto=()
-  curl -fsSL "${proto[@]}" --retry 3 --retry-delay 2 --connect-timeout 20 -o "$2" "$1"
+  # internal mirror); the default is GitHub and https only. (No arrays: an
+  # empty one trips `set -u` in macOS's bash 3.2.)
+  local proto='=https'
+  [ -n "${ALICLOUD_IMAGE_FAMILY_RELEASES_URL:-}" ] && proto='=https,http'
+  curl -fsSL --proto "$proto" --retry 3 --retry-delay 2 --connect-timeout 20 -o "$2" "$1"
 }
 
 extract() { # ARCHIVE DIR
