@@ -1,0 +1,29 @@
+// Command packer-plugin-alicloud-image-family is the Packer plugin that
+// provides the `alicloud-image-family` data source. Packer starts it; run by
+// hand it only answers `describe`.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/packer-plugin-sdk/plugin"
+	sdkversion "github.com/hashicorp/packer-plugin-sdk/version"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/datasource/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
+)
+
+func main() {
+	pps := plugin.NewSet()
+	// DEFAULT_NAME makes the data source's type the plugin's own name:
+	// data "alicloud-image-family" "x" {}.
+	pps.RegisterDatasource(plugin.DEFAULT_NAME, new(imagefamily.Datasource))
+	// Built at run time, not at package init, so that release builds that
+	// stamp version.Version with -ldflags are reported as stamped.
+	pps.SetVersion(sdkversion.NewPluginVersion(version.Version, version.Prerelease, ""))
+	if err := pps.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, err.Error())
+		os.Exit(1)
+	}
+}

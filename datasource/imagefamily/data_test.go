@@ -1,0 +1,639 @@
+package imagefamily
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+)
+
+// decodeBlock turns the body of a data block into what Packer hands to
+// Configure: the body decoded with ConfigSpec, then every unknown value
+// replaced by a placeholder of its type (hcl2shim.WriteUnknownPlaceholderValues
+// in Packer: "<unknown>" for strings, 0 for numbers). The variable `unknown`
+// is an unknown string and `unknown_number` an unknown number, standing for
+// the outputs of another data source during `packer validate`.
+func decodeBlock(t *testing.T, body string) cty.Value {
+	t.Helper()
+	f, diags := hclparse.NewParser().ParseHCL([]byte(body), "test.pkr.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("parse: %v", diags)
+	}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
+		"unknown":        cty.UnknownVal(cty.String),
+		"unknown_number": cty.UnknownVal(cty.Number),
+	}}
+	var d Datasource
+	v, diags := hcldec.Decode(f.Body, d.ConfigSpec(), ctx)
+	if diags.HasErrors() {
+		t.Fatalf("decode: %v", diags)
+	}
+	attrs := map[string]cty.Value{}
+	for k, av := range v.AsValueMap() {
+		if !av.IsKnown() {
+			switch av.Type() {
+			case cty.String:
+				av = cty.StringVal("<unknown>")
+			case cty.Number:
+				av = cty.Zero
+			}
+		}
+		attrs[k] = av
+	}
+	return cty.ObjectVal(attrs)
+}
+
+func configure(t *testing.T, body string) (*Datasource, error) {
+	t.Helper()
+	d := &Datasource{}
+	return d, d.Configure(decodeBlock(t, body))
+}
+
+func mustConfigure(t *testing.T, body string) *Datasource {
+	t.Helper()
+	d, err := configure(t, body)
+	if err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return d
+}
+
+// clearEnv keeps the machine's own settings out of the tests.
+func clearEnv(t *testing.T) {
+	for _, k := range []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID", "PACKER_LOG",
+		"ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+		"ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN", "SECURITY_TOKEN", "ALICLOUD_PROFILE", "ALIBABA_CLOUD_PROFILE",
+		"ALICLOUD_SHARED_CREDENTIALS_FILE", "ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+		"ALIBABA_CLOUD_OIDC_TOKEN_FILE", "ALIBABA_CLOUD_ECS_METADATA", "ALICLOUD_ASSUME_ROLE_ARN"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("HOME", t.TempDir())
+}
+
+func TestConfigureMinimal(t *testing.T) {
+	clearEnv(t)
+	d := mustConfigure(t, `
+image_family = "web-base"
+region       = "cn-hangzhou"
+`)
+	if d.req.Family != "web-base" || d.req.Region != "cn-hangzhou" || d.req.Front != core.FrontPacker {
+		t.Fatalf("request = %+v", d.req)
+	}
+	if d.req.Retry.MaxAttempts != 0 || d.req.Timeout != 0 {
+		t.Fatalf("defaults must be left to the core, got attempts %d timeout %s", d.req.Retry.MaxAttempts, d.req.Timeout)
+	}
+}
+
+func TestConfigureRequired(t *testing.T) {
+	clearEnv(t)
+	_, err := configure(t, ``)
+	if err == nil {
+		t.Fatal("Configure accepted an empty block")
+	}
+	for _, want := range []string{"image_family is required", "region is required", "ALICLOUD_REGION"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestConfigureRegionFromEnvironment(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("ALIBABA_CLOUD_REGION_ID", "cn-beijing")
+	d := mustConfigure(t, `image_family = "web-base"`)
+	if d.req.Region != "cn-beijing" {
+		t.Fatalf("region = %q, want ALIBABA_CLOUD_REGION_ID", d.req.Region)
+	}
+	// The builder's own variable wins over the SDK's.
+	t.Setenv("ALICLOUD_REGION", "cn-shanghai")
+	d = mustConfigure(t, `image_family = "web-base"`)
+	if d.req.Region != "cn-shanghai" {
+		t.Fatalf("region = %q, want ALICLOUD_REGION", d.req.Region)
+	}
+	// The attribute wins over both.
+	d = mustConfigure(t, `
+image_family = "web-base"
+region = "ap-southeast-1"`)
+	if d.req.Region != "ap-southeast-1" {
+		t.Fatalf("region = %q, want the attribute", d.req.Region)
+	}
+}
+
+func TestConfigureMapsAccessAttributes(t *testing.T) {
+	clearEnv(t)
+	d := mustConfigure(t, `
+image_family            = "web-base"
+region                  = "cn-hangzhou"
+access_key              = "LTAIKEY"
+secret_key              = "s3cret"
+security_token          = "tok"
+ram_role_arn            = "acs:ram::123456789012:role/reader"
+ram_session_name        = "packer-build"
+custom_endpoint_ecs     = "https://127.0.0.1:8443"
+sts_endpoint            = "127.0.0.1:8444"
+timeout                 = "45s"
+max_retries             = 2
+`)
+	c := d.req.Credentials
+	if c.AccessKeyID != "LTAIKEY" || c.AccessKeySecret != "s3cret" || c.SecurityToken != "tok" ||
+		c.AssumeRoleARN != "acs:ram::123456789012:role/reader" || c.RoleSessionName != "packer-build" ||
+		c.STSEndpoint != "127.0.0.1:8444" {
+		t.Fatalf("credentials = %+v", c)
+	}
+	if d.req.Endpoint != "https://127.0.0.1:8443" || d.req.Timeout != 45*time.Second {
+		t.Fatalf("endpoint %q timeout %s", d.req.Endpoint, d.req.Timeout)
+	}
+	if d.req.Retry.MaxAttempts != 3 {
+		t.Fatalf("max_retries 2 must mean 3 attempts, got %d", d.req.Retry.MaxAttempts)
+	}
+
+	d = mustConfigure(t, `
+image_family            = "web-base"
+region                  = "cn-hangzhou"
+profile                 = "ci"
+shared_credentials_file = "/etc/aliyun/config.json"
+max_retries             = 0
+`)
+	if d.req.Credentials.Profile != "ci" || d.req.Credentials.ProfileFile != "/etc/aliyun/config.json" {
+		t.Fatalf("profile settings = %+v", d.req.Credentials)
+	}
+	if d.req.Retry.MaxAttempts != 1 {
+		t.Fatalf("max_retries 0 must disable retries (1 attempt), got %d", d.req.Retry.MaxAttempts)
+	}
+
+	d = mustConfigure(t, `
+image_family  = "web-base"
+region        = "cn-hangzhou"
+ram_role_name = "packer-builder"
+`)
+	if d.req.Credentials.ECSRoleName != "packer-builder" {
+		t.Fatalf("ram_role_name not mapped: %+v", d.req.Credentials)
+	}
+}
+
+func TestConfigureRejects(t *testing.T) {
+	clearEnv(t)
+	base := "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"
+	cases := []struct {
+		name, body string
+		want       []string
+	}{
+		{"reserved family", `image_family = "aliyun-base"` + "\nregion = \"cn-hangzhou\"", []string{"image_family", "aliyun"}},
+		{"family with a slash", `image_family = "web/base"` + "\nregion = \"cn-hangzhou\"", []string{"image_family", `"/"`}},
+		{"upper-case region", `image_family = "web-base"` + "\nregion = \"CN-Hangzhou\"", []string{"region", `"cn-hangzhou"`}},
+		{"region name", `image_family = "web-base"` + "\nregion = \"Hangzhou\"", []string{"region", "region id"}},
+		{"bad timeout", base + `timeout = "soon"`, []string{"timeout", `"soon"`}},
+		{"negative timeout", base + `timeout = "-5s"`, []string{"timeout", "positive"}},
+		{"timeout without unit", base + `timeout = "5ns"`, []string{"timeout", "100ms"}},
+		{"negative retries", base + `max_retries = -1`, []string{"max_retries", "0 (no retries)"}},
+		{"too many retries", base + `max_retries = 50`, []string{"max_retries", "19"}},
+		{"architecture", base + `architecture = "amd64"`, []string{"architecture", `"amd64"`, "x86_64, arm64, i386"}},
+		{"os_type", base + `os_type = "macos"`, []string{"os_type", `"macos"`, "linux, windows"}},
+		{"max_age words", base + `max_age = "a month"`, []string{"max_age", `"30d"`}},
+		{"max_age days", base + `max_age = "x d"`, []string{"max_age"}},
+		{"max_age zero", base + `max_age = "0d"`, []string{"max_age", "positive"}},
+		{"max_age negative", base + `max_age = "-1h"`, []string{"max_age", "positive"}},
+		{"key without secret", base + `access_key = "LTAIKEY"`, []string{"secret_key", "required"}},
+		{"secret without key", base + `secret_key = "s3cret"`, []string{"access_key", "required"}},
+		{"token without keys", base + `security_token = "tok"`, []string{"security_token"}},
+		{"two credential sources", base + "access_key = \"a\"\nsecret_key = \"b\"\nprofile = \"p\"", []string{"only one credential source"}},
+		{"role arn", base + `ram_role_arn = "reader"`, []string{"ram_role_arn", "acs:ram::"}},
+		{"session name", base + `ram_session_name = "x"`, []string{"ram_session_name"}},
+		{"ecs role arn", base + `ram_role_name = "acs:ram::1:role/x"`, []string{"ram_role_name", "not an ARN"}},
+		{"endpoint scheme", base + `custom_endpoint_ecs = "ftp://ecs.example"`, []string{"custom_endpoint_ecs", "scheme"}},
+		{"sts endpoint path", base + `sts_endpoint = "https://sts.example/path"`, []string{"sts_endpoint", "path"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := configure(t, tc.body)
+			if err == nil {
+				t.Fatal("Configure accepted it")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error %q shows the secret", err)
+			}
+		})
+	}
+}
+
+func TestConfigureUnknownAttribute(t *testing.T) {
+	clearEnv(t)
+	// A typo is caught by Packer's own decoding against ConfigSpec; Configure
+	// must refuse it too when it gets a raw map (JSON-era callers).
+	d := &Datasource{}
+	err := d.Configure(map[string]any{"image_family": "web-base", "region": "cn-hangzhou", "imagefamily": "x"})
+	if err == nil || !strings.Contains(err.Error(), "imagefamily") {
+		t.Fatalf("Configure(typo) = %v", err)
+	}
+}
+
+func TestConfigureGuards(t *testing.T) {
+	clearEnv(t)
+	d := mustConfigure(t, `
+image_family = "web-base"
+region       = "cn-hangzhou"
+architecture = "arm64"
+os_type      = "linux"
+max_age      = "30d"
+`)
+	if d.maxAge != 30*24*time.Hour {
+		t.Fatalf("max_age 30d = %s", d.maxAge)
+	}
+	d = mustConfigure(t, `
+image_family = "web-base"
+region       = "cn-hangzhou"
+max_age      = "36h"
+`)
+	if d.maxAge != 36*time.Hour {
+		t.Fatalf("max_age 36h = %s", d.maxAge)
+	}
+}
+
+// During `packer validate` the outputs of other data sources are unknown and
+// arrive as placeholders. Configure must accept them (and still check what
+// is known) without touching the network.
+func TestConfigurePlaceholders(t *testing.T) {
+	clearEnv(t)
+	d := mustConfigure(t, `
+image_family        = unknown
+region              = unknown
+access_key          = unknown
+secret_key          = unknown
+security_token      = unknown
+ram_role_arn        = unknown
+ram_session_name    = unknown
+custom_endpoint_ecs = unknown
+sts_endpoint        = unknown
+timeout             = unknown
+max_retries         = unknown_number
+architecture        = unknown
+os_type             = unknown
+max_age             = unknown
+`)
+	// Execute must refuse to send "<unknown>" anywhere.
+	_, err := d.Execute()
+	if err == nil || !strings.Contains(err.Error(), "not known yet") || !strings.Contains(err.Error(), "image_family") {
+		t.Fatalf("Execute with placeholders = %v", err)
+	}
+
+	// Known values are still checked next to unknown ones.
+	_, err = configure(t, `
+image_family = unknown
+region       = "Hangzhou"
+`)
+	if err == nil || !strings.Contains(err.Error(), "region") {
+		t.Fatalf("a bad known region next to an unknown family was accepted: %v", err)
+	}
+	_, err = configure(t, `
+image_family = "web-base"
+region       = unknown
+access_key   = unknown
+`)
+	if err == nil || !strings.Contains(err.Error(), "secret_key") {
+		t.Fatalf("an access key without a secret was accepted because the key is unknown: %v", err)
+	}
+	_, err = configure(t, `
+image_family = "web-base"
+region       = unknown
+max_age      = "old"
+`)
+	if err == nil || !strings.Contains(err.Error(), "max_age") {
+		t.Fatalf("a bad max_age next to an unknown region was accepted: %v", err)
+	}
+	// The region may come only from a placeholder without being required.
+	mustConfigure(t, `
+image_family = "web-base"
+region       = unknown
+`)
+}
+
+// ---- Execute against the emulator ----
+
+const (
+	keyID     = "LTAIPACKERTESTKEY0001"
+	keySecret = "packer-test-secret-DO-NOT-PRINT-0001"
+	deniedID  = "LTAIPACKERDENIEDKEY0002"
+	deniedKey = "packer-test-secret-DO-NOT-PRINT-0002"
+	roleARN   = "acs:ram::123456789012:role/image-reader"
+)
+
+func img(id, family, status, created, arch, osType string) ecs.Image {
+	var im ecs.Image
+	im.ImageId, im.ImageFamily, im.Status, im.CreationTime = id, family, status, created
+	im.ImageName = id + "-name"
+	im.Architecture, im.OSType, im.Size = arch, osType, 40
+	im.IsSelfShared = "false"
+	return im
+}
+
+func newEmulator(t *testing.T) *ecstest.Server {
+	t.Helper()
+	base := img("m-base-old", "web-base", "Available", "2024-01-01T00:00:00Z", "x86_64", "linux")
+	mid := img("m-base-mid", "web-base", "Available", "2024-03-01T00:00:00Z", "x86_64", "linux")
+	mid.Tags.Tag = []ecs.Tag{{TagKey: "team", TagValue: "web"}, {TagKey: "build", TagValue: "42"}}
+	mid.DiskDeviceMappings.DiskDeviceMapping = []ecs.DiskDeviceMapping{
+		{Device: "/dev/xvda", Size: "40", SnapshotId: "s-sys", Type: "system"},
+		{Device: "/dev/xvdb", Size: "100", SnapshotId: "s-data", Type: "data", Format: "qcow2", ImportOSSBucket: "bkt", ImportOSSObject: "obj"},
+	}
+	mid.IsSupportCloudinit, mid.IsSupportIoOptimized, mid.IsSelfShared = true, true, "true"
+	mid.OSName, mid.OSNameEn, mid.Platform, mid.BootMode = "Ubuntu 22.04 64位", "Ubuntu 22.04 64 bit", "Ubuntu", "UEFI"
+	mid.ImageOwnerAlias, mid.Usage, mid.Progress, mid.ImageVersion, mid.Description = "self", "none", "100%", "7", "web base"
+	// Newer, but not available: must never be picked.
+	creating := img("m-base-creating", "web-base", "Creating", "2024-04-01T00:00:00Z", "x86_64", "linux")
+	arm := img("m-arm", "arm-base", "Available", "2024-03-01T00:00:00Z", "arm64", "linux")
+	win := img("m-win", "win-base", "Available", "2024-03-01T00:00:00Z", "x86_64", "windows")
+	f := &ecstest.Fixture{
+		Accounts: []ecstest.Account{
+			{AccessKeyID: keyID, AccessKeySecret: keySecret},
+			{AccessKeyID: deniedID, AccessKeySecret: deniedKey, Denied: true},
+		},
+		Roles:   []ecstest.Role{{ARN: roleARN, TrustedAccounts: []string{keyID}}},
+		Regions: []string{"cn-hangzhou", "cn-beijing"},
+		Images:  map[string][]ecs.Image{"cn-hangzhou": {base, mid, creating, arm, win}},
+	}
+	srv := ecstest.NewTLSServer(f)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// run configures a data source against srv and executes it.
+func run(t *testing.T, srv *ecstest.Server, body string) (cty.Value, error) {
+	t.Helper()
+	before := srv.Requests("")
+	d, err := configure(t, body+"\ncustom_endpoint_ecs = \""+srv.URL+"\"\nsts_endpoint = \""+srv.URL+"\"\n")
+	if err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	if n := srv.Requests("") - before; n != 0 {
+		t.Fatalf("Configure sent %d requests; it must work offline", n)
+	}
+	d.prepare = func(r *core.Request) { r.Transport = srv.Transport() }
+	d.now = func() time.Time { return time.Date(2024, 3, 11, 0, 0, 0, 0, time.UTC) }
+	return d.Execute()
+}
+
+const creds = "\naccess_key = \"" + keyID + "\"\nsecret_key = \"" + keySecret + "\"\n"
+
+func TestExecuteResolvesNewestAvailable(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	v, err := run(t, srv, `
+image_family = "web-base"
+region       = "cn-hangzhou"
+architecture = "x86_64"
+os_type      = "linux"
+max_age      = "30d"
+`+creds)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	// The output must match OutputSpec exactly, or Packer rejects it.
+	var d Datasource
+	if want := hcldec.ImpliedType(d.OutputSpec()); !v.Type().Equals(want) {
+		t.Fatalf("output type %#v, want %#v", v.Type(), want)
+	}
+	str := func(k string) string { return v.GetAttr(k).AsString() }
+	if got := str("image_id"); got != "m-base-mid" {
+		t.Fatalf("image_id = %s, want the newest Available image m-base-mid (m-base-creating is newer but Creating)", got)
+	}
+	for k, want := range map[string]string{
+		"image_name": "m-base-mid-name", "image_family": "web-base", "image_version": "7",
+		"creation_time": "2024-03-01T00:00:00Z", "status": "Available", "progress": "100%",
+		"architecture": "x86_64", "os_type": "linux", "os_name": "Ubuntu 22.04 64位",
+		"os_name_en": "Ubuntu 22.04 64 bit", "platform": "Ubuntu", "boot_mode": "UEFI",
+		"description": "web base", "image_owner_alias": "self", "usage": "none",
+		"product_code": "", "region": "cn-hangzhou",
+	} {
+		if got := str(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if n, _ := v.GetAttr("size").AsBigFloat().Int64(); n != 40 {
+		t.Errorf("size = %d", n)
+	}
+	for k, want := range map[string]bool{"is_copied": false, "is_self_shared": true, "is_subscribed": false,
+		"is_support_cloudinit": true, "is_support_io_optimized": true} {
+		if got := v.GetAttr(k).True(); got != want {
+			t.Errorf("%s = %v, want %v", k, got, want)
+		}
+	}
+	tags := v.GetAttr("tags").AsValueMap()
+	if len(tags) != 2 || tags["team"].AsString() != "web" || tags["build"].AsString() != "42" {
+		t.Errorf("tags = %#v", tags)
+	}
+	disks := v.GetAttr("disk_device_mappings").AsValueSlice()
+	if len(disks) != 2 {
+		t.Fatalf("disk_device_mappings = %#v", disks)
+	}
+	second := disks[1].AsValueMap()
+	for k, want := range map[string]string{"device": "/dev/xvdb", "size": "100", "snapshot_id": "s-data",
+		"type": "data", "format": "qcow2", "import_oss_bucket": "bkt", "import_oss_object": "obj"} {
+		if got := second[k].AsString(); got != want {
+			t.Errorf("disk_device_mappings[1].%s = %q, want %q", k, got, want)
+		}
+	}
+	if n := srv.Requests("DescribeImageFromFamily"); n != 1 {
+		t.Errorf("%d DescribeImageFromFamily requests, want exactly 1", n)
+	}
+	if ua := srv.LastRequest("DescribeImageFromFamily").Header.Get("User-Agent"); !strings.Contains(ua, "packer") {
+		t.Errorf("User-Agent %q does not name the Packer front", ua)
+	}
+}
+
+func TestExecuteEmptyTagsAndDisksAreNotNull(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	v, err := run(t, srv, `
+image_family = "arm-base"
+region       = "cn-hangzhou"
+`+creds)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	for _, k := range []string{"tags", "disk_device_mappings"} {
+		a := v.GetAttr(k)
+		if a.IsNull() || !a.IsKnown() || a.LengthInt() != 0 {
+			t.Errorf("%s = %#v, want an empty, non-null collection", k, a)
+		}
+	}
+}
+
+func TestExecuteNewImageJoinsFamily(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	body := "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n" + creds
+	v, err := run(t, srv, body)
+	if err != nil || v.GetAttr("image_id").AsString() != "m-base-mid" {
+		t.Fatalf("first run: %v %v", v, err)
+	}
+	srv.AddImage("cn-hangzhou", img("m-base-new", "web-base", "Available", "2024-03-05T00:00:00Z", "x86_64", "linux"))
+	v, err = run(t, srv, body)
+	if err != nil || v.GetAttr("image_id").AsString() != "m-base-new" {
+		t.Fatalf("after a newer image: %v %v", v, err)
+	}
+	// The Creating image becoming Available makes it the newest.
+	srv.SetImageStatus("cn-hangzhou", "m-base-creating", "Available")
+	v, err = run(t, srv, body)
+	if err != nil || v.GetAttr("image_id").AsString() != "m-base-creating" {
+		t.Fatalf("after the Creating image became Available: %v %v", v, err)
+	}
+}
+
+func TestExecuteErrors(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	cases := []struct {
+		name, body string
+		class      error
+		want       []string
+	}{
+		{"missing image", "image_family = \"no-such-family\"\nregion = \"cn-hangzhou\"" + creds, core.ErrNotFound,
+			[]string{`"no-such-family"`, "cn-hangzhou", "RequestId"}},
+		{"family only in another region", "image_family = \"web-base\"\nregion = \"cn-beijing\"" + creds, core.ErrNotFound,
+			[]string{`"web-base"`, "cn-beijing", "RequestId", "another region"}},
+		{"denied credential", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + deniedID + "\"\nsecret_key = \"" + deniedKey + "\"", core.ErrAccessDenied,
+			[]string{`"web-base"`, "cn-hangzhou", "RequestId", "InvalidUser.Unauthorized"}},
+		{"wrong secret", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + keyID + "\"\nsecret_key = \"wrong-secret-value-0003\"", core.ErrAuthFailed,
+			[]string{`"web-base"`, "cn-hangzhou", "RequestId"}},
+		{"unknown region", "image_family = \"web-base\"\nregion = \"cn-nowhere-1\"" + creds, core.ErrRegionNotFound,
+			[]string{`"web-base"`, "cn-nowhere-1", "RequestId", "InvalidRegionId.NotFound"}},
+		{"no credentials", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"", core.ErrNoCredentials,
+			[]string{`"web-base"`, "cn-hangzhou", "credentials"}},
+		{"role not trusted", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nram_role_arn = \"acs:ram::123456789012:role/other\"" + creds, nil,
+			[]string{`"web-base"`, "cn-hangzhou", "RequestId"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run(t, srv, tc.body)
+			if err == nil {
+				t.Fatal("Execute succeeded")
+			}
+			if tc.class != nil && !errors.Is(err, tc.class) {
+				t.Errorf("error %q is not %v", err, tc.class)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			for _, secret := range []string{keySecret, deniedKey, "wrong-secret-value-0003"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error shows a secret: %q", err)
+				}
+			}
+			// The core's API errors already name family and region; the
+			// wrapper must not say it again.
+			if strings.HasPrefix(err.Error(), "resolving") && strings.Count(err.Error(), `"web-base"`) > 1 {
+				t.Errorf("family named twice in %q", err)
+			}
+			t.Logf("diagnostic: %s", err)
+		})
+	}
+}
+
+func TestExecuteGuards(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	cases := []struct {
+		name, extra string
+		want        []string
+	}{
+		{"architecture", `architecture = "arm64"`, []string{"architecture", `expected "arm64"`, `found "x86_64"`}},
+		{"os_type", `os_type = "windows"`, []string{"os_type", `expected "windows"`, `found "linux"`}},
+		// The emulator's clock is 2024-03-11; m-base-mid is from 2024-03-01.
+		{"max_age", `max_age = "72h"`, []string{"max_age", "at most 72h", "found one 10d0h old"}},
+		{"max_age days", `max_age = "7d"`, []string{"max_age", "at most 7d", "10d0h old"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.ResetCounts()
+			_, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"+tc.extra+creds)
+			if err == nil {
+				t.Fatal("the guard let the image through")
+			}
+			var ge *GuardError
+			if !errors.As(err, &ge) {
+				t.Fatalf("error %T %q is not a GuardError", err, err)
+			}
+			want := append([]string{`"web-base"`, "cn-hangzhou", "m-base-mid", "RequestId "}, tc.want...)
+			for _, w := range want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if ge.RequestID == "" || !strings.Contains(err.Error(), "RequestId "+ge.RequestID) {
+				t.Errorf("the guard error does not name the RequestId: %q", err)
+			}
+		})
+	}
+	// Guards compare case-insensitively, as the API's own values vary in case.
+	if _, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\narchitecture = \"X86_64\"\nos_type = \"Linux\"\nmax_age = \"11d\""+creds); err != nil {
+		t.Fatalf("matching guards failed: %v", err)
+	}
+}
+
+// With PACKER_LOG set the data source hands the core's redacted trace to the
+// plugin log; neither the secret nor an STS token may show up in it.
+func TestExecuteLogHasNoSecrets(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	t.Setenv("PACKER_LOG", "1")
+	var buf bytes.Buffer
+	log.SetOutput(&buf)
+	t.Cleanup(func() { log.SetOutput(io.Discard) })
+	_, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nram_role_arn = \""+roleARN+"\""+creds)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	rec := srv.LastRequest("DescribeImageFromFamily")
+	token := rec.Params.Get("SecurityToken")
+	if token == "" {
+		t.Fatal("the lookup did not use the assumed role's STS credentials")
+	}
+	out := buf.String()
+	if !strings.Contains(out, "DescribeImageFromFamily") || !strings.Contains(out, "m-base-mid") {
+		t.Fatalf("the debug trace is missing from the log:\n%s", out)
+	}
+	for _, secret := range []string{keySecret, token, rec.Params.Get("Signature")} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log contains a secret (%.6s...):\n%s", secret, out)
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	// The data source logs to the standard logger (Packer's plugin log);
+	// keep test output readable. TestExecuteLogHasNoSecrets captures it.
+	log.SetOutput(io.Discard)
+	os.Exit(m.Run())
+}
+
+func TestParseCreationTime(t *testing.T) {
+	for _, s := range []string{"2024-03-01T00:00:00Z", "2024-03-01T00:00Z", "2024-03-01T08:00:00+08:00"} {
+		got, err := parseCreationTime(s)
+		if err != nil || !got.Equal(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("parseCreationTime(%q) = %v, %v", s, got, err)
+		}
+	}
+	if _, err := parseCreationTime("yesterday"); err == nil {
+		t.Error("parseCreationTime accepted garbage")
+	}
+}
