@@ -118,6 +118,9 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 			RoleSessionName: in.roleSessionName,
 			STSEndpoint:     in.stsEndpoint,
 			Getenv:          a.Getenv,
+			// STS-issued keys and tokens never reach this code, but the
+			// runner must know them to mask them in any later log line.
+			OnSecret: func(v string) { mask(a, v) },
 		},
 	}
 	if req.Credentials.RoleSessionName == "" && in.roleToAssume != "" {

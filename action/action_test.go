@@ -378,7 +378,10 @@ func TestNoCredentialInputsLeavesChainToCore(t *testing.T) {
 		t.Fatal(s.err)
 	}
 	c := core.requests[0].Credentials
-	c.Getenv = nil
+	if c.OnSecret == nil {
+		t.Error("no OnSecret hook: STS-issued credentials would not be masked")
+	}
+	c.Getenv, c.OnSecret = nil, nil
 	if !reflect.DeepEqual(c, imagefamily.Credentials{}) {
 		t.Errorf("credentials not empty: %+v", c)
 	}

@@ -121,6 +121,31 @@ func (s *step) summary() string {
 }
 
 // everything is all the step produced: stdout, outputs and summary.
+// unmasked is everything the step wrote except the ::add-mask:: commands,
+// which must carry the secrets they register.
+func (s *step) unmasked() string {
+	var kept []string
+	sc := bufio.NewScanner(strings.NewReader(s.everything()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if !strings.HasPrefix(sc.Text(), "::add-mask::") {
+			kept = append(kept, sc.Text())
+		}
+	}
+	return strings.Join(kept, "\n")
+}
+
+// masked lists the values registered with ::add-mask::.
+func (s *step) masked() []string {
+	var out []string
+	for _, line := range strings.Split(s.stdout.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "::add-mask::"); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func (s *step) everything() string {
 	b, _ := os.ReadFile(s.outPath)
 	return s.stdout.String() + "\n" + string(b) + "\n" + s.summary()
@@ -130,15 +155,7 @@ func (s *step) everything() string {
 // except in the ::add-mask:: commands that register them.
 func (s *step) assertNoSecrets(secrets ...string) {
 	s.t.Helper()
-	var kept []string
-	sc := bufio.NewScanner(strings.NewReader(s.everything()))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if !strings.HasPrefix(sc.Text(), "::add-mask::") {
-			kept = append(kept, sc.Text())
-		}
-	}
-	all := strings.Join(kept, "\n")
+	all := s.unmasked()
 	for _, sec := range secrets {
 		if sec != "" && strings.Contains(all, sec) {
 			s.t.Errorf("secret %q... (%d bytes) appears in the step's output:\n%s", sec[:min(4, len(sec))], len(sec), all)

@@ -92,6 +92,11 @@ type Credentials struct {
 	// STSEndpoint overrides sts.aliyuncs.com, in the same forms as Endpoint.
 	STSEndpoint string
 
+	// OnSecret, when set, is called with every secret value the core
+	// obtains on its own (STS-issued secrets and tokens, metadata tokens), as
+	// soon as it has it, so a front can mask it (the action's add-mask).
+	OnSecret func(value string)
+
 	// Getenv reads the environment; nil means os.Getenv. Tests inject one.
 	Getenv func(string) string
 	// HomeDir is where ~/.aliyun lives; empty means the user's home.

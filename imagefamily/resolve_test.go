@@ -428,3 +428,19 @@ func TestConcurrentResolveIsRaceFree(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestOnSecretSeesIssuedCredentials(t *testing.T) {
+	srv := emulator(t)
+	r := request(srv)
+	r.Credentials.AssumeRoleARN = readerRole
+	var seen []string
+	r.Credentials.OnSecret = func(v string) { seen = append(seen, v) }
+	if _, err := Resolve(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	last := srv.LastRequest("DescribeImageFromFamily")
+	token := last.Params.Get("SecurityToken")
+	if len(seen) != 2 || seen[1] != token || seen[0] == demoSecret {
+		t.Fatalf("OnSecret saw %d values; want the STS secret and token, not the caller's own secret", len(seen))
+	}
+}

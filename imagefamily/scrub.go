@@ -3,6 +3,7 @@ package imagefamily
 import (
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // scrubber removes secrets from text that is about to leave the core (error
@@ -10,7 +11,9 @@ import (
 // the string to sign, which holds the security token percent-encoded once or
 // twice, so every encoding is replaced.
 type scrubber struct {
-	secrets []string
+	secrets  []string
+	onSecret func(string) // the front's hook, told of each new secret once
+	mu       sync.Mutex
 }
 
 const redacted = "[REDACTED]"
@@ -19,6 +22,14 @@ func (s *scrubber) add(secret string) {
 	// Very short values would redact ordinary words; real secrets are long.
 	if len(secret) < 6 {
 		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if contains(s.secrets, secret) {
+		return
+	}
+	if s.onSecret != nil {
+		s.onSecret(secret)
 	}
 	once := rfc3986(secret)
 	for _, v := range []string{secret, once, rfc3986(once), url.QueryEscape(secret), url.QueryEscape(once)} {
@@ -32,6 +43,8 @@ func (s *scrubber) clean(text string) string {
 	if s == nil {
 		return text
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, v := range s.secrets {
 		text = strings.ReplaceAll(text, v, redacted)
 	}

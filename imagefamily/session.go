@@ -39,8 +39,8 @@ func newSession(req Request) *session {
 	if base == nil {
 		base = defaultTransport()
 	}
-	s := &session{req: req, getenv: getenv, base: base, scrub: &scrubber{}, ua: userAgent(req.Front)}
 	c := req.Credentials
+	s := &session{req: req, getenv: getenv, base: base, scrub: &scrubber{}, ua: userAgent(req.Front)}
 	for _, secret := range []string{c.AccessKeySecret, c.SecurityToken, c.OIDCToken} {
 		s.scrub.add(secret)
 	}
@@ -48,6 +48,9 @@ func newSession(req Request) *session {
 		s.scrub.add(ek.secret)
 		s.scrub.add(ek.token)
 	}
+	// Secrets the caller gave are already known to it; from here on, tell it
+	// of the ones the core obtains itself.
+	s.scrub.onSecret = c.OnSecret
 	return s
 }
 

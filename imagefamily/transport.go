@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,22 +102,30 @@ var secretParams = map[string]bool{
 	"signature": true, "securitytoken": true, "accesskeysecret": true, "oidctoken": true,
 }
 
-// redactURL prints a request URL with secret parameters replaced and the
-// access key id shortened to a recognisable prefix.
+// redactURL prints a request URL readably (decoded parameters in sorted
+// order, so traces diff well) with secret parameters replaced and the access
+// key id shortened to a recognisable prefix.
 func redactURL(u *url.URL) string {
 	q := u.Query()
+	keys := make([]string, 0, len(q))
 	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(u.Scheme + "://" + u.Host + u.Path)
+	for _, k := range keys {
+		v := q.Get(k)
 		lk := strings.ToLower(k)
 		switch {
 		case secretParams[lk]:
-			q.Set(k, redacted)
+			v = redacted
 		case lk == "accesskeyid":
-			q.Set(k, maskID(q.Get(k)))
+			v = maskID(v)
 		}
+		b.WriteString(" " + k + "=" + v)
 	}
-	c := *u
-	c.RawQuery = q.Encode()
-	return c.String()
+	return b.String()
 }
 
 // maskID keeps enough of an access key id to tell keys apart in a log.

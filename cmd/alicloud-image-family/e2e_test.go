@@ -201,7 +201,7 @@ func TestE2EDebugTraceIsRedacted(t *testing.T) {
 	if r.code != 0 || r.stdout != wantNewest+"\n" {
 		t.Fatalf("code=%d out=%q", r.code, r.stdout)
 	}
-	if !strings.Contains(r.stderr, "Action=AssumeRole") || !strings.Contains(r.stderr, "SecurityToken=%5BREDACTED%5D") {
+	if !strings.Contains(r.stderr, "Action=AssumeRole") || !strings.Contains(r.stderr, "SecurityToken=[REDACTED]") {
 		t.Fatalf("trace:\n%s", r.stderr)
 	}
 }
