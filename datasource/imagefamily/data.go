@@ -1,5 +1,6 @@
 //go:generate ../../scripts/struct-markdown.sh
 //go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,DatasourceOutput,DiskDeviceMapping
+//go:generate ../../scripts/render-docs.sh
 
 // Package imagefamily is the Packer data source `alicloud-image-family`: it
 // resolves an Alibaba Cloud image family to its newest available image.
