@@ -599,9 +599,23 @@ func TestExecuteLogHasNoSecrets(t *testing.T) {
 	var buf bytes.Buffer
 	log.SetOutput(&buf)
 	t.Cleanup(func() { log.SetOutput(io.Discard) })
-	_, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nram_role_arn = \""+roleARN+"\""+creds)
+	// Every secret the core obtains on its own (the STS-issued secret and
+	// token) is reported through OnSecret; all of them are scanned for.
+	var issued []string
+	d, err := configure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nram_role_arn = \""+roleARN+"\""+creds+
+		"custom_endpoint_ecs = \""+srv.URL+"\"\nsts_endpoint = \""+srv.URL+"\"\n")
 	if err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	d.prepare = func(r *core.Request) {
+		r.Transport = srv.Transport()
+		r.Credentials.OnSecret = func(v string) { issued = append(issued, v) }
+	}
+	if _, err := d.Execute(); err != nil {
 		t.Fatalf("Execute: %v", err)
+	}
+	if len(issued) < 2 {
+		t.Fatalf("the core reported %d issued secrets, want the STS secret and token", len(issued))
 	}
 	rec := srv.LastRequest("DescribeImageFromFamily")
 	token := rec.Params.Get("SecurityToken")
@@ -612,7 +626,7 @@ func TestExecuteLogHasNoSecrets(t *testing.T) {
 	if !strings.Contains(out, "DescribeImageFromFamily") || !strings.Contains(out, "m-base-mid") {
 		t.Fatalf("the debug trace is missing from the log:\n%s", out)
 	}
-	for _, secret := range []string{keySecret, token, rec.Params.Get("Signature")} {
+	for _, secret := range append([]string{keySecret, token, rec.Params.Get("Signature")}, issued...) {
 		if strings.Contains(out, secret) {
 			t.Errorf("the log contains a secret (%.6s...):\n%s", secret, out)
 		}
