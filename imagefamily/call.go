@@ -18,6 +18,10 @@ import (
 // still leaves time for a retry within the overall deadline.
 const defaultAttemptTimeout = 20 * time.Second
 
+// docsURL is where error hints point; every front prints the same text, so
+// a URL works in a terminal, a Packer diagnostic and an action annotation.
+const docsURL = "https://github.com/imagefamily/packer-plugin-alicloud-image-family/blob/main/docs/"
+
 // operation describes one API call for messages and error mapping.
 type operation struct {
 	Service string // "ECS" or "STS"
@@ -225,7 +229,7 @@ func codeClass(op operation, status int, code string) (error, string) {
 		if op.Service == "STS" {
 			return ErrAccessDenied, "The caller may not assume this role; check the role's trust policy and that the caller has sts:AssumeRole"
 		}
-		return ErrAccessDenied, "The caller needs the RAM permission ecs:DescribeImageFromFamily; attach a policy granting it (see docs/credentials.md)"
+		return ErrAccessDenied, "The caller needs the RAM permission ecs:DescribeImageFromFamily; attach a policy granting it (" + docsURL + "credentials.md#a-minimal-ram-policy)"
 	case strings.HasPrefix(code, "EntityNotExist"):
 		return ErrCredentials, "The role does not exist; check the role ARN"
 	case strings.HasPrefix(code, "AuthenticationFail"):

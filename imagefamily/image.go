@@ -48,6 +48,11 @@ type Image struct {
 	ImdsSupport             string
 	Tags                    map[string]string   // never nil
 	DiskDeviceMappings      []DiskDeviceMapping // never nil
+
+	// RequestID is the id of the DescribeImageFromFamily answer that
+	// returned the image, for messages and support cases. It is not part of
+	// the image, so MarshalJSON leaves it out.
+	RequestID string
 }
 
 // DiskDeviceMapping is one disk (snapshot) of an image.

@@ -124,7 +124,9 @@ func (s *session) resolve(ctx context.Context, region string) (Image, error) {
 	if resp.Image.ImageId == "" {
 		return Image{}, &NotFoundError{Region: region, Family: s.req.Family, RequestID: resp.RequestId}
 	}
-	return fromSDK(resp.Image), nil
+	img := fromSDK(resp.Image)
+	img.RequestID = resp.RequestId
+	return img, nil
 }
 
 func describeBody(b string) string {

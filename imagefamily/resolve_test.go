@@ -77,6 +77,9 @@ func TestResolveNewestAvailable(t *testing.T) {
 	if img.ImageID != wantNewest || img.Status != "Available" || img.ImageFamily != webBase {
 		t.Fatalf("got %s %s %s", img.ImageID, img.Status, img.ImageFamily)
 	}
+	if img.RequestID == "" || strings.Contains(mustJSON(img), img.RequestID) {
+		t.Fatalf("RequestID %q missing, or leaked into the API-shaped JSON", img.RequestID)
+	}
 	if img.Tags == nil || img.DiskDeviceMappings == nil || len(img.DiskDeviceMappings) == 0 {
 		t.Fatalf("tags/mappings not mapped: %+v", img)
 	}
@@ -443,4 +446,12 @@ func TestOnSecretSeesIssuedCredentials(t *testing.T) {
 	if len(seen) != 2 || seen[1] != token || seen[0] == demoSecret {
 		t.Fatalf("OnSecret saw %d values; want the STS secret and token, not the caller's own secret", len(seen))
 	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

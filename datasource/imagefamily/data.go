@@ -434,14 +434,13 @@ func (d *Datasource) Execute() (cty.Value, error) {
 	if d.prepare != nil {
 		d.prepare(&req)
 	}
-	rec := recordRequestIDs(&req)
 	log.Printf("[INFO] alicloud-image-family: resolving family %q in region %s", req.Family, req.Region)
 
 	img, err := core.Resolve(context.Background(), req)
 	if err != nil {
 		return null, describe(err, req.Family, req.Region)
 	}
-	if err := d.checkGuards(img, rec.last()); err != nil {
+	if err := d.checkGuards(img, img.RequestID); err != nil {
 		return null, err
 	}
 	log.Printf("[INFO] alicloud-image-family: family %q in region %s resolved to %s (created %s)", req.Family, req.Region, img.ImageID, img.CreationTime)
