@@ -8,8 +8,9 @@
 #      contents against what `packer init` and action/launcher.sh download,
 #      the real launcher installing the snapshot CLI from a loopback copy of
 #      the release, and a real Packer installing the snapshot plugin
-#      (`packer plugins install --path`) and running a build whose data source
-#      resolves an image in the emulator.
+#      (`packer plugins install --path`, and `packer init` from the snapshot
+#      served as a GitHub release through a loopback proxy) and running a
+#      build whose data source resolves an image in the emulator.
 #
 # By default the snapshot builds a representative subset of platforms
 # (linux/amd64, windows/amd64 for both binaries); RELEASE_CHECK_FULL=1 builds
@@ -57,6 +58,11 @@ else
   echo "== goreleaser snapshot: representative subset (RELEASE_CHECK_FULL=1 for every platform)"
   export RELEASE_CHECK_SUBSET=1
 fi
+# The snapshot carries the version about to be released (version/version.go),
+# without a pre-release suffix, so that `packer init` will install it.
+SNAPSHOT_VERSION=$(sed -n 's/^var Version = "\([^"]*\)".*/\1/p' version/version.go)
+export SNAPSHOT_VERSION
+echo "snapshot version: $SNAPSHOT_VERSION"
 goreleaser release --snapshot --clean --skip=publish,sign
 phase "goreleaser snapshot"
 

@@ -100,62 +100,84 @@ func packerBinary(t *testing.T) string {
 	return p
 }
 
-// TestPackerInstallsAndBuildsWithPlugin installs the plugin binary from the
-// snapshot's zip with a real Packer into an empty plugin directory, then
-// runs a build whose data source resolves an image in the emulator.
-func TestPackerInstallsAndBuildsWithPlugin(t *testing.T) {
-	s := loadSnapshot(t)
-	packer := packerBinary(t)
-	emu := startEmulator(t, s)
-	tmp := t.TempDir()
-	pluginDir := filepath.Join(tmp, "plugins")
-	for _, d := range []string{pluginDir, filepath.Join(tmp, "config"), filepath.Join(tmp, "home"), filepath.Join(tmp, "template")} {
+// packerRun is a real Packer with its plugin and configuration directories
+// in a temporary directory, away from the user's.
+type packerRun struct {
+	t         *testing.T
+	bin       string
+	tmp       string
+	pluginDir string
+	env       []string
+}
+
+func newPackerRun(t *testing.T, emu ecstest.ReadyInfo, extraEnv ...string) *packerRun {
+	t.Helper()
+	p := &packerRun{t: t, bin: packerBinary(t), tmp: t.TempDir()}
+	p.pluginDir = filepath.Join(p.tmp, "plugins")
+	for _, d := range []string{p.pluginDir, filepath.Join(p.tmp, "config"), filepath.Join(p.tmp, "home"), filepath.Join(p.tmp, "template")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	env := append(baseEnv(tmp, emu),
-		"PACKER_PLUGIN_PATH="+pluginDir,
-		"PACKER_CONFIG_DIR="+filepath.Join(tmp, "config"),
+	p.env = append(baseEnv(p.tmp, emu),
+		"PACKER_PLUGIN_PATH="+p.pluginDir,
+		"PACKER_CONFIG_DIR="+filepath.Join(p.tmp, "config"),
 		"CHECKPOINT_DISABLE=1",
 		"ALIBABA_CLOUD_ACCESS_KEY_ID="+demoAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET="+demoAccessKeySecret,
 	)
-	run := func(dir string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(packer, args...)
-		cmd.Dir, cmd.Env = dir, env
-		out, err := cmd.CombinedOutput()
-		assertNoSecret(t, "packer "+args[0]+" output", string(out))
-		if err != nil {
-			t.Fatalf("packer %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
+	p.env = append(p.env, extraEnv...)
+	return p
+}
+
+func (p *packerRun) run(dir string, args ...string) string {
+	p.t.Helper()
+	cmd := exec.Command(p.bin, args...)
+	cmd.Dir, cmd.Env = dir, p.env
+	out, err := cmd.CombinedOutput()
+	assertNoSecret(p.t, "packer "+args[0]+" output", string(out))
+	if err != nil {
+		p.t.Fatalf("packer %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+	return string(out)
+}
 
-	run(tmp, "plugins", "install", "--path", s.pluginBin, pluginSource)
+// installedPath is where Packer keeps the plugin binary: its release name
+// under the source's directory.
+func (p *packerRun) installedPath(s *snapshot) string {
+	return filepath.Join(p.pluginDir, filepath.FromSlash(pluginSource), filepath.Base(s.pluginBin))
+}
 
-	// Packer names the installed binary from the plugin's describe; it must
-	// be the release binary's own name, or `packer init` and a local install
-	// would disagree about what is installed.
-	installed := filepath.Join(pluginDir, filepath.FromSlash(pluginSource), filepath.Base(s.pluginBin))
+// checkInstalled: the binary Packer installed is the release binary, under
+// the release binary's own name, with Packer's checksum file beside it.
+func (p *packerRun) checkInstalled(s *snapshot) {
+	p.t.Helper()
+	installed := p.installedPath(s)
 	data, err := os.ReadFile(installed)
 	if err != nil {
-		entries, _ := filepath.Glob(filepath.Join(pluginDir, filepath.FromSlash(pluginSource), "*"))
-		t.Fatalf("not installed as %s (found %v): %v", installed, entries, err)
+		entries, _ := filepath.Glob(filepath.Join(p.pluginDir, filepath.FromSlash(pluginSource), "*"))
+		p.t.Fatalf("not installed as %s (found %v): %v", installed, entries, err)
+	}
+	shipped, err := os.ReadFile(s.pluginBin)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !bytes.Equal(data, shipped) {
+		p.t.Error("the installed plugin differs from the binary in the release zip")
 	}
 	sum, err := os.ReadFile(installed + "_SHA256SUM")
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
 	if got := sha256.Sum256(data); string(sum) != hex.EncodeToString(got[:]) {
-		t.Errorf("installed checksum %s does not match the binary", sum)
+		p.t.Errorf("installed checksum %s does not match the binary", sum)
 	}
-	if out := run(tmp, "plugins", "installed"); !strings.Contains(out, installed) {
-		t.Errorf("packer plugins installed does not list %s:\n%s", installed, out)
+	if out := p.run(p.tmp, "plugins", "installed"); !strings.Contains(out, installed) {
+		p.t.Errorf("packer plugins installed does not list %s:\n%s", installed, out)
 	}
+}
 
-	template := `
+const buildTemplate = `
 variable "endpoint" {
   type = string
 }
@@ -178,14 +200,98 @@ build {
   }
 }
 `
-	tplDir := filepath.Join(tmp, "template")
-	if err := os.WriteFile(filepath.Join(tplDir, "release-check.pkr.hcl"), []byte(template), 0o644); err != nil {
-		t.Fatal(err)
+
+// build writes the template (after an optional packer block) and runs
+// validate and build against the emulator.
+func (p *packerRun) build(emu ecstest.ReadyInfo, packerBlock string) {
+	p.t.Helper()
+	dir := filepath.Join(p.tmp, "template")
+	if err := os.WriteFile(filepath.Join(dir, "release-check.pkr.hcl"), []byte(packerBlock+buildTemplate), 0o644); err != nil {
+		p.t.Fatal(err)
 	}
 	endpoint := "-var=endpoint=" + emu.URL
-	run(tplDir, "validate", endpoint, ".")
-	out := run(tplDir, "build", "-color=false", endpoint, ".")
+	p.run(dir, "validate", endpoint, ".")
+	out := p.run(dir, "build", "-color=false", endpoint, ".")
 	if want := "resolved=" + wantImageID + "/Available"; !strings.Contains(out, want) {
-		t.Errorf("packer build output lacks %q:\n%s", want, out)
+		p.t.Errorf("packer build output lacks %q:\n%s", want, out)
 	}
+}
+
+// TestPackerInstallsAndBuildsWithPlugin installs the plugin binary from the
+// snapshot's zip with `packer plugins install --path` into an empty plugin
+// directory, then runs a build whose data source resolves an image in the
+// emulator.
+func TestPackerInstallsAndBuildsWithPlugin(t *testing.T) {
+	s := loadSnapshot(t)
+	emu := startEmulator(t, s)
+	p := newPackerRun(t, emu)
+	p.run(p.tmp, "plugins", "install", "--path", s.pluginBin, pluginSource)
+	// Packer names a local install from the plugin's describe; that must be
+	// the release binary's name, or `packer init` and a local install would
+	// disagree about what is installed.
+	p.checkInstalled(s)
+	p.build(emu, "")
+}
+
+// TestPackerInitInstallsFromRelease runs a real `packer init` for a template
+// that requires this version, against the snapshot served as the GitHub
+// release (see fakeGitHub): Packer's own getter lists the tags, reads the
+// SHA256SUMS file, picks and verifies the zip for this platform, unpacks and
+// describes the binary. Then a build uses what it installed.
+func TestPackerInitInstallsFromRelease(t *testing.T) {
+	s := loadSnapshot(t)
+	if strings.Contains(s.version, "-") {
+		t.Fatalf("snapshot version %s is a pre-release, which packer init never installs; build the snapshot with scripts/release-check.sh (it sets SNAPSHOT_VERSION)", s.version)
+	}
+	emu := startEmulator(t, s)
+	gh := newFakeGitHub(t, s)
+	certEmu, err := os.ReadFile(emu.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	bundle := filepath.Join(tmp, "roots.pem")
+	if err := os.WriteFile(bundle, append(append([]byte{}, gh.caPEM...), certEmu...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPackerRun(t, emu,
+		"SSL_CERT_FILE="+bundle, // later entries win in os/exec
+		"HTTPS_PROXY="+gh.proxyURL, "https_proxy="+gh.proxyURL,
+		"HTTP_PROXY="+gh.proxyURL, "http_proxy="+gh.proxyURL,
+	)
+	packerBlock := `
+packer {
+  required_plugins {
+    alicloud-image-family = {
+      source  = "` + pluginSource + `"
+      version = "= ` + s.version + `"
+    }
+  }
+}
+`
+	dir := filepath.Join(p.tmp, "template")
+	if err := os.WriteFile(filepath.Join(dir, "release-check.pkr.hcl"), []byte(packerBlock+buildTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := p.run(dir, "init", ".")
+	if want := "Installed plugin " + pluginSource + " v" + s.version; !strings.Contains(out, want) {
+		t.Errorf("packer init output lacks %q:\n%s", want, out)
+	}
+	p.checkInstalled(s)
+
+	repo := "imagefamily/" + projectName
+	goos, _, _ := strings.Cut(hostPlatform(), "/")
+	for _, want := range []string{
+		"api.github.com/repos/" + repo + "/git/matching-refs/tags",
+		"github.com/" + repo + "/releases/download/v" + s.version + "/" + projectName + "_v" + s.version + "_SHA256SUMS",
+		"github.com/" + repo + "/releases/download/v" + s.version + "/" + strings.TrimSuffix(filepath.Base(s.pluginBin), exeSuffix(goos)) + ".zip",
+	} {
+		if !contains(gh.served(), want) {
+			t.Errorf("packer init did not fetch %s; it fetched %v", want, gh.served())
+		}
+	}
+	if r := gh.refusedConnects(); len(r) > 0 {
+		t.Errorf("packer init tried hosts other than %v: %v", fakeHosts, r)
+	}
+	p.build(emu, packerBlock)
 }
