@@ -145,7 +145,7 @@ func (s *session) obtainKeys(ctx context.Context) (keys, error) {
 	if !roleARNPattern.MatchString(role) {
 		return keys{}, &ValidationError{Field: "role ARN", Value: role, Rule: "it must look like acs:ram::123456789012:role/role-name"}
 	}
-	return s.assumeRole(ctx, k, role)
+	return s.assumeRole(ctx, k, role, "")
 }
 
 func (s *session) baseKeys(ctx context.Context) (keys, error) {
@@ -296,30 +296,19 @@ func (s *session) keysFromProfile(ctx context.Context, cfg cliConfig, name, path
 		if err != nil {
 			return k, err
 		}
-		return s.assumeRoleNamed(ctx, k, p.RAMRoleARN, p.RAMSessionName)
+		return s.assumeRole(ctx, k, p.RAMRoleARN, p.RAMSessionName)
 	case "ChainableRamRoleArn":
 		k, err := s.keysFromProfile(ctx, cfg, p.SourceProfile, path, depth+1)
 		if err != nil {
 			return k, err
 		}
-		return s.assumeRoleNamed(ctx, k, p.RAMRoleARN, p.RAMSessionName)
+		return s.assumeRole(ctx, k, p.RAMRoleARN, p.RAMSessionName)
 	case "EcsRamRole":
 		return s.metadataKeys(ctx, p.RAMRoleName)
 	case "OIDC":
 		return s.oidcKeys(ctx, p.RAMRoleARN, p.OIDCProviderARN, "", p.OIDCTokenFile, source)
 	}
 	return fail(fmt.Errorf("mode %q is not supported; use AK, StsToken, RamRoleArn, ChainableRamRoleArn, EcsRamRole or OIDC", p.Mode))
-}
-
-func (s *session) assumeRoleNamed(ctx context.Context, k keys, role, session string) (keys, error) {
-	if session != "" {
-		c := s.req.Credentials
-		c.RoleSessionName = session
-		saved := s.req.Credentials
-		s.req.Credentials = c
-		defer func() { s.req.Credentials = saved }()
-	}
-	return s.assumeRole(ctx, k, role)
 }
 
 func (s *session) oidcKeys(ctx context.Context, role, provider, token, tokenFile, source string) (keys, error) {

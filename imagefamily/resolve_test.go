@@ -455,3 +455,32 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+func TestProfileModesThatCallSTS(t *testing.T) {
+	srv := emulator(t)
+	home := t.TempDir()
+	writeProfile(t, home, `{"current":"ak","profiles":[
+ {"name":"ak","mode":"AK","access_key_id":"`+demoID+`","access_key_secret":"`+demoSecret+`"},
+ {"name":"role","mode":"RamRoleArn","access_key_id":"`+demoID+`","access_key_secret":"`+demoSecret+`","ram_role_arn":"`+readerRole+`","ram_session_name":"from-profile"},
+ {"name":"chain","mode":"ChainableRamRoleArn","source_profile":"ak","ram_role_arn":"`+readerRole+`"},
+ {"name":"loop","mode":"ChainableRamRoleArn","source_profile":"loop","ram_role_arn":"`+readerRole+`"}]}`)
+	for _, profile := range []string{"role", "chain"} {
+		srv.ResetCounts()
+		r := request(srv)
+		r.Credentials = Credentials{Profile: profile, HomeDir: home, STSEndpoint: srv.Endpoint(), Getenv: envFunc(nil)}
+		if img, err := Resolve(context.Background(), r); err != nil || img.ImageID != wantNewest {
+			t.Fatalf("profile %s: %v", profile, err)
+		}
+		if srv.Requests("AssumeRole") != 1 {
+			t.Fatalf("profile %s: %d AssumeRole calls", profile, srv.Requests("AssumeRole"))
+		}
+		if profile == "role" && srv.LastRequest("AssumeRole").Params.Get("RoleSessionName") != "from-profile" {
+			t.Fatal("the profile's ram_session_name was not used")
+		}
+	}
+	r := request(srv)
+	r.Credentials = Credentials{Profile: "loop", HomeDir: home, STSEndpoint: srv.Endpoint(), Getenv: envFunc(nil)}
+	if _, err := Resolve(context.Background(), r); !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "loops") {
+		t.Fatalf("looping source_profile: %v", err)
+	}
+}

@@ -59,9 +59,14 @@ func (s *session) stsEndpoint() (endpoint, error) {
 	return ep, nil
 }
 
-func (s *session) sessionParams() (name string, seconds int) {
+// sessionParams gives the role session name (a profile's own name wins over
+// the request's) and duration.
+func (s *session) sessionParams(profileName string) (name string, seconds int) {
 	c := s.req.Credentials
-	name = c.RoleSessionName
+	name = profileName
+	if name == "" {
+		name = c.RoleSessionName
+	}
 	if name == "" {
 		name = s.getenv("ALIBABA_CLOUD_ROLE_SESSION_NAME")
 	}
@@ -77,7 +82,7 @@ func (s *session) sessionParams() (name string, seconds int) {
 
 // assumeRole exchanges keys for a role's STS credentials. It is a signed RPC
 // call, so it goes through the SDK's signer like the ECS call.
-func (s *session) assumeRole(ctx context.Context, base keys, role string) (keys, error) {
+func (s *session) assumeRole(ctx context.Context, base keys, role, sessionName string) (keys, error) {
 	if !roleARNPattern.MatchString(role) {
 		return keys{}, &ValidationError{Field: "role ARN", Value: role, Rule: "it must look like acs:ram::123456789012:role/role-name"}
 	}
@@ -85,7 +90,7 @@ func (s *session) assumeRole(ctx context.Context, base keys, role string) (keys,
 	if err != nil {
 		return keys{}, err
 	}
-	name, seconds := s.sessionParams()
+	name, seconds := s.sessionParams(sessionName)
 	op := operation{Service: "STS", Action: "AssumeRole"}
 	tr := s.newTransport()
 	clientInit.Lock()
@@ -131,7 +136,7 @@ func (s *session) assumeRoleWithOIDC(ctx context.Context, role, provider, token 
 	if err != nil {
 		return keys{}, err
 	}
-	name, seconds := s.sessionParams()
+	name, seconds := s.sessionParams("")
 	op := operation{Service: "STS", Action: "AssumeRoleWithOIDC"}
 	source := "OIDC (AssumeRoleWithOIDC " + role + ")"
 	form := url.Values{
