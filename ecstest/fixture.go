@@ -59,6 +59,9 @@ type Role struct {
 	OIDCAudience string `json:"oidc_audience,omitempty"`
 	// Denied: credentials issued for this role have no ECS permission.
 	Denied bool `json:"denied,omitempty"`
+	// ECSInstanceRole: the role is attached to the (pretend) instance, so
+	// the metadata endpoints hand out its credentials by role name.
+	ECSInstanceRole bool `json:"ecs_instance_role,omitempty"`
 }
 
 // LoadFixture reads and checks a fixture file.

@@ -96,21 +96,23 @@ type Server struct {
 	closeMu  sync.Once
 	wg       sync.WaitGroup
 
-	mu          sync.Mutex
-	accounts    map[string]Account
-	roles       []Role
-	regions     map[string]bool
-	images      map[string][]ecs.Image
-	sessions    map[string]*session // by STS AccessKeyId
-	tokens      map[string]*session // by SecurityToken
-	lifetime    time.Duration       // overrides DurationSeconds when > 0
-	nonces      map[string]time.Time
-	noncePruned time.Time
-	faults      faultSet
-	controlOn   bool
-	counts      map[string]int
-	last        map[string]RecordedRequest
-	clock       func() time.Time
+	mu       sync.Mutex
+	accounts map[string]Account
+	roles    []Role
+	regions  map[string]bool
+	images   map[string][]ecs.Image
+	sessions map[string]*session // by STS AccessKeyId
+	tokens   map[string]*session // by SecurityToken
+	// metadataTokens are the hardened-mode tokens the metadata service issued.
+	metadataTokens map[string]bool
+	lifetime       time.Duration // overrides DurationSeconds when > 0
+	nonces         map[string]time.Time
+	noncePruned    time.Time
+	faults         faultSet
+	controlOn      bool
+	counts         map[string]int
+	last           map[string]RecordedRequest
+	clock          func() time.Time
 }
 
 // Options configure Start.
@@ -163,17 +165,18 @@ func Start(f *Fixture, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		closing:   make(chan struct{}),
-		accounts:  map[string]Account{},
-		regions:   map[string]bool{},
-		images:    map[string][]ecs.Image{},
-		sessions:  map[string]*session{},
-		tokens:    map[string]*session{},
-		nonces:    map[string]time.Time{},
-		counts:    map[string]int{},
-		last:      map[string]RecordedRequest{},
-		clock:     time.Now,
-		controlOn: o.Control,
+		closing:        make(chan struct{}),
+		accounts:       map[string]Account{},
+		regions:        map[string]bool{},
+		images:         map[string][]ecs.Image{},
+		sessions:       map[string]*session{},
+		tokens:         map[string]*session{},
+		metadataTokens: map[string]bool{},
+		nonces:         map[string]time.Time{},
+		counts:         map[string]int{},
+		last:           map[string]RecordedRequest{},
+		clock:          time.Now,
+		controlOn:      o.Control,
 	}
 	f = f.clone()
 	for _, a := range f.Accounts {
@@ -513,6 +516,10 @@ func (e *apiError) response(requestID string) *response {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isControlPath(r.URL.Path) {
 		s.serveControl(w, r)
+		return
+	}
+	if isMetadataPath(r.URL.Path) {
+		s.serveMetadata(w, r)
 		return
 	}
 	requestID := newRequestID()

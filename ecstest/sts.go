@@ -238,22 +238,7 @@ func parseJWT(tok string) (*jwtClaims, *apiError) {
 // issue creates a session for role and answers it in the AssumeRole shape
 // (plus OIDCTokenInfo for AssumeRoleWithOIDC).
 func (s *Server) issue(role *Role, name string, dur time.Duration, requestID string, oidcInfo map[string]string) *response {
-	sess := &session{
-		keyID:   stsKeyPrefix + randomString(28, alnum),
-		secret:  randomString(44, alnum),
-		token:   "CAIS" + randomString(300, tokenChars),
-		roleARN: role.ARN,
-		name:    name,
-	}
-	s.mu.Lock()
-	if s.lifetime > 0 {
-		dur = s.lifetime
-	}
-	sess.expires = s.clock().Add(dur)
-	s.sessions[sess.keyID] = sess
-	s.tokens[sess.token] = sess
-	s.mu.Unlock()
-
+	sess := s.newSession(role, name, dur)
 	body := map[string]any{
 		"RequestId": requestID,
 		"AssumedRoleUser": map[string]string{
@@ -272,6 +257,26 @@ func (s *Server) issue(role *Role, name string, dur time.Duration, requestID str
 		body["OIDCTokenInfo"] = oidcInfo
 	}
 	return jsonResponse(200, body)
+}
+
+// newSession mints and records STS credentials for role.
+func (s *Server) newSession(role *Role, name string, dur time.Duration) *session {
+	sess := &session{
+		keyID:   stsKeyPrefix + randomString(28, alnum),
+		secret:  randomString(44, alnum),
+		token:   "CAIS" + randomString(300, tokenChars),
+		roleARN: role.ARN,
+		name:    name,
+	}
+	s.mu.Lock()
+	if s.lifetime > 0 {
+		dur = s.lifetime
+	}
+	sess.expires = s.clock().Add(dur)
+	s.sessions[sess.keyID] = sess
+	s.tokens[sess.token] = sess
+	s.mu.Unlock()
+	return sess
 }
 
 func (s *Server) getCallerIdentity(c *caller, requestID string) *response {

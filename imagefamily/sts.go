@@ -171,6 +171,9 @@ func (s *session) metadataKeys(ctx context.Context, role string) (keys, error) {
 	source := fmt.Sprintf("ECS instance RAM role %q", role)
 	raw := s.req.Credentials.MetadataEndpoint
 	if raw == "" {
+		raw = s.getenv("ALIBABA_CLOUD_ECS_METADATA_ENDPOINT")
+	}
+	if raw == "" {
 		raw = defaultMetadataEndpoint
 	}
 	ep, err := parseEndpoint("metadata endpoint", raw)

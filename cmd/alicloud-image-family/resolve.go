@@ -32,6 +32,7 @@ type resolveFlags struct {
 	roleARN         string
 	roleSessionName string
 	ramRoleName     string
+	metadataEP      string
 	timeout         time.Duration
 	maxAttempts     int
 	concurrency     int
@@ -52,6 +53,7 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.roleARN, "role-arn", "", "RAM role to assume (AssumeRole) with the credentials found")
 	fs.StringVar(&f.roleSessionName, "role-session-name", "", "session name for the assumed role")
 	fs.StringVar(&f.ramRoleName, "ram-role-name", "", "ECS instance RAM role name (reads the instance metadata service)")
+	fs.StringVar(&f.metadataEP, "metadata-endpoint", "", "instance metadata service address for --ram-role-name (default http://100.100.100.200, or $ALIBABA_CLOUD_ECS_METADATA_ENDPOINT)")
 	fs.DurationVar(&f.timeout, "timeout", imagefamily.DefaultTimeout, "deadline for the whole lookup, retries included")
 	fs.IntVar(&f.maxAttempts, "max-attempts", 5, "attempts per request for throttling, 5xx and network errors (1 disables retries)")
 	fs.IntVar(&f.concurrency, "concurrency", 8, "regions resolved at once")
@@ -114,7 +116,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		Credentials: imagefamily.Credentials{
 			Profile: f.profile, ProfileFile: f.profileFile,
 			AssumeRoleARN: f.roleARN, RoleSessionName: f.roleSessionName,
-			ECSRoleName: f.ramRoleName, STSEndpoint: f.stsEndpoint,
+			ECSRoleName: f.ramRoleName, MetadataEndpoint: f.metadataEP, STSEndpoint: f.stsEndpoint,
 			Getenv: a.getenv,
 		},
 		Transport: a.transport,
