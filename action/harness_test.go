@@ -13,6 +13,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
 
 // step is one simulated action step: an injected environment, temporary
@@ -93,6 +94,8 @@ func (s *step) run(opts ...Option) *step {
 	// Every run's captured output is scanned for the secrets it was given
 	// and for STS-issued credentials, whatever the test itself checks.
 	s.assertNoSecrets(s.env["INPUT_ACCESS_KEY_SECRET"], s.env["INPUT_SECURITY_TOKEN"],
+		s.env["INPUT_ACCESS-KEY-SECRET"], s.env["INPUT_SECURITY-TOKEN"],
+		s.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], s.env["ALIBABA_CLOUD_SECURITY_TOKEN"],
 		s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"], fakeJWT)
 	s.assertNoIssuedCredentials()
 	return s
@@ -151,16 +154,15 @@ func (s *step) everything() string {
 	return s.stdout.String() + "\n" + string(b) + "\n" + s.summary()
 }
 
-// assertNoSecrets fails if any secret appears anywhere the step wrote,
-// except in the ::add-mask:: commands that register them.
+// assertNoSecrets fails if any secret appears, in any encoding, anywhere the
+// step wrote: stdout (except in the ::add-mask:: commands that register the
+// secrets), GITHUB_OUTPUT and the job summary.
 func (s *step) assertNoSecrets(secrets ...string) {
 	s.t.Helper()
-	all := s.unmasked()
-	for _, sec := range secrets {
-		if sec != "" && strings.Contains(all, sec) {
-			s.t.Errorf("secret %q... (%d bytes) appears in the step's output:\n%s", sec[:min(4, len(sec))], len(sec), all)
-		}
-	}
+	secretscan.New(secrets...).IgnoreLines("::add-mask::").Check(s.t, "the step's stdout", s.stdout.String())
+	files := secretscan.New(secrets...)
+	files.CheckFile(s.t, s.outPath)
+	files.CheckFile(s.t, s.sumPath)
 }
 
 // parseFileCommand parses a GITHUB_OUTPUT file the way the runner does

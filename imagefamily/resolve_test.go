@@ -16,6 +16,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
 
 const (
@@ -150,18 +151,9 @@ func TestResolveErrors(t *testing.T) {
 				t.Errorf("%s: %q lacks %q", c.name, err, f)
 			}
 		}
-		assertNoSecret(t, err.Error(), demoSecret, deniedSec, "wrong-secret-value-123")
+		secretscan.Check(t, c.name+" error", err.Error(), demoSecret, deniedSec, "wrong-secret-value-123")
 		if got := srv.Requests(""); got != c.requests {
 			t.Errorf("%s: emulator saw %d requests, want %d", c.name, got, c.requests)
-		}
-	}
-}
-
-func assertNoSecret(t *testing.T, text string, secrets ...string) {
-	t.Helper()
-	for _, s := range secrets {
-		if s != "" && strings.Contains(text, s) {
-			t.Errorf("secret %q…leaked in %q", s[:4], text)
 		}
 	}
 }
@@ -289,7 +281,7 @@ func TestAssumeRoleThenResolve(t *testing.T) {
 	if !strings.Contains(tr, "Action=AssumeRole") || !strings.Contains(tr, "Action=DescribeImageFromFamily") {
 		t.Fatalf("trace lacks calls:\n%s", tr)
 	}
-	assertNoSecret(t, tr, demoSecret, last.Params.Get("SecurityToken"), last.Params.Get("Signature"))
+	secretscan.Check(t, "debug trace", tr, demoSecret, last.Params.Get("SecurityToken"), last.Params.Get("Signature"))
 
 	// A role whose credentials lack ECS permission.
 	r = request(srv)
@@ -320,7 +312,7 @@ func TestExpiredSecurityToken(t *testing.T) {
 	if !errors.Is(err, ErrAuthFailed) || !strings.Contains(err.Error(), "InvalidSecurityToken") {
 		t.Fatalf("err = %v", err)
 	}
-	assertNoSecret(t, err.Error(), k.Secret, k.Token)
+	secretscan.Check(t, "expired token error", err.Error(), k.Secret, k.Token)
 	// Mismatched token: a real key with a token that is not its own.
 	r.Credentials.SecurityToken = "not-the-right-token-value"
 	srv.SetTokenLifetime(time.Hour)
@@ -365,7 +357,7 @@ func TestOIDC(t *testing.T) {
 	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "wrong-audience") {
 		t.Fatalf("err = %v", err)
 	}
-	assertNoSecret(t, err.Error(), bad)
+	secretscan.Check(t, "wrong audience error", err.Error(), bad)
 	// STS down during OIDC: a network error within the deadline.
 	r.Credentials.OIDCToken = good
 	r.Credentials.STSEndpoint = "127.0.0.1:1"

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
 
 func TestValidateFamily(t *testing.T) {
@@ -185,8 +187,8 @@ func TestValidateSettings(t *testing.T) {
 		if !IsInputError(err) || !strings.Contains(err.Error(), c.frag) {
 			t.Errorf("%s: Validate = %v, want input error containing %q", c.name, err, c.frag)
 		}
-		if err != nil && strings.Contains(err.Error(), "s3cr3t-value") {
-			t.Errorf("%s: secret leaked into %q", c.name, err)
+		if err != nil {
+			secretscan.Check(t, c.name+" error", err.Error(), "s3cr3t-value")
 		}
 	}
 	if err := Validate(base); err != nil {

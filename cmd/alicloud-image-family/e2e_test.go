@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
 
 var (
@@ -128,11 +129,21 @@ func runCLI(t *testing.T, e *emulatorProcess, env map[string]string, args ...str
 	case err != nil:
 		t.Fatal(err)
 	}
-	for _, secret := range []string{demoSecret, "demo-secret-NOT-A-REAL-SECRET-0002", "wrong-secret-value-xyz"} {
-		if strings.Contains(r.stdout+r.stderr, secret) {
-			t.Errorf("secret leaked in output of %v", args)
+	// Every secret the run was given, wherever it came from, plus the
+	// fixture's secrets, in every encoding a server message could echo.
+	scan := secretscan.New(demoSecret, "demo-secret-NOT-A-REAL-SECRET-0002", "wrong-secret-value-xyz")
+	for k, v := range env {
+		if strings.Contains(k, "SECRET") || (strings.Contains(k, "TOKEN") && !strings.HasSuffix(k, "_FILE")) {
+			scan.Add(v)
 		}
 	}
+	if f := env["ALIBABA_CLOUD_OIDC_TOKEN_FILE"]; f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			scan.Add(strings.TrimSpace(string(b)))
+		}
+	}
+	scan.Check(t, fmt.Sprintf("stdout of %v", args), r.stdout)
+	scan.Check(t, fmt.Sprintf("stderr of %v", args), r.stderr)
 	return r
 }
 
