@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 )
 
@@ -37,9 +38,9 @@ func writeOutputs(path string, outs []output) error {
 		if err != nil {
 			return err
 		}
-		// name<<delim \n value \n delim \n — the same framing the official
+		// name<<delim \n value EOL delim \n — the same framing the official
 		// toolkit writes (actions/toolkit prepareKeyValueMessage).
-		fmt.Fprintf(&b, "%s<<%s\n%s\n%s\n", o.name, delim, o.value, delim)
+		fmt.Fprintf(&b, "%s<<%s\n%s%s%s\n", o.name, delim, o.value, valueEnd(runnerOS, o.value), delim)
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -54,6 +55,21 @@ func writeOutputs(path string, outs []output) error {
 	}
 	return nil
 }
+
+// valueEnd ends a value's last line. The Windows runner ends a line at
+// "\r\n" as well as "\n", so there a value ending in "\r" followed by a bare
+// "\n" would lose its "\r"; "\r\n" keeps it (found by FuzzWriteOutputs).
+// Every other value keeps the bare "\n" on every OS.
+func valueEnd(goos, value string) string {
+	if goos == "windows" && strings.HasSuffix(value, "\r") {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// runnerOS is the runner's OS as the runner's file reader sees it; tests
+// write for both.
+var runnerOS = runtime.GOOS
 
 // randRead is crypto/rand.Read; tests replace it to force a collision.
 var randRead = rand.Read
