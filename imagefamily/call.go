@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -162,7 +163,7 @@ func classify(ctx context.Context, op operation, err error, scrub *scrubber) (er
 }
 
 func transportError(op operation, err error, scrub *scrubber) (error, bool) {
-	msg := scrub.clean(err.Error())
+	msg := scrub.clean(withoutQuery(err))
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), strings.Contains(msg, "Client.Timeout"), strings.Contains(msg, "timeout"):
@@ -177,6 +178,22 @@ func transportError(op operation, err error, scrub *scrubber) (error, bool) {
 		return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}, true
 	}
 	return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}, false
+}
+
+// withoutQuery is err's message without the query of the request URL that
+// net/http puts in it: that query is the signed request (Signature, nonce,
+// AccessKeyId, token), replayable until its timestamp expires if the server
+// never saw it, and no help to the reader.
+func withoutQuery(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if i := strings.IndexByte(ue.URL, '?'); i >= 0 {
+			short := *ue
+			short.URL = ue.URL[:i]
+			return strings.Replace(err.Error(), ue.Error(), short.Error(), 1)
+		}
+	}
+	return err.Error()
 }
 
 func isCertError(err error) bool {
