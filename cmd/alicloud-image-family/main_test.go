@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
 
 const (
@@ -152,7 +153,10 @@ func TestDemo(t *testing.T) {
 	if code := a.run(context.Background(), []string{"demo"}); code != 0 {
 		t.Fatalf("demo exit %d: %s %s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), wantNewest) || strings.Contains(out.String()+errb.String(), demoSecret) {
+	if !strings.Contains(out.String(), wantNewest) {
 		t.Fatalf("demo output:\n%s", out.String())
 	}
+	scan := secretscan.New(demoSecret, demoAccessKeySecret)
+	scan.Check(t, "demo stdout", out.String())
+	scan.Check(t, "demo stderr", errb.String())
 }
