@@ -21,7 +21,7 @@ func (e endpoint) String() string { return e.Scheme + "://" + e.Host }
 // downgrade to cleartext. An empty string returns the zero endpoint.
 func parseEndpoint(field, raw string) (endpoint, error) {
 	bad := func(rule string) (endpoint, error) {
-		return endpoint{}, &ValidationError{Field: field, Value: raw, Rule: rule}
+		return endpoint{}, &ValidationError{Field: field, Value: redactUserinfo(raw), Rule: rule}
 	}
 	s := raw
 	if s == "" {
@@ -73,6 +73,25 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 		return bad("the host name is not valid (letters, digits, '-' and '.', or an IP address)")
 	}
 	return endpoint{Host: s, Scheme: scheme}, nil
+}
+
+// redactUserinfo hides what precedes an '@' in the authority part of an
+// endpoint: one pasted with credentials in it must not echo them in the
+// error that rejects it.
+func redactUserinfo(s string) string {
+	prefix, rest := "", s
+	if i := strings.Index(s, "://"); i >= 0 {
+		prefix, rest = s[:i+3], s[i+3:]
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return s
+	}
+	return prefix + redacted + rest[at:]
 }
 
 func validHost(h string) bool {

@@ -91,6 +91,14 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if f.concurrency < 1 || f.concurrency > 64 {
 		return a.usageError("--concurrency must be between 1 and 64, not %d", f.concurrency)
 	}
+	// The core reads zero as "the default"; from the command line it can
+	// only be a mistake (docs/cli.md gives 1 to 20 and a positive duration).
+	if f.maxAttempts < 1 {
+		return a.usageError("--max-attempts must be between 1 and 20 (1 disables retries), not %d", f.maxAttempts)
+	}
+	if f.timeout <= 0 {
+		return a.usageError("--timeout must be positive, such as 30s or 2m, not %s", f.timeout)
+	}
 	if f.family == "" {
 		return a.usageError("--image-family is required")
 	}

@@ -1,0 +1,164 @@
+package main
+
+// Bad input through the real CLI binary against the emulator process: every
+// row exits 2 (docs/cli.md), says on stderr which field is wrong and which
+// rule it broke, prints nothing on stdout, and the emulator sees no request.
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+)
+
+type badInputRow struct {
+	name  string
+	env   map[string]string // nil: the demo keys
+	args  []string          // after "resolve"; --region cn-hangzhou is added unless given
+	frags []string          // the field, then the rule
+	// noRegion leaves --region out (the region comes from the environment).
+	noRegion bool
+}
+
+// fam runs a family through resolve in cn-hangzhou.
+func fam(name, family string, frags ...string) badInputRow {
+	return badInputRow{name: "family " + name, args: []string{"--image-family", family}, frags: append([]string{"image family"}, frags...)}
+}
+
+func withFamily(args ...string) []string {
+	return append([]string{"--image-family", "web-base"}, args...)
+}
+
+func cliBadInputs() []badInputRow {
+	long := "a" + strings.Repeat("b", 128) // 129 characters
+	keys := demoEnv
+	return []badInputRow{
+		// Family names at and beyond every rule.
+		{name: "family missing", args: []string{}, frags: []string{"--image-family", "required"}},
+		{name: "family empty", args: []string{"--image-family", ""}, frags: []string{"--image-family", "required"}},
+		fam("of 1 character", "a", `"a"`, "2 to 128 characters long (it has 1)"),
+		fam("of 129 characters", long, "2 to 128 characters long (it has 129)"),
+		fam("with a leading digit", "1web", "start with a letter"),
+		fam("with a leading underscore", "_web", "start with a letter"),
+		fam("with a leading colon", ":web", "start with a letter"),
+		fam("with a leading hyphen", "-web", "start with a letter"),
+		fam("with a slash", "web/base", `may contain only letters, digits, ':', '_' and '-' (found "/")`),
+		fam("with a dot", "web.base", `(found ".")`),
+		fam("with a space", "web base", `(found " ")`),
+		fam("with a non-ASCII letter", "wéb-base", `(found "é")`),
+		fam("with trailing white space", "web-base\t", "white space"),
+		fam("starting with http://", "http://web-base", "not a URL"),
+		fam("starting with https://", "https://web-base", "http:// or https://"),
+		fam("starting with acs:", "acs:web-base", `must not start with "acs:"`),
+		fam("starting with aliyun", "aliyun-web", `must not start with "aliyun"`),
+		fam("equal to aliyun", "aliyun", `must not start with "aliyun"`),
+		// Regions.
+		{name: "region upper case", args: withFamily("--region", "CN-HANGZHOU"), frags: []string{"region", `lower case; use "cn-hangzhou"`}},
+		{name: "region with underscore", args: withFamily("--region", "cn_hangzhou"), frags: []string{`region "cn_hangzhou"`, "hyphen-separated"}},
+		{name: "region without hyphen", args: withFamily("--region", "hangzhou"), frags: []string{`region "hangzhou"`, "region id"}},
+		{name: "region of 65 characters", args: withFamily("--region", "cn-"+strings.Repeat("a", 62)), frags: []string{"region", "at most 64 characters"}},
+		{name: "region list with a bad entry", args: withFamily("--region", "cn-hangzhou,xx_bad"), frags: []string{`region "xx_bad"`, "region id"}},
+		{name: "region empty", args: withFamily("--region", ""), frags: []string{"region", "at least one region is required"}},
+		{name: "region from the environment", env: with(keys, "ALICLOUD_REGION", "Cn-Hangzhou"), args: withFamily(), noRegion: true,
+			frags: []string{"region", "lower case"}},
+		// Endpoints.
+		{name: "endpoint with a path", args: withFamily("--endpoint", "https://ecs.example.com/api"), frags: []string{"endpoint", "must not have a path"}},
+		{name: "endpoint with another scheme", args: withFamily("--endpoint", "ftp://ecs.example.com"), frags: []string{"endpoint", "scheme must be https:// or http://"}},
+		{name: "endpoint port 0", args: withFamily("--endpoint", "ecs.example.com:0"), frags: []string{"endpoint", "port must be a number from 1 to 65535"}},
+		{name: "endpoint port 70000", args: withFamily("--endpoint", "ecs.example.com:70000"), frags: []string{"endpoint", "1 to 65535"}},
+		{name: "endpoint with credentials", args: withFamily("--endpoint", "https://LTAIKEY:pw-secret-123@ecs.example.com"), frags: []string{"endpoint", "user information"}},
+		{name: "endpoint host with credentials", args: withFamily("--endpoint", "LTAIKEY:pw-secret-123@ecs.example.com"), frags: []string{"endpoint", "give a host, host:port or a URL"}},
+		{name: "endpoint with a query", args: withFamily("--endpoint", "https://ecs.example.com?x=1"), frags: []string{"endpoint", "query"}},
+		{name: "endpoint with white space", args: withFamily("--endpoint", "ecs example.com"), frags: []string{"endpoint", "white space"}},
+		{name: "endpoint host name", args: withFamily("--endpoint", "-ecs-.example.com"), frags: []string{"endpoint", "host name is not valid"}},
+		{name: "STS endpoint", args: withFamily("--sts-endpoint", "ftp://sts.example.com"), frags: []string{"STS endpoint", "scheme"}},
+		{name: "STS endpoint from the environment", env: with(keys, "ALIBABA_CLOUD_STS_ENDPOINT", "https://sts.example.com/x"),
+			args: withFamily("--role-arn", "acs:ram::123456789012:role/image-reader"), frags: []string{"STS endpoint", "path"}},
+		// Durations and numbers.
+		{name: "timeout not a duration", args: withFamily("--timeout", "soon"), frags: []string{"-timeout", "parse error"}},
+		{name: "timeout negative", args: withFamily("--timeout", "-1s"), frags: []string{"timeout", "positive"}},
+		{name: "timeout zero", args: withFamily("--timeout", "0s"), frags: []string{"timeout", "positive"}},
+		{name: "timeout without a unit", args: withFamily("--timeout", "50ms"), frags: []string{"timeout", "at least 100ms"}},
+		{name: "max attempts 0", args: withFamily("--max-attempts", "0"), frags: []string{"max-attempts", "between 1 and 20"}},
+		{name: "max attempts 21", args: withFamily("--max-attempts", "21"), frags: []string{"max attempts", "between 1 and 20"}},
+		{name: "concurrency 65", args: withFamily("--concurrency", "65"), frags: []string{"--concurrency", "between 1 and 64"}},
+		{name: "output format", args: withFamily("--output", "xml"), frags: []string{"--output", "id or json"}},
+		// Credential settings.
+		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source"}},
+		{name: "role ARN of another cloud", args: withFamily("--role-arn", "arn:aws:iam::123456789012:role/x"), frags: []string{"role ARN", "acs:ram::"}},
+		{name: "role session name too short", args: withFamily("--role-session-name", "a"), frags: []string{"role session name", "2 to 64 characters"}},
+		{name: "ECS role name given as an ARN", args: withFamily("--ram-role-name", "acs:ram::1:role/x"), frags: []string{"ECS RAM role name", "not an ARN"}},
+		{name: "key id without secret", env: map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": demoAccessKeyID}, args: withFamily(),
+			frags: []string{"environment", "ALIBABA_CLOUD_ACCESS_KEY_SECRET is empty or unset"}},
+		{name: "secret without key id", env: map[string]string{"ALICLOUD_SECRET_KEY": demoSecret}, args: withFamily(),
+			frags: []string{"environment", "ALICLOUD_ACCESS_KEY is empty or unset"}},
+		{name: "OIDC variables incomplete", env: map[string]string{"ALIBABA_CLOUD_ROLE_ARN": oidcRoleARN}, args: withFamily(),
+			frags: []string{"ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "OIDC needs all three variables"}},
+		{name: "role ARN from the environment", env: with(keys, "ALICLOUD_ASSUME_ROLE_ARN", "image-reader"), args: withFamily(),
+			frags: []string{"role ARN", "acs:ram::123456789012:role/role-name"}},
+		{name: "no credentials", env: map[string]string{}, args: withFamily(), frags: []string{"no Alibaba Cloud credentials found", "ALIBABA_CLOUD_ACCESS_KEY_ID"}},
+		// Usage.
+		{name: "unknown flag", args: withFamily("--regionn", "cn-hangzhou"), frags: []string{"-regionn", "flag provided but not defined"}},
+		{name: "stray argument", args: withFamily("web-base"), frags: []string{"unexpected argument", `"web-base"`}},
+	}
+}
+
+func TestBadInputCLI(t *testing.T) {
+	e := startEmulator(t)
+	rows := cliBadInputs()
+	if len(rows) < 40 {
+		t.Fatalf("only %d rows", len(rows))
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			if err := e.Control.ResetCounts(); err != nil {
+				t.Fatal(err)
+			}
+			env := row.env
+			if env == nil {
+				env = demoEnv
+			}
+			args := []string{"resolve", "--endpoint", e.Endpoint}
+			if _, ok := env["ALIBABA_CLOUD_STS_ENDPOINT"]; !ok {
+				args = append(args, "--sts-endpoint", e.Endpoint)
+			}
+			if !row.noRegion && !slices.Contains(row.args, "--region") {
+				args = append(args, "--region", "cn-hangzhou")
+			}
+			args = append(args, row.args...)
+			r := runCLI(t, e, env, args...)
+			if r.code != exitUsage || r.stdout != "" {
+				t.Errorf("exit %d, stdout %q; want exit 2 and nothing on stdout", r.code, r.stdout)
+			}
+			for _, f := range row.frags {
+				if !strings.Contains(r.stderr, f) {
+					t.Errorf("stderr lacks %q", f)
+				}
+			}
+			// An endpoint pasted with credentials must not echo them.
+			secretscan.Check(t, "stderr", r.stderr, "pw-secret-123")
+			counts, err := e.Control.Requests()
+			if err != nil || counts.All != 0 {
+				t.Errorf("the emulator saw %v requests (%v); want none", counts, err)
+			}
+			if t.Failed() {
+				t.Logf("stderr:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// The limits themselves are accepted: a family of exactly 2 and exactly 128
+// characters reaches the emulator (which has no such family: exit 3).
+func TestBadInputCLILimitsAccepted(t *testing.T) {
+	e := startEmulator(t)
+	for _, family := range []string{"ab", "a" + strings.Repeat("b", 127), "a:b_c-9", "Web-Base"} {
+		e.Control.ResetCounts()
+		r := runCLI(t, e, demoEnv, resolveArgs(e, "--image-family", family)...)
+		counts, _ := e.Control.Requests()
+		if r.code != exitNotFound || counts.ByAction[describeAction] != 1 {
+			t.Errorf("family of %d characters: exit %d, %v requests, stderr %q", len(family), r.code, counts, r.stderr)
+		}
+	}
+}
