@@ -91,14 +91,19 @@ func (s *step) run(opts ...Option) *step {
 	default:
 		s.code = 1
 	}
-	// Every run's captured output is scanned for the secrets it was given
-	// and for STS-issued credentials, whatever the test itself checks.
+	s.scanAll()
+	return s
+}
+
+// scanAll scans every run's captured output for the secrets it was given
+// and for STS-issued credentials, whatever the test itself checks.
+func (s *step) scanAll() {
+	s.t.Helper()
 	s.assertNoSecrets(s.env["INPUT_ACCESS_KEY_SECRET"], s.env["INPUT_SECURITY_TOKEN"],
 		s.env["INPUT_ACCESS-KEY-SECRET"], s.env["INPUT_SECURITY-TOKEN"],
 		s.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], s.env["ALIBABA_CLOUD_SECURITY_TOKEN"],
 		s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"], fakeJWT)
 	s.assertNoIssuedCredentials()
-	return s
 }
 
 func (s *step) outputs() map[string]string {
