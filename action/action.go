@@ -137,6 +137,14 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 
 	switch {
 	case in.oidc():
+		// Everything that can be checked offline is checked before a token
+		// is requested: invalid input must not send anything anywhere.
+		probe := req
+		probe.Credentials.OIDCRoleARN, probe.Credentials.OIDCProviderARN = in.roleToAssume, in.oidcProviderARN
+		probe.Credentials.OIDCToken = "not-requested-yet"
+		if err := imagefamily.Validate(probe); err != nil {
+			return err
+		}
 		token, err := idToken(ctx, a, in.audience)
 		if err != nil {
 			return err

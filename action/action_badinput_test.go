@@ -1,0 +1,137 @@
+package action
+
+// Bad input through the action's entry point (Main) against the real core
+// and the in-process emulator: every row exits 2, writes an ::error
+// annotation naming the input or field and the rule, and the emulator sees
+// no request. Unlike TestInputErrors (which stubs the core), these rows also
+// cover what only the core checks (endpoints, ARNs, session names).
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBadInputAction(t *testing.T) {
+	srv := emulator(t)
+	tokens, minted := githubTokenService(t)
+	keys := []string{"access-key-id", emuKeyID, "access-key-secret", emuSecret}
+	long := "a" + strings.Repeat("b", 128)
+	cases := []struct {
+		name   string
+		inputs []string // over emuInputs(srv) with keys
+		oidc   bool     // configure OIDC (token service stand-in) instead of keys
+		frags  []string // field, then rule
+	}{
+		{"family missing", []string{"image-family", ""}, false, []string{"image family", "required"}},
+		{"family of 1 character", []string{"image-family", "a"}, false, []string{`image family "a"`, "2 to 128 characters long (it has 1)"}},
+		{"family of 129 characters", []string{"image-family", long}, false, []string{"image family", "(it has 129)"}},
+		{"family with a leading digit", []string{"image-family", "9lives"}, false, []string{"image family", "start with a letter"}},
+		{"family with a forbidden character", []string{"image-family", "web*base"}, false, []string{"image family", `(found "*")`}},
+		{"family starting with aliyun", []string{"image-family", "aliyun_base"}, false, []string{"image family", `"aliyun"`}},
+		{"family starting with acs:", []string{"image-family", "acs:ecs"}, false, []string{"image family", `"acs:"`}},
+		{"region missing", []string{"region", ""}, false, []string{"input region", "required"}},
+		{"region upper case", []string{"region", "CN-HANGZHOU"}, false, []string{"region", "lower case"}},
+		{"region list with a bad entry", []string{"region", "cn-hangzhou\ncn_hang!"}, false, []string{`region "cn_hang!"`, "region id"}},
+		{"region list of separators", []string{"region", ",\n,"}, false, []string{"region", "at least one region is required"}},
+		{"key id without secret", []string{"access-key-secret", ""}, false, []string{"input access-key-secret", "set both"}},
+		{"secret without key id", []string{"access-key-id", ""}, false, []string{"input access-key-id", "set both"}},
+		{"token without keys", []string{"access-key-id", "", "access-key-secret", "", "security-token", "tok-only-123456"}, false, []string{"input security-token", "only used together"}},
+		{"OIDC provider without role", []string{"access-key-id", "", "access-key-secret", "", "oidc-provider-arn", oidcProvider}, false, []string{"input role-to-assume", "must name the RAM role"}},
+		{"OIDC and keys", []string{"role-to-assume", oidcRole, "oidc-provider-arn", oidcProvider}, false, []string{"input oidc-provider-arn", "cannot be combined"}},
+		{"fail-if-not-found not a boolean", []string{"fail-if-not-found", "yes"}, false, []string{"input fail-if-not-found", "true or false"}},
+		{"timeout not a duration", []string{"timeout", "soon"}, false, []string{"input timeout", "duration such as 90s"}},
+		{"timeout zero", []string{"timeout", "0"}, false, []string{"input timeout", "positive"}},
+		{"timeout negative", []string{"timeout", "-5s"}, false, []string{"input timeout", "positive"}},
+		{"timeout without a unit", []string{"timeout", "50ms"}, false, []string{"timeout", "at least 100ms"}},
+		{"endpoint with a path", []string{"endpoint", "https://ecs.example.com/api"}, false, []string{"endpoint", "must not have a path"}},
+		{"endpoint with credentials", []string{"endpoint", "https://LTAIKEY:pw-secret-123@ecs.example.com"}, false, []string{"endpoint", "user information"}},
+		{"STS endpoint scheme", []string{"sts-endpoint", "ftp://sts.example.com"}, false, []string{"STS endpoint", "scheme"}},
+		{"role to assume not an ARN", []string{"role-to-assume", "image-reader"}, false, []string{"role ARN", "acs:ram::123456789012:role/role-name"}},
+		{"role session name", []string{"role-to-assume", keyRole, "role-session-name", "a b"}, false, []string{"role session name", "2 to 64 characters"}},
+		{"OIDC role not an ARN", []string{"role-to-assume", "github-reader"}, true, []string{"OIDC role ARN", "acs:ram::"}},
+		{"OIDC provider not an ARN", []string{"oidc-provider-arn", "github"}, true, []string{"OIDC provider ARN", "oidc-provider/provider-name"}},
+	}
+	if len(cases) < 20 {
+		t.Fatalf("only %d rows", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv.ResetCounts()
+			var s *step
+			if c.oidc {
+				s = oidcStep(t, srv, tokens, c.inputs...)
+			} else {
+				s = newStep(t, emuInputs(srv, append(append([]string{}, keys...), c.inputs...)...))
+			}
+			s.runMain(viaEmulator(srv))
+			s.assertNoSecrets(append([]string{"pw-secret-123"}, *minted...)...)
+			checkBadInput(t, s, c.frags)
+			// Invalid input sends nothing anywhere: not even a request for
+			// a GitHub ID token.
+			if len(*minted) != 0 {
+				t.Errorf("%d GitHub ID tokens were minted for a step whose input is invalid", len(*minted))
+			}
+			if n := srv.Requests(""); n != 0 {
+				t.Errorf("the emulator saw %d requests; want none", n)
+			}
+		})
+	}
+}
+
+func checkBadInput(t *testing.T, s *step, frags []string) {
+	t.Helper()
+	out := s.stdout.String()
+	var annotation string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "::error ") {
+			annotation = l
+		}
+	}
+	if s.code != 2 || annotation == "" {
+		t.Errorf("exit %d, want 2 with an ::error annotation", s.code)
+	}
+	for _, f := range frags {
+		if !strings.Contains(annotation, f) {
+			t.Errorf("::error annotation lacks %q", f)
+		}
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s", out)
+	}
+}
+
+// Unknown inputs. The runtime reads only the inputs action.yml declares
+// (a composite action passes each one explicitly as INPUT_<NAME>), so an
+// input misspelt in `with:` never reaches it: GitHub's runner warns about
+// it ("Unexpected input(s)"), act v0.2.89 does not (see test/action). What
+// the runtime can guarantee is checked here: a misspelt required input is
+// an ::error naming the missing one, and a stray INPUT_* variable changes
+// nothing.
+func TestBadInputActionUnknownInputs(t *testing.T) {
+	srv := emulator(t)
+	keys := []string{"access-key-id", emuKeyID, "access-key-secret", emuSecret}
+
+	s := newStep(t, emuInputs(srv, append(keys, "image-family", "")...))
+	s.env["INPUT_IMAGE_FAMILLY"] = "web-base"
+	s.env["INPUT_IMAGE-FAMILLY"] = "web-base"
+	s.runMain(viaEmulator(srv))
+	checkBadInput(t, s, []string{"image family", "required"})
+	if n := srv.Requests(""); n != 0 {
+		t.Errorf("the emulator saw %d requests; want none", n)
+	}
+
+	s = newStep(t, emuInputs(srv, append(keys, "region", "")...))
+	s.env["INPUT_REGIONS"] = "cn-hangzhou"
+	s.runMain(viaEmulator(srv))
+	checkBadInput(t, s, []string{"input region", "required"})
+
+	// A stray optional input is ignored: the lookup is the same as without it.
+	srv.ResetCounts()
+	s = newStep(t, emuInputs(srv, keys...))
+	s.env["INPUT_FAIL_IF_NOT_FOUNDD"] = "maybe"
+	s.env["INPUT_MAX_ATTEMPTS"] = "99"
+	s.runMain(viaEmulator(srv))
+	if s.code != 0 || s.outputs()["image-id"] != "m-hznew" || srv.Requests(describeAction) != 1 {
+		t.Errorf("exit %d, outputs %v, %d requests", s.code, s.outputs(), srv.Requests(describeAction))
+	}
+}
