@@ -1,0 +1,133 @@
+package packere2e
+
+// Bad input through a real `packer build`: each row is a data block that
+// breaks one rule. The build stops with a diagnostic on the data block that
+// names the attribute and the rule, and the emulator sees no request. The
+// rows use `packer build` rather than `packer validate` so that a rule the
+// offline checks missed would show up as a request.
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+)
+
+// badInputTemplate renders one data block from attrs (nil values are left
+// out) plus raw lines, and a build that would print the image id.
+func badInputTemplate(attrs map[string]*string, raw string) string {
+	names := make([]string, 0, len(attrs))
+	for k, v := range attrs {
+		if v != nil {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("data \"alicloud-image-family\" \"bad\" {\n")
+	for _, k := range names {
+		v := *attrs[k]
+		if _, err := strconv.Atoi(v); err != nil {
+			v = strconv.Quote(v)
+		}
+		fmt.Fprintf(&b, "  %s = %s\n", k, v)
+	}
+	b.WriteString(raw)
+	b.WriteString(`}
+
+source "null" "bad" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.bad"]
+  provisioner "shell-local" {
+    inline = ["echo 'OUT image_id=${data.alicloud-image-family.bad.image_id}'"]
+  }
+}
+`)
+	return b.String()
+}
+
+func str(s string) *string { return &s }
+
+func TestBadInputPacker(t *testing.T) {
+	w := newWorld(t)
+	long := "a" + strings.Repeat("b", 128)
+	cases := []struct {
+		name  string
+		set   map[string]*string // over the valid base; nil removes an attribute
+		raw   string             // extra lines inside the block
+		env   []string
+		frags []string // attribute, then rule
+	}{
+		{name: "family of 1 character", set: map[string]*string{"image_family": str("x")}, frags: []string{`image_family: invalid image family "x"`, "2 to 128 characters long (it has 1)"}},
+		{name: "family of 129 characters", set: map[string]*string{"image_family": str(long)}, frags: []string{"image_family: invalid image family", "(it has 129)"}},
+		{name: "family with a leading underscore", set: map[string]*string{"image_family": str("_base")}, frags: []string{"image_family", "start with a letter"}},
+		{name: "family with a leading digit", set: map[string]*string{"image_family": str("2base")}, frags: []string{"image_family", "start with a letter"}},
+		{name: "family starting with https://", set: map[string]*string{"image_family": str("https://web")}, frags: []string{"image_family", "not a URL"}},
+		{name: "family starting with acs:", set: map[string]*string{"image_family": str("acs:web")}, frags: []string{"image_family", `"acs:"`}},
+		{name: "family starting with aliyun", set: map[string]*string{"image_family": str("aliyunweb")}, frags: []string{"image_family", `"aliyun"`}},
+		{name: "family missing", set: map[string]*string{"image_family": nil}, frags: []string{"image_family is required"}},
+		{name: "region upper case", set: map[string]*string{"region": str("CN-HANGZHOU")}, frags: []string{`region: invalid region "CN-HANGZHOU"`, "lower case"}},
+		{name: "region with underscore", set: map[string]*string{"region": str("cn_hangzhou")}, frags: []string{"region: invalid region", "region id"}},
+		{name: "region missing", set: map[string]*string{"region": nil}, frags: []string{"region is required", "ALICLOUD_REGION"}},
+		{name: "region from the environment", set: map[string]*string{"region": nil}, env: []string{"ALICLOUD_REGION=Cn-Hangzhou"}, frags: []string{"region: invalid region", "lower case"}},
+		{name: "unknown attribute", raw: "  image_familly = \"web-base\"\n", frags: []string{"Unsupported argument", `"image_familly" is not expected here`}},
+		{name: "unknown attribute of the builder", raw: "  skip_region_validation = true\n", frags: []string{"Unsupported argument", `"skip_region_validation"`}},
+		{name: "endpoint with a path", set: map[string]*string{"custom_endpoint_ecs": str("https://ecs.example.com/api")}, frags: []string{"custom_endpoint_ecs: invalid endpoint", "must not have a path"}},
+		{name: "endpoint with credentials", set: map[string]*string{"custom_endpoint_ecs": str("https://LTAIKEY:pw-secret-123@ecs.example.com")}, frags: []string{"custom_endpoint_ecs", "user information"}},
+		{name: "STS endpoint scheme", set: map[string]*string{"sts_endpoint": str("ftp://sts.example.com")}, frags: []string{"sts_endpoint: invalid STS endpoint", "scheme"}},
+		{name: "timeout not a duration", set: map[string]*string{"timeout": str("soon")}, frags: []string{`timeout "soon" is not a duration`, "30s"}},
+		{name: "timeout zero", set: map[string]*string{"timeout": str("0s")}, frags: []string{`timeout "0s"`, "positive"}},
+		{name: "timeout without a unit", set: map[string]*string{"timeout": str("50ms")}, frags: []string{"timeout: invalid timeout", "at least 100ms"}},
+		{name: "max_retries 50", set: map[string]*string{"max_retries": str("50")}, frags: []string{"max_retries 50 is out of range", "0 (no retries) to 19"}},
+		{name: "max_retries -1", set: map[string]*string{"max_retries": str("-1")}, frags: []string{"max_retries -1 is out of range"}},
+		{name: "key without secret", set: map[string]*string{"secret_key": nil}, frags: []string{"secret_key: invalid access key secret", "required when an access key id is given"}},
+		{name: "two credential sources", set: map[string]*string{"profile": str("ci")}, frags: []string{"credentials", "set only one credential source"}},
+		{name: "security token without keys", set: map[string]*string{"access_key": nil, "secret_key": nil, "security_token": str("tok-only-123456")}, frags: []string{"security_token", "needs the access key id and secret"}},
+		{name: "role ARN", set: map[string]*string{"ram_role_arn": str("image-reader")}, frags: []string{"ram_role_arn: invalid role ARN", "acs:ram::"}},
+		{name: "role session name", set: map[string]*string{"ram_role_arn": str(roleARN), "ram_session_name": str("a")}, frags: []string{"ram_session_name", "2 to 64 characters"}},
+		{name: "ECS role name given as an ARN", set: map[string]*string{"access_key": nil, "secret_key": nil, "ram_role_name": str("acs:ram::1:role/x")}, frags: []string{"ram_role_name", "not an ARN"}},
+		{name: "architecture", set: map[string]*string{"architecture": str("amd64")}, frags: []string{`architecture "amd64"`, "x86_64, arm64, i386"}},
+		{name: "os_type", set: map[string]*string{"os_type": str("macos")}, frags: []string{`os_type "macos"`, "linux, windows"}},
+		{name: "max_age", set: map[string]*string{"max_age": str("30 days")}, frags: []string{`max_age "30 days"`, "number of days"}},
+		// Only known when Execute reads the environment, still before
+		// anything is sent.
+		{name: "environment key without secret", set: map[string]*string{"access_key": nil, "secret_key": nil}, env: []string{"ALICLOUD_ACCESS_KEY=" + keyID},
+			frags: []string{"ALICLOUD_SECRET_KEY is empty or unset"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			attrs := map[string]*string{
+				"region": str("cn-hangzhou"), "image_family": str("web-base"),
+				"access_key": str(keyID), "secret_key": str(keySecret),
+				"custom_endpoint_ecs": str(w.emu.Endpoint()), "sts_endpoint": str(w.emu.Endpoint()),
+			}
+			for k, v := range c.set {
+				attrs[k] = v
+			}
+			template := writeTemplate(t, "bad.pkr.hcl", badInputTemplate(attrs, c.raw))
+			w.emu.ResetCounts()
+			r := w.packer(c.env, "build", "-color=false", template)
+			if r.code == 0 || strings.Contains(r.out, "OUT image_id=") {
+				t.Errorf("the build did not stop at the data block (exit %d)", r.code)
+			}
+			for _, s := range append([]string{"Error:", "bad.pkr.hcl line "}, c.frags...) {
+				if !strings.Contains(r.out, s) {
+					t.Errorf("Packer's output lacks %q", s)
+				}
+			}
+			if n := w.emu.Requests(""); n != 0 {
+				t.Errorf("the emulator saw %d requests; want none", n)
+			}
+			secretscan.New(keySecret, "pw-secret-123", "tok-only-123456").Check(t, "Packer's output", r.out)
+			if t.Failed() || testing.Verbose() {
+				t.Logf("packer output:\n%s", r.out)
+			}
+		})
+	}
+}
