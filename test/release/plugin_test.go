@@ -106,7 +106,8 @@ func TestPluginReleaseMatchesPackerInit(t *testing.T) {
 	}
 	// Nothing else named like the plugin sits in the release.
 	for _, name := range assetsLike(t, s.dir, prefix) {
-		if name != sumsName && !wantZips[name] {
+		// The checksum file's detached signature is there when signing ran.
+		if name != sumsName && name != sumsName+".sig" && !wantZips[name] {
 			t.Errorf("unexpected plugin asset %s", name)
 		}
 	}
