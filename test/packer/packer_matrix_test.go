@@ -165,7 +165,8 @@ func packerFaultRows() []packerFaultRow {
 		{name: "wrong secret with a security token",
 			setup: func(t *testing.T, w *world) ([]string, []string) {
 				id, _, token := assumeRole(t, w.emu)
-				return []string{"access_key", id, "secret_key", "e2e-wrong-secret-0003", "security_token", token}, []string{"PACKER_LOG=1"}
+				return []string{"access_key", id, "secret_key", "e2e-wrong-secret-0003", "security_token", token},
+					[]string{"PACKER_LOG=1", "PACKER_LOG_PATH=" + filepath.Join(t.TempDir(), "packer.log")}
 			},
 			frag: "SignatureDoesNotMatch", requests: map[string]int{describeAction: 1}},
 		{name: "expired security token",
@@ -246,6 +247,16 @@ func TestFaultMatrixPacker(t *testing.T) {
 			}
 			scan.Add(w.emu.LastRequest(describeAction).Params.Get("Signature"))
 			scan.Check(t, "Packer's output", r.out)
+			for _, e := range env {
+				if path, ok := strings.CutPrefix(e, "PACKER_LOG_PATH="); ok {
+					// The log file holds the plugin's trace; it must exist
+					// and be clean.
+					if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "Action=DescribeImageFromFamily") {
+						t.Errorf("PACKER_LOG_PATH file: %v, %d bytes without the trace", err, len(b))
+					}
+					scan.CheckFile(t, path)
+				}
+			}
 			if t.Failed() {
 				t.Logf("packer output:\n%s", r.out)
 			}
