@@ -97,17 +97,17 @@ func faultRows() []faultRow {
 		{name: "throttled (HTTP 429) past the attempt limit",
 			setup: inject(func(s *ecstest.Server) { s.Throttle(describe, 100, ecstest.TooManyRequests()) }, attempts(3)),
 			class: ErrThrottled, frag: "after 3 attempts. The API is throttling", requests: map[string]int{describe: 3}},
-		// Real waits: x-acs-retry-after 500ms, jitter 0 and a 1.2s deadline
-		// allow attempts at 0, 0.5s and 1s; the next wait would end past the
-		// deadline, so the lookup stops with the throttling error (not a
+		// Real waits: x-acs-retry-after 600ms, jitter 0 and a 1.5s deadline
+		// allow attempts at 0, 0.6s and 1.2s; the next wait would end past
+		// the deadline, so the lookup stops with the throttling error (not a
 		// timeout) before the deadline.
 		{name: "throttled forever fails within the deadline",
-			setup: inject(func(s *ecstest.Server) { s.Throttle(describe, 1000, ecstest.RetryAfter(500*time.Millisecond)) },
+			setup: inject(func(s *ecstest.Server) { s.Throttle(describe, 1000, ecstest.RetryAfter(600*time.Millisecond)) },
 				func(r *Request) {
-					r.Timeout = 1200 * time.Millisecond
+					r.Timeout = 1500 * time.Millisecond
 					r.Retry = RetryPolicy{MaxAttempts: 20, BaseDelay: time.Millisecond, Jitter: func() float64 { return 0 }}
 				}),
-			class: ErrThrottled, frag: "throttling", requests: map[string]int{describe: 3}, within: 1200 * time.Millisecond},
+			class: ErrThrottled, frag: "throttling", requests: map[string]int{describe: 3}, within: 1500 * time.Millisecond},
 		{name: "500 once then success",
 			setup:    inject(func(s *ecstest.Server) { s.FailStatus(describe, 1, 500, "") }),
 			requests: map[string]int{describe: 2}},
