@@ -222,7 +222,10 @@ func apiError(op operation, status int, code, requestID, message string, scrub *
 	}
 	e := &APIError{
 		Service: op.Service, Action: op.Action, Region: op.Region, Family: op.Family,
-		Code: code, HTTPStatus: status, RequestID: requestID, Message: scrub.clean(message),
+		// Code and RequestId are echoed from the body like Message, so they
+		// are scrubbed too (FuzzClassifyErrorBody found a secret in Code
+		// printed as is); the class is decided on the code as sent.
+		Code: scrub.clean(code), HTTPStatus: status, RequestID: scrub.clean(requestID), Message: scrub.clean(message),
 	}
 	e.class, e.Hint = codeClass(op, status, code)
 	return e, isRetryableCode(status, code)
