@@ -2,7 +2,7 @@
 GO ?= go
 BIN ?= bin
 
-.PHONY: build test demo generate check-generated tools bench fmt vet
+.PHONY: build test demo generate check-generated tools bench fmt vet fuzz release-check
 
 build:
 	$(GO) build -trimpath -o $(BIN)/alicloud-image-family ./cmd/alicloud-image-family
@@ -31,3 +31,9 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+fuzz:
+	bash scripts/fuzz.sh
+
+release-check:
+	bash scripts/release-check.sh

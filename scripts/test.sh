@@ -35,3 +35,6 @@ go test -race -count=1 -run '^$' ./... >/dev/null
 
 echo "== go test -race ./... (loopback only)"
 bash scripts/in-netns.sh go test -race -count=1 -timeout 40m ./... "$@"
+
+echo "== release packaging: goreleaser check + snapshot, plugin-check, packer init/install of the snapshot"
+bash scripts/release-check.sh
