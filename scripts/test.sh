@@ -36,5 +36,8 @@ go test -race -count=1 -run '^$' ./... >/dev/null
 echo "== go test -race ./... (loopback only)"
 bash scripts/in-netns.sh go test -race -count=1 -timeout 40m ./... "$@"
 
+echo "== fuzz targets, ${FUZZTIME:-5s} each (loopback only)"
+FUZZTIME=${FUZZTIME:-5s} bash scripts/in-netns.sh bash scripts/fuzz.sh
+
 echo "== release packaging: goreleaser check + snapshot, plugin-check, packer init/install of the snapshot"
 bash scripts/release-check.sh
