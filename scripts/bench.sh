@@ -196,9 +196,36 @@ chmod +x "$work/act-run"
 "$work/act-run" action.yml "$bin/alicloud-image-family" # first run fills act's caches
 "$work/act-run" trivial.yml none
 rm -f "$work"/steps-* "$work"/inner-*
-hyperfine -N --warmup 1 --runs "$act_runs" --export-json "$work/act.json" \
-  -n "action (prebuilt binary)" "bash $work/act-run action.yml $bin/alicloud-image-family" \
-  -n "trivial step" "bash $work/act-run trivial.yml none" >&2
+# The two workflows run in alternating pairs (the order flipping each time)
+# rather than hyperfine's all-of-one-then-the-other: an act run varies by
+# tens of ms with the machine's load, and pairing keeps a drift in load out
+# of the difference.
+: >"$work/act-pairs"
+for i in $(seq "$act_runs"); do
+  if [ $((i % 2)) = 1 ]; then
+    t0=$(date +%s%N); "$work/act-run" action.yml "$bin/alicloud-image-family"
+    t1=$(date +%s%N); "$work/act-run" trivial.yml none
+    t2=$(date +%s%N)
+    echo "$(((t1 - t0) / 1000)) $(((t2 - t1) / 1000))" >>"$work/act-pairs"
+  else
+    t0=$(date +%s%N); "$work/act-run" trivial.yml none
+    t1=$(date +%s%N); "$work/act-run" action.yml "$bin/alicloud-image-family"
+    t2=$(date +%s%N)
+    echo "$(((t2 - t1) / 1000)) $(((t1 - t0) / 1000))" >>"$work/act-pairs"
+  fi
+done
+# Pairs of microseconds (action trivial) -> means, sds, medians (ms) and the
+# paired difference's mean and standard error.
+jq -R -s '
+  [split("\n")[] | select(length > 0) | split(" ") | map(tonumber / 1000)] as $p
+  | ($p | length) as $n
+  | def mean: add / length;
+    def sd: (mean as $m | (map((. - $m) * (. - $m)) | add) / ((length - 1) | if . < 1 then 1 else . end) | sqrt);
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    ($p | map(.[0])) as $a | ($p | map(.[1])) as $t | ($p | map(.[0] - .[1])) as $d
+  | {n: $n, action: {mean: ($a | mean), sd: ($a | sd), median: ($a | median)},
+     trivial: {mean: ($t | mean), sd: ($t | sd), median: ($t | median)},
+     diff: {mean: ($d | mean), se: (($d | sd) / ($n | sqrt)), median: ($d | median)}}' "$work/act-pairs" >"$work/act.json"
 # `uses: ./` at a branch or SHA builds from source (warm Go build cache).
 "$work/act-run" action.yml source
 rm -f "$work"/steps-action.yml-source "$work"/inner-action.yml-source
@@ -254,8 +281,9 @@ packer_version=$(j packer.json .packer_version)
 one=$(j fanout.json '.results[0].mean*1000') one_sd=$(j fanout.json '.results[0].stddev*1000')
 f8=$(j fanout.json '.results[1].mean*1000') f8_sd=$(j fanout.json '.results[1].stddev*1000')
 f30=$(j fanout.json '.results[2].mean*1000') f30_sd=$(j fanout.json '.results[2].stddev*1000')
-act_a=$(j act.json '.results[0].mean*1000') act_a_sd=$(j act.json '.results[0].stddev*1000')
-act_t=$(j act.json '.results[1].mean*1000') act_t_sd=$(j act.json '.results[1].stddev*1000')
+act_a=$(j act.json .action.mean) act_a_sd=$(j act.json .action.sd) act_a_med=$(j act.json .action.median)
+act_t=$(j act.json .trivial.mean) act_t_sd=$(j act.json .trivial.sd) act_t_med=$(j act.json .trivial.median)
+act_d=$(j act.json .diff.mean) act_d_se=$(j act.json .diff.se) act_d_med=$(j act.json .diff.median)
 act_s=$(j act-source.json '.results[0].mean*1000') act_s_sd=$(j act-source.json '.results[0].stddev*1000')
 step_a=$(mean_ms "$work/steps-action.yml-alicloud-image-family")
 step_t=$(mean_ms "$work/steps-trivial.yml-none")
@@ -301,7 +329,7 @@ $(if [ "$netns" = yes ]; then echo "the measurements ran in a loopback-only netw
 | CLI vs smallest SDK program, peak memory | $(ratio "$cli_rss" "$sdk_rss") | $(mib "$cli_rss") vs $(mib "$sdk_rss") |
 $ali_row
 | \`packer build\` with the data source vs a literal image id (mean) | $(ratio "$ds" "$lit") | $(f3 "$ds") s vs $(f3 "$lit") s ($(printf '%+.3f' "$(echo "$ds - $lit" | bc -l)") s; medians $(printf '%+.3f' "$(echo "$ds_med - $lit_med" | bc -l)") s) |
-| act job with the action step vs a one-line step | $(ratio "$act_a" "$act_t") | $(f1 "$act_a") ms vs $(f1 "$act_t") ms ($(printf '%+.0f' "$(echo "$act_a - $act_t" | bc -l)") ms) |
+| act job with the action step vs a one-line step (medians of $act_runs alternating pairs) | $(ratio "$act_a_med" "$act_t_med") | $(f1 "$act_a_med") ms vs $(f1 "$act_t_med") ms (paired difference $(printf '%+.0f' "$act_d") ms ± $(f1 "$act_d_se") s.e.) |
 | the action step itself vs the one-line step (act's step times) | $(ratio "$step_a" "$step_t") | $(f1 "$step_a") ms vs $(f1 "$step_t") ms ($(printf '%+.0f' "$(echo "$step_a - $step_t" | bc -l)") ms) |
 | 30 regions vs 1 region, 100 ms latency, \`--concurrency 30\` | $(ratio "$f30" "$one") | $(f1 "$f30") ms vs $(f1 "$one") ms (the sum of 30 calls would be over 3000 ms) |
 | 30 regions vs 1 region, 100 ms latency, default concurrency 8 | $(ratio "$f8" "$one") | $(f1 "$f8") ms vs $(f1 "$one") ms (4 waves of at most 8) |
@@ -339,7 +367,9 @@ ref does: \`go build\` with a warm build cache.
 
 | | action / trivial | action (prebuilt binary) | trivial step | action (built from source) |
 |---|---|---|---|---|
-| act run wall time (mean; $act_runs runs, $act_source_runs from source) | $(ratio "$act_a" "$act_t") | $(f1 "$act_a") ms ± $(f1 "$act_a_sd") | $(f1 "$act_t") ms ± $(f1 "$act_t_sd") | $(f1 "$act_s") ms ± $(f1 "$act_s_sd") |
+| act run wall time (mean ± sd; $act_runs alternating pairs, $act_source_runs runs from source) | $(ratio "$act_a" "$act_t") | $(f1 "$act_a") ms ± $(f1 "$act_a_sd") | $(f1 "$act_t") ms ± $(f1 "$act_t_sd") | $(f1 "$act_s") ms ± $(f1 "$act_s_sd") |
+| act run wall time (median) | $(ratio "$act_a_med" "$act_t_med") | $(f1 "$act_a_med") ms | $(f1 "$act_t_med") ms | |
+| paired difference, action minus trivial (mean ± standard error; median) | | $(printf '%+.1f' "$act_d") ms ± $(f1 "$act_d_se"); $(printf '%+.1f' "$act_d_med") ms | | |
 | the step (act's "Main resolve" time, mean) | $(ratio "$step_a" "$step_t") | $(f1 "$step_a") ms | $(f1 "$step_t") ms | $(f1 "$step_s") ms |
 | inside it: the launcher and the binary (composite's inner step) | | $(f1 "$inner_a") ms | | $(f1 "$inner_s") ms |
 
