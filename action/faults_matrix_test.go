@@ -10,10 +10,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -41,31 +38,15 @@ func realSleep(srv *ecstest.Server) Option {
 
 type stsCreds struct{ id, secret, token string }
 
-// assumeRole obtains STS credentials from the emulator with a request signed
-// by hand, so rows can give the action a security token.
+// assumeRole obtains STS credentials from the emulator, so rows can give the
+// action a security token.
 func assumeRole(t *testing.T, srv *ecstest.Server) stsCreds {
 	t.Helper()
-	p := url.Values{
-		"Action": {"AssumeRole"}, "Version": {"2015-04-01"}, "Format": {"JSON"},
-		"AccessKeyId": {emuKeyID}, "SignatureMethod": {"HMAC-SHA1"}, "SignatureVersion": {"1.0"},
-		"SignatureNonce": {fmt.Sprint(time.Now().UnixNano())}, "SignatureType": {""},
-		"Timestamp": {time.Now().UTC().Format("2006-01-02T15:04:05Z")},
-		"RoleArn":   {keyRole}, "RoleSessionName": {"matrix"}, "DurationSeconds": {"3600"},
-	}
-	p.Set("Signature", ecstest.Sign("POST", p, emuSecret))
-	resp, err := srv.Client().Post(srv.URL+"/?"+p.Encode(), "application/x-www-form-urlencoded", nil)
+	c, err := ecstest.AssumeRole(srv.Client(), srv.URL, emuKeyID, emuSecret, keyRole)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Credentials struct{ AccessKeyId, AccessKeySecret, SecurityToken string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Credentials.SecurityToken == "" {
-		t.Fatalf("AssumeRole: HTTP %d, %v", resp.StatusCode, err)
-	}
-	c := body.Credentials
-	return stsCreds{c.AccessKeyId, c.AccessKeySecret, c.SecurityToken}
+	return stsCreds{c.AccessKeyID, c.AccessKeySecret, c.SecurityToken}
 }
 
 // httpsOnly records the scheme of every request and trusts no certificate.

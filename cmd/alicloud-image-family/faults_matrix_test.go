@@ -7,11 +7,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,31 +28,15 @@ const (
 // stsSession is a set of STS credentials the emulator issued.
 type stsSession struct{ id, secret, token string }
 
-// assumeRole asks the emulator process for STS credentials with a request
-// signed by hand, so the matrix can hand security tokens to the binary.
+// assumeRole asks the emulator process for STS credentials, so the matrix
+// can hand security tokens to the binary.
 func assumeRole(t *testing.T, e *emulatorProcess) stsSession {
 	t.Helper()
-	p := url.Values{
-		"Action": {"AssumeRole"}, "Version": {"2015-04-01"}, "Format": {"JSON"},
-		"AccessKeyId": {demoAccessKeyID}, "SignatureMethod": {"HMAC-SHA1"}, "SignatureVersion": {"1.0"},
-		"SignatureNonce": {fmt.Sprint(time.Now().UnixNano())}, "SignatureType": {""},
-		"Timestamp": {time.Now().UTC().Format("2006-01-02T15:04:05Z")},
-		"RoleArn":   {"acs:ram::123456789012:role/image-reader"}, "RoleSessionName": {"matrix"}, "DurationSeconds": {"3600"},
-	}
-	p.Set("Signature", ecstest.Sign("POST", p, demoSecret))
-	resp, err := e.Control.Client.Post("https://"+e.Endpoint+"/?"+p.Encode(), "application/x-www-form-urlencoded", nil)
+	c, err := ecstest.AssumeRole(e.Control.Client, "https://"+e.Endpoint, demoAccessKeyID, demoSecret, "acs:ram::123456789012:role/image-reader")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Credentials struct{ AccessKeyId, AccessKeySecret, SecurityToken string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Credentials.SecurityToken == "" {
-		t.Fatalf("AssumeRole: HTTP %d, %v", resp.StatusCode, err)
-	}
-	c := body.Credentials
-	return stsSession{c.AccessKeyId, c.AccessKeySecret, c.SecurityToken}
+	return stsSession{c.AccessKeyID, c.AccessKeySecret, c.SecurityToken}
 }
 
 func stsEnv(id, secret, token string) map[string]string {

@@ -6,9 +6,7 @@ package packere2e
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,31 +82,15 @@ func writeTemplate(t *testing.T, name, body string) string {
 	return p
 }
 
-// assumeRole obtains STS credentials from the emulator with a request signed
-// by hand, for rows that give the data source a security token.
+// assumeRole obtains STS credentials from the emulator, for rows that give
+// the data source a security token.
 func assumeRole(t *testing.T, emu *ecstest.Server) (id, secret, token string) {
 	t.Helper()
-	p := url.Values{
-		"Action": {"AssumeRole"}, "Version": {"2015-04-01"}, "Format": {"JSON"},
-		"AccessKeyId": {keyID}, "SignatureMethod": {"HMAC-SHA1"}, "SignatureVersion": {"1.0"},
-		"SignatureNonce": {fmt.Sprint(time.Now().UnixNano())}, "SignatureType": {""},
-		"Timestamp": {time.Now().UTC().Format("2006-01-02T15:04:05Z")},
-		"RoleArn":   {roleARN}, "RoleSessionName": {"matrix"}, "DurationSeconds": {"3600"},
-	}
-	p.Set("Signature", ecstest.Sign("POST", p, keySecret))
-	resp, err := emu.Client().Post(emu.URL+"/?"+p.Encode(), "application/x-www-form-urlencoded", nil)
+	c, err := ecstest.AssumeRole(emu.Client(), emu.URL, keyID, keySecret, roleARN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Credentials struct{ AccessKeyId, AccessKeySecret, SecurityToken string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Credentials.SecurityToken == "" {
-		t.Fatalf("AssumeRole: HTTP %d, %v", resp.StatusCode, err)
-	}
-	c := body.Credentials
-	return c.AccessKeyId, c.AccessKeySecret, c.SecurityToken
+	return c.AccessKeyID, c.AccessKeySecret, c.SecurityToken
 }
 
 type packerFaultRow struct {
