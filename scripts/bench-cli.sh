@@ -53,7 +53,7 @@ want=$($sdk)
 # given as flags (mode AK), so no profile on this machine is read.
 aliyun_bin=${ALIYUN:-$(command -v aliyun || true)}
 [ "$aliyun_bin" = none ] && aliyun_bin=
-aliyun_note="not installed (no \`aliyun\` on PATH); skipped"
+aliyun_note="not installed (no \`aliyun\` on PATH; the Go module proxy here serves no aliyun-cli version to build it from); skipped. For scale, the project's reference notes measured it on this kind of machine at about 30 ms and 45 MiB for the same loopback call"
 ali=
 if [ -n "$aliyun_bin" ]; then
   ali="$aliyun_bin ecs DescribeImageFromFamily --RegionId cn-hangzhou --ImageFamily web-base --endpoint $endpoint --mode AK --region cn-hangzhou --access-key-id $ALIBABA_CLOUD_ACCESS_KEY_ID --access-key-secret $ALIBABA_CLOUD_ACCESS_KEY_SECRET"
