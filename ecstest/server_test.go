@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/rpcencode"
+
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
@@ -213,7 +215,7 @@ func TestSignatureDocumentExample(t *testing.T) {
 	if got := Sign("GET", p, "testsecret"); got != "OLeaidS1JvxuMvnyHOwuJ+uX5qY=" {
 		t.Fatalf("signature %s", got)
 	}
-	if got := percentEncode("a b*~é/+"); got != "a%20b%2A~%C3%A9%2F%2B" {
+	if got := rpcencode.Encode("a b*~é/+"); got != "a%20b%2A~%C3%A9%2F%2B" {
 		t.Fatal(got)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/rpcencode"
 )
 
 // RPC signature v1, as the real gateway computes it: every parameter except
@@ -24,25 +26,6 @@ const (
 	stsKeyPrefix    = "STS."
 )
 
-// percentEncode keeps A-Z a-z 0-9 - _ . ~ and encodes every other byte of the
-// UTF-8 string as %XX with upper-case hex.
-func percentEncode(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') ||
-			c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
 // StringToSign returns the RPC v1 string to sign for method and params
 // (Signature is left out). Exported so tests can build their own signed
 // requests, including deliberately wrong ones.
@@ -57,10 +40,10 @@ func StringToSign(method string, params url.Values) string {
 	var pairs []string
 	for _, k := range keys {
 		for _, v := range params[k] {
-			pairs = append(pairs, percentEncode(k)+"="+percentEncode(v))
+			pairs = append(pairs, rpcencode.Encode(k)+"="+rpcencode.Encode(v))
 		}
 	}
-	return strings.ToUpper(method) + "&" + percentEncode("/") + "&" + percentEncode(strings.Join(pairs, "&"))
+	return strings.ToUpper(method) + "&" + rpcencode.Encode("/") + "&" + rpcencode.Encode(strings.Join(pairs, "&"))
 }
 
 // Sign returns the RPC v1 signature of params with secret.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/rpcencode"
 )
 
 // fakeClock records the sleeps the retry loop asks for instead of sleeping.
@@ -149,8 +151,8 @@ func TestScrubberRemovesEveryEncoding(t *testing.T) {
 	s := &scrubber{}
 	secret := "CAIS+token/with=chars&more"
 	s.add(secret)
-	once := rfc3986(secret)
-	text := "a " + secret + " b " + once + " c " + rfc3986(once)
+	once := rpcencode.Encode(secret)
+	text := "a " + secret + " b " + once + " c " + rpcencode.Encode(once)
 	got := s.clean(text)
 	if strings.Contains(got, "CAIS") || strings.Count(got, redacted) != 3 {
 		t.Fatalf("clean = %q", got)

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/rpcencode"
 )
 
 // scrubber removes secrets from text that is about to leave the core (error
@@ -31,8 +33,8 @@ func (s *scrubber) add(secret string) {
 	if s.onSecret != nil {
 		s.onSecret(secret)
 	}
-	once := rfc3986(secret)
-	for _, v := range []string{secret, once, rfc3986(once), url.QueryEscape(secret), url.QueryEscape(once)} {
+	once := rpcencode.Encode(secret)
+	for _, v := range []string{secret, once, rpcencode.Encode(once), url.QueryEscape(secret), url.QueryEscape(once)} {
 		if !contains(s.secrets, v) {
 			s.secrets = append(s.secrets, v)
 		}
@@ -58,22 +60,4 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// rfc3986 percent-encodes as the RPC signature does: unreserved characters
-// kept, everything else %XX upper-case.
-func rfc3986(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }

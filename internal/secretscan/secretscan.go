@@ -24,6 +24,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/rpcencode"
 )
 
 // TB is the part of testing.TB the checks use, so they also work with a
@@ -54,13 +56,13 @@ func Forms(secret string) []Form {
 	if secret == "" {
 		return nil
 	}
-	once := rfc3986(secret)
+	once := rpcencode.Encode(secret)
 	q := url.QueryEscape(secret)
 	js, _ := json.Marshal(secret)
 	forms := []Form{
 		{"as is", secret},
 		{"percent-encoded once", once},
-		{"percent-encoded twice", rfc3986(once)},
+		{"percent-encoded twice", rpcencode.Encode(once)},
 		{"percent-encoded with lower-case hex", lowerHex(once)},
 		{"query-escaped once", q},
 		{"query-escaped twice", url.QueryEscape(q)},
@@ -93,24 +95,6 @@ func Forms(secret string) []Form {
 		}
 	}
 	return out
-}
-
-// rfc3986 percent-encodes as the RPC signature does: unreserved characters
-// kept, everything else %XX with upper-case hex.
-func rfc3986(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }
 
 // lowerHex rewrites the hex digits after each '%' in lower case.

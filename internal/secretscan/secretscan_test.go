@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/rpcencode"
+
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 )
 
@@ -46,7 +48,7 @@ func TestFormsCoverTheEncodingsThatOccur(t *testing.T) {
 		"JSON document":       string(js),
 		"base64 header":       "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("user:"+token)),
 		"base64 JWT claim":    base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"x","tok":"` + token + `"}`)),
-		"lower-case percent":  strings.NewReplacer("%2B", "%2b", "%2F", "%2f", "%3D", "%3d").Replace(rfc3986(token)),
+		"lower-case percent":  strings.NewReplacer("%2B", "%2b", "%2F", "%2f", "%3D", "%3d").Replace(rpcencode.Encode(token)),
 	}
 	for name, text := range cases {
 		if len(New(token, secret).Find(text)) == 0 {
@@ -96,7 +98,7 @@ func TestCleanTextAndIgnoredLines(t *testing.T) {
 
 func TestReportsNeverRepeatTheSecret(t *testing.T) {
 	var r recorder
-	text := "a " + token + " b " + url.QueryEscape(secret) + "\n" + strings.Repeat("y", 500) + rfc3986(rfc3986(token))
+	text := "a " + token + " b " + url.QueryEscape(secret) + "\n" + strings.Repeat("y", 500) + rpcencode.Encode(rpcencode.Encode(token))
 	if Check(&r, "stderr", text, token, secret) {
 		t.Fatal("Check reported clean text")
 	}
