@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
@@ -25,34 +27,10 @@ const (
 	e2eSecret  = "e2e-secret-NOT-REAL-0001"
 )
 
-// actBinary finds act v0.2.89 as scripts/tools.sh builds it. Without it the
-// end-to-end tests fail under CI (where it must be present) and skip on a
-// developer machine that has not built it yet.
+// actBinary is act v0.2.89 as scripts/tools.sh builds it (see e2etest.Tool).
 func actBinary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("ACT"); p != "" {
-		return p
-	}
-	// scripts/test.sh puts the tools' bin directory here.
-	if dir := os.Getenv("CI_TOOLS_BIN"); dir != "" {
-		if p, err := filepath.EvalSymlinks(filepath.Join(dir, "act")); err == nil && strings.HasSuffix(p, "act-"+actVersion) {
-			return p
-		}
-	}
-	home, _ := os.UserHomeDir()
-	cache := os.Getenv("TOOLS_CACHE")
-	if cache == "" {
-		cache = filepath.Join(home, ".cache", "alicloud-image-family", "tools")
-	}
-	p := filepath.Join(cache, "act-"+actVersion)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("act %s not found at %s; run scripts/tools.sh act first (or set ACT)", actVersion, p)
-	}
-	t.Skipf("act %s not found at %s; run scripts/tools.sh act (under CI this is a failure)", actVersion, p)
-	return ""
+	return e2etest.Tool(t, "act", actVersion)
 }
 
 // workspace copies the repository's working tree (tracked and new files, as

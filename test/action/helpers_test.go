@@ -14,13 +14,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
 )
 
 // repoRoot is the repository, two levels up from this package.
@@ -33,37 +33,11 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
-
-// binary builds the program the action runs, `alicloud-image-family`
-// (whose `action` subcommand is action.Main), once per test process.
+// binary is the program the action runs, `alicloud-image-family` (whose
+// `action` subcommand is action.Main), built once per test process.
 func binary(t *testing.T) (path, pkg string) {
 	t.Helper()
-	const cli = "./cmd/alicloud-image-family"
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "aif-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		out := filepath.Join(dir, "alicloud-image-family")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, cli)
-		cmd.Dir = repoRoot(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build %s: %v\n%s", cli, err, b)
-			return
-		}
-		buildPath = out
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildPath, cli
+	return e2etest.CLI(t), e2etest.CLIPackage
 }
 
 // release is a fake GitHub release on loopback: archives per platform and a

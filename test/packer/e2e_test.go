@@ -10,7 +10,6 @@ package packere2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
@@ -50,52 +51,11 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// packerBinary finds Packer v1.15.1: $PACKER, then the bin directory
-// scripts/test.sh exports, then the tools cache, then scripts/tools.sh
-// (which builds it the first time, a few minutes).
+// packerBinary is Packer v1.15.1 as scripts/tools.sh builds it (see
+// e2etest.Tool).
 func packerBinary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("PACKER"); p != "" {
-		return p
-	}
-	want := "packer-" + packerVersion
-	if dir := os.Getenv("CI_TOOLS_BIN"); dir != "" {
-		if p, err := filepath.EvalSymlinks(filepath.Join(dir, "packer")); err == nil && filepath.Base(p) == want {
-			return p
-		}
-	}
-	cache := os.Getenv("TOOLS_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "alicloud-image-family", "tools")
-	}
-	if p := filepath.Join(cache, want); isExecutable(p) {
-		return p
-	}
-	t.Logf("Packer %s is not cached; building it with scripts/tools.sh packer (first time only)", packerVersion)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot(t), "scripts", "tools.sh"), "packer")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if p := filepath.Join(lines[len(lines)-1], "packer"); isExecutable(p) {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("Packer %s is not available (scripts/tools.sh packer: %v)\n%s", packerVersion, err, stderr.String())
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "\nunder CI the real Packer is required")
-	}
-	t.Skip(msg + "\nrun scripts/tools.sh packer to enable these tests (under CI this is a failure)")
-	return ""
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	return e2etest.Tool(t, "packer", packerVersion)
 }
 
 // installation is the plugin built from this tree, installed with

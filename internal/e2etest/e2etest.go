@@ -1,0 +1,117 @@
+// Package e2etest gives the end-to-end tests one way to get the real
+// programs they drive: the tools scripts/tools.sh builds (Packer, act,
+// GoReleaser) and this repository's CLI. It is test support, imported only
+// by _test.go files.
+package e2etest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RepoRoot is the repository's top directory, found from this file's place
+// in it, so it is right whatever package's directory a test runs in.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("e2etest: cannot locate the repository")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Tool returns the path of name (packer, act, goreleaser) at version, looked
+// up in this order: the variable named like the tool in upper case (PACKER,
+// ACT), the bin directory scripts/test.sh exports as CI_TOOLS_BIN when its
+// link points at that version, the tools cache (TOOLS_CACHE, default
+// ~/.cache/alicloud-image-family/tools), and finally scripts/tools.sh NAME,
+// which builds it the first time (minutes). When the tool cannot be had the
+// test fails under CI, where it is required, and is skipped elsewhere.
+func Tool(t testing.TB, name, version string) string {
+	t.Helper()
+	if p := os.Getenv(strings.ToUpper(name)); p != "" {
+		return p
+	}
+	want := name + "-" + version
+	if dir := os.Getenv("CI_TOOLS_BIN"); dir != "" {
+		if p, err := filepath.EvalSymlinks(filepath.Join(dir, name)); err == nil && filepath.Base(p) == want {
+			return p
+		}
+	}
+	cache := os.Getenv("TOOLS_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "alicloud-image-family", "tools")
+	}
+	if p := filepath.Join(cache, want); isExecutable(p) {
+		return p
+	}
+	t.Logf("%s %s is not cached; building it with scripts/tools.sh %s (first time only)", name, version, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(RepoRoot(t), "scripts", "tools.sh"), name)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err == nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if p := filepath.Join(lines[len(lines)-1], name); isExecutable(p) {
+			return p
+		}
+	}
+	msg := fmt.Sprintf("%s %s is not available (scripts/tools.sh %s: %v)\n%s", name, version, name, err, stderr.String())
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "\nunder CI the real " + name + " is required")
+	}
+	t.Skip(msg + "\nrun scripts/tools.sh " + name + " to enable these tests (under CI this is a failure)")
+	return ""
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// CLIPackage is the CLI's package path relative to the repository.
+const CLIPackage = "./cmd/alicloud-image-family"
+
+var (
+	cliOnce sync.Once
+	cliPath string
+	cliErr  error
+)
+
+// CLI builds the alicloud-image-family binary (the CLI, the action runtime
+// and the emulator process) once per test process and returns its path.
+func CLI(t testing.TB) string {
+	t.Helper()
+	cliOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "aif-e2e-bin-")
+		if err != nil {
+			cliErr = err
+			return
+		}
+		out := filepath.Join(dir, "alicloud-image-family")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", out, CLIPackage)
+		cmd.Dir = RepoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			cliErr = fmt.Errorf("go build %s: %v\n%s", CLIPackage, err, b)
+			return
+		}
+		cliPath = out
+	})
+	if cliErr != nil {
+		t.Fatal(cliErr)
+	}
+	return cliPath
+}
