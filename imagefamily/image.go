@@ -2,6 +2,8 @@ package imagefamily
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -208,7 +210,7 @@ func (img Image) MarshalJSON() ([]byte, error) {
 		Tags:               apiTags{Tag: []apiTag{}},
 		DiskDeviceMappings: apiMappings{DiskDeviceMapping: []apiMapping{}},
 	}
-	for _, k := range sortedKeys(img.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(img.Tags)) {
 		a.Tags.Tag = append(a.Tags.Tag, apiTag{TagKey: k, TagValue: img.Tags[k]})
 	}
 	for _, d := range img.DiskDeviceMappings {

@@ -2,6 +2,7 @@ package imagefamily
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -27,7 +28,7 @@ func (s *scrubber) add(secret string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if contains(s.secrets, secret) {
+	if slices.Contains(s.secrets, secret) {
 		return
 	}
 	if s.onSecret != nil {
@@ -35,7 +36,7 @@ func (s *scrubber) add(secret string) {
 	}
 	once := rpcencode.Encode(secret)
 	for _, v := range []string{secret, once, rpcencode.Encode(once), url.QueryEscape(secret), url.QueryEscape(once)} {
-		if !contains(s.secrets, v) {
+		if !slices.Contains(s.secrets, v) {
 			s.secrets = append(s.secrets, v)
 		}
 	}
@@ -51,13 +52,4 @@ func (s *scrubber) clean(text string) string {
 		text = strings.ReplaceAll(text, v, redacted)
 	}
 	return text
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
