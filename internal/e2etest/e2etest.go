@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 )
 
 // RepoRoot is the repository's top directory, found from this file's place
@@ -114,4 +116,25 @@ func CLI(t testing.TB) string {
 		t.Fatal(cliErr)
 	}
 	return cliPath
+}
+
+// Emulator starts an in-process TLS emulator with the fixture file and
+// writes its certificate where a child process can trust it through
+// SSL_CERT_FILE. It is closed when the test ends.
+func Emulator(t testing.TB, fixture string) (srv *ecstest.Server, certFile string) {
+	t.Helper()
+	f, err := ecstest.LoadFixture(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err = ecstest.Start(f, ecstest.Options{TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	certFile, err = srv.WriteCertFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, certFile
 }

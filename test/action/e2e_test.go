@@ -89,19 +89,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	f, err := ecstest.LoadFixture("testdata/fixture.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := ecstest.Start(f, ecstest.Options{TLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emu.Close)
-	cert, err := emu.WriteCertFile(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	emu, cert := e2etest.Emulator(t, "testdata/fixture.json")
 	w := &world{t: t, ws: workspace(t), emu: emu, certFile: cert, trap: newTrapProxy(t), cache: t.TempDir()}
 	w.tokens = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer e2e-runtime-token" {

@@ -150,21 +150,9 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	in := install(t)
-	f, err := ecstest.LoadFixture("testdata/fixture.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := ecstest.Start(f, ecstest.Options{TLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emu.Close)
 	// The plugin runs in its own process and trusts the emulator through
 	// SSL_CERT_FILE, as a user behind a TLS-inspecting proxy would.
-	cert, err := emu.WriteCertFile(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	emu, cert := e2etest.Emulator(t, "testdata/fixture.json")
 	return &world{t: t, in: in, emu: emu, cert: cert, home: t.TempDir()}
 }
 
