@@ -13,6 +13,8 @@ import (
 	"time"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // defaultAttemptTimeout caps one attempt, so that a server that hangs once
@@ -62,8 +64,22 @@ func invoke(ctx context.Context, op operation, policy RetryPolicy, tr *callTrans
 			tr.bind(ctx)
 		}
 		err := runGuarded(ctx, func() error { return attempt(ctx, timeout) })
+		if tr != nil {
+			// A refused answer (redirect, oversize body) is reported as it
+			// is, whatever the SDK made of the failure it caused, and never
+			// retried: the same endpoint would answer the same way.
+			if v := tr.bound.take(); v != nil {
+				v.Op = op.String()
+				return v
+			}
+		}
 		if err == nil {
 			return nil
+		}
+		var refused *AnswerError
+		if errors.As(err, &refused) {
+			refused.Op = op.String()
+			return refused
 		}
 		final, retryable := classify(ctx, op, err, scrub)
 		setAttempts(final, n)
@@ -142,7 +158,7 @@ func classify(ctx context.Context, op operation, err error, scrub *scrubber) (er
 	}
 	var mr *malformedResponse
 	if errors.As(err, &mr) {
-		return &TransportError{Op: op.String(), Err: errors.New(scrub.clean(mr.Error())), class: ErrAPI}, false
+		return &TransportError{Op: op.String(), Err: errors.New(safetext.Excerpt(scrub.clean(mr.Error()), maxMessageBytes)), class: ErrAPI}, false
 	}
 	var ce *sdkerrors.ClientError
 	if errors.As(err, &ce) {
@@ -151,19 +167,19 @@ func classify(ctx context.Context, op operation, err error, scrub *scrubber) (er
 			cause = errors.New(ce.Message())
 		}
 		if ce.ErrorCode() == sdkerrors.JsonUnmarshalErrorCode || strings.Contains(ce.ErrorCode(), "Unmarshal") {
-			return &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + scrub.clean(cause.Error())), class: ErrAPI}, false
+			return &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + safetext.Excerpt(scrub.clean(cause.Error()), maxMessageBytes)), class: ErrAPI}, false
 		}
 		return transportError(op, cause, scrub)
 	}
 	var je *json.SyntaxError
 	if errors.As(err, &je) {
-		return &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + je.Error()), class: ErrAPI}, false
+		return &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + safetext.Excerpt(je.Error(), maxMessageBytes)), class: ErrAPI}, false
 	}
 	return transportError(op, err, scrub)
 }
 
 func transportError(op operation, err error, scrub *scrubber) (error, bool) {
-	msg := scrub.clean(withoutQuery(err))
+	msg := safetext.Excerpt(scrub.clean(withoutQuery(err)), maxMessageBytes)
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), strings.Contains(msg, "Client.Timeout"), strings.Contains(msg, "timeout"):
@@ -208,6 +224,12 @@ func isRetryableCode(status int, code string) bool {
 		code == "ServiceUnavailable" || code == "InternalError"
 }
 
+// Bounds of server text quoted in an APIError.
+const (
+	maxCodeBytes    = 128
+	maxMessageBytes = 512
+)
+
 // apiError maps an error answer into an *APIError with a class and a hint.
 func apiError(op operation, status int, code, requestID, message string, scrub *scrubber) (error, bool) {
 	// SignatureDoesNotMatch echoes the server's string to sign, which holds
@@ -225,7 +247,12 @@ func apiError(op operation, status int, code, requestID, message string, scrub *
 		// Code and RequestId are echoed from the body like Message, so they
 		// are scrubbed too (FuzzClassifyErrorBody found a secret in Code
 		// printed as is); the class is decided on the code as sent.
-		Code: scrub.clean(code), HTTPStatus: status, RequestID: scrub.clean(requestID), Message: scrub.clean(message),
+		// Every server string is escaped for a terminal and bounded: a
+		// 64 MiB error page or an escape sequence in a Message must not
+		// reach a terminal, a log or an annotation as it is.
+		Code: safetext.Excerpt(scrub.clean(code), maxCodeBytes), HTTPStatus: status,
+		RequestID: safetext.Excerpt(scrub.clean(requestID), maxCodeBytes),
+		Message:   safetext.Excerpt(scrub.clean(message), maxMessageBytes),
 	}
 	e.class, e.Hint = codeClass(op, status, code)
 	return e, isRetryableCode(status, code)

@@ -136,7 +136,7 @@ func faultRows() []faultRow {
 			requests: map[string]int{describe: 2}},
 		{name: "empty body",
 			setup: inject(func(s *ecstest.Server) { s.EmptyBody(describe, 1) }),
-			class: ErrAPI, frag: "HTTP 200 without a RequestId: empty body", requests: map[string]int{describe: 1}},
+			class: ErrAPI, frag: "empty body", requests: map[string]int{describe: 1}},
 		{name: "connection dropped once then success",
 			setup:    inject(func(s *ecstest.Server) { s.DropConnection(describe, 1) }),
 			requests: map[string]int{describe: 2}},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
@@ -98,7 +99,8 @@ func (s *session) resolve(ctx context.Context, region string) (Image, error) {
 	if ep.Host == "" && s.req.VPC {
 		client.Network = "vpc"
 	}
-	var resp *ecs.DescribeImageFromFamilyResponse
+	var img Image
+	var answerErr error
 	err = invoke(ctx, op, s.req.Retry, tr, s.scrub, func(ctx context.Context, timeout time.Duration) error {
 		r := ecs.CreateDescribeImageFromFamilyRequest()
 		r.Scheme = scheme
@@ -109,23 +111,34 @@ func (s *session) resolve(ctx context.Context, region string) (Image, error) {
 		r.ImageFamily = s.req.Family
 		r.SetReadTimeout(timeout)
 		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
-		var err error
-		resp, err = client.DescribeImageFromFamily(r)
-		if err == nil && resp.RequestId == "" {
-			// Every real answer has a RequestId; an empty or foreign 200 body
-			// must not be mistaken for "no image in the family".
-			return &malformedResponse{detail: "HTTP 200 without a RequestId: " + describeBody(resp.GetHttpContentString())}
+		resp := ecs.CreateDescribeImageFromFamilyResponse()
+		err := client.DoAction(r, resp)
+		var ce *sdkerrors.ClientError
+		if err != nil && !(errors.As(err, &ce) && ce.ErrorCode() == sdkerrors.JsonUnmarshalErrorCode && resp.IsSuccess()) {
+			return err
 		}
-		return err
+		// A 2xx answer, parsed by us rather than trusted as the SDK read it:
+		// the trust boundary's answer checks (answer.go).
+		check := answerCheck{op: op, endpoint: tr.origin(), family: s.req.Family, now: time.Now(), scrub: s.scrub}
+		var retry bool
+		img, answerErr, retry = checkImageAnswer(check, resp.GetHttpContentBytes())
+		var api *APIError
+		if errors.As(answerErr, &api) {
+			_ = retry // classify decides on the code, as for any error answer
+			return api
+		}
+		var refused *AnswerError
+		if errors.As(answerErr, &refused) {
+			return refused
+		}
+		return nil
 	})
 	if err != nil {
 		return Image{}, err
 	}
-	if resp.Image.ImageId == "" {
-		return Image{}, &NotFoundError{Region: region, Family: s.req.Family, RequestID: resp.RequestId}
+	if answerErr != nil {
+		return Image{}, answerErr
 	}
-	img := fromSDK(resp.Image)
-	img.RequestID = resp.RequestId
 	return img, nil
 }
 

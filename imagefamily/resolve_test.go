@@ -92,7 +92,7 @@ func TestResolveNewestAvailable(t *testing.T) {
 		t.Fatalf("User-Agent %q does not name project and front", ua)
 	}
 	// A newer image still Creating is never picked; once Available it is.
-	srv.AddImage(hangzhou, ecs.Image{ImageId: "m-new-creating", ImageFamily: webBase, Status: "Creating", CreationTime: "2030-01-01T00:00:00Z"})
+	srv.AddImage(hangzhou, ecs.Image{ImageId: "m-new-creating", ImageFamily: webBase, Status: "Creating", CreationTime: "2025-06-01T00:00:00Z"})
 	if img, _ := Resolve(context.Background(), request(srv)); img.ImageID != wantNewest {
 		t.Fatalf("picked %s while the newer image is Creating", img.ImageID)
 	}

@@ -66,6 +66,7 @@ func defaultTransport() http.RoundTripper {
 	transportOnce.Do(func() {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
+		t.MaxResponseHeaderBytes = maxResponseHeaderBytes
 		sharedBase = t
 	})
 	return sharedBase

@@ -231,12 +231,12 @@ func (s *session) plainCall(ctx context.Context, op operation, method, target st
 		if form != nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
-		resp, err := (&http.Client{Transport: tr, Timeout: timeout}).Do(req)
+		resp, err := (&http.Client{Transport: tr, Timeout: timeout, CheckRedirect: NoRedirects}).Do(req)
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		data, err := io.ReadAll(resp.Body) // bounded by the transport (MaxResponseBytes)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // callTransport sits between the SDK and the real transport. The SDK has no
@@ -24,15 +26,29 @@ type callTransport struct {
 	scrub *scrubber
 	ua    string
 
+	// bound is the transport half of the trust boundary: no redirects,
+	// bounded bodies. Every exchange the core makes passes through here.
+	bound boundary
+
 	mu         sync.Mutex
 	ctx        context.Context
 	retryAfter time.Duration
+	lastOrigin string
+}
+
+// origin is the scheme://host of the last request sent, for naming the
+// endpoint whose answer was refused.
+func (t *callTransport) origin() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastOrigin
 }
 
 func (t *callTransport) bind(ctx context.Context) {
 	t.mu.Lock()
 	t.ctx, t.retryAfter = ctx, 0
 	t.mu.Unlock()
+	t.bound.take()
 }
 
 func (t *callTransport) lastRetryAfter() time.Duration {
@@ -57,6 +73,9 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.ua != "" {
 		req.Header.Set("User-Agent", t.ua)
 	}
+	t.mu.Lock()
+	t.lastOrigin = req.URL.Scheme + "://" + req.URL.Host
+	t.mu.Unlock()
 	start := time.Now()
 	t.trace("> %s %s", req.Method, redactURL(req.URL))
 	resp, err := t.base.RoundTrip(req)
@@ -65,7 +84,13 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.trace("< error after %s: %s", time.Since(start).Round(time.Millisecond), t.scrub.clean(err.Error()))
 		return nil, err
 	}
-	t.trace("< %s (%s)", resp.Status, time.Since(start).Round(time.Millisecond))
+	t.trace("< %s (%s)", safetext.Excerpt(resp.Status, 80), time.Since(start).Round(time.Millisecond))
+	resp, err = t.bound.check(req, resp)
+	if err != nil {
+		release()
+		t.trace("< refused: %s", err.(*AnswerError).Value)
+		return nil, err
+	}
 	if ra := resp.Header.Get("x-acs-retry-after"); ra != "" {
 		if ms, perr := strconv.ParseInt(strings.TrimSpace(ra), 10, 64); perr == nil && ms > 0 {
 			t.mu.Lock()

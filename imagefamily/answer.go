@@ -1,0 +1,270 @@
+package imagefamily
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+)
+
+// The answer half of the trust boundary: before anything from a
+// DescribeImageFromFamily answer is printed or written, it must agree with
+// the request and with the API reference. A check that fails is an
+// *AnswerError naming the field, the rule and the value (escaped, bounded).
+
+// imageIDPattern: custom images are "m-" and lower-case letters and digits
+// (m-bp1g7004ksh0oeuc0001); public ones look like
+// aliyun_3_x64_20G_alibase_20240819.vhd. Both fit letters, digits, '.', '_'
+// and '-', starting with a letter or digit, at most 128 characters: nothing
+// that a shell, a terminal, a workflow command or an HCL string treats
+// specially.
+var imageIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,127}$`)
+
+// requestIDPattern: RequestIds are UUIDs in upper case; be lenient on the
+// shape, strict on the alphabet, since it is printed in every message.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+const (
+	// maxImageSizeGiB bounds Image.Size and DiskDeviceMapping.Size: ECS disks
+	// are at most 32 TiB (an image's system disk at most 2 TiB).
+	maxImageSizeGiB = 32768
+	// maxLabelBytes bounds the short descriptive strings (name, version,
+	// OS name...); the API allows 128 characters, which is up to 512 bytes
+	// of UTF-8.
+	maxLabelBytes = 512
+	// maxTextBytes bounds free text (description, tag values).
+	maxTextBytes = 4096
+	excerptBytes = 80
+)
+
+// firstImageYear: ECS opened in 2009; an image created before is not real.
+const firstImageYear = 2009
+
+// clockSkew is how far in the future a CreationTime may be (clock skew
+// between this machine and the API).
+const clockSkew = 48 * time.Hour
+
+// answerEnvelope is the top level of an ECS answer, decoded without trusting
+// any member's type.
+type answerEnvelope struct {
+	RequestID json.RawMessage `json:"RequestId"`
+	Code      json.RawMessage `json:"Code"`
+	Message   json.RawMessage `json:"Message"`
+	Image     json.RawMessage `json:"Image"`
+}
+
+// answerCheck is what checkImageAnswer needs to know about the call.
+type answerCheck struct {
+	op       operation
+	endpoint string // scheme://host
+	family   string // as requested
+	now      time.Time
+	scrub    *scrubber
+}
+
+func (c answerCheck) refuse(field, value, rule, requestID string) *AnswerError {
+	v := ""
+	if value != "\x00none" {
+		v = safetext.Quote(c.scrub.clean(value), excerptBytes)
+	}
+	return &AnswerError{Op: c.op.String(), Endpoint: c.endpoint, Field: field, Value: v, Rule: rule, RequestID: requestID}
+}
+
+// checkImageAnswer reads the raw body of an HTTP 2xx DescribeImageFromFamily
+// answer. It returns the image, a *NotFoundError (the API's empty Image), an
+// *APIError (a body with a top-level Code is an error answer whatever the
+// HTTP status; the bool says whether it is worth retrying), or an
+// *AnswerError.
+func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
+	const none = "\x00none"
+	if len(bytes.TrimSpace(body)) == 0 {
+		return Image{}, c.refuse("body", none, "HTTP 2xx with an empty body; every real answer is a JSON object with a RequestId", ""), false
+	}
+	var env answerEnvelope
+	if !json.Valid(body) {
+		return Image{}, c.refuse("body", string(body), "it is not valid JSON; an API answer is a JSON object", ""), false
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Image{}, c.refuse("body", string(body), "it must be a JSON object, as every API answer is", ""), false
+	}
+	requestID, _ := jsonString(env.RequestID)
+	if requestID != "" && !requestIDPattern.MatchString(requestID) {
+		return Image{}, c.refuse("RequestId", requestID, "it must be letters, digits, '.', '_' or '-', at most 128", ""), false
+	}
+	if code, present := jsonScalar(env.Code); present && code != "" {
+		// An error document in a 200 (some gateways do this): the code
+		// decides, as it would for a 4xx or 5xx.
+		msg, _ := jsonString(env.Message)
+		e, retry := apiError(c.op, 200, code, requestID, msg, c.scrub)
+		return Image{}, e, retry
+	}
+	if requestID == "" {
+		return Image{}, c.refuse("RequestId", none, "HTTP 2xx without a RequestId: every real answer has one ("+describeBody(string(body))+")", ""), false
+	}
+	raw := bytes.TrimSpace(env.Image)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return Image{}, &NotFoundError{Region: c.op.Region, Family: c.family, RequestID: requestID}, false
+	}
+	if raw[0] != '{' {
+		return Image{}, c.refuse("Image", string(raw), "it must be a JSON object", requestID), false
+	}
+	var in ecs.Image
+	if err := json.Unmarshal(raw, &in); err != nil {
+		field, rule := "Image", "it does not match the API reference: "+safetext.Excerpt(err.Error(), 160)
+		if te, ok := err.(*json.UnmarshalTypeError); ok {
+			field = "Image." + te.Field
+			rule = "it must be a JSON " + te.Type.String() + ", not a JSON " + te.Value
+			return Image{}, c.refuse(field, "\x00none", rule, requestID), false
+		}
+		return Image{}, c.refuse(field, none, rule, requestID), false
+	}
+	if in.ImageId == "" {
+		// The API's "no available image": an empty Image object.
+		return Image{}, &NotFoundError{Region: c.op.Region, Family: c.family, RequestID: requestID}, false
+	}
+	if err := c.checkImage(in, requestID); err != nil {
+		return Image{}, err, false
+	}
+	img := fromSDK(in)
+	img.RequestID = requestID
+	return img, nil, false
+}
+
+func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
+	refuse := func(field, value, rule string) error { return c.refuse(field, value, rule, requestID) }
+	if !imageIDPattern.MatchString(in.ImageId) {
+		return refuse("ImageId", in.ImageId, "an image id is 2 to 128 letters, digits, '.', '_' or '-' (custom images look like m-bp1g7004ksh0oeuc0001)")
+	}
+	if in.ImageFamily != "" && !familyAgrees(c.family, in.ImageFamily) {
+		return refuse("ImageFamily", in.ImageFamily, fmt.Sprintf("the answer is for another family than the one asked for (%q)", c.family))
+	}
+	if in.Status != "" && in.Status != "Available" {
+		return refuse("Status", in.Status, "DescribeImageFromFamily returns only Available images")
+	}
+	if in.Size < 0 || in.Size > maxImageSizeGiB {
+		return refuse("Size", strconv.Itoa(in.Size), fmt.Sprintf("an image size is 0 to %d GiB", maxImageSizeGiB))
+	}
+	if in.CreationTime != "" {
+		t, ok := parseAPITime(in.CreationTime)
+		switch {
+		case !ok:
+			return refuse("CreationTime", in.CreationTime, "it must be a UTC time such as 2024-08-19T06:37:48Z")
+		case t.Year() < firstImageYear || t.After(c.now.Add(clockSkew)):
+			return refuse("CreationTime", in.CreationTime, fmt.Sprintf("it must lie between %d and now", firstImageYear))
+		}
+	}
+	labels := []struct{ name, value string }{
+		{"ImageName", in.ImageName}, {"ImageVersion", in.ImageVersion}, {"Architecture", in.Architecture},
+		{"OSType", in.OSType}, {"OSName", in.OSName}, {"OSNameEn", in.OSNameEn}, {"Platform", in.Platform},
+		{"BootMode", in.BootMode}, {"Progress", in.Progress}, {"ImageOwnerAlias", in.ImageOwnerAlias},
+		{"Usage", in.Usage}, {"ResourceGroupId", in.ResourceGroupId}, {"ProductCode", in.ProductCode},
+		{"SupplierName", in.SupplierName}, {"IsSelfShared", in.IsSelfShared},
+		{"Features.NvmeSupport", in.Features.NvmeSupport}, {"Features.ImdsSupport", in.Features.ImdsSupport},
+	}
+	for _, l := range labels {
+		if err := checkLabel(l.value); err != "" {
+			return refuse(l.name, l.value, err)
+		}
+	}
+	if len(in.Description) > maxTextBytes || !utf8.ValidString(in.Description) {
+		return refuse("Description", in.Description, fmt.Sprintf("it must be valid UTF-8 of at most %d bytes", maxTextBytes))
+	}
+	for i, t := range in.Tags.Tag {
+		for _, kv := range []struct{ name, value string }{{"TagKey", t.TagKey}, {"Key", t.Key}} {
+			if err := checkLabel(kv.value); err != "" {
+				return refuse(fmt.Sprintf("Tags.Tag[%d].%s", i, kv.name), kv.value, err)
+			}
+		}
+		for _, kv := range []struct{ name, value string }{{"TagValue", t.TagValue}, {"Value", t.Value}} {
+			if len(kv.value) > maxTextBytes || !utf8.ValidString(kv.value) {
+				return refuse(fmt.Sprintf("Tags.Tag[%d].%s", i, kv.name), kv.value, fmt.Sprintf("it must be valid UTF-8 of at most %d bytes", maxTextBytes))
+			}
+		}
+	}
+	for i, d := range in.DiskDeviceMappings.DiskDeviceMapping {
+		if d.Size != "" {
+			n, err := strconv.Atoi(d.Size)
+			if err != nil || n < 0 || n > maxImageSizeGiB {
+				return refuse(fmt.Sprintf("DiskDeviceMappings.DiskDeviceMapping[%d].Size", i), d.Size, fmt.Sprintf("a disk size is a whole number of GiB, 0 to %d", maxImageSizeGiB))
+			}
+		}
+		for _, kv := range []struct{ name, value string }{
+			{"Device", d.Device}, {"SnapshotId", d.SnapshotId}, {"Type", d.Type}, {"Format", d.Format},
+			{"ImportOSSBucket", d.ImportOSSBucket}, {"ImportOSSObject", d.ImportOSSObject},
+		} {
+			if err := checkLabel(kv.value); err != "" {
+				return refuse(fmt.Sprintf("DiskDeviceMappings.DiskDeviceMapping[%d].%s", i, kv.name), kv.value, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkLabel: a short descriptive string must be valid UTF-8, bounded, and
+// free of control characters (the API's naming rules allow none), so it can
+// be printed on one line anywhere.
+func checkLabel(s string) string {
+	switch {
+	case len(s) > maxLabelBytes:
+		return fmt.Sprintf("it must be at most %d bytes", maxLabelBytes)
+	case !safetext.IsClean(s):
+		return "it must be printable text without control characters or line breaks"
+	}
+	return ""
+}
+
+// familyAgrees: the answer's family must be the one asked for. A shared or
+// public family asked for as acs:<owner>:<family> may be answered with
+// either that name or its <family> part.
+func familyAgrees(asked, answered string) bool {
+	if asked == answered {
+		return true
+	}
+	if strings.HasPrefix(asked, "acs:") {
+		if i := strings.LastIndexByte(asked, ':'); i >= 0 && asked[i+1:] == answered {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAPITime accepts the forms ECS uses for CreationTime.
+func parseAPITime(s string) (time.Time, bool) {
+	for _, layout := range []string{"2006-01-02T15:04:05Z", "2006-01-02T15:04Z", time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// jsonString returns a JSON string member's value; present is false for an
+// absent member, null or another type.
+func jsonString(raw json.RawMessage) (string, bool) {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// jsonScalar returns a member as text whatever its JSON type (some services
+// send numeric codes); present is false for absent or null.
+func jsonScalar(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return "", false
+	}
+	if s, ok := jsonString(raw); ok {
+		return s, true
+	}
+	return string(raw), true
+}
