@@ -1,0 +1,396 @@
+package ecstest
+
+import (
+	"bytes"
+	"context"
+	"compress/gzip"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Hostile endpoints: one table of the ways an ECS endpoint (a corporate TLS
+// proxy, a captive portal, a compromised or buggy mirror, or just a huge
+// error page) can misbehave, and what every front must make of each. The
+// core, the CLI binary, the action entry point and a real packer build each
+// run every row through their own runner (files named hostile_test.go), so a
+// new hostile behaviour is one row here that every front must answer.
+
+// HostileOutcome is what a lookup against the row's endpoint must end in.
+type HostileOutcome int
+
+const (
+	// HostileFound: the answer is accepted; the image is ImageID.
+	HostileFound HostileOutcome = iota
+	// HostileNotFound: the API's "no available image" (exit 3).
+	HostileNotFound
+	// HostileRefused: refused at the trust boundary (*imagefamily.AnswerError, exit 1).
+	HostileRefused
+	// HostileAPIError: an API error answer (*imagefamily.APIError, exit 1).
+	HostileAPIError
+	// HostileTimeout: the deadline passed (exit 1); the runner must use a
+	// short timeout (HostileTimeoutSetting).
+	HostileTimeout
+)
+
+// HostileTimeoutSetting is the lookup timeout runners give rows whose
+// outcome is HostileTimeout (and may give every row).
+const HostileTimeoutSetting = 3 * time.Second
+
+// HostileMaxAttempts is the attempt budget runners configure, so that
+// Requests can be stated exactly.
+const HostileMaxAttempts = 2
+
+// HostileImageID is the image id of every answer a row means to be accepted.
+const HostileImageID = "m-hostile0000000000001"
+
+// HostileRow is one misbehaving endpoint and what the user must get.
+type HostileRow struct {
+	Name string
+	// Serve answers every ECS request. env tells it where the second
+	// listener is (the target of redirects).
+	Serve func(w http.ResponseWriter, r *http.Request, env HostileEnv)
+
+	Outcome HostileOutcome
+	// ExitCode of the CLI and the action: 0 found, 3 not found, 1 otherwise.
+	ExitCode int
+	// Fragment appears in the error message (CLI stderr, action ::error
+	// annotation, Packer diagnostic). "{other}" stands for the second
+	// listener's scheme://host.
+	Fragment string
+	// Requests is how many requests the ECS listener must see with
+	// HostileMaxAttempts attempts; the second listener must always see none.
+	Requests int
+	// Forged lists text the endpoint tries to plant: none of it may start a
+	// line of any human output (stdout, stderr, the step log, the Packer UI)
+	// or be the value of an output, except inside exact machine outputs (the
+	// JSON of an accepted image).
+	Forged []string
+}
+
+// HostileEnv is what a row's Serve knows about its surroundings.
+type HostileEnv struct {
+	// Other is the second listener's base URL (plain HTTP), where redirects
+	// point. It must never receive a request.
+	Other string
+}
+
+// HostileServer runs one row: an ECS listener with TLS and a second,
+// plain-HTTP listener that counts what reaches it.
+type HostileServer struct {
+	ECS   *httptest.Server
+	Other *httptest.Server
+
+	ecsRequests   atomic.Int64
+	otherRequests atomic.Int64
+	stop          chan struct{}
+	stopOnce      sync.Once
+}
+
+// StartHostile starts a row's listeners on loopback. Close stops them (and
+// ends any endless body the row is still sending).
+func StartHostile(row HostileRow) *HostileServer {
+	h := &HostileServer{stop: make(chan struct{})}
+	h.Other = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.otherRequests.Add(1)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	env := HostileEnv{Other: h.Other.URL}
+	h.ECS = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ecsRequests.Add(1)
+		// The row sees the server's stop channel, so an endless body ends
+		// when the test closes the server even if the client never reads.
+		row.Serve(w, r.WithContext(context.WithValue(r.Context(), stopKey{}, h.stop)), env)
+	}))
+	h.ECS.StartTLS()
+	return h
+}
+
+// Endpoint is the ECS listener's host:port (HTTPS).
+func (h *HostileServer) Endpoint() string { return strings.TrimPrefix(h.ECS.URL, "https://") }
+
+// URL is the ECS listener's https:// URL.
+func (h *HostileServer) URL() string { return h.ECS.URL }
+
+// OtherOrigin is the second listener's scheme://host, as a refused
+// redirect's message names it.
+func (h *HostileServer) OtherOrigin() string { return h.Other.URL }
+
+// Requests is how many requests reached the ECS listener.
+func (h *HostileServer) Requests() int { return int(h.ecsRequests.Load()) }
+
+// OtherRequests is how many requests reached the second listener.
+func (h *HostileServer) OtherRequests() int { return int(h.otherRequests.Load()) }
+
+// Transport trusts the ECS listener's certificate.
+func (h *HostileServer) Transport() *http.Transport {
+	return h.ECS.Client().Transport.(*http.Transport).Clone()
+}
+
+// WriteCertFile writes the ECS listener's certificate as PEM into dir, for
+// SSL_CERT_FILE of a client process.
+func (h *HostileServer) WriteCertFile(dir string) (string, error) {
+	p := filepath.Join(dir, "hostile-ca.pem")
+	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.ECS.Certificate().Raw})
+	return p, os.WriteFile(p, b, 0o644)
+}
+
+// Close stops both listeners.
+func (h *HostileServer) Close() {
+	h.stopOnce.Do(func() { close(h.stop) })
+	h.ECS.CloseClientConnections()
+	h.ECS.Close()
+	h.Other.Close()
+}
+
+// Fill replaces "{other}" in a row's fragment with this server's second
+// listener.
+func (h *HostileServer) Fill(fragment string) string {
+	return strings.ReplaceAll(fragment, "{other}", h.OtherOrigin())
+}
+
+type stopKey struct{}
+
+// stopped reports whether the request's client went away or the server is
+// closing.
+func stopped(r *http.Request) bool {
+	select {
+	case <-r.Context().Done():
+		return true
+	default:
+	}
+	if s, ok := r.Context().Value(stopKey{}).(chan struct{}); ok {
+		select {
+		case <-s:
+			return true
+		default:
+		}
+	}
+	return false
+}
+
+// hostileImage is a well-formed image of the family asked for; rows change
+// one member.
+func hostileImage(r *http.Request) map[string]any {
+	return map[string]any{
+		"ImageId": HostileImageID, "ImageName": "web-base-v7", "ImageFamily": r.URL.Query().Get("ImageFamily"),
+		"ImageVersion": "7", "CreationTime": "2024-04-16T02:00:00Z", "Status": "Available",
+		"Architecture": "x86_64", "OSType": "linux", "OSName": "Alibaba Cloud Linux 3", "Platform": "Aliyun",
+		"Size": 40, "ImageOwnerAlias": "self", "Description": "hostile-row image",
+		"Tags":               map[string]any{"Tag": []any{map[string]any{"TagKey": "team", "TagValue": "platform"}}},
+		"DiskDeviceMappings": map[string]any{"DiskDeviceMapping": []any{map[string]any{"Device": "/dev/xvda", "Size": "40", "Type": "system"}}},
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// answerWith serves the good image with one member changed.
+func answerWith(change func(img map[string]any)) func(http.ResponseWriter, *http.Request, HostileEnv) {
+	return func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+		img := hostileImage(r)
+		change(img)
+		writeJSON(w, 200, map[string]any{"RequestId": "7A6B1E2C-0000-4000-8000-000000000001", "Image": img})
+	}
+}
+
+func set(key string, value any) func(map[string]any) {
+	return func(img map[string]any) { img[key] = value }
+}
+
+// stream writes chunk until the client goes away, the server closes, or
+// limit bytes or a minute have passed: an "endless" body that still stops by
+// itself.
+func stream(w http.ResponseWriter, r *http.Request, chunk []byte, limit int64, every time.Duration) {
+	flusher, _ := w.(http.Flusher)
+	deadline := time.Now().Add(time.Minute)
+	var sent int64
+	for sent < limit && time.Now().Before(deadline) && !stopped(r) {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+		sent += int64(len(chunk))
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if every > 0 {
+			time.Sleep(every)
+		}
+	}
+}
+
+var (
+	bombOnce sync.Once
+	bomb     []byte
+)
+
+// gzipBomb is 64 MiB of JSON-looking padding compressed to about 64 KiB.
+func gzipBomb() []byte {
+	bombOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Write([]byte(`{"RequestId":"7A6B1E2C-0000-4000-8000-000000000001","Padding":"`))
+		zeros := bytes.Repeat([]byte("0"), 1<<20)
+		for range 64 {
+			zw.Write(zeros)
+		}
+		zw.Write([]byte(`"}`))
+		zw.Close()
+		bomb = buf.Bytes()
+	})
+	return bomb
+}
+
+// HostileRows is the table. Every row's second listener must see no request.
+func HostileRows() []HostileRow {
+	refused := func(name, fragment string, serve func(http.ResponseWriter, *http.Request, HostileEnv), forged ...string) HostileRow {
+		return HostileRow{Name: name, Serve: serve, Outcome: HostileRefused, ExitCode: 1, Fragment: fragment, Requests: 1, Forged: forged}
+	}
+	return []HostileRow{
+		{Name: "well-formed answer (baseline)", Serve: answerWith(func(map[string]any) {}),
+			Outcome: HostileFound, ExitCode: 0, Requests: 1},
+
+		// 1. Bounded reads.
+		refused("Content-Length of 2 GiB", "body of 2147483648 bytes (Content-Length)",
+			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				w.Header().Set("Content-Length", "2147483648")
+				w.WriteHeader(200)
+				w.Write([]byte(`{"RequestId":"x"`))
+			}),
+		refused("endless chunked 200 body", "longer than 1024 KiB",
+			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(200)
+				w.Write([]byte(`{"RequestId":"7A6B1E2C-0000-4000-8000-000000000001","Image":{"Description":"`))
+				stream(w, r, bytes.Repeat([]byte("A"), 64<<10), 8<<30, 0)
+			}),
+		refused("64 MiB HTML error page", "longer than 1024 KiB",
+			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(502)
+				w.Write([]byte("<html><body><h1>502 Bad Gateway</h1>"))
+				stream(w, r, bytes.Repeat([]byte("<p>proxy error \x1b[31m</p>\n"), 2048), 64<<20, 0)
+			}),
+		refused("gzip bomb (64 MiB in 64 KiB)", "refused the answer",
+			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Encoding", "gzip")
+				w.WriteHeader(200)
+				w.Write(gzipBomb())
+			}),
+		{Name: "slow drip (one byte every 200ms)", Outcome: HostileTimeout, ExitCode: 1, Fragment: "Raise the timeout", Requests: 1,
+			Serve: func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(200)
+				stream(w, r, []byte(" "), 1<<20, 200*time.Millisecond)
+			}},
+
+		// 2. No redirects, whatever the status and target.
+		refused("302 to another host, echoing the signed query", "redirect HTTP 302 to {other}",
+			func(w http.ResponseWriter, r *http.Request, env HostileEnv) {
+				http.Redirect(w, r, env.Other+"/steal?"+r.URL.RawQuery, http.StatusFound)
+			}),
+		refused("307 to plain http on another host", "redirect HTTP 307 to {other}",
+			func(w http.ResponseWriter, r *http.Request, env HostileEnv) {
+				http.Redirect(w, r, env.Other+"/?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
+			}),
+		refused("308 to plain http on the same host", "redirect HTTP 308 to http://",
+			func(w http.ResponseWriter, r *http.Request, env HostileEnv) {
+				http.Redirect(w, r, "http://"+r.Host+"/?"+r.URL.RawQuery, http.StatusPermanentRedirect)
+			}),
+		refused("301 to another path on the same host", "redirect HTTP 301",
+			func(w http.ResponseWriter, r *http.Request, env HostileEnv) {
+				http.Redirect(w, r, "/elsewhere", http.StatusMovedPermanently)
+			}),
+
+		// 3. Checked answers.
+		refused("ImageId with a newline and a workflow command", "ImageId",
+			answerWith(set("ImageId", "m-aaaa\n::warning::forged-by-endpoint")), "::warning::forged-by-endpoint"),
+		refused("ImageId forging another region's output line", "ImageId",
+			answerWith(set("ImageId", "m-aaaa\ncn-shanghai\tm-forged")), "cn-shanghai\tm-forged", "m-forged"),
+		refused("ImageId with terminal escapes", "ImageId",
+			answerWith(set("ImageId", "\x1b]0;pwned\x07\x1b[2Jm-aaaa")), "\x1b"),
+		refused("ImageId with shell metacharacters", "ImageId",
+			answerWith(set("ImageId", "m-aaaa;touch /tmp/pwned;$(id)")), "touch /tmp/pwned"),
+		refused("ImageId of 1 MB", "ImageId",
+			answerWith(set("ImageId", "m-"+strings.Repeat("a", 1000000)))),
+		refused("blank ImageId", "ImageId", answerWith(set("ImageId", "   "))),
+		refused("ImageId of the wrong JSON type", "Image.ImageId", answerWith(set("ImageId", 12345))),
+		refused("answer for another family", "ImageFamily", answerWith(set("ImageFamily", "someone-elses-family"))),
+		refused("Status other than Available", "Status", answerWith(set("Status", "Creating"))),
+		refused("negative Size", "Size", answerWith(set("Size", -1))),
+		refused("absurd Size", "Size", answerWith(set("Size", 1<<40))),
+		refused("CreationTime not a time", "CreationTime", answerWith(set("CreationTime", "yesterday"))),
+		refused("CreationTime far in the future", "CreationTime", answerWith(set("CreationTime", "2999-01-01T00:00:00Z"))),
+		refused("ImageName planting add-mask", "ImageName",
+			answerWith(set("ImageName", "ok\n::add-mask::m-hostile0000000000001")), "::add-mask::"),
+		refused("ImageName with terminal escapes", "ImageName",
+			answerWith(set("ImageName", "web\x1b[1;31m-red")), "\x1b"),
+		refused("RequestId with a line break", "RequestId",
+			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				writeJSON(w, 200, map[string]any{"RequestId": "R1\n::error::forged-request-id", "Image": hostileImage(r)})
+			}, "::error::forged-request-id"),
+		refused("captive portal HTML in a 200", "not valid JSON",
+			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(200)
+				w.Write([]byte("<html><body>Please log in to the guest Wi-Fi\n::error::forged-portal</body></html>"))
+			}, "::error::forged-portal"),
+		refused("200 without a RequestId", "without a RequestId",
+			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				writeJSON(w, 200, map[string]any{"Image": hostileImage(r)})
+			}),
+		{Name: "empty Image object (the API's not found)", Outcome: HostileNotFound, ExitCode: 3, Fragment: "no available image", Requests: 1,
+			Serve: func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				writeJSON(w, 200, map[string]any{"RequestId": "7A6B1E2C-0000-4000-8000-000000000001", "Image": map[string]any{}})
+			}},
+		{Name: "Throttling code in an HTTP 200", Outcome: HostileAPIError, ExitCode: 1, Fragment: "Throttling", Requests: HostileMaxAttempts,
+			Serve: func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				writeJSON(w, 200, map[string]any{"RequestId": "7A6B1E2C-0000-4000-8000-000000000002", "Code": "Throttling", "Message": "Request was denied due to request throttling."})
+			}},
+		{Name: "error code in an HTTP 200 beside an image", Outcome: HostileAPIError, ExitCode: 1, Fragment: "InvalidRegionId.NotFound", Requests: 1,
+			Serve: func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				writeJSON(w, 200, map[string]any{"RequestId": "7A6B1E2C-0000-4000-8000-000000000003", "Code": "InvalidRegionId.NotFound", "Message": "The specified region does not exist.", "Image": hostileImage(r)})
+			}},
+
+		// 4. Server text escaped wherever it is printed.
+		{Name: "error Message with escapes and a workflow command", Outcome: HostileAPIError, ExitCode: 1, Fragment: "Forbidden.Hostile", Requests: 1,
+			Forged: []string{"::error::forged-message", "\x1b"},
+			Serve: func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				writeJSON(w, 403, map[string]any{"RequestId": "7A6B1E2C-0000-4000-8000-000000000004", "Code": "Forbidden.Hostile",
+					"Message": "denied\x1b[2J\x1b]0;title\x07\n::error::forged-message\r\n::add-mask::x " + strings.Repeat("long ", 20000)})
+			}},
+		{Name: "description with a workflow command (accepted, kept exact in JSON)", Outcome: HostileFound, ExitCode: 0, Requests: 1,
+			Forged: []string{"::error::forged-description"},
+			Serve: answerWith(set("Description", "line one\n::error::forged-description\n\x1b[31mred"))},
+	}
+}
+
+// String names an outcome in test output.
+func (o HostileOutcome) String() string {
+	switch o {
+	case HostileFound:
+		return "found"
+	case HostileNotFound:
+		return "not found"
+	case HostileRefused:
+		return "refused"
+	case HostileAPIError:
+		return "API error"
+	case HostileTimeout:
+		return "timeout"
+	}
+	return fmt.Sprintf("HostileOutcome(%d)", int(o))
+}

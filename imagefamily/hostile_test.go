@@ -1,0 +1,165 @@
+package imagefamily
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+)
+
+// The core's runner of the hostile-endpoint table (ecstest.HostileRows):
+// every row through Resolve, stating the outcome class, the message
+// fragment, that the message is one bounded line of printable text with
+// nothing forged, and the requests each listener saw.
+
+const hostileSecret = "hostile-secret-MUST-NOT-LEAK-0001"
+
+func hostileRequest(h *ecstest.HostileServer) Request {
+	return Request{
+		Region: hangzhou, Family: webBase,
+		Credentials: Credentials{AccessKeyID: "LTAIHOSTILE0001", AccessKeySecret: hostileSecret,
+			Getenv: envFunc(nil), HomeDir: "/nonexistent"},
+		Endpoint:  h.Endpoint(),
+		Transport: h.Transport(),
+		Timeout:   ecstest.HostileTimeoutSetting,
+		Retry:     RetryPolicy{MaxAttempts: ecstest.HostileMaxAttempts, Sleep: noSleep},
+		Front:     FrontLib,
+	}
+}
+
+func TestHostileEndpoints(t *testing.T) {
+	for _, row := range ecstest.HostileRows() {
+		t.Run(row.Name, func(t *testing.T) {
+			h := ecstest.StartHostile(row)
+			defer h.Close()
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			img, err := Resolve(context.Background(), hostileRequest(h))
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			checkHostileOutcome(t, row, h, img, err)
+			// Bounded reads: whatever the row streams (64 MiB pages, endless
+			// bodies, 2 GiB promises), the lookup allocates a bounded amount.
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 48<<20 {
+				t.Errorf("the lookup allocated %d MiB; reads are not bounded", grew>>20)
+			}
+		})
+	}
+}
+
+func checkHostileOutcome(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileServer, img Image, err error) {
+	t.Helper()
+	if n := h.OtherRequests(); n != 0 {
+		t.Errorf("the second listener (a redirect target) saw %d requests, want 0", n)
+	}
+	if n := h.Requests(); n != row.Requests {
+		t.Errorf("the endpoint saw %d requests, want %d", n, row.Requests)
+	}
+	if row.Outcome == ecstest.HostileFound {
+		if err != nil {
+			t.Fatalf("err = %v, want the image", err)
+		}
+		if img.ImageID != ecstest.HostileImageID {
+			t.Fatalf("image id %q, want %q", img.ImageID, ecstest.HostileImageID)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("accepted %+v, want %v", img, row.Outcome)
+	}
+	var refused *AnswerError
+	var api *APIError
+	switch row.Outcome {
+	case ecstest.HostileRefused:
+		if !errors.As(err, &refused) {
+			t.Errorf("err is %T, want *AnswerError: %v", err, err)
+		}
+	case ecstest.HostileAPIError:
+		if !errors.As(err, &api) {
+			t.Errorf("err is %T, want *APIError: %v", err, err)
+		}
+	case ecstest.HostileNotFound:
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("err = %v, want not found", err)
+		}
+	case ecstest.HostileTimeout:
+		if !errors.Is(err, ErrTimeout) {
+			t.Errorf("err = %v, want a timeout", err)
+		}
+	}
+	msg := err.Error()
+	if frag := h.Fill(row.Fragment); !strings.Contains(msg, frag) {
+		t.Errorf("message lacks %q:\n%s", frag, msg)
+	}
+	if len(msg) > 2048 {
+		t.Errorf("message is %d bytes; server text must be quoted as a bounded excerpt", len(msg))
+	}
+	for i := 0; i < len(msg); i++ {
+		if c := msg[i]; c < 0x20 || c == 0x7f {
+			t.Fatalf("message holds control byte %#x at %d: %q", c, i, msg)
+		}
+	}
+	for _, f := range row.Forged {
+		if strings.HasPrefix(msg, f) {
+			t.Errorf("message starts with forged text %q", f)
+		}
+	}
+	for _, leak := range []string{hostileSecret, "Signature=", "SignatureNonce"} {
+		if strings.Contains(msg, leak) {
+			t.Errorf("message holds %q: %s", leak, msg)
+		}
+	}
+	if errors.Is(err, ErrInvalidInput) {
+		t.Errorf("a server answer became an input error (exit 2): %v", err)
+	}
+}
+
+// The boundary covers every exchange the core makes, not only ECS: an STS
+// endpoint or a metadata service that redirects or streams without end is
+// refused the same way.
+func TestHostileCredentialEndpoints(t *testing.T) {
+	rows := map[string]ecstest.HostileRow{}
+	for _, r := range ecstest.HostileRows() {
+		rows[r.Name] = r
+	}
+	for _, name := range []string{"302 to another host, echoing the signed query", "endless chunked 200 body", "307 to plain http on another host"} {
+		row := rows[name]
+		if row.Serve == nil {
+			t.Fatalf("no row %q", name)
+		}
+		for _, via := range []string{"STS AssumeRole", "ECS metadata"} {
+			t.Run(via+"/"+name, func(t *testing.T) {
+				h := ecstest.StartHostile(row)
+				defer h.Close()
+				r := hostileRequest(h)
+				r.Endpoint = "https://127.0.0.1:1" // never reached: credentials fail first
+				switch via {
+				case "STS AssumeRole":
+					r.Credentials.AssumeRoleARN = readerRole
+					r.Credentials.STSEndpoint = h.Endpoint()
+				case "ECS metadata":
+					r.Credentials.AccessKeyID, r.Credentials.AccessKeySecret = "", ""
+					r.Credentials.ECSRoleName = "image-reader"
+					r.Credentials.MetadataEndpoint = h.URL()
+				}
+				_, err := Resolve(context.Background(), r)
+				var refused *AnswerError
+				if !errors.As(err, &refused) {
+					t.Fatalf("err = %v (%T), want a refused answer", err, err)
+				}
+				if frag := h.Fill(row.Fragment); !strings.Contains(err.Error(), frag) {
+					t.Errorf("message lacks %q: %v", frag, err)
+				}
+				if n := h.OtherRequests(); n != 0 {
+					t.Errorf("the redirect target saw %d requests", n)
+				}
+				if strings.Contains(err.Error(), hostileSecret) || strings.Contains(err.Error(), "Signature=") {
+					t.Errorf("message leaks the signed request: %v", err)
+				}
+			})
+		}
+	}
+}
