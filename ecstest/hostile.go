@@ -2,8 +2,8 @@ package ecstest
 
 import (
 	"bytes"
-	"context"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -374,7 +374,7 @@ func HostileRows() []HostileRow {
 			}},
 		{Name: "description with a workflow command (accepted, kept exact in JSON)", Outcome: HostileFound, ExitCode: 0, Requests: 1,
 			Forged: []string{"::error::forged-description"},
-			Serve: answerWith(set("Description", "line one\n::error::forged-description\n\x1b[31mred"))},
+			Serve:  answerWith(set("Description", "line one\n::error::forged-description\n\x1b[31mred"))},
 	}
 }
 

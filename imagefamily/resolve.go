@@ -189,8 +189,11 @@ func validateSettings(req Request) error {
 	if req.Timeout < 0 {
 		return &ValidationError{Field: "timeout", Value: req.Timeout.String(), Rule: "it must be positive"}
 	}
-	if req.Timeout > 0 && req.Timeout < 100*time.Millisecond {
+	if req.Timeout > 0 && req.Timeout < MinTimeout {
 		return &ValidationError{Field: "timeout", Value: req.Timeout.String(), Rule: "it must be at least 100ms (a unit is probably missing, such as 30s)"}
+	}
+	if req.Timeout > MaxTimeout {
+		return &ValidationError{Field: "timeout", Value: req.Timeout.String(), Rule: fmt.Sprintf("it must be at most %s", MaxTimeout)}
 	}
 	if req.Retry.MaxAttempts < 0 || req.Retry.MaxAttempts > maxAttemptsLimit {
 		return &ValidationError{Field: "max attempts", Value: fmt.Sprint(req.Retry.MaxAttempts), Rule: fmt.Sprintf("it must be between 1 and %d (0 means the default, %d)", maxAttemptsLimit, defaultMaxAttempts)}

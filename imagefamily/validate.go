@@ -1,9 +1,12 @@
 package imagefamily
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Family name rules, from the DescribeImageFromFamily API document: 2 to 128
@@ -74,4 +77,49 @@ func ValidateRegion(region string) error {
 		return bad("it must be a region id: lower-case letters and digits in hyphen-separated words, such as cn-hangzhou or ap-southeast-1")
 	}
 	return nil
+}
+
+// Ranges of the durations a user sets. A lookup that needs more than an hour
+// is stuck, not slow; a timeout under 100ms cannot complete a TLS handshake.
+const (
+	MinTimeout = 100 * time.Millisecond
+	MaxTimeout = time.Hour
+)
+
+// ParseDuration reads a duration as every front accepts it: a Go duration
+// ("90s", "2m", "1h30m") or a whole number of seconds ("90"). It refuses, as
+// a *ValidationError naming field, anything outside [min, max], including
+// numbers so large that they would overflow (18446744074 seconds is refused,
+// not wrapped to a fraction of a second).
+func ParseDuration(field, value string, min, max time.Duration) (time.Duration, error) {
+	bad := func(rule string) (time.Duration, error) {
+		return 0, &ValidationError{Field: field, Value: value, Rule: rule}
+	}
+	rangeRule := fmt.Sprintf("it must be between %s and %s", min, max)
+	v := strings.TrimSpace(value)
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil || isOverflow(err) {
+		if err != nil || n > int64(max/time.Second) || n < 0 {
+			return bad(rangeRule + " (a bare number counts seconds)")
+		}
+		d = time.Duration(n) * time.Second
+	} else {
+		var perr error
+		d, perr = time.ParseDuration(v)
+		if perr != nil {
+			if strings.Contains(perr.Error(), "overflow") {
+				return bad(rangeRule)
+			}
+			return bad("it must be a duration such as 90s, 2m or 1h, or a whole number of seconds")
+		}
+	}
+	if d < min || d > max {
+		return bad(rangeRule)
+	}
+	return d, nil
+}
+
+func isOverflow(err error) bool {
+	var ne *strconv.NumError
+	return errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange)
 }

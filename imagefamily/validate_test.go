@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
@@ -193,5 +194,31 @@ func TestValidateSettings(t *testing.T) {
 	}
 	if err := Validate(base); err != nil {
 		t.Fatalf("Validate(base) = %v", err)
+	}
+}
+
+func TestParseDurationRanges(t *testing.T) {
+	ok := map[string]time.Duration{"90": 90 * time.Second, "90s": 90 * time.Second, "2m": 2 * time.Minute, "1h": time.Hour, "3600": time.Hour, "100ms": 100 * time.Millisecond, " 30s ": 30 * time.Second}
+	for in, want := range ok {
+		got, err := ParseDuration("timeout", in, MinTimeout, MaxTimeout)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"18446744074", "9223372036854775807", "99999999999999999999", "3601", "1h1s", "-1", "0", "0s", "50ms", "2562047h", "9999999999h", "", "abc", "10 s", "1e9", "0x10"} {
+		_, err := ParseDuration("input timeout", in, MinTimeout, MaxTimeout)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != "input timeout" || !IsInputError(err) {
+			t.Errorf("ParseDuration(%q) = %v, want a validation error naming the field", in, err)
+		}
+	}
+}
+
+func TestValidateTimeoutRange(t *testing.T) {
+	for _, d := range []time.Duration{-time.Second, time.Millisecond, MaxTimeout + time.Second} {
+		err := Validate(Request{Region: "cn-hangzhou", Family: "web-base", Timeout: d})
+		if !IsInputError(err) || !strings.Contains(err.Error(), "timeout") {
+			t.Errorf("timeout %v: err = %v, want an input error naming timeout", d, err)
+		}
 	}
 }
