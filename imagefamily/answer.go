@@ -75,7 +75,8 @@ func (c answerCheck) refuse(field, value, rule, requestID string) *AnswerError {
 	if value != "\x00none" {
 		v = safetext.Quote(c.scrub.clean(value), excerptBytes)
 	}
-	return &AnswerError{Op: c.op.String(), Endpoint: c.endpoint, Field: field, Value: v, Rule: rule, RequestID: requestID}
+	return &AnswerError{Op: c.op.String(), Endpoint: c.endpoint, Field: field, Value: v,
+		Rule: safetext.Terminal(c.scrub.clean(rule)), RequestID: requestID}
 }
 
 // checkImageAnswer reads the raw body of an HTTP 2xx DescribeImageFromFamily
@@ -107,7 +108,7 @@ func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
 		return Image{}, e, retry
 	}
 	if requestID == "" {
-		return Image{}, c.refuse("RequestId", none, "HTTP 2xx without a RequestId: every real answer has one ("+describeBody(string(body))+")", ""), false
+		return Image{}, c.refuse("body", string(body), "HTTP 2xx without a RequestId: every real answer has one", ""), false
 	}
 	raw := bytes.TrimSpace(env.Image)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {

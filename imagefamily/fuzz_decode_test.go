@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/rpcencode"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	sdkcredentials "github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
@@ -252,10 +253,12 @@ func FuzzResolveAnswer(f *testing.F) {
 			if img.Tags == nil || img.DiskDeviceMappings == nil {
 				t.Fatalf("nil tags or mappings: %+v", img)
 			}
+			assertCheckedImage(t, img, req.Family)
 			return
 		}
 		class := oneClass(t, err)
 		assertNoSecret(t, err)
+		assertPrintable(t, "error message", err.Error())
 		if class == ErrNotFound && (status < 200 || status > 299) {
 			t.Fatalf("HTTP %d became not-found: %v", status, err)
 		}
@@ -334,3 +337,91 @@ func FuzzEmulatorVerifiesSDKSignature(f *testing.F) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// assertPrintable fails when a message meant for people holds a control byte
+// (an escape sequence, a line break that could start a workflow command).
+func assertPrintable(t *testing.T, what, msg string) {
+	t.Helper()
+	for i := 0; i < len(msg); i++ {
+		if c := msg[i]; c < 0x20 || c == 0x7f {
+			t.Fatalf("%s holds control byte %#x at %d: %q", what, c, i, msg)
+		}
+	}
+	if !safetext.IsClean(msg) {
+		t.Fatalf("%s is not clean printable text: %q", what, msg)
+	}
+}
+
+// assertCheckedImage: an accepted image is one every front may print as it
+// is: an id of the documented shape, the family asked for, Available, and
+// one-line labels.
+func assertCheckedImage(t *testing.T, img Image, family string) {
+	t.Helper()
+	if !imageIDPattern.MatchString(img.ImageID) {
+		t.Fatalf("accepted image id %q", img.ImageID)
+	}
+	if img.ImageFamily != "" && !familyAgrees(family, img.ImageFamily) {
+		t.Fatalf("accepted family %q for %q", img.ImageFamily, family)
+	}
+	if img.Status != "" && img.Status != "Available" {
+		t.Fatalf("accepted status %q", img.Status)
+	}
+	for _, s := range []string{img.ImageName, img.ImageVersion, img.CreationTime, img.Architecture, img.OSType, img.OSName, img.Platform, img.RequestID} {
+		assertPrintable(t, "accepted label", s)
+	}
+	if img.Size < 0 || img.Size > maxImageSizeGiB {
+		t.Fatalf("accepted size %d", img.Size)
+	}
+}
+
+// FuzzCheckImageAnswer is the answer half of the trust boundary on raw
+// bytes: whatever a 2xx body holds, the result is a checked image or one
+// typed error (*AnswerError, *APIError, *NotFoundError) whose message is
+// bounded printable text without the secret; never a panic.
+func FuzzCheckImageAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{"RequestId":"r-1","Image":{"ImageId":"m-bp1g7004ksh0oeuc0001","ImageFamily":"web-base","Status":"Available","Size":40,"CreationTime":"2024-08-19T06:37:48Z"}}`,
+		`{"RequestId":"r-2","Image":{}}`,
+		`{"RequestId":"r-3","Code":"Throttling","Message":"x\n::error::y"}`,
+		`{"RequestId":"r-4","Image":{"ImageId":"m-1\n::warning::x"}}`,
+		`{"RequestId":"r-5","Image":{"ImageId":"m-1","ImageName":"\u001b[31m"}}`,
+		`{"RequestId":"r-6","Image":{"ImageId":"m-1","ImageFamily":"other"}}`,
+		`{"RequestId":"r-7","Image":[]}`,
+		`{"RequestId":"r\n","Image":{"ImageId":"m-1"}}`,
+		`{"Code":7,"Message":"` + fuzzSecret + `"}`,
+		`<html>` + fuzzSecret,
+		`{"RequestId":"r-8","Image":{"ImageId":"m-1","Tags":{"Tag":[{"TagKey":"\u202e","TagValue":"v"}]}}}`,
+		`{"RequestId":"r-9","Image":{"ImageId":"m-1","DiskDeviceMappings":{"DiskDeviceMapping":[{"Size":"-4"}]}}}`,
+		``,
+	} {
+		f.Add([]byte(s))
+	}
+	sc := &scrubber{}
+	sc.add(fuzzSecret)
+	c := answerCheck{
+		op:       operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: "cn-hangzhou", Family: "web-base"},
+		endpoint: "https://ecs.cn-hangzhou.aliyuncs.com", family: "web-base", now: time.Now(), scrub: sc,
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		img, err, _ := checkImageAnswer(c, body)
+		if err == nil {
+			assertCheckedImage(t, img, "web-base")
+			if img.RequestID == "" {
+				t.Fatal("accepted an answer without a RequestId")
+			}
+			return
+		}
+		var refused *AnswerError
+		var api *APIError
+		var nf *NotFoundError
+		if !errors.As(err, &refused) && !errors.As(err, &api) && !errors.As(err, &nf) {
+			t.Fatalf("untyped error %T: %v", err, err)
+		}
+		oneClass(t, err)
+		assertNoSecret(t, err)
+		assertPrintable(t, "error message", err.Error())
+		if len(err.Error()) > 2048 {
+			t.Fatalf("error message of %d bytes", len(err.Error()))
+		}
+	})
+}
