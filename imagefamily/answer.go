@@ -136,6 +136,7 @@ func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
 	}
 	img := fromSDK(in)
 	img.RequestID = requestID
+	img.Raw = append(json.RawMessage(nil), raw...)
 	return img, nil, false
 }
 

@@ -55,6 +55,13 @@ type Image struct {
 	// returned the image, for messages and support cases. It is not part of
 	// the image, so MarshalJSON leaves it out.
 	RequestID string
+
+	// Raw is the answer's Image object exactly as the API sent it: every
+	// member, absent ones absent, unknown ones kept, numbers as written.
+	// MarshalJSON writes it (compacted) when set, so JSON outputs show what
+	// `aliyun ecs DescribeImageFromFamily` shows under .Image; the fields
+	// above are the typed view the fronts read.
+	Raw json.RawMessage
 }
 
 // DiskDeviceMapping is one disk (snapshot) of an image.
@@ -191,9 +198,13 @@ type apiMapping struct {
 	ImportOSSObject string `json:"ImportOSSObject"`
 }
 
-// MarshalJSON writes the image with the API's field names; tags are sorted by
-// key so the output is stable.
+// MarshalJSON writes the image as the API sent it (Raw). An Image built in
+// code, without Raw, is written with the API's field names; tags are sorted
+// by key so the output is stable.
 func (img Image) MarshalJSON() ([]byte, error) {
+	if len(img.Raw) > 0 {
+		return img.Raw, nil
+	}
 	a := apiImage{
 		ImageId: img.ImageID, ImageName: img.ImageName, ImageFamily: img.ImageFamily,
 		ImageVersion: img.ImageVersion, CreationTime: img.CreationTime, Status: img.Status,
@@ -230,5 +241,6 @@ func (img *Image) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*img = fromSDK(in)
+	img.Raw = append(json.RawMessage(nil), b...)
 	return nil
 }
