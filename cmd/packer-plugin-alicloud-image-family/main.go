@@ -20,8 +20,10 @@ func main() {
 	// data "alicloud-image-family" "x" {}.
 	pps.RegisterDatasource(plugin.DEFAULT_NAME, new(imagefamily.Datasource))
 	// Built at run time, not at package init, so that release builds that
-	// stamp version.Version with -ldflags are reported as stamped.
-	pps.SetVersion(sdkversion.NewPluginVersion(version.Version, version.Prerelease, ""))
+	// stamp version.Version with -ldflags are reported as stamped, and builds
+	// of a released module version report that version (version.Parts).
+	v, pre := version.Parts()
+	pps.SetVersion(sdkversion.NewPluginVersion(v, pre, ""))
 	if err := pps.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err.Error())
 		os.Exit(1)
