@@ -145,7 +145,7 @@ func (s *session) obtainKeys(ctx context.Context) (keys, error) {
 	if !roleARNPattern.MatchString(role) {
 		return keys{}, &ValidationError{Field: "role ARN", Value: role, Rule: "it must look like acs:ram::123456789012:role/role-name"}
 	}
-	return s.assumeRole(ctx, k, role, "")
+	return s.assumeRole(ctx, k, role, roleSettings{})
 }
 
 func (s *session) baseKeys(ctx context.Context) (keys, error) {
@@ -154,7 +154,7 @@ func (s *session) baseKeys(ctx context.Context) (keys, error) {
 	case c.AccessKeyID != "":
 		return keys{ID: c.AccessKeyID, Secret: c.AccessKeySecret, Token: c.SecurityToken, Source: "explicit access key"}, nil
 	case c.OIDCRoleARN != "":
-		return s.oidcKeys(ctx, c.OIDCRoleARN, c.OIDCProviderARN, c.OIDCToken, c.OIDCTokenFile, "explicit OIDC settings")
+		return s.oidcKeys(ctx, c.OIDCRoleARN, c.OIDCProviderARN, c.OIDCToken, c.OIDCTokenFile, "explicit OIDC settings", roleSettings{})
 	case c.Profile != "" || c.ProfileFile != "":
 		return s.profileKeys(ctx, c.Profile, c.ProfileFile, true)
 	case c.ECSRoleName != "":
@@ -176,7 +176,7 @@ func (s *session) baseKeys(ctx context.Context) (keys, error) {
 			return keys{}, &ValidationError{Field: "environment", Value: "ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE",
 				Rule: "OIDC needs all three variables; some are unset"}
 		}
-		return s.oidcKeys(ctx, role, provider, "", file, "environment (ALIBABA_CLOUD_OIDC_TOKEN_FILE)")
+		return s.oidcKeys(ctx, role, provider, "", file, "environment (ALIBABA_CLOUD_OIDC_TOKEN_FILE)", roleSettings{})
 	}
 	profile := s.getenv("ALIBABA_CLOUD_PROFILE")
 	if profile == "" {
@@ -195,6 +195,56 @@ func (s *session) baseKeys(ctx context.Context) (keys, error) {
 		return s.metadataKeys(ctx, role)
 	}
 	return keys{}, &CredentialsError{none: true}
+}
+
+// ProfileRegion returns the region_id of the aliyun CLI profile that the
+// credential settings select (Profile or ProfileFile; else
+// ALIBABA_CLOUD_PROFILE, ALICLOUD_PROFILE or ALICLOUD_SHARED_CREDENTIALS_FILE;
+// else the current profile of ~/.aliyun/config.json), and where it came
+// from, such as `aliyun CLI profile "ci" (/home/u/.aliyun/config.json)`.
+// Like the aliyun CLI, the fronts use it as the region when none is given on
+// the command line, as an input or as an attribute. It reads only the local
+// file; no profile, or a profile without region_id, gives "" and no error.
+func ProfileRegion(c Credentials) (region, from string, err error) {
+	s := newSession(Request{Credentials: c})
+	name, path := c.Profile, c.ProfileFile
+	if name == "" {
+		name = firstNonEmpty(s.getenv("ALIBABA_CLOUD_PROFILE"), s.getenv("ALICLOUD_PROFILE"))
+	}
+	if path == "" {
+		path = firstNonEmpty(s.getenv("ALICLOUD_SHARED_CREDENTIALS_FILE"), s.defaultProfilePath())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", nil // no profile file: nothing to say about regions
+	}
+	var cfg cliConfig
+	if json.Unmarshal(data, &cfg) != nil {
+		return "", "", nil // reported by the credential chain, if it is used
+	}
+	if name == "" {
+		name = firstNonEmpty(cfg.Current, "default")
+	}
+	for _, p := range cfg.Profiles {
+		if p.Name != name || p.RegionID == "" {
+			continue
+		}
+		from = fmt.Sprintf("aliyun CLI profile %q (%s)", name, path)
+		if err := ValidateRegion(p.RegionID); err != nil {
+			return "", from, fmt.Errorf("region_id of %s: %w", from, err)
+		}
+		return p.RegionID, from, nil
+	}
+	return "", "", nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (s *session) defaultProfilePath() string {
@@ -227,6 +277,19 @@ type cliProfile struct {
 	OIDCProviderARN string `json:"oidc_provider_arn"`
 	OIDCTokenFile   string `json:"oidc_token_file"`
 	ExpiredSeconds  int    `json:"expired_seconds"`
+	STSEndpoint     string `json:"sts_endpoint"`
+	STSRegion       string `json:"sts_region"`
+	RegionID        string `json:"region_id"`
+}
+
+// roleSettings are the profile's own STS settings, used like the aliyun CLI
+// uses them for the role modes.
+func (p *cliProfile) roleSettings() (roleSettings, error) {
+	if p.ExpiredSeconds != 0 && (p.ExpiredSeconds < 900 || p.ExpiredSeconds > 3600) {
+		return roleSettings{}, fmt.Errorf("expired_seconds %d is out of range: STS issues credentials for 900 to 3600 seconds", p.ExpiredSeconds)
+	}
+	return roleSettings{sessionName: p.RAMSessionName, expiredSeconds: p.ExpiredSeconds,
+		stsEndpoint: p.STSEndpoint, stsRegion: p.STSRegion, source: fmt.Sprintf("CLI profile %q", p.Name)}, nil
 }
 
 func (s *session) profileKeys(ctx context.Context, name, path string, explicit bool) (keys, error) {
@@ -292,26 +355,38 @@ func (s *session) keysFromProfile(ctx context.Context, cfg cliConfig, name, path
 		s.scrub.add(k.Token)
 		return k, err
 	case "RamRoleArn":
+		rs, err := p.roleSettings()
+		if err != nil {
+			return fail(err)
+		}
 		k, err := static()
 		if err != nil {
 			return k, err
 		}
-		return s.assumeRole(ctx, k, p.RAMRoleARN, p.RAMSessionName)
+		return s.assumeRole(ctx, k, p.RAMRoleARN, rs)
 	case "ChainableRamRoleArn":
+		rs, err := p.roleSettings()
+		if err != nil {
+			return fail(err)
+		}
 		k, err := s.keysFromProfile(ctx, cfg, p.SourceProfile, path, depth+1)
 		if err != nil {
 			return k, err
 		}
-		return s.assumeRole(ctx, k, p.RAMRoleARN, p.RAMSessionName)
+		return s.assumeRole(ctx, k, p.RAMRoleARN, rs)
 	case "EcsRamRole":
 		return s.metadataKeys(ctx, p.RAMRoleName)
 	case "OIDC":
-		return s.oidcKeys(ctx, p.RAMRoleARN, p.OIDCProviderARN, "", p.OIDCTokenFile, source)
+		rs, err := p.roleSettings()
+		if err != nil {
+			return fail(err)
+		}
+		return s.oidcKeys(ctx, p.RAMRoleARN, p.OIDCProviderARN, "", p.OIDCTokenFile, source, rs)
 	}
 	return fail(fmt.Errorf("mode %q is not supported; use AK, StsToken, RamRoleArn, ChainableRamRoleArn, EcsRamRole or OIDC", p.Mode))
 }
 
-func (s *session) oidcKeys(ctx context.Context, role, provider, token, tokenFile, source string) (keys, error) {
+func (s *session) oidcKeys(ctx context.Context, role, provider, token, tokenFile, source string, rs roleSettings) (keys, error) {
 	if token == "" {
 		data, err := os.ReadFile(tokenFile)
 		if err != nil {
@@ -323,5 +398,5 @@ func (s *session) oidcKeys(ctx context.Context, role, provider, token, tokenFile
 		}
 	}
 	s.scrub.add(token)
-	return s.assumeRoleWithOIDC(ctx, role, provider, token)
+	return s.assumeRoleWithOIDC(ctx, role, provider, token, rs)
 }

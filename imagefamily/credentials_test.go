@@ -172,3 +172,130 @@ func TestOIDCTokenFileProblems(t *testing.T) {
 		}
 	}
 }
+
+// decoySTS counts the requests that reach it: the STS endpoint that must not
+// be used.
+func decoySTS(t *testing.T) (endpoint string, hits *atomic.Int64) {
+	t.Helper()
+	hits = new(atomic.Int64)
+	d := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(d.Close)
+	return d.URL, hits
+}
+
+// A profile's own STS settings are used like the aliyun CLI uses them:
+// sts_endpoint (over the environment; an explicit setting still wins),
+// expired_seconds, ram_session_name, for RamRoleArn, ChainableRamRoleArn and
+// OIDC profiles.
+func TestProfileSTSSettings(t *testing.T) {
+	srv := emulator(t)
+	decoy, hits := decoySTS(t)
+	home := t.TempDir()
+	writeProfile(t, home, `{"current":"ak","profiles":[
+ {"name":"ak","mode":"AK","access_key_id":"`+demoID+`","access_key_secret":"`+demoSecret+`","region_id":"cn-hangzhou"},
+ {"name":"role","mode":"RamRoleArn","access_key_id":"`+demoID+`","access_key_secret":"`+demoSecret+`","ram_role_arn":"`+readerRole+`",
+  "ram_session_name":"vpc-only-session","expired_seconds":1800,"sts_endpoint":"`+srv.Endpoint()+`","region_id":"cn-shanghai"},
+ {"name":"chain","mode":"ChainableRamRoleArn","source_profile":"ak","ram_role_arn":"`+readerRole+`","sts_endpoint":"`+srv.Endpoint()+`","expired_seconds":900},
+ {"name":"to-decoy","mode":"RamRoleArn","access_key_id":"`+demoID+`","access_key_secret":"`+demoSecret+`","ram_role_arn":"`+readerRole+`","sts_endpoint":"`+decoy+`"},
+ {"name":"short","mode":"RamRoleArn","access_key_id":"`+demoID+`","access_key_secret":"`+demoSecret+`","ram_role_arn":"`+readerRole+`","expired_seconds":60}]}`)
+
+	resolveWith := func(t *testing.T, c Credentials) error {
+		t.Helper()
+		srv.ResetCounts()
+		r := request(srv)
+		c.HomeDir = home
+		r.Credentials = c
+		img, err := Resolve(context.Background(), r)
+		if err == nil && img.ImageID != wantNewest {
+			t.Fatalf("image %s", img.ImageID)
+		}
+		return err
+	}
+	t.Run("profile sts_endpoint wins over the environment", func(t *testing.T) {
+		for _, p := range []string{"role", "chain"} {
+			err := resolveWith(t, Credentials{Profile: p, Getenv: envFunc(map[string]string{"ALIBABA_CLOUD_STS_ENDPOINT": decoy})})
+			if err != nil || srv.Requests("AssumeRole") != 1 || hits.Load() != 0 {
+				t.Fatalf("%s: err %v, AssumeRole at the profile's endpoint %d, at the environment's %d", p, err, srv.Requests("AssumeRole"), hits.Load())
+			}
+		}
+		last := srv.LastRequest("AssumeRole").Params
+		if last.Get("DurationSeconds") != "900" {
+			t.Errorf("chain: DurationSeconds %s, want the profile's expired_seconds 900", last.Get("DurationSeconds"))
+		}
+		resolveWith(t, Credentials{Profile: "role", Getenv: envFunc(nil)})
+		last = srv.LastRequest("AssumeRole").Params
+		if last.Get("DurationSeconds") != "1800" || last.Get("RoleSessionName") != "vpc-only-session" {
+			t.Errorf("role: DurationSeconds %s, RoleSessionName %s; want the profile's 1800 and vpc-only-session", last.Get("DurationSeconds"), last.Get("RoleSessionName"))
+		}
+	})
+	t.Run("an explicit STS endpoint wins over the profile's", func(t *testing.T) {
+		err := resolveWith(t, Credentials{Profile: "to-decoy", STSEndpoint: srv.Endpoint(), Getenv: envFunc(nil)})
+		if err != nil || srv.Requests("AssumeRole") != 1 || hits.Load() != 0 {
+			t.Fatalf("err %v, AssumeRole %d, decoy %d", err, srv.Requests("AssumeRole"), hits.Load())
+		}
+	})
+	t.Run("without an explicit one, the profile's sts_endpoint is where AssumeRole goes", func(t *testing.T) {
+		err := resolveWith(t, Credentials{Profile: "to-decoy", Getenv: envFunc(nil)})
+		if err == nil || hits.Load() == 0 || srv.Requests("AssumeRole") != 0 {
+			t.Fatalf("err %v, decoy hits %d, emulator AssumeRole %d", err, hits.Load(), srv.Requests("AssumeRole"))
+		}
+		hits.Store(0)
+	})
+	t.Run("expired_seconds out of range", func(t *testing.T) {
+		err := resolveWith(t, Credentials{Profile: "short", Getenv: envFunc(nil)})
+		if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "expired_seconds 60") || srv.Requests("") != 0 {
+			t.Fatalf("err %v, requests %d", err, srv.Requests(""))
+		}
+	})
+}
+
+func TestProfileSTSRegion(t *testing.T) {
+	s := newSession(Request{Credentials: Credentials{Getenv: envFunc(map[string]string{"ALIBABA_CLOUD_STS_REGION": "cn-beijing"})}})
+	for _, c := range []struct {
+		rs   roleSettings
+		want string
+	}{
+		{roleSettings{stsRegion: "cn-shanghai"}, "sts.cn-shanghai.aliyuncs.com"},
+		{roleSettings{stsRegion: "cn-shanghai", stsEndpoint: "sts-vpc.cn-shanghai.aliyuncs.com"}, "sts-vpc.cn-shanghai.aliyuncs.com"},
+		{roleSettings{}, "sts.cn-beijing.aliyuncs.com"},
+	} {
+		ep, err := s.stsEndpoint(c.rs)
+		if err != nil || ep.Host != c.want || ep.Scheme != "https" {
+			t.Errorf("%+v: %v %v, want %s", c.rs, ep, err, c.want)
+		}
+	}
+	if _, err := s.stsEndpoint(roleSettings{stsRegion: "Not A Region", source: `CLI profile "x"`}); err == nil || !strings.Contains(err.Error(), "sts_region") {
+		t.Errorf("bad sts_region: %v", err)
+	}
+}
+
+func TestProfileRegion(t *testing.T) {
+	home := t.TempDir()
+	writeProfile(t, home, `{"current":"ak","profiles":[
+ {"name":"ak","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-hangzhou"},
+ {"name":"sh","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-shanghai"},
+ {"name":"none","mode":"AK","access_key_id":"a","access_key_secret":"b"},
+ {"name":"bad","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"CN Hangzhou"}]}`)
+	cases := []struct {
+		c        Credentials
+		want     string
+		wantFrom string
+		wantErr  string
+	}{
+		{Credentials{HomeDir: home, Getenv: envFunc(nil)}, "cn-hangzhou", `profile "ak"`, ""},
+		{Credentials{HomeDir: home, Profile: "sh", Getenv: envFunc(nil)}, "cn-shanghai", `profile "sh"`, ""},
+		{Credentials{HomeDir: home, Getenv: envFunc(map[string]string{"ALIBABA_CLOUD_PROFILE": "sh"})}, "cn-shanghai", `profile "sh"`, ""},
+		{Credentials{HomeDir: home, Getenv: envFunc(map[string]string{"ALICLOUD_PROFILE": "none"})}, "", "", ""},
+		{Credentials{HomeDir: home, Profile: "bad", Getenv: envFunc(nil)}, "", "", "region_id"},
+		{Credentials{HomeDir: t.TempDir(), Getenv: envFunc(nil)}, "", "", ""},
+	}
+	for i, c := range cases {
+		got, from, err := ProfileRegion(c.c)
+		if got != c.want || !strings.Contains(from, c.wantFrom) || (c.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.wantErr)) {
+			t.Errorf("case %d: %q %q %v; want %q from %q, err %q", i, got, from, err, c.want, c.wantFrom, c.wantErr)
+		}
+	}
+}

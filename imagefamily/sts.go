@@ -39,8 +39,34 @@ type errorBody struct {
 	Message   string `json:"Message"`
 }
 
-func (s *session) stsEndpoint() (endpoint, error) {
+// roleSettings are what a credential source says about the STS call it
+// makes: an aliyun CLI profile carries its own session name, duration and STS
+// endpoint or region; explicit settings and the environment cover the rest.
+type roleSettings struct {
+	sessionName    string
+	expiredSeconds int    // 0: not set
+	stsEndpoint    string // a profile's sts_endpoint
+	stsRegion      string // a profile's sts_region
+	source         string // for messages, such as `CLI profile "ci"`
+}
+
+// stsEndpoint picks where STS calls go, first match wins: the explicit
+// setting (--sts-endpoint, sts_endpoint, the sts-endpoint input), the
+// profile's own sts_endpoint, then its sts_region, the environment
+// (ALIBABA_CLOUD_STS_ENDPOINT, then ALIBABA_CLOUD_STS_REGION), and finally
+// sts.aliyuncs.com.
+func (s *session) stsEndpoint(rs roleSettings) (endpoint, error) {
+	field := "STS endpoint"
 	raw := s.req.Credentials.STSEndpoint
+	if raw == "" && rs.stsEndpoint != "" {
+		raw, field = rs.stsEndpoint, "sts_endpoint of "+rs.source
+	}
+	if raw == "" && rs.stsRegion != "" {
+		if err := ValidateRegion(rs.stsRegion); err != nil {
+			return endpoint{}, &CredentialsError{Source: rs.source, Err: fmt.Errorf("sts_region: %w", err)}
+		}
+		raw, field = "sts."+rs.stsRegion+".aliyuncs.com", "sts_region of "+rs.source
+	}
 	if raw == "" {
 		raw = s.getenv("ALIBABA_CLOUD_STS_ENDPOINT")
 	}
@@ -49,7 +75,7 @@ func (s *session) stsEndpoint() (endpoint, error) {
 			raw = "sts." + region + ".aliyuncs.com"
 		}
 	}
-	ep, err := parseEndpoint("STS endpoint", raw)
+	ep, err := parseEndpoint(field, raw)
 	if err != nil {
 		return endpoint{}, err
 	}
@@ -59,11 +85,12 @@ func (s *session) stsEndpoint() (endpoint, error) {
 	return ep, nil
 }
 
-// sessionParams gives the role session name (a profile's own name wins over
-// the request's) and duration.
-func (s *session) sessionParams(profileName string) (name string, seconds int) {
+// sessionParams gives the role session name and duration. A profile's own
+// values win over the request's (the profile is what the user chose for this
+// role); then the request; then the environment; then the defaults.
+func (s *session) sessionParams(rs roleSettings) (name string, seconds int) {
 	c := s.req.Credentials
-	name = profileName
+	name = rs.sessionName
 	if name == "" {
 		name = c.RoleSessionName
 	}
@@ -74,7 +101,10 @@ func (s *session) sessionParams(profileName string) (name string, seconds int) {
 		name = defaultSessionName
 	}
 	seconds = 3600
-	if c.RoleSessionDuration != 0 {
+	switch {
+	case rs.expiredSeconds != 0:
+		seconds = rs.expiredSeconds
+	case c.RoleSessionDuration != 0:
 		seconds = int(c.RoleSessionDuration / time.Second)
 	}
 	return name, seconds
@@ -82,15 +112,15 @@ func (s *session) sessionParams(profileName string) (name string, seconds int) {
 
 // assumeRole exchanges keys for a role's STS credentials. It is a signed RPC
 // call, so it goes through the SDK's signer like the ECS call.
-func (s *session) assumeRole(ctx context.Context, base keys, role, sessionName string) (keys, error) {
+func (s *session) assumeRole(ctx context.Context, base keys, role string, rs roleSettings) (keys, error) {
 	if !roleARNPattern.MatchString(role) {
 		return keys{}, &ValidationError{Field: "role ARN", Value: role, Rule: "it must look like acs:ram::123456789012:role/role-name"}
 	}
-	ep, err := s.stsEndpoint()
+	ep, err := s.stsEndpoint(rs)
 	if err != nil {
 		return keys{}, err
 	}
-	name, seconds := s.sessionParams(sessionName)
+	name, seconds := s.sessionParams(rs)
 	op := operation{Service: "STS", Action: "AssumeRole"}
 	tr := s.newTransport()
 	clientInit.Lock()
@@ -131,12 +161,12 @@ func (s *session) assumeRole(ctx context.Context, base keys, role, sessionName s
 
 // assumeRoleWithOIDC exchanges an OIDC token for a role's STS credentials.
 // The call is anonymous (the token is the proof), so it is a plain form POST.
-func (s *session) assumeRoleWithOIDC(ctx context.Context, role, provider, token string) (keys, error) {
-	ep, err := s.stsEndpoint()
+func (s *session) assumeRoleWithOIDC(ctx context.Context, role, provider, token string, rs roleSettings) (keys, error) {
+	ep, err := s.stsEndpoint(rs)
 	if err != nil {
 		return keys{}, err
 	}
-	name, seconds := s.sessionParams("")
+	name, seconds := s.sessionParams(rs)
 	op := operation{Service: "STS", Action: "AssumeRoleWithOIDC"}
 	source := "OIDC (AssumeRoleWithOIDC " + role + ")"
 	form := url.Values{
