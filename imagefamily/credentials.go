@@ -48,7 +48,29 @@ func lookupEnvKeys(getenv func(string) string) (envKeys, bool) {
 		}
 		return envKeys{id: id, secret: secret, token: token, idVar: "ALICLOUD_ACCESS_KEY", secretVar: "ALICLOUD_SECRET_KEY"}, true
 	}
+	// The aliyun CLI's own names, after the SDK's and Packer's.
+	for _, prefix := range []string{"ALIBABACLOUD_", "ALICLOUD_"} {
+		idVar, secretVar := prefix+"ACCESS_KEY_ID", prefix+"ACCESS_KEY_SECRET"
+		if id, secret := getenv(idVar), getenv(secretVar); id != "" || secret != "" {
+			return envKeys{id: id, secret: secret, token: getenv(prefix + "SECURITY_TOKEN"), idVar: idVar, secretVar: secretVar}, true
+		}
+	}
 	return envKeys{}, false
+}
+
+// envProfileName is the profile the environment names, in the aliyun CLI's
+// and the SDKs' variables.
+func envProfileName(getenv func(string) string) string {
+	return firstNonEmpty(getenv("ALIBABA_CLOUD_PROFILE"), getenv("ALIBABACLOUD_PROFILE"), getenv("ALICLOUD_PROFILE"))
+}
+
+// defaultProfileIgnored: the aliyun CLI's ALIBABACLOUD_IGNORE_PROFILE=TRUE
+// and credentials-go's ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true keep the
+// implicit ~/.aliyun/config.json out of the chain (a profile named
+// explicitly is still used).
+func defaultProfileIgnored(getenv func(string) string) bool {
+	return strings.EqualFold(getenv("ALIBABACLOUD_IGNORE_PROFILE"), "true") ||
+		strings.EqualFold(getenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED"), "true")
 }
 
 var (
@@ -178,15 +200,12 @@ func (s *session) baseKeys(ctx context.Context) (keys, error) {
 		}
 		return s.oidcKeys(ctx, role, provider, "", file, "environment (ALIBABA_CLOUD_OIDC_TOKEN_FILE)", roleSettings{})
 	}
-	profile := s.getenv("ALIBABA_CLOUD_PROFILE")
-	if profile == "" {
-		profile = s.getenv("ALICLOUD_PROFILE")
-	}
+	profile := envProfileName(s.getenv)
 	file := s.getenv("ALICLOUD_SHARED_CREDENTIALS_FILE")
 	if profile != "" || file != "" {
 		return s.profileKeys(ctx, profile, file, true)
 	}
-	if path := s.defaultProfilePath(); path != "" {
+	if path := s.defaultProfilePath(); path != "" && !defaultProfileIgnored(s.getenv) {
 		if _, err := os.Stat(path); err == nil {
 			return s.profileKeys(ctx, "", path, false)
 		}
@@ -209,10 +228,16 @@ func ProfileRegion(c Credentials) (region, from string, err error) {
 	s := newSession(Request{Credentials: c})
 	name, path := c.Profile, c.ProfileFile
 	if name == "" {
-		name = firstNonEmpty(s.getenv("ALIBABA_CLOUD_PROFILE"), s.getenv("ALICLOUD_PROFILE"))
+		name = envProfileName(s.getenv)
 	}
 	if path == "" {
-		path = firstNonEmpty(s.getenv("ALICLOUD_SHARED_CREDENTIALS_FILE"), s.defaultProfilePath())
+		path = s.getenv("ALICLOUD_SHARED_CREDENTIALS_FILE")
+	}
+	if path == "" && name == "" && defaultProfileIgnored(s.getenv) {
+		return "", "", nil
+	}
+	if path == "" {
+		path = s.defaultProfilePath()
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

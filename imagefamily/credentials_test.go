@@ -299,3 +299,33 @@ func TestProfileRegion(t *testing.T) {
 		}
 	}
 }
+
+// The aliyun CLI's environment names are read too, after the SDK's and
+// Packer's; its switches to ignore the default profile are honoured.
+func TestAliyunCLIEnvironmentNames(t *testing.T) {
+	for _, prefix := range []string{"ALIBABACLOUD_", "ALICLOUD_"} {
+		k, ok := lookupEnvKeys(envFunc(map[string]string{prefix + "ACCESS_KEY_ID": "id-1", prefix + "ACCESS_KEY_SECRET": "secret-1", prefix + "SECURITY_TOKEN": "tok-1"}))
+		if !ok || k.id != "id-1" || k.secret != "secret-1" || k.token != "tok-1" {
+			t.Errorf("%s names: %+v %v", prefix, k, ok)
+		}
+	}
+	k, _ := lookupEnvKeys(envFunc(map[string]string{"ALIBABACLOUD_ACCESS_KEY_ID": "cli", "ALIBABACLOUD_ACCESS_KEY_SECRET": "cli-s", "ALIBABA_CLOUD_ACCESS_KEY_ID": "sdk", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sdk-s"}))
+	if k.id != "sdk" {
+		t.Errorf("the SDK's names must win, got %q", k.id)
+	}
+	home := t.TempDir()
+	writeProfile(t, home, `{"current":"a","profiles":[{"name":"a","mode":"AK","access_key_id":"pa","access_key_secret":"pa-secret","region_id":"cn-hangzhou"},{"name":"b","mode":"AK","access_key_id":"pb","access_key_secret":"pb-secret","region_id":"cn-beijing"}]}`)
+	for _, env := range []map[string]string{{"ALIBABACLOUD_IGNORE_PROFILE": "TRUE"}, {"ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true"}} {
+		s := newSession(Request{Credentials: Credentials{HomeDir: home, Getenv: envFunc(env)}})
+		if _, err := s.baseKeys(context.Background()); !errors.Is(err, ErrNoCredentials) {
+			t.Errorf("%v: default profile still used: %v", env, err)
+		}
+		if r, _, _ := ProfileRegion(Credentials{HomeDir: home, Getenv: envFunc(env)}); r != "" {
+			t.Errorf("%v: default profile's region still used: %q", env, r)
+		}
+	}
+	s := newSession(Request{Credentials: Credentials{HomeDir: home, Getenv: envFunc(map[string]string{"ALIBABACLOUD_PROFILE": "b"})}})
+	if k, err := s.baseKeys(context.Background()); err != nil || k.ID != "pb" {
+		t.Errorf("ALIBABACLOUD_PROFILE: %+v %v", k, err)
+	}
+}
