@@ -12,6 +12,9 @@
 #     step (testdata/bench/);
 #   - fan-out: 30 regions vs 1 region against an emulator adding 100 ms to
 #     every request;
+#   - the CLI's peak memory against hostile endpoints (an endless body, a
+#     64 MiB error page, a gzip bomb, a 2 GiB Content-Length) vs a normal
+#     lookup, and the SDK alone against the same (scripts/bench-hostile.sh);
 #   - peak memory of each binary, and binary sizes.
 #
 # Usage: scripts/bench.sh [output.md]   (default docs/benchmarks.md; `make bench`)
@@ -22,7 +25,8 @@
 # once the tools are cached.
 #
 # Environment: CLI_RUNS (default 100), PACKER_RUNS (40), ACT_RUNS (20),
-# ACT_SOURCE_RUNS (5), FANOUT_RUNS (20) set the hyperfine runs per command.
+# ACT_SOURCE_RUNS (5), FANOUT_RUNS (20) set the hyperfine runs per command;
+# HOSTILE_RUNS (10) the runs per hostile row and program.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +67,9 @@ if [ "$phase" = prepare ]; then
     sdkmin:./bench/sdkmin; do
     GOPROXY=off GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/bin/${p%%:*}" "${p#*:}"
   done
+  # The hostile-endpoint memory measurement (TestHostileMemory) runs from
+  # the CLI's compiled tests, which start the hostile servers in process.
+  GOPROXY=off GOFLAGS=-mod=readonly CGO_ENABLED=0 go test -c -o "$work/bin/cli.test" ./cmd/alicloud-image-family
   # act copies "the local repository" for actions/checkout; give it exactly
   # this working tree (tracked and new files), as test/action does.
   mkdir -p "$work/ws"
@@ -89,6 +96,7 @@ packer_runs=${PACKER_RUNS:-40}
 act_runs=${ACT_RUNS:-20}
 act_source_runs=${ACT_SOURCE_RUNS:-5}
 fanout_runs=${FANOUT_RUNS:-20}
+hostile_runs=${HOSTILE_RUNS:-10}
 netns=no
 # (/sys/class/net shows the namespace /sys was mounted in, so ask ip.)
 [ "$(ip -o link show 2>/dev/null | grep -vc ': lo:' || true)" = 0 ] && ip -o link show 2>/dev/null | grep -q ': lo:' && netns=yes
@@ -146,6 +154,11 @@ for _ in 1 2 3; do
   v=$( { "${fan_env[@]}" /usr/bin/time -f '%M' $fan --region "$regions" --concurrency 30 >/dev/null; } 2>&1 | tail -n1)
   [ "$v" -gt "$fan_rss" ] && fan_rss=$v
 done
+
+# 3b. Memory against hostile endpoints.
+echo "bench: hostile endpoints" >&2
+AIF_BIN="$bin/alicloud-image-family" SDKMIN_BIN="$bin/sdkmin" HOSTILE_TEST_BIN="$bin/cli.test" \
+  BENCH_JSON="$work/hostile.json" BENCH_RUNS=$hostile_runs bash scripts/bench-hostile.sh "$work/hostile.md"
 
 # 4. The action step under act.
 echo "bench: act" >&2
@@ -273,6 +286,11 @@ sdk_ms=$(j cli.json '.programs[1].mean_ms') sdk_sd=$(j cli.json '.programs[1].st
 cli_rss=$(j cli.json '.programs[0].rss_kib') sdk_rss=$(j cli.json '.programs[1].rss_kib')
 has_ali=$(j cli.json '.programs | length > 2')
 ali_note=$(j cli.json .aliyun_note)
+h_base=$(j hostile.json '.cli[] | select(.row == "well-formed answer (baseline)") | .max_rss_kib')
+h_endless=$(j hostile.json '.cli[] | select(.row == "endless chunked 200 body") | .max_rss_kib')
+h_page=$(j hostile.json '.cli[] | select(.row == "64 MiB HTML error page") | .max_rss_kib')
+h_page_sdk=$(j hostile.json '.sdkmin[] | select(.row == "64 MiB HTML error page") | .max_rss_kib')
+h_worst=$(j hostile.json '[.cli[].max_rss_kib] | max')
 ds=$(j packer.json .datasource.mean_s) ds_sd=$(j packer.json .datasource.stddev_s) ds_med=$(j packer.json .datasource.median_s)
 lit=$(j packer.json .literal.mean_s) lit_sd=$(j packer.json .literal.stddev_s) lit_med=$(j packer.json .literal.median_s)
 plugin_rss=$(j packer.json .plugin_rss_kib) plugin_starts=$(j packer.json .plugin_starts)
@@ -328,6 +346,8 @@ $(if [ "$netns" = yes ]; then echo "the measurements ran in a loopback-only netw
 | CLI vs smallest SDK program, wall time (mean) | $(ratio "$cli_ms" "$sdk_ms") | $(f1 "$cli_ms") ms vs $(f1 "$sdk_ms") ms (medians $(f1 "$cli_med") vs $(f1 "$sdk_med")) |
 | CLI vs smallest SDK program, peak memory | $(ratio "$cli_rss" "$sdk_rss") | $(mib "$cli_rss") vs $(mib "$sdk_rss") |
 $ali_row
+| CLI peak memory, endless 200 body vs a normal lookup | $(ratio "$h_endless" "$h_base") | $(mib "$h_endless") vs $(mib "$h_base"); the largest of every hostile row $(mib "$h_worst") |
+| 64 MiB error page: CLI vs the SDK alone (sdkmin), peak memory | $(ratio "$h_page" "$h_page_sdk") | $(mib "$h_page") vs $(mib "$h_page_sdk") |
 | \`packer build\` with the data source vs a literal image id (mean) | $(ratio "$ds" "$lit") | $(f3 "$ds") s vs $(f3 "$lit") s ($(printf '%+.3f' "$(echo "$ds - $lit" | bc -l)") s; medians $(printf '%+.3f' "$(echo "$ds_med - $lit_med" | bc -l)") s) |
 | act job with the action step vs a one-line step (medians of $act_runs alternating pairs) | $(ratio "$act_a_med" "$act_t_med") | $(f1 "$act_a_med") ms vs $(f1 "$act_t_med") ms (paired difference $(printf '%+.0f' "$act_d") ms ± $(f1 "$act_d_se") s.e.) |
 | the action step itself vs the one-line step (act's step times) | $(ratio "$step_a" "$step_t") | $(f1 "$step_a") ms vs $(f1 "$step_t") ms ($(printf '%+.0f' "$(echo "$step_a - $step_t" | bc -l)") ms) |
@@ -393,12 +413,26 @@ resolved once.
 
 Peak memory of the 30-region resolve (\`--concurrency 30\`, max of 3): $(mib "$fan_rss").
 
+## Memory against a hostile endpoint
+
+The CLI's peak memory (max RSS, from the kernel at exit) while an endpoint
+misbehaves (rows of the hostile-endpoint table, \`ecstest.HostileRows\`, each
+on a fresh TLS server on loopback) vs the same lookup against a well-formed
+answer, $hostile_runs runs per row. The core reads at most 1 MiB of any answer
+and then closes the connection, so memory does not grow with what the endpoint
+sends. The last column is \`bench/sdkmin\`, the SDK with no trust
+boundary, against the rows whose body ends by itself: it reads every body
+whole. (\`scripts/bench-hostile.sh\`, \`TestHostileMemory\`)
+
+$(cat "$work/hostile.md" | sed '/^Machine:/d')
+
 ## Peak memory of each binary
 
 | binary | what ran | peak RSS | how |
 |---|---|---|---|
 | \`alicloud-image-family\` | \`resolve\`, one region | $(mib "$cli_rss") | GNU time, max of 10 |
 | \`alicloud-image-family\` | \`resolve\`, 30 regions at once | $(mib "$fan_rss") | GNU time, max of 3 |
+| \`alicloud-image-family\` | \`resolve\` against an endless 200 body (refused) | $(mib "$h_endless") | wait4 max RSS, max of $hostile_runs |
 | \`alicloud-image-family\` | \`action\` step under act | $(mib "$action_rss") | GNU time wrapper as \`ALICLOUD_IMAGE_FAMILY_BIN\`, max of 3 |
 | \`packer-plugin-alicloud-image-family\` | the data source during \`packer build\` | $(mib "$plugin_rss") | VmHWM sampled from /proc every 20 ms by a wrapper installed as the plugin ($plugin_starts starts in 5 builds); Packer ends plugins with SIGKILL, so GNU time cannot report them |
 | \`packer\` | \`packer build\` with / without the data source | $(mib "$packer_ds_rss") / $(mib "$packer_lit_rss") | GNU time: the larger of Packer and its largest child, max of 5 |

@@ -76,10 +76,20 @@ func cliBadInputs() []badInputRow {
 		{name: "STS endpoint from the environment", env: with(keys, "ALIBABA_CLOUD_STS_ENDPOINT", "https://sts.example.com/x"),
 			args: withFamily("--role-arn", "acs:ram::123456789012:role/image-reader"), frags: []string{"STS endpoint", "path"}},
 		// Durations and numbers.
-		{name: "timeout not a duration", args: withFamily("--timeout", "soon"), frags: []string{"-timeout", "parse error"}},
-		{name: "timeout negative", args: withFamily("--timeout", "-1s"), frags: []string{"timeout", "positive"}},
-		{name: "timeout zero", args: withFamily("--timeout", "0s"), frags: []string{"timeout", "positive"}},
-		{name: "timeout without a unit", args: withFamily("--timeout", "50ms"), frags: []string{"timeout", "at least 100ms"}},
+		// --timeout: 100ms to 1h (imagefamily.MinTimeout, MaxTimeout); every
+		// refusal names the flag and the rule.
+		{name: "timeout not a duration", args: withFamily("--timeout", "soon"), frags: []string{`--timeout "soon"`, "a duration such as 90s"}},
+		{name: "timeout negative", args: withFamily("--timeout", "-1s"), frags: []string{"--timeout", "between 100ms and 1h"}},
+		{name: "timeout zero", args: withFamily("--timeout", "0s"), frags: []string{"--timeout", "between 100ms and 1h"}},
+		{name: "timeout under 100ms", args: withFamily("--timeout", "50ms"), frags: []string{"--timeout", "between 100ms and 1h"}},
+		{name: "timeout over 1h", args: withFamily("--timeout", "2h"), frags: []string{`--timeout "2h"`, "between 100ms and 1h"}},
+		{name: "timeout just over 1h", args: withFamily("--timeout", "1h0m0.001s"), frags: []string{"--timeout", "between 100ms and 1h"}},
+		{name: "timeout of 3601 bare seconds", args: withFamily("--timeout", "3601"), frags: []string{"--timeout", "a bare number counts seconds"}},
+		// Too large for a time.Duration (flag.Duration would wrap or fail
+		// with a bare "parse error"): still exit 2, naming the flag.
+		{name: "timeout overflowing a duration", args: withFamily("--timeout", "99999999999h"), frags: []string{`--timeout "99999999999h"`}},
+		{name: "timeout overflowing as seconds", args: withFamily("--timeout", "18446744074"), frags: []string{"--timeout", "between 100ms and 1h"}},
+		{name: "timeout with a control character", args: withFamily("--timeout", "1s\x1b[2J"), frags: []string{"--timeout", `\x1b[2J`}},
 		{name: "max attempts 0", args: withFamily("--max-attempts", "0"), frags: []string{"max-attempts", "between 1 and 20"}},
 		{name: "max attempts 21", args: withFamily("--max-attempts", "21"), frags: []string{"max attempts", "between 1 and 20"}},
 		{name: "concurrency 65", args: withFamily("--concurrency", "65"), frags: []string{"--concurrency", "between 1 and 64"}},
@@ -101,6 +111,7 @@ func cliBadInputs() []badInputRow {
 		// Usage.
 		{name: "unknown flag", args: withFamily("--regionn", "cn-hangzhou"), frags: []string{"-regionn", "flag provided but not defined"}},
 		{name: "stray argument", args: withFamily("web-base"), frags: []string{"unexpected argument", `"web-base"`}},
+		{name: "unknown flag with escapes", args: withFamily("--\x1b]0;title\x07x"), frags: []string{"flag provided but not defined", `\x1b]0;title\x07x`}},
 	}
 }
 
@@ -134,6 +145,14 @@ func TestBadInputCLI(t *testing.T) {
 			for _, f := range row.frags {
 				if !strings.Contains(r.stderr, f) {
 					t.Errorf("stderr lacks %q", f)
+				}
+			}
+			// What the user typed is echoed escaped: nothing but text, line
+			// breaks and the usage's tab indentation reaches the terminal.
+			for i, c := range []byte(r.stderr) {
+				if (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f {
+					t.Errorf("stderr holds control byte %#x at %d", c, i)
+					break
 				}
 			}
 			// An endpoint pasted with credentials must not echo them.

@@ -4,7 +4,8 @@
 // GitHub Action runtime, so that one release binary serves every front.
 //
 // Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no
-// available image (in a requested region); 1 anything else.
+// available image (in a requested region); 1 anything else, including an
+// answer refused at the trust boundary and an internal error (a panic).
 package main
 
 import (
@@ -57,7 +58,11 @@ Run 'alicloud-image-family resolve -h' for the lookup's flags.
 Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 1 any other failure.
 `
 
-func (a *app) run(ctx context.Context, args []string) int {
+// run is the whole command. A panic in its goroutine becomes one line,
+// "internal error", and exit 1 (recoverInternal); the core recovers the
+// SDK's panics in the goroutines it starts.
+func (a *app) run(ctx context.Context, args []string) (code int) {
+	defer a.recoverInternal(&code)
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usage)
 		return exitUsage
@@ -78,6 +83,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 		fmt.Fprint(a.stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(a.stderr, "alicloud-image-family: unknown command %q\n\n%s", args[0], usage)
+	a.reportf("alicloud-image-family: unknown command %q", args[0])
+	fmt.Fprint(a.stderr, "\n"+usage)
 	return exitUsage
 }

@@ -33,14 +33,52 @@ type resolveFlags struct {
 	roleSessionName string
 	ramRoleName     string
 	metadataEP      string
-	timeout         time.Duration
+	timeout         timeoutFlag
 	maxAttempts     int
 	concurrency     int
 	debug           bool
 }
 
+// timeoutFlag is --timeout as every front reads a duration
+// (imagefamily.ParseDuration): a Go duration such as 90s or 2m, or a whole
+// number of seconds. Set only records the text, so that a bad value is
+// reported after parsing, naming --timeout and the allowed range, like every
+// other bad value (not as the flag package's bare "parse error").
+type timeoutFlag struct {
+	raw string
+	set bool
+}
+
+func (t *timeoutFlag) String() string { return t.raw }
+
+func (t *timeoutFlag) Set(v string) error { t.raw, t.set = v, true; return nil }
+
+// duration is the timeout, or a *imagefamily.ValidationError naming
+// --timeout when it is not a duration in [MinTimeout, MaxTimeout].
+func (t *timeoutFlag) duration() (time.Duration, error) {
+	if !t.set {
+		return imagefamily.DefaultTimeout, nil
+	}
+	return imagefamily.ParseDuration("--timeout", t.raw, imagefamily.MinTimeout, imagefamily.MaxTimeout)
+}
+
+// shortDuration writes d without zero trailing units: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("alicloud-image-family resolve", flag.ContinueOnError)
+	// The flag package echoes what it could not parse (an unknown flag name
+	// unquoted): escape it like every other message.
+	stderr = escapingWriter{w: stderr, keepTabs: true}
 	fs.SetOutput(stderr)
 	fs.Var(&f.regions, "region", "region id; repeat or comma-separate for several (default $ALICLOUD_REGION or $ALIBABA_CLOUD_REGION_ID)")
 	fs.StringVar(&f.family, "image-family", "", "image family name (required)")
@@ -54,7 +92,9 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.roleSessionName, "role-session-name", "", "session name for the assumed role")
 	fs.StringVar(&f.ramRoleName, "ram-role-name", "", "ECS instance RAM role name (reads the instance metadata service)")
 	fs.StringVar(&f.metadataEP, "metadata-endpoint", "", "instance metadata service address for --ram-role-name (default http://100.100.100.200, or $ALIBABA_CLOUD_ECS_METADATA_ENDPOINT)")
-	fs.DurationVar(&f.timeout, "timeout", imagefamily.DefaultTimeout, "deadline for the whole lookup, retries included")
+	f.timeout.raw = shortDuration(imagefamily.DefaultTimeout)
+	fs.Var(&f.timeout, "timeout", fmt.Sprintf("deadline for the whole lookup, retries included: a `duration` from %s to %s (a bare number counts seconds)",
+		shortDuration(imagefamily.MinTimeout), shortDuration(imagefamily.MaxTimeout)))
 	fs.IntVar(&f.maxAttempts, "max-attempts", 5, "attempts per request for throttling, 5xx and network errors (1 disables retries)")
 	fs.IntVar(&f.concurrency, "concurrency", 8, "regions resolved at once")
 	fs.BoolVar(&f.debug, "debug", false, "trace HTTP exchanges to stderr, secrets redacted")
@@ -68,7 +108,8 @@ OIDC variables), an aliyun CLI profile, or an ECS instance role; secrets are nev
 Flags:
 `)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\nExit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 1 any other failure.\n")
+		fmt.Fprint(stderr, "\nExit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 1 any other failure\n"+
+			"(an API error, a network failure, a timeout, or an answer refused as malformed or unsafe).\n")
 	}
 	return fs
 }
@@ -96,8 +137,9 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if f.maxAttempts < 1 {
 		return a.usageError("--max-attempts must be between 1 and 20 (1 disables retries), not %d", f.maxAttempts)
 	}
-	if f.timeout <= 0 {
-		return a.usageError("--timeout must be positive, such as 30s or 2m, not %s", f.timeout)
+	timeout, err := f.timeout.duration()
+	if err != nil {
+		return a.usageError("%v", err)
 	}
 	if f.family == "" {
 		return a.usageError("--image-family is required")
@@ -118,7 +160,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		Family:   f.family,
 		Endpoint: f.endpoint,
 		VPC:      f.vpc,
-		Timeout:  f.timeout,
+		Timeout:  timeout,
 		Retry:    imagefamily.RetryPolicy{MaxAttempts: f.maxAttempts},
 		Front:    imagefamily.FrontCLI,
 		Credentials: imagefamily.Credentials{
@@ -130,7 +172,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		Transport: a.transport,
 	}
 	if f.debug {
-		req.Debug = a.stderr
+		req.Debug = escapingWriter{w: a.stderr}
 	}
 	req.Region = regions[0]
 	if err := imagefamily.Validate(req); err != nil {
@@ -162,13 +204,10 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 func (a *app) printResults(results []imagefamily.Result, output string) int {
 	code := exitOK
 	var b strings.Builder
-	if output == "json" {
-		b.WriteString("{")
-	}
-	first := true
+	found := 0
 	for _, r := range results {
 		if r.Err != nil {
-			fmt.Fprintf(a.stderr, "alicloud-image-family: %s: %v\n", r.Region, r.Err)
+			a.reportf("alicloud-image-family: %s: %v", r.Region, r.Err)
 			c := exitFailure
 			if errors.Is(r.Err, imagefamily.ErrNotFound) {
 				c = exitNotFound
@@ -180,20 +219,26 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 		}
 		if output == "id" {
 			fmt.Fprintf(&b, "%s\t%s\n", r.Region, r.Image.ImageID)
-			continue
+		} else {
+			img, _ := json.Marshal(r.Image)
+			key, _ := json.Marshal(r.Region)
+			if found > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "\n  %s: %s", key, img)
 		}
-		img, _ := json.Marshal(r.Image)
-		key, _ := json.Marshal(r.Region)
-		if !first {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, "\n  %s: %s", key, img)
-		first = false
+		found++
+	}
+	// stdout carries results only: when no region was found there is none
+	// to print, not even an empty JSON object.
+	if found == 0 {
+		return code
 	}
 	if output == "json" {
-		b.WriteString("\n}\n")
+		io.WriteString(a.stdout, "{"+b.String()+"\n}\n")
+	} else {
+		io.WriteString(a.stdout, b.String())
 	}
-	io.WriteString(a.stdout, b.String())
 	return code
 }
 
@@ -207,12 +252,15 @@ func (a *app) printJSON(v any) int {
 }
 
 func (a *app) usageError(format string, args ...any) int {
-	fmt.Fprintf(a.stderr, "alicloud-image-family resolve: "+format+"\nRun 'alicloud-image-family resolve -h' for usage.\n", args...)
+	a.report(fmt.Sprintf("alicloud-image-family resolve: "+format, args...), "Run 'alicloud-image-family resolve -h' for usage.")
 	return exitUsage
 }
 
+// fail reports err as one escaped line and maps its class to the exit code:
+// 2 only for input refused before anything was sent; 3 for not found; 1 for
+// everything else, an answer refused at the trust boundary included.
 func (a *app) fail(err error) int {
-	fmt.Fprintf(a.stderr, "alicloud-image-family: %v\n", err)
+	a.reportf("alicloud-image-family: %v", err)
 	switch {
 	case imagefamily.IsInputError(err):
 		return exitUsage

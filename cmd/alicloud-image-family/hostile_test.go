@@ -1,0 +1,258 @@
+package main
+
+// The CLI's runner of the hostile-endpoint table (ecstest.HostileRows): every
+// row through the real binary, in each output mode, for one region and for
+// two. Each run states the exit code (never 2, never a Go panic), that stdout
+// holds exactly the result or nothing, that stderr names the problem in a
+// bounded amount of printable text where nothing forged starts a line, that
+// the signed request never shows, and how many requests each listener saw.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+)
+
+const (
+	hostileKeyID  = "LTAIHOSTILECLI000001"
+	hostileSecret = "hostile-cli-secret-MUST-NOT-LEAK-0001"
+	// hostileStderrPerRegion bounds what one region's failure may print.
+	hostileStderrPerRegion = 4 << 10
+)
+
+// hostileMode is one way of running resolve against a row.
+type hostileMode struct {
+	name    string
+	output  string
+	regions []string
+}
+
+var hostileModes = []hostileMode{
+	{"id", "id", []string{"cn-hangzhou"}},
+	{"json", "json", []string{"cn-hangzhou"}},
+	{"two regions id", "id", []string{"cn-hangzhou", "cn-shanghai"}},
+	{"two regions json", "json", []string{"cn-hangzhou", "cn-shanghai"}},
+}
+
+func TestHostileEndpointsCLI(t *testing.T) {
+	cliBinary(t) // build once before the first row's clock starts
+	for _, row := range ecstest.HostileRows() {
+		t.Run(row.Name, func(t *testing.T) {
+			prewarmHostileRow(row)
+			for _, mode := range hostileModes {
+				t.Run(mode.name, func(t *testing.T) { runHostileRow(t, row, mode) })
+			}
+		})
+	}
+}
+
+func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
+	h := ecstest.StartHostile(row)
+	defer h.Close()
+	cert, err := h.WriteCertFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// runCLI gives the binary nothing but PATH, a temporary HOME, NO_PROXY
+	// for loopback and SSL_CERT_FILE, plus this environment; it scans both
+	// streams for the secret in every encoding a server could echo.
+	env := map[string]string{
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     hostileKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret,
+		"no_proxy":                        "127.0.0.1,localhost",
+	}
+	args := []string{"resolve",
+		"--region", strings.Join(mode.regions, ","), "--image-family", "web-base",
+		"--endpoint", h.Endpoint(),
+		"--timeout", ecstest.HostileTimeoutSetting.String(),
+		"--max-attempts", fmt.Sprint(ecstest.HostileMaxAttempts),
+		"--output", mode.output}
+	r := runCLI(t, &emulatorProcess{CertFile: cert}, env, args...)
+	t.Logf("exit %d after %v; stderr %d bytes, stdout %d bytes", r.code, r.elapsed.Round(time.Millisecond), len(r.stderr), len(r.stdout))
+	if testing.Verbose() && len(mode.regions) == 1 && mode.output == "id" {
+		t.Logf("stderr: %s", r.stderr)
+	}
+
+	// The process ended the way the row says, on its own terms.
+	for _, crash := range []string{"panic:", "fatal error:", "goroutine ", "[running]", "runtime."} {
+		if strings.Contains(r.stderr, crash) {
+			t.Fatalf("the binary crashed (%q in stderr):\n%s", crash, r.stderr)
+		}
+	}
+	if r.code == exitUsage {
+		t.Errorf("exit 2 (bad input) for an answer from the server; stderr:\n%s", r.stderr)
+	}
+	if r.code != row.ExitCode {
+		t.Errorf("exit code %d, want %d (%v); stderr:\n%s", r.code, row.ExitCode, row.Outcome, r.stderr)
+	}
+
+	// Requests: each region's lookup makes the row's requests; the second
+	// listener (every redirect's target) sees none.
+	if n, want := h.Requests(), row.Requests*len(mode.regions); n != want {
+		t.Errorf("the endpoint saw %d requests, want %d", n, want)
+	}
+	if n := h.OtherRequests(); n != 0 {
+		t.Errorf("the second listener (a redirect target) saw %d requests, want 0", n)
+	}
+
+	checkHostileStdout(t, row, mode, r.stdout)
+	checkHostileStderr(t, row, mode, h, r.stderr)
+
+	// Nothing forged starts a line, in either stream; the signed request
+	// never shows (runCLI has scanned for the secret itself).
+	for name, text := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
+		for i, line := range strings.Split(text, "\n") {
+			for _, f := range row.Forged {
+				if strings.HasPrefix(line, f) {
+					t.Errorf("%s line %d starts with forged text %q: %q", name, i+1, f, line)
+				}
+			}
+		}
+		for _, leak := range []string{"Signature=", "SignatureNonce", hostileSecret} {
+			if strings.Contains(text, leak) {
+				t.Errorf("%s holds %q", name, leak)
+			}
+		}
+	}
+}
+
+// checkHostileStdout: exactly the result for a found row, nothing otherwise.
+func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, stdout string) {
+	t.Helper()
+	if row.Outcome != ecstest.HostileFound {
+		if stdout != "" {
+			t.Errorf("stdout %q, want nothing (%v)", stdout, row.Outcome)
+		}
+		return
+	}
+	if mode.output == "id" {
+		want := ecstest.HostileImageID + "\n"
+		if len(mode.regions) > 1 {
+			want = ""
+			for _, region := range mode.regions {
+				want += region + "\t" + ecstest.HostileImageID + "\n"
+			}
+		}
+		if stdout != want {
+			t.Errorf("stdout %q, want %q", stdout, want)
+		}
+		return
+	}
+	if !strings.HasSuffix(stdout, "}\n") {
+		t.Errorf("JSON output does not end with \"}\\n\": %q", stdout)
+	}
+	served := servedImage(t, row)
+	images := map[string]map[string]any{}
+	if len(mode.regions) == 1 {
+		var img map[string]any
+		if err := json.Unmarshal([]byte(stdout), &img); err != nil {
+			t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
+		}
+		images[mode.regions[0]] = img
+	} else if err := json.Unmarshal([]byte(stdout), &images); err != nil {
+		t.Fatalf("stdout is not one JSON object keyed by region: %v\n%s", err, stdout)
+	}
+	if len(images) != len(mode.regions) {
+		t.Errorf("JSON holds %d images, want %d", len(images), len(mode.regions))
+	}
+	for _, region := range mode.regions {
+		img, ok := images[region]
+		if !ok {
+			t.Errorf("JSON lacks region %s", region)
+			continue
+		}
+		if img["ImageId"] != ecstest.HostileImageID {
+			t.Errorf("%s: ImageId %v, want %s", region, img["ImageId"], ecstest.HostileImageID)
+		}
+		// Machine output is exact: every string and number the server sent
+		// (the Description with its line breaks and escapes included) comes
+		// back unchanged.
+		for k, v := range served {
+			switch v.(type) {
+			case string, float64:
+				if !reflect.DeepEqual(img[k], v) {
+					t.Errorf("%s: %s is %q in the output, the server sent %q", region, k, img[k], v)
+				}
+			}
+		}
+	}
+}
+
+// prewarmHostileRow calls the row's handler once, outside any lookup, with
+// a request whose context is already cancelled (so a streaming row returns at
+// once): a row's one-time setup, such as compressing the gzip bomb (seconds
+// under -race), must not eat into the lookup's 3 s timeout.
+func prewarmHostileRow(row ecstest.HostileRow) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily=web-base", nil).WithContext(ctx)
+	row.Serve(httptest.NewRecorder(), req, ecstest.HostileEnv{Other: "http://127.0.0.1:9"})
+}
+
+// servedImage is the Image member the row's server answers with, got by
+// calling its handler directly (no request reaches the listener).
+func servedImage(t *testing.T, row ecstest.HostileRow) map[string]any {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily=web-base", nil)
+	row.Serve(rec, req, ecstest.HostileEnv{Other: "http://127.0.0.1:9"})
+	var body struct{ Image map[string]any }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Image == nil {
+		t.Fatalf("the row's answer has no Image (%v): %q", err, rec.Body.String())
+	}
+	return body.Image
+}
+
+// checkHostileStderr: silent when found; otherwise each region's failure is
+// one bounded line of printable text naming the problem, and every line is
+// ours.
+func checkHostileStderr(t *testing.T, row ecstest.HostileRow, mode hostileMode, h *ecstest.HostileServer, stderr string) {
+	t.Helper()
+	if row.Outcome == ecstest.HostileFound {
+		if stderr != "" {
+			t.Errorf("stderr %q, want nothing", stderr)
+		}
+		return
+	}
+	if max := hostileStderrPerRegion * len(mode.regions); len(stderr) >= max {
+		t.Errorf("stderr is %d bytes, want under %d: server text must be quoted as a bounded excerpt", len(stderr), max)
+	}
+	if !utf8.ValidString(stderr) {
+		t.Errorf("stderr is not valid UTF-8: %q", stderr)
+	}
+	for i, c := range stderr {
+		if c != '\n' && !unicode.IsPrint(c) {
+			t.Errorf("stderr holds %U at byte %d (only printable text and line breaks may reach a terminal): %q", c, i, stderr)
+			break
+		}
+	}
+	frag := h.Fill(row.Fragment)
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	if len(lines) != len(mode.regions) {
+		t.Errorf("stderr has %d lines, want one per region (%d):\n%s", len(lines), len(mode.regions), stderr)
+	}
+	for _, line := range lines {
+		if !strings.HasPrefix(line, "alicloud-image-family: ") {
+			t.Errorf("a stderr line is not the CLI's own: %q", line)
+		}
+	}
+	for _, region := range mode.regions {
+		found := false
+		for _, line := range lines {
+			found = found || (strings.Contains(line, region) && strings.Contains(line, frag))
+		}
+		if !found {
+			t.Errorf("no stderr line names %s and %q:\n%s", region, frag, stderr)
+		}
+	}
+}

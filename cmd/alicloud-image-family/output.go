@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+)
+
+// What reaches the terminal. The core already escapes and bounds every piece
+// of server text in its errors; the CLI escapes again as defence in depth,
+// so that no message, whatever a future error path puts in it, can carry a
+// control character or escape sequence to the terminal, or start a line of
+// stderr with text the CLI did not write (a GitHub workflow command, a
+// forged "region<TAB>id" line).
+
+// report writes one message to stderr. Each argument is one line, escaped
+// with safetext.Terminal, so a line break inside an argument (from an error
+// message or a user's flag value) is shown as \n and cannot start a line;
+// the line breaks between arguments are the CLI's own.
+func (a *app) report(lines ...string) {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(safetext.Terminal(l))
+		b.WriteByte('\n')
+	}
+	io.WriteString(a.stderr, b.String())
+}
+
+// reportf is report of one formatted line.
+func (a *app) reportf(format string, args ...any) {
+	a.report(fmt.Sprintf(format, args...))
+}
+
+// escapingWriter passes text through safetext.Terminal line by line, keeping
+// the line breaks (and tabs when keepTabs is set: the flag package indents
+// its usage with them). It is the stderr of writers whose text the CLI does
+// not compose itself: the flag package (which echoes unknown flags
+// unquoted) and the --debug trace. A Write is expected to hold whole lines
+// or at least whole UTF-8 sequences, as fmt's writes do; a sequence split
+// across two Writes is escaped byte by byte, never passed through raw.
+type escapingWriter struct {
+	w        io.Writer
+	keepTabs bool
+}
+
+func (e escapingWriter) Write(p []byte) (int, error) {
+	var b strings.Builder
+	for i, line := range strings.Split(string(p), "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if e.keepTabs {
+			for j, field := range strings.Split(line, "\t") {
+				if j > 0 {
+					b.WriteByte('\t')
+				}
+				b.WriteString(safetext.Terminal(field))
+			}
+			continue
+		}
+		b.WriteString(safetext.Terminal(line))
+	}
+	if _, err := io.WriteString(e.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// internalErrorMax bounds the panic value quoted in an internal error.
+const internalErrorMax = 300
+
+// recoverInternal turns a panic in the goroutine it is deferred in into one
+// line on stderr and exit 1: a crash must not look like bad input (Go exits
+// 2 after a panic) nor print a goroutine dump that may hold request data.
+// ALICLOUD_IMAGE_FAMILY_TRACEBACK=1 adds the stack, for a bug report.
+func (a *app) recoverInternal(code *int) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	a.reportf("alicloud-image-family: internal error: %s (this is a bug; please report it with the command line that caused it)",
+		safetext.Excerpt(fmt.Sprint(r), internalErrorMax))
+	if a.getenv != nil && a.getenv("ALICLOUD_IMAGE_FAMILY_TRACEBACK") == "1" {
+		escapingWriter{w: a.stderr, keepTabs: true}.Write(debug.Stack())
+	}
+	*code = exitFailure
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+)
+
+func TestReportEscapesEachLine(t *testing.T) {
+	var errb bytes.Buffer
+	a := &app{stderr: &errb}
+	a.report("first \x1b[31mred\x1b[0m\n::error::forged\r", "second line\u202e")
+	want := `first \x1b[31mred\x1b[0m\n::error::forged\r` + "\n" + `second line\u202e` + "\n"
+	if got := errb.String(); got != want {
+		t.Fatalf("report wrote\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestFailIsOneEscapedLine(t *testing.T) {
+	var errb bytes.Buffer
+	a := &app{stderr: &errb}
+	code := a.fail(errors.New("refused\n::warning::x\x1b]0;t\x07"))
+	if code != exitFailure {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if got := errb.String(); strings.Count(got, "\n") != 1 || strings.ContainsAny(got, "\x1b\x07\r") {
+		t.Errorf("fail wrote %q; want one escaped line", got)
+	}
+}
+
+func TestEscapingWriter(t *testing.T) {
+	for _, c := range []struct {
+		keepTabs bool
+		in, want string
+	}{
+		{false, "> POST https://x/?a=1\n< 200 OK\n", "> POST https://x/?a=1\n< 200 OK\n"},
+		{false, "a\tb\x1b[2J\r\n", `a\tb\x1b[2J\r` + "\n"},
+		{true, "  -flag\n    \tusage \x1b[1m\n", "  -flag\n    \tusage \\x1b[1m\n"},
+		{true, "bad \xff byte", `bad \xff byte`},
+	} {
+		var b bytes.Buffer
+		n, err := escapingWriter{w: &b, keepTabs: c.keepTabs}.Write([]byte(c.in))
+		if err != nil || n != len(c.in) {
+			t.Errorf("Write(%q) = %d, %v", c.in, n, err)
+		}
+		if b.String() != c.want {
+			t.Errorf("Write(%q) wrote %q, want %q", c.in, b.String(), c.want)
+		}
+	}
+}
+
+// panicWriter panics on the first write: a stand-in for any bug below run.
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("boom\n::error::forged\x1b[2J") }
+
+func TestPanicIsAnInternalError(t *testing.T) {
+	var errb bytes.Buffer
+	a := &app{getenv: func(string) string { return "" }, stdout: panicWriter{}, stderr: &errb}
+	code := a.run(context.Background(), []string{"version"})
+	if code != exitFailure {
+		t.Errorf("exit %d after a panic, want 1 (never 2, which means bad input)", code)
+	}
+	got := errb.String()
+	if !strings.HasPrefix(got, "alicloud-image-family: internal error: boom") || strings.Count(got, "\n") != 1 {
+		t.Errorf("stderr %q; want one line starting with the internal error", got)
+	}
+	if strings.ContainsAny(got, "\x1b\r") || strings.Contains(got, "goroutine ") {
+		t.Errorf("stderr %q holds control characters or a goroutine dump", got)
+	}
+	// The stack only on request, still escaped.
+	errb.Reset()
+	a.getenv = func(k string) string {
+		if k == "ALICLOUD_IMAGE_FAMILY_TRACEBACK" {
+			return "1"
+		}
+		return ""
+	}
+	if code := a.run(context.Background(), []string{"version"}); code != exitFailure || !strings.Contains(errb.String(), "goroutine ") {
+		t.Errorf("with ALICLOUD_IMAGE_FAMILY_TRACEBACK=1: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+func TestTimeoutFlag(t *testing.T) {
+	for _, c := range []struct {
+		raw  string
+		want time.Duration // 0: refused
+	}{
+		{"100ms", 100 * time.Millisecond},
+		{"1h", time.Hour},
+		{"3600", time.Hour},
+		{"90", 90 * time.Second},
+		{"1m30s", 90 * time.Second},
+		{"99ms", 0},
+		{"1h0m0.001s", 0},
+		{"3601", 0},
+		{"0", 0},
+		{"-5s", 0},
+		{"99999999999h", 0},
+		{"18446744074", 0},
+		{"soon", 0},
+		{"", 0},
+	} {
+		var f timeoutFlag
+		f.Set(c.raw)
+		d, err := f.duration()
+		if c.want == 0 {
+			var ve *imagefamily.ValidationError
+			if !errors.As(err, &ve) || ve.Field != "--timeout" || !imagefamily.IsInputError(err) {
+				t.Errorf("--timeout %q: %v, %v; want an input error naming --timeout", c.raw, d, err)
+			}
+			continue
+		}
+		if err != nil || d != c.want {
+			t.Errorf("--timeout %q = %v, %v; want %v", c.raw, d, err, c.want)
+		}
+	}
+	var unset timeoutFlag
+	if d, err := unset.duration(); err != nil || d != imagefamily.DefaultTimeout {
+		t.Errorf("unset --timeout = %v, %v; want the default %v", d, err, imagefamily.DefaultTimeout)
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Hour: "1h", time.Minute: "1m", 100 * time.Millisecond: "100ms", 90 * time.Second: "1m30s",
+		10 * time.Second: "10s", 90 * time.Minute: "1h30m", time.Hour + time.Second: "1h0m1s",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// The timeout's range is accepted at both ends and in bare seconds.
+func TestTimeoutRangeAccepted(t *testing.T) {
+	for _, timeout := range []string{"1h", "3600", "90", "1m30s"} {
+		out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--timeout", timeout)
+		if code != exitOK || out != wantNewest+"\n" {
+			t.Errorf("--timeout %s: exit %d, stdout %q, stderr %q", timeout, code, out, errOut)
+		}
+	}
+}
+
+// stdout carries results only: several regions with none found print
+// nothing, in either output format (not an empty JSON object).
+func TestSeveralRegionsNoneFoundPrintNothing(t *testing.T) {
+	for _, output := range []string{"id", "json"} {
+		out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-shanghai,cn-beijing", "--image-family", "web-base", "--output", output)
+		if code != exitNotFound || out != "" || strings.Count(errOut, "\n") != 2 {
+			t.Errorf("--output %s: exit %d, stdout %q, stderr %q", output, code, out, errOut)
+		}
+	}
+}
