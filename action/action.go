@@ -15,13 +15,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // Option adjusts how Run works. The zero set of options is what production
@@ -32,6 +35,10 @@ type config struct {
 	adjust         []func(*imagefamily.Request)
 	resolve        func(context.Context, imagefamily.Request) (imagefamily.Image, error)
 	resolveRegions func(context.Context, imagefamily.Request, []string, int) ([]imagefamily.Result, error)
+
+	// outputsAttempted is set once report has tried to write the step
+	// outputs, so that a failure after that point does not write them twice.
+	outputsAttempted bool
 }
 
 // WithRequest lets the caller adjust the request after the inputs have been
@@ -42,28 +49,62 @@ func WithRequest(f func(*imagefamily.Request)) Option {
 }
 
 // Main runs the action with the given environment and standard output and
-// returns the process exit code: 0 on success, 2 when the inputs were
-// rejected before anything was sent, 1 for every other failure. It is what
-// the `alicloud-image-family action` subcommand calls:
+// returns the process exit code, as the CLI's: 0 on success, 2 when the
+// inputs were rejected before anything was sent, 3 when the only failure is
+// that the family has no available image (in every region that failed), 1
+// for every other failure. It is what the `alicloud-image-family action`
+// subcommand calls:
 //
 //	os.Exit(action.Main(ctx, os.Getenv, os.Stdout))
+//
+// The GitHub ID-token request goes through the same trust boundary as the
+// core's own requests (imagefamily.GuardTransport): a redirect is refused,
+// never followed (it would carry the runner's bearer token elsewhere), and a
+// body is read up to imagefamily.MaxResponseBytes.
 func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...Option) int {
-	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
-	err := Run(ctx, a, opts...)
+	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout),
+		githubactions.WithHTTPClient(idTokenClient()))
+	return ExitCode(Run(ctx, a, opts...))
+}
+
+// ExitCode is the process exit code for an error returned by Run (see Main).
+func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return 0
 	case imagefamily.IsInputError(err):
 		return 2
+	case onlyNotFound(err):
+		return 3
 	default:
 		return 1
 	}
 }
 
+// onlyNotFound reports whether every failure joined in err is "no available
+// image": any other failure outranks it, as in the CLI.
+func onlyNotFound(err error) bool {
+	switch e := err.(type) {
+	case *reportedError:
+		return onlyNotFound(e.err)
+	case interface{ Unwrap() []error }:
+		errs := e.Unwrap()
+		for _, c := range errs {
+			if !onlyNotFound(c) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	}
+	return errors.Is(err, imagefamily.ErrNotFound)
+}
+
 // Run performs one step: mask secrets, read inputs, obtain a GitHub ID token
 // when OIDC is configured, resolve every region, write outputs and the job
 // summary. Every failure is reported as an ::error annotation before Run
-// returns it, so the caller only needs to turn the error into an exit code.
+// returns it, and every output is written (with the values of a step that
+// found nothing, when GITHUB_OUTPUT is set), so the caller only needs to turn
+// the error into an exit code (ExitCode).
 //
 // The Action must have been created with the step's environment
 // (githubactions.WithGetenv) and standard output (githubactions.WithWriter);
@@ -80,7 +121,32 @@ func Run(ctx context.Context, a *githubactions.Action, opts ...Option) error {
 	if err != nil && !errors.As(err, &r) {
 		annotate(a, "Image family lookup failed", err)
 	}
+	if err != nil && !c.outputsAttempted && a.Getenv("GITHUB_OUTPUT") != "" {
+		// docs/action.md promises every output on every run: a later step
+		// reading steps.<id>.outputs.found gets "false", not an absent
+		// value, also after an input error (exit code 2).
+		if werr := writeOutputs(a.Getenv("GITHUB_OUTPUT"), failureOutputs()); werr != nil {
+			a.Warningf("%s", safetext.Terminal(werr.Error()))
+		}
+	}
 	return err
+}
+
+// idTokenService names the GitHub ID-token service in refused answers.
+const idTokenService = "GitHub ID-token service"
+
+// idTokenClientTimeout bounds one ID-token request whatever the timeout
+// input says; the token service answers in well under a second.
+const idTokenClientTimeout = 30 * time.Second
+
+// idTokenClient is the HTTP client of the GitHub ID-token request: the core's
+// trust boundary (no redirects, bounded bodies) and a timeout.
+func idTokenClient() *http.Client {
+	return &http.Client{
+		Transport:     imagefamily.GuardTransport(nil, idTokenService),
+		CheckRedirect: imagefamily.NoRedirects,
+		Timeout:       idTokenClientTimeout,
+	}
 }
 
 // reportedError marks an error whose annotations were already written.
@@ -89,8 +155,13 @@ type reportedError struct{ err error }
 func (e *reportedError) Error() string { return e.err.Error() }
 func (e *reportedError) Unwrap() error { return e.err }
 
+// annotate writes an ::error annotation. go-githubactions escapes '%', '\r'
+// and '\n' in the message (and also ':' and ',' in properties such as the
+// title), so the annotation stays one line; safetext.Terminal escapes what
+// that leaves (other controls, escape sequences, bidi overrides, Unicode line
+// separators), whatever the core already escaped.
 func annotate(a *githubactions.Action, title string, err error) {
-	a.WithFieldsMap(map[string]string{"title": title}).Errorf("%s", err.Error())
+	a.WithFieldsMap(map[string]string{"title": safetext.Terminal(title)}).Errorf("%s", safetext.Terminal(err.Error()))
 }
 
 func (c *config) run(ctx context.Context, a *githubactions.Action) error {
@@ -145,7 +216,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		if err := imagefamily.Validate(probe); err != nil {
 			return err
 		}
-		token, err := idToken(ctx, a, in.audience)
+		token, err := idToken(ctx, a, in.audience, in.timeout)
 		if err != nil {
 			return err
 		}
@@ -171,12 +242,14 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 			return explain(err, in)
 		}
 	}
-	return report(a, in, results)
+	return c.report(a, in, results)
 }
 
 // report prints what was found, writes outputs and summary, and annotates
-// each failed region.
-func report(a *githubactions.Action, in *inputs, results []imagefamily.Result) error {
+// each failed region. Every server-provided string printed to the step log
+// passes through safetext.Terminal, so none can end the line and start a
+// workflow command of its own; outputs and JSON stay exact.
+func (c *config) report(a *githubactions.Action, in *inputs, results []imagefamily.Result) error {
 	var failures []error
 	images := map[string]imagefamily.Image{}
 	for _, r := range results {
@@ -184,11 +257,12 @@ func report(a *githubactions.Action, in *inputs, results []imagefamily.Result) e
 		case r.Err == nil:
 			images[r.Region] = r.Image
 			a.Infof("%s: the newest image in family %s is %s (%s, version %s, created %s)",
-				r.Region, in.family, r.Image.ImageID,
-				orDash(r.Image.ImageName), orDash(r.Image.ImageVersion), orDash(r.Image.CreationTime))
+				safetext.Terminal(r.Region), safetext.Terminal(in.family), safetext.Terminal(r.Image.ImageID),
+				safetext.Terminal(orDash(r.Image.ImageName)), safetext.Terminal(orDash(r.Image.ImageVersion)),
+				safetext.Terminal(orDash(r.Image.CreationTime)))
 		case errors.Is(r.Err, imagefamily.ErrNotFound) && !in.failIfNotFound:
-			a.WithFieldsMap(map[string]string{"title": "No image in family " + in.family}).
-				Warningf("%s (fail-if-not-found is false, so the step succeeds with found=false)", r.Err.Error())
+			a.WithFieldsMap(map[string]string{"title": "No image in family " + safetext.Terminal(in.family)}).
+				Warningf("%s (fail-if-not-found is false, so the step succeeds with found=false)", safetext.Terminal(r.Err.Error()))
 		default:
 			err := explain(r.Err, in)
 			annotate(a, fmt.Sprintf("Image family lookup failed in %s", r.Region), err)
@@ -200,13 +274,14 @@ func report(a *githubactions.Action, in *inputs, results []imagefamily.Result) e
 	if err != nil {
 		return err
 	}
+	c.outputsAttempted = true
 	if err := writeOutputs(a.Getenv("GITHUB_OUTPUT"), outs); err != nil {
 		return err
 	}
 	if err := appendSummary(a.Getenv("GITHUB_STEP_SUMMARY"), summary(in, results)); err != nil {
 		// The summary is a convenience; losing it must not fail a lookup
 		// whose outputs were written.
-		a.Warningf("%s", err.Error())
+		a.Warningf("%s", safetext.Terminal(err.Error()))
 	}
 	if len(failures) > 0 {
 		return &reportedError{errors.Join(failures...)}
@@ -271,10 +346,32 @@ func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imag
 	}, nil
 }
 
+// failureOutputs is every output of a step that found nothing usable: an
+// input error, a failed ID-token request, a lookup that failed as a whole.
+// The names and order are those of outputsFor.
+func failureOutputs() []output {
+	return []output{
+		{"image-id", ""},
+		{"image-name", ""},
+		{"image-family", ""},
+		{"image-version", ""},
+		{"creation-time", ""},
+		{"status", ""},
+		{"architecture", ""},
+		{"os-type", ""},
+		{"os-name", ""},
+		{"platform", ""},
+		{"size", ""},
+		{"found", "false"},
+		{"json", ""},
+		{"image-ids", "{}"},
+	}
+}
+
 // summary renders the job summary table, one row per region in input order.
 func summary(in *inputs, results []imagefamily.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### Alibaba Cloud image family `%s`\n\n", mdCell(in.family))
+	fmt.Fprintf(&b, "### Alibaba Cloud image family `%s`\n\n", codeSpan(in.family))
 	b.WriteString("| Region | Image ID | Name | Version | Created | Architecture | OS |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
@@ -282,7 +379,7 @@ func summary(in *inputs, results []imagefamily.Result) string {
 		case r.Err == nil:
 			img := r.Image
 			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n",
-				mdCell(r.Region), mdCell(img.ImageID), mdCell(img.ImageName), mdCell(img.ImageVersion),
+				mdCell(r.Region), codeSpan(img.ImageID), mdCell(img.ImageName), mdCell(img.ImageVersion),
 				mdCell(img.CreationTime), mdCell(img.Architecture), mdCell(img.OSName))
 		case errors.Is(r.Err, imagefamily.ErrNotFound):
 			fmt.Fprintf(&b, "| %s | not found | | | | | |\n", mdCell(r.Region))
@@ -390,7 +487,7 @@ func (w *debugWriter) Write(p []byte) (int, error) {
 			w.buf.WriteString(line)
 			return len(p), nil
 		}
-		w.a.Debugf("%s", strings.TrimRight(line, "\r\n"))
+		w.a.Debugf("%s", safetext.Terminal(strings.TrimRight(line, "\r\n")))
 	}
 }
 
@@ -398,7 +495,7 @@ func (w *debugWriter) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.buf.Len() > 0 {
-		w.a.Debugf("%s", w.buf.String())
+		w.a.Debugf("%s", safetext.Terminal(w.buf.String()))
 		w.buf.Reset()
 	}
 }

@@ -7,8 +7,14 @@ package action
 // cover what only the core checks (endpoints, ARNs, session names).
 
 import (
+	"errors"
+	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 )
 
 func TestBadInputAction(t *testing.T) {
@@ -40,9 +46,21 @@ func TestBadInputAction(t *testing.T) {
 		{"OIDC and keys", []string{"role-to-assume", oidcRole, "oidc-provider-arn", oidcProvider}, false, []string{"input oidc-provider-arn", "cannot be combined"}},
 		{"fail-if-not-found not a boolean", []string{"fail-if-not-found", "yes"}, false, []string{"input fail-if-not-found", "true or false"}},
 		{"timeout not a duration", []string{"timeout", "soon"}, false, []string{"input timeout", "duration such as 90s"}},
-		{"timeout zero", []string{"timeout", "0"}, false, []string{"input timeout", "positive"}},
-		{"timeout negative", []string{"timeout", "-5s"}, false, []string{"input timeout", "positive"}},
-		{"timeout without a unit", []string{"timeout", "50ms"}, false, []string{"timeout", "at least 100ms"}},
+		{"timeout zero", []string{"timeout", "0"}, false, []string{`input timeout "0"`, timeoutRange}},
+		{"timeout negative", []string{"timeout", "-5s"}, false, []string{`input timeout "-5s"`, timeoutRange}},
+		{"timeout negative seconds", []string{"timeout", "-5"}, false, []string{`input timeout "-5"`, timeoutRange}},
+		{"timeout under 100ms", []string{"timeout", "50ms"}, false, []string{`input timeout "50ms"`, timeoutRange}},
+		// 18446744074 s is 2^64 ns and a bit: multiplied out in an int64
+		// it wrapped around to a fraction of a second before the core's
+		// overflow-safe parser.
+		{"timeout of 18446744074 seconds (overflow)", []string{"timeout", "18446744074"}, false, []string{`input timeout "18446744074"`, timeoutRange}},
+		{"timeout past int64 seconds", []string{"timeout", "99999999999999999999"}, false, []string{"input timeout", timeoutRange}},
+		{"timeout of 3601 seconds", []string{"timeout", "3601"}, false, []string{`input timeout "3601"`, timeoutRange}},
+		{"timeout of 2h", []string{"timeout", "2h"}, false, []string{`input timeout "2h"`, timeoutRange}},
+		{"timeout of 1e9 (not a whole number)", []string{"timeout", "1e9"}, false, []string{`input timeout "1e9"`, "duration such as 90s"}},
+		// Rejected by the core's parser, though with the syntax rule rather
+		// than the range (time.ParseDuration says "invalid duration" here).
+		{"timeout duration overflow", []string{"timeout", "9999999999h"}, false, []string{`input timeout "9999999999h"`}},
 		{"endpoint with a path", []string{"endpoint", "https://ecs.example.com/api"}, false, []string{"endpoint", "must not have a path"}},
 		{"endpoint with credentials", []string{"endpoint", "https://LTAIKEY:pw-secret-123@ecs.example.com"}, false, []string{"endpoint", "user information"}},
 		{"STS endpoint scheme", []string{"sts-endpoint", "ftp://sts.example.com"}, false, []string{"STS endpoint", "scheme"}},
@@ -78,8 +96,16 @@ func TestBadInputAction(t *testing.T) {
 	}
 }
 
+// timeoutRange is the rule of imagefamily.ParseDuration with
+// imagefamily.MinTimeout and imagefamily.MaxTimeout.
+const timeoutRange = "it must be between 100ms and 1h0m0s"
+
+// checkBadInput: exit code 2, an ::error annotation with every fragment, and
+// every output written (docs/action.md: outputs are always written, also on
+// input errors) with the values of a step that found nothing.
 func checkBadInput(t *testing.T, s *step, frags []string) {
 	t.Helper()
+	checkFailureOutputs(t, s)
 	out := s.stdout.String()
 	var annotation string
 	for _, l := range strings.Split(out, "\n") {
@@ -133,5 +159,88 @@ func TestBadInputActionUnknownInputs(t *testing.T) {
 	s.runMain(viaEmulator(srv))
 	if s.code != 0 || s.outputs()["image-id"] != "m-hznew" || srv.Requests(describeAction) != 1 {
 		t.Errorf("exit %d, outputs %v, %d requests", s.code, s.outputs(), srv.Requests(describeAction))
+	}
+}
+
+// checkFailureOutputs: every output is in GITHUB_OUTPUT, once, with the
+// values of a step that found nothing.
+func checkFailureOutputs(t *testing.T, s *step) {
+	t.Helper()
+	outs := s.outputs() // fails on a duplicate
+	want := map[string]string{"found": "false", "image-ids": "{}"}
+	for _, name := range outputNames {
+		v, ok := outs[name]
+		if !ok {
+			t.Errorf("output %s not written", name)
+			continue
+		}
+		if v != want[name] {
+			t.Errorf("output %s = %q, want %q", name, v, want[name])
+		}
+	}
+	if len(outs) != len(outputNames) {
+		t.Errorf("%d outputs, want %d: %v", len(outs), len(outputNames), outs)
+	}
+}
+
+// outputNames are the outputs action.yml declares, in its order.
+var outputNames = []string{"image-id", "image-name", "image-family", "image-version", "creation-time", "status",
+	"architecture", "os-type", "os-name", "platform", "size", "found", "json", "image-ids"}
+
+// TestFailureOutputsMatchOutputs: the outputs written on a failure are the
+// outputs of a lookup, same names, same order, and those action.yml declares.
+func TestFailureOutputsMatchOutputs(t *testing.T) {
+	outs, err := outputsFor(&inputs{}, []imagefamily.Result{{Region: "cn-hangzhou", Err: imagefamily.ErrNotFound}}, map[string]imagefamily.Image{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(outs, failureOutputs()) {
+		t.Errorf("outputsFor with nothing found = %q\nfailureOutputs = %q", outs, failureOutputs())
+	}
+	yml, err := os.ReadFile("../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, outputsBlock, _ := strings.Cut(string(yml), "\noutputs:\n")
+	outputsBlock, _, _ = strings.Cut(outputsBlock, "\nruns:\n")
+	var declared []string
+	for _, m := range regexp.MustCompile(`(?m)^  ([a-z-]+):$`).FindAllStringSubmatch(outputsBlock, -1) {
+		declared = append(declared, m[1])
+	}
+	var names []string
+	for _, o := range failureOutputs() {
+		names = append(names, o.name)
+	}
+	if !reflect.DeepEqual(names, outputNames) || !reflect.DeepEqual(declared, outputNames) {
+		t.Errorf("outputs written %q\nwant %q\naction.yml declares %q", names, outputNames, declared)
+	}
+}
+
+// Failures after the inputs were read write every output too: a GitHub
+// ID-token request that fails, a lookup that fails as a whole.
+func TestFailureWritesOutputs(t *testing.T) {
+	srv := emulator(t)
+	tokens, _ := githubTokenService(t)
+	s := oidcStep(t, srv, tokens)
+	s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = "http://127.0.0.1:1/token"
+	s.runMain(viaEmulator(srv))
+	if s.code != 1 {
+		t.Errorf("exit %d, want 1", s.code)
+	}
+	checkFailureOutputs(t, s)
+
+	core := &fakeCore{err: errors.New("the whole lookup failed")}
+	s = newStep(t, map[string]string{"region": "cn-hangzhou,cn-shanghai", "image-family": "web-base"}).run(core.option())
+	if s.code != 1 {
+		t.Errorf("exit %d, want 1", s.code)
+	}
+	checkFailureOutputs(t, s)
+
+	// Without GITHUB_OUTPUT an input error still exits 2 and writes nothing.
+	s = newStep(t, map[string]string{"region": "cn-hangzhou", "image-family": "web-base", "timeout": "0"})
+	delete(s.env, "GITHUB_OUTPUT")
+	s.run()
+	if s.code != 2 || strings.Contains(s.stdout.String(), "::warning") {
+		t.Errorf("exit %d, want 2 and no warning:\n%s", s.code, s.stdout)
 	}
 }

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sethvargo/go-githubactions"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 )
@@ -72,7 +75,7 @@ func TestSingleRegionOutputsAndRequest(t *testing.T) {
 	}
 
 	sum := s.summary()
-	for _, w := range []string{"### Alibaba Cloud image family `web-base`", "| Region | Image ID |", "| cn-hangzhou | `m-hz1` | web-base-20240102 | 2 | 2024-01-02T03:04:05Z | x86_64 | Ubuntu 22.04 64 bit |"} {
+	for _, w := range []string{"### Alibaba Cloud image family `web-base`", "| Region | Image ID |", "| cn-hangzhou | `m-hz1` | web-base-20240102 | 2 | 2024-01-02T03:04:05Z | x86\\_64 | Ubuntu 22.04 64 bit |"} {
 		if !strings.Contains(sum, w) {
 			t.Errorf("summary lacks %q:\n%s", w, sum)
 		}
@@ -164,7 +167,8 @@ func TestHyphenatedInputNames(t *testing.T) {
 func TestNotFoundFails(t *testing.T) {
 	core := &fakeCore{}
 	s := newStep(t, map[string]string{"region": "cn-hangzhou", "image-family": "web-base"}).run(core.option())
-	if s.code != 1 || !errors.Is(s.err, imagefamily.ErrNotFound) {
+	// Not found alone is exit code 3, as in the CLI.
+	if s.code != 3 || !errors.Is(s.err, imagefamily.ErrNotFound) {
 		t.Fatalf("code %d err %v", s.code, s.err)
 	}
 	out := s.stdout.String()
@@ -263,8 +267,32 @@ func TestSeveralRegionsPartlyMissing(t *testing.T) {
 	// With the default, one missing region fails the step but the regions
 	// that resolved are still in the outputs (for continue-on-error users).
 	s = newStep(t, map[string]string{"region": "cn-hangzhou,cn-shanghai", "image-family": "web-base"}).run(core.option())
-	if s.code != 1 || s.outputs()["image-ids"] != `{"cn-shanghai":"m-sh"}` {
+	if s.code != 3 || s.outputs()["image-ids"] != `{"cn-shanghai":"m-sh"}` {
 		t.Errorf("code %d outputs %v", s.code, s.outputs())
+	}
+}
+
+// Exit codes: any failure other than "not found" outranks it (1), and an
+// input error is 2, as in the CLI.
+func TestExitCodes(t *testing.T) {
+	nf := func(r string) error { return &imagefamily.NotFoundError{Region: r, Family: "web-base"} }
+	api := &imagefamily.APIError{Service: "ECS", Code: "Forbidden.RAM", HTTPStatus: 403}
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{&imagefamily.ValidationError{Field: "input timeout", Value: "0", Rule: "r"}, 2},
+		{nf("cn-hangzhou"), 3},
+		{&reportedError{errors.Join(nf("cn-hangzhou"), nf("cn-shanghai"))}, 3},
+		{&reportedError{errors.Join(nf("cn-hangzhou"), api)}, 1},
+		{&reportedError{errors.Join(api)}, 1},
+		{fmt.Errorf("wrapped: %w", nf("cn-hangzhou")), 3},
+		{errors.New("other"), 1},
+	} {
+		if got := ExitCode(c.err); got != c.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
 	}
 }
 
@@ -304,7 +332,7 @@ func TestInputErrors(t *testing.T) {
 		{"oidc and keys", with("role-to-assume", "acs:ram::1:role/r", "oidc-provider-arn", "acs:ram::1:oidc-provider/gh", "access-key-id", "LTAIx", "access-key-secret", "s3cr3t-only"), "cannot be combined"},
 		{"bad bool", with("fail-if-not-found", "yes"), "must be true or false"},
 		{"bad timeout", with("timeout", "soon"), "duration"},
-		{"zero timeout", with("timeout", "0"), "positive"},
+		{"zero timeout", with("timeout", "0"), "between 100ms and 1h0m0s"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -472,7 +500,9 @@ func TestSummaryEscapesValues(t *testing.T) {
 	core := &fakeCore{images: map[string]imagefamily.Image{"cn-hangzhou": img}}
 	s := newStep(t, map[string]string{"region": "cn-hangzhou", "image-family": "web-base"}).run(core.option())
 	sum := s.summary()
-	if !strings.Contains(sum, `a\|b&lt;script&gt;'x' next`) || strings.Contains(sum, "<script>") {
+	// safetext.Markdown: the line break shown as \n (its backslash escaped),
+	// no HTML, no code span, no column break.
+	if !strings.Contains(sum, `a\|b&lt;script&gt;'x'\\nnext`) || strings.Contains(sum, "<script>") {
 		t.Errorf("summary:\n%s", sum)
 	}
 	if err := os.WriteFile(s.sumPath, nil, 0o644); err != nil {
@@ -602,4 +632,68 @@ func TestOIDCAudienceMismatchExplained(t *testing.T) {
 		t.Errorf("annotation does not name the audience sent:\n%s", s.stdout)
 	}
 	s.assertNoSecrets(fakeJWT)
+}
+
+// Server text printed to the step log is escaped, whatever reaches the
+// front: the core refuses control characters in labels, but the action does
+// not rely on it. An image name holding "\n::warning ..." used to become a
+// real workflow command through the info line.
+func TestLogEscapesServerText(t *testing.T) {
+	img := sampleImage("m-1")
+	img.ImageName = "web\n::warning::forged-by-name"
+	img.ImageVersion = "7\r::add-mask::m-1"
+	img.CreationTime = "2024\x1b]0;title\x07\u202e\u2028::error::forged-by-time"
+	core := &fakeCore{
+		images: map[string]imagefamily.Image{"cn-hangzhou": img},
+		errs: map[string]error{"cn-shanghai": &imagefamily.APIError{
+			Service: "ECS", Action: "DescribeImageFromFamily", Region: "cn-shanghai", Family: "web-base",
+			Code: "Forbidden\n::warning::forged-code", HTTPStatus: 403, Message: "denied\x1b[2J\u2028::error::forged-message",
+		}},
+	}
+	s := newStep(t, map[string]string{"region": "cn-hangzhou,cn-shanghai", "image-family": "web-base"})
+	s.env["RUNNER_DEBUG"] = "1"
+	s.run(core.option())
+	if s.code != 1 {
+		t.Fatalf("code %d", s.code)
+	}
+	out := s.stdout.String()
+	if !strings.Contains(out, `cn-hangzhou: the newest image in family web-base is m-1 (web\n::warning::forged-by-name, version 7\r::add-mask::m-1, created 2024\x1b]0;title\x07\u202e\u2028::error::forged-by-time)`) {
+		t.Errorf("info line not escaped as expected:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "::") && !hasAnyPrefix(line, ourCommands) {
+			t.Errorf("a workflow command that is not ours: %q", line)
+		}
+		if strings.HasPrefix(line, "::add-mask::") {
+			t.Errorf("a mask was planted: %q", line)
+		}
+	}
+	if strings.ContainsAny(out, "\x1b\r\u202e\u2028") {
+		t.Errorf("stdout holds control or format characters: %q", out)
+	}
+	if !strings.Contains(out, `::error title=Image family lookup failed in cn-shanghai::`) || !strings.Contains(out, `denied\x1b[2J\u2028::error::forged-message`) {
+		t.Errorf("annotation not escaped as expected:\n%s", out)
+	}
+	// The outputs stay exact.
+	if outs := s.outputs(); outs["image-name"] != img.ImageName || outs["creation-time"] != img.CreationTime {
+		t.Errorf("outputs changed: %q %q", outs["image-name"], outs["creation-time"])
+	}
+	sum := s.summary()
+	if strings.ContainsAny(sum, "\x1b\r\u202e\u2028<") {
+		t.Errorf("summary holds control characters or HTML: %q", sum)
+	}
+}
+
+// Annotation properties: go-githubactions escapes ':' and ',' in property
+// values (as the runner requires), besides '%' and line breaks; the message
+// keeps to one line.
+func TestAnnotationEscaping(t *testing.T) {
+	var buf bytes.Buffer
+	a := githubactions.New(githubactions.WithWriter(&buf), githubactions.WithGetenv(func(string) string { return "" }))
+	annotate(a, "a: b, c\n::warning::x", errors.New("line one\r\n::error::forged 100%\x1b[2J"))
+	got := buf.String()
+	want := "::error title=a%3A b%2C c\\n%3A%3Awarning%3A%3Ax::line one\\r\\n::error::forged 100%25\\x1b[2J\n"
+	if got != want {
+		t.Errorf("annotation\n got %q\nwant %q", got, want)
+	}
 }

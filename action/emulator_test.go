@@ -155,7 +155,7 @@ func TestEmulatorWrongSecret(t *testing.T) {
 func TestEmulatorNotFound(t *testing.T) {
 	srv := emulator(t)
 	s := newStep(t, emuInputs(srv, "region", "cn-beijing", "access-key-id", emuKeyID, "access-key-secret", emuSecret)).run(viaEmulator(srv))
-	if s.code != 1 || s.outputs()["found"] != "false" || !strings.Contains(s.stdout.String(), "::error title=Image family lookup failed in cn-beijing::no available image") {
+	if s.code != 3 || s.outputs()["found"] != "false" || !strings.Contains(s.stdout.String(), "::error title=Image family lookup failed in cn-beijing::no available image") {
 		t.Fatalf("code %d outputs %v\n%s", s.code, s.outputs(), s.stdout)
 	}
 	s = newStep(t, emuInputs(srv, "region", "cn-beijing", "access-key-id", emuKeyID, "access-key-secret", emuSecret, "fail-if-not-found", "false")).run(viaEmulator(srv))

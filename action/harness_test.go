@@ -83,14 +83,7 @@ func (s *step) run(opts ...Option) *step {
 	s.t.Helper()
 	a := githubactions.New(githubactions.WithGetenv(s.getenv), githubactions.WithWriter(s.stdout))
 	s.err = Run(context.Background(), a, opts...)
-	switch {
-	case s.err == nil:
-		s.code = 0
-	case imagefamily.IsInputError(s.err):
-		s.code = 2
-	default:
-		s.code = 1
-	}
+	s.code = ExitCode(s.err)
 	s.scanAll()
 	return s
 }

@@ -1,8 +1,6 @@
 package action
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -129,7 +127,7 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 	if v := input(a, "timeout"); v != "" {
 		d, err := parseTimeout(v)
 		if err != nil {
-			return nil, bad("input timeout", v, err.Error())
+			return nil, err
 		}
 		in.timeout = d
 	}
@@ -148,19 +146,11 @@ func parseBool(v string) (bool, bool) {
 	return false, false
 }
 
-// parseTimeout takes a Go duration ("90s", "2m") or a number of seconds.
+// parseTimeout takes a Go duration ("90s", "2m") or a whole number of
+// seconds, between imagefamily.MinTimeout and imagefamily.MaxTimeout (100ms
+// to 1h). The core's parser is overflow-safe: "18446744074" (seconds) is out
+// of range, not a wrapped-around fraction of a second. Its error is a
+// *imagefamily.ValidationError naming "input timeout" (exit code 2).
 func parseTimeout(v string) (time.Duration, error) {
-	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(n) * time.Second
-	} else {
-		d, err = time.ParseDuration(v)
-		if err != nil {
-			return 0, fmt.Errorf("it must be a duration such as 90s or 2m, or a number of seconds")
-		}
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("it must be positive")
-	}
-	return d, nil
+	return imagefamily.ParseDuration("input timeout", v, imagefamily.MinTimeout, imagefamily.MaxTimeout)
 }

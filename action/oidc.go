@@ -4,24 +4,34 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // idToken mints a GitHub OIDC ID token for audience from the runner's token
 // service (ACTIONS_ID_TOKEN_REQUEST_URL with the bearer
-// ACTIONS_ID_TOKEN_REQUEST_TOKEN) and masks it before returning.
-func idToken(ctx context.Context, a *githubactions.Action, audience string) (string, error) {
+// ACTIONS_ID_TOKEN_REQUEST_TOKEN) and masks it before returning. The request
+// is bounded by the timeout input (imagefamily.DefaultTimeout when it is
+// zero) as well as by the Action's HTTP client (see Main).
+func idToken(ctx context.Context, a *githubactions.Action, audience string, timeout time.Duration) (string, error) {
 	// The request token is a credential too; the runner masks it, but a
 	// self-hosted or local runner may not.
 	mask(a, a.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
 
+	if timeout <= 0 {
+		timeout = imagefamily.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	token, err := a.GetIDToken(ctx, audience)
 	mask(a, token)
 	var missing *githubactions.EnvMissingError
 	var failed *githubactions.RequestFailedError
+	var refused *imagefamily.AnswerError
 	switch {
 	case errors.As(err, &missing):
 		return "", &credentialsInputError{fmt.Sprintf(
@@ -30,10 +40,17 @@ func idToken(ctx context.Context, a *githubactions.Action, audience string) (str
 				"Workflows triggered by pull requests from forks never get an ID token; use static keys from secrets there, or skip the step",
 			missing.Name)}
 	case errors.As(err, &failed):
+		// The body is the service's text: escaped and bounded.
 		return "", fmt.Errorf("%w: GitHub refused to mint an ID token for audience %q (HTTP %d): %s",
-			imagefamily.ErrCredentials, audience, failed.StatusCode, truncate(failed.Body, 300))
+			imagefamily.ErrCredentials, audience, failed.StatusCode, safetext.Excerpt(failed.Body, 300))
+	case errors.As(err, &refused):
+		// A redirect or an oversized body, refused at the trust boundary;
+		// the bearer token went nowhere but the configured URL.
+		return "", fmt.Errorf("%w: requesting a GitHub ID token for audience %q: %w", imagefamily.ErrCredentials, audience, refused)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return "", fmt.Errorf("%w: the GitHub ID-token service did not answer within %s (the timeout input)", imagefamily.ErrCredentials, timeout)
 	case err != nil:
-		return "", fmt.Errorf("%w: requesting a GitHub ID token for audience %q: %v", imagefamily.ErrCredentials, audience, err)
+		return "", fmt.Errorf("%w: requesting a GitHub ID token for audience %q: %s", imagefamily.ErrCredentials, audience, safetext.Excerpt(err.Error(), 500))
 	case token == "":
 		return "", fmt.Errorf("%w: the GitHub token service answered without a token for audience %q", imagefamily.ErrCredentials, audience)
 	}
@@ -46,10 +63,3 @@ type credentialsInputError struct{ msg string }
 
 func (e *credentialsInputError) Error() string        { return e.msg }
 func (e *credentialsInputError) Is(target error) bool { return target == imagefamily.ErrInvalidInput }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}

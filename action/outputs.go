@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // output is one name/value pair for GITHUB_OUTPUT, kept in order so the file
@@ -107,12 +109,16 @@ func appendSummary(path, markdown string) error {
 	return f.Close()
 }
 
-// mdCell makes an API-supplied string safe inside a Markdown table cell: no
-// line breaks, no column breaks, no HTML.
-func mdCell(s string) string {
-	r := strings.NewReplacer(
-		"\r", " ", "\n", " ", "|", `\|`, "`", "'",
-		"&", "&amp;", "<", "&lt;", ">", "&gt;",
-	)
-	return r.Replace(s)
+// mdCell makes an API-supplied string safe inside a Markdown table cell of
+// the job summary (which renders HTML too): no line or column breaks, no
+// HTML, no links or emphasis, no control characters (safetext.Markdown).
+func mdCell(s string) string { return safetext.Markdown(s) }
+
+// codeSpan makes a string safe inside a `code span` of a table cell. Inside
+// a code span Markdown's backslash escapes show literally, so only what
+// could end the span, the cell or the row, or open HTML, is replaced; the
+// values shown this way (image ids, the family) are checked by the core and
+// never hold any of it.
+func codeSpan(s string) string {
+	return strings.NewReplacer("`", "'", "|", `\|`, "&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(safetext.Terminal(s))
 }
