@@ -98,6 +98,7 @@ type HostileServer struct {
 // StartHostile starts a row's listeners on loopback. Close stops them (and
 // ends any endless body the row is still sending).
 func StartHostile(row HostileRow) *HostileServer {
+	gzipBomb()
 	h := &HostileServer{stop: make(chan struct{})}
 	h.Other = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.otherRequests.Add(1)
@@ -236,14 +237,16 @@ var (
 	bomb     []byte
 )
 
-// gzipBomb is 64 MiB of JSON-looking padding compressed to about 64 KiB.
+// gzipBomb is 16 MiB of JSON-looking padding compressed to about 16 KiB:
+// sixteen times the client's cap once inflated. StartHostile builds it
+// before serving, so no request waits for the compression.
 func gzipBomb() []byte {
 	bombOnce.Do(func() {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		zw.Write([]byte(`{"RequestId":"7A6B1E2C-0000-4000-8000-000000000001","Padding":"`))
 		zeros := bytes.Repeat([]byte("0"), 1<<20)
-		for range 64 {
+		for range 16 {
 			zw.Write(zeros)
 		}
 		zw.Write([]byte(`"}`))
@@ -283,7 +286,7 @@ func HostileRows() []HostileRow {
 				w.Write([]byte("<html><body><h1>502 Bad Gateway</h1>"))
 				stream(w, r, bytes.Repeat([]byte("<p>proxy error \x1b[31m</p>\n"), 2048), 64<<20, 0)
 			}),
-		refused("gzip bomb (64 MiB in 64 KiB)", "refused the answer",
+		refused("gzip bomb (16 MiB in 16 KiB)", "refused the answer",
 			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
 				w.Header().Set("Content-Type", "application/json")
 				w.Header().Set("Content-Encoding", "gzip")

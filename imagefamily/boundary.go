@@ -56,8 +56,22 @@ func (e *AnswerError) Error() string {
 	if e.RequestID != "" {
 		b.WriteString(" [RequestId " + e.RequestID + "]")
 	}
-	b.WriteString(". The endpoint may be a proxy, a captive portal or a mirror that is not Alibaba Cloud; check --endpoint/custom_endpoint_ecs and proxy settings (see " + docsURL + "security.md)")
+	b.WriteString(". " + e.advice() + " (see " + docsURL + "security.md)")
 	return b.String()
+}
+
+// advice names the setting that points at the endpoint that answered.
+func (e *AnswerError) advice() string {
+	const what = "The endpoint may be a proxy, a captive portal or a mirror that is not "
+	switch {
+	case strings.HasPrefix(e.Op, "ECS DescribeImageFromFamily"):
+		return what + "Alibaba Cloud ECS; check --endpoint/custom_endpoint_ecs/endpoint and proxy settings"
+	case strings.HasPrefix(e.Op, "STS"):
+		return what + "Alibaba Cloud STS; check the STS endpoint (--sts-endpoint, sts_endpoint, a profile's sts_endpoint or sts_region, ALIBABA_CLOUD_STS_ENDPOINT) and proxy settings"
+	case strings.HasPrefix(e.Op, "ECS metadata"):
+		return what + "the ECS metadata service; check --metadata-endpoint/ALIBABA_CLOUD_ECS_METADATA_ENDPOINT"
+	}
+	return "Check the endpoint's address and proxy settings (HTTPS_PROXY/NO_PROXY)"
 }
 
 func (e *AnswerError) Is(target error) bool { return target == ErrAPI }

@@ -107,7 +107,10 @@ func ParseDuration(field, value string, min, max time.Duration) (time.Duration, 
 		var perr error
 		d, perr = time.ParseDuration(v)
 		if perr != nil {
-			if strings.Contains(perr.Error(), "overflow") {
+			// time.ParseDuration says "invalid duration" for a well-formed
+			// but overflowing value such as 9999999999h: that is a range
+			// problem, not a syntax one.
+			if durationSyntax.MatchString(v) {
 				return bad(rangeRule)
 			}
 			return bad("it must be a duration such as 90s, 2m or 1h, or a whole number of seconds")
@@ -118,6 +121,8 @@ func ParseDuration(field, value string, min, max time.Duration) (time.Duration, 
 	}
 	return d, nil
 }
+
+var durationSyntax = regexp.MustCompile(`^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
 
 func isOverflow(err error) bool {
 	var ne *strconv.NumError

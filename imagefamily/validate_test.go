@@ -211,6 +211,12 @@ func TestParseDurationRanges(t *testing.T) {
 		if !errors.As(err, &ve) || ve.Field != "input timeout" || !IsInputError(err) {
 			t.Errorf("ParseDuration(%q) = %v, want a validation error naming the field", in, err)
 		}
+		// Well-formed but out of range (overflowing included) says the range.
+		if strings.HasSuffix(in, "h") || in == "18446744074" || in == "3601" {
+			if !strings.Contains(err.Error(), "between 100ms and 1h0m0s") {
+				t.Errorf("ParseDuration(%q) = %v, want the range rule", in, err)
+			}
+		}
 	}
 }
 

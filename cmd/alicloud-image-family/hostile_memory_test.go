@@ -28,7 +28,7 @@ var hostileMemoryRows = []string{
 	"well-formed answer (baseline)",
 	"endless chunked 200 body",
 	"64 MiB HTML error page",
-	"gzip bomb (64 MiB in 64 KiB)",
+	"gzip bomb (16 MiB in 16 KiB)",
 	"Content-Length of 2 GiB",
 }
 
@@ -36,7 +36,7 @@ var hostileMemoryRows = []string{
 // boundary), to show what the bounded reads save. Only rows whose body ends
 // by itself: against the endless body the bare SDK reads until the server
 // stops (8 GiB or a minute).
-var sdkminRows = []string{"well-formed answer (baseline)", "64 MiB HTML error page", "gzip bomb (64 MiB in 64 KiB)", "Content-Length of 2 GiB"}
+var sdkminRows = []string{"well-formed answer (baseline)", "64 MiB HTML error page", "gzip bomb (16 MiB in 16 KiB)", "Content-Length of 2 GiB"}
 
 // HostileMemory is the JSON HOSTILE_RSS_JSON receives.
 type HostileMemory struct {

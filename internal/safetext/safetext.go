@@ -62,13 +62,15 @@ func Excerpt(s string, max int) string {
 func Quote(s string, max int) string { return `"` + Excerpt(s, max) + `"` }
 
 // Markdown makes s safe inside a Markdown table cell of a GitHub job summary
-// (which also renders HTML): no line or column breaks, no HTML, no code-span
-// breakout, and no control characters.
+// (which also renders HTML): no line or column breaks, no HTML, no links or
+// images, no code-span breakout, and no control characters. Emphasis
+// characters (* and _) are left alone: they only change how text looks, and
+// escaping them would make ids such as x86_64 read x86\_64 in the source.
 func Markdown(s string) string {
 	r := strings.NewReplacer(
 		"|", `\|`, "`", "'",
 		"&", "&amp;", "<", "&lt;", ">", "&gt;",
-		"[", `\[`, "]", `\]`, "*", `\*`, "_", `\_`, "\\", `\\`,
+		"[", `\[`, "]", `\]`, "\\", `\\`,
 	)
 	return r.Replace(Terminal(s))
 }
