@@ -30,6 +30,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // Config is the body of a `data "alicloud-image-family"` block.
@@ -88,7 +89,9 @@ type Config struct {
 	// `custom_endpoint_ecs`. Used for `ram_role_arn` and OIDC.
 	STSEndpoint string `mapstructure:"sts_endpoint" required:"false"`
 	// Upper bound on the whole lookup, credential exchange and retries
-	// included, as a duration such as `30s` or `2m`. Defaults to `60s`.
+	// included: a duration such as `30s` or `2m`, or a whole number of
+	// seconds. It must be between `100ms` and `1h`; anything else is
+	// refused by `packer validate`. Defaults to `60s`.
 	Timeout string `mapstructure:"timeout" required:"false"`
 	// How many times a throttled, timed out or failed (HTTP 5xx) request is
 	// retried, with exponential backoff. The number of requests sent is at
@@ -299,13 +302,13 @@ func (d *Datasource) Configure(raws ...any) error {
 	}
 
 	if known("timeout", c.Timeout) {
-		t, err := time.ParseDuration(c.Timeout)
-		switch {
-		case err != nil:
-			add(fmt.Errorf("timeout %q is not a duration: write it like \"30s\" or \"2m\"", c.Timeout))
-		case t <= 0:
-			add(fmt.Errorf("timeout %q must be positive", c.Timeout))
-		default:
+		// The core's parser: a Go duration or a bare number of seconds,
+		// within MinTimeout..MaxTimeout, refusing values that overflow
+		// (18446744074 seconds) instead of wrapping them into nonsense.
+		t, err := core.ParseDuration("timeout", c.Timeout, core.MinTimeout, core.MaxTimeout)
+		if err != nil {
+			add(attrError(err))
+		} else {
 			req.Timeout = t
 		}
 	}
@@ -429,28 +432,59 @@ func (d *Datasource) Execute() (cty.Value, error) {
 	if logEnabled() {
 		// The core redacts every secret from this trace; with PACKER_LOG
 		// set, Packer copies the plugin's log into its own.
-		req.Debug = log.Writer()
+		req.Debug = logWriter{}
 	}
 	if d.prepare != nil {
 		d.prepare(&req)
 	}
-	log.Printf("[INFO] alicloud-image-family: resolving family %q in region %s", req.Family, req.Region)
+	log.Printf("[INFO] alicloud-image-family: resolving family %s in region %s",
+		safetext.Quote(req.Family, 160), safetext.Terminal(req.Region))
 
 	img, err := core.Resolve(context.Background(), req)
 	if err != nil {
-		return null, describe(err, req.Family, req.Region)
+		return null, safeError(describe(err, req.Family, req.Region))
 	}
 	if err := d.checkGuards(img, img.RequestID); err != nil {
-		return null, err
+		return null, safeError(err)
 	}
-	log.Printf("[INFO] alicloud-image-family: family %q in region %s resolved to %s (created %s)", req.Family, req.Region, img.ImageID, img.CreationTime)
+	// The core checked the answer; the log line escapes what came from the
+	// server anyway, as every line the data source prints does.
+	log.Printf("[INFO] alicloud-image-family: family %s in region %s resolved to %s (created %s)",
+		safetext.Quote(req.Family, 160), safetext.Terminal(req.Region),
+		safetext.Excerpt(img.ImageID, 160), safetext.Excerpt(img.CreationTime, 64))
+	// The outputs are machine values: they stay exact, never escaped.
 	return hcl2helper.HCL2ValueFromConfig(toOutput(img, req.Region), d.OutputSpec()), nil
 }
 
+// maxDiagnostic bounds the text of a diagnostic. The core's messages are one
+// line of at most 2 KiB; the guard errors are shorter still.
+const maxDiagnostic = 4096
+
+// safeError wraps the error Execute returns, which Packer prints as the
+// diagnostic on the data block: its text is one bounded line with every
+// control character, escape sequence and bidi override written visibly, so
+// an endpoint cannot start a line of Packer's output, recolour the terminal
+// or retitle the window through it, whatever the layers below let through.
+// errors.Is and errors.As still see the error it wraps. (The type has no
+// doc comment of its own so that struct-markdown makes no docs partial of
+// it.)
+func safeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &printableError{err: err}
+}
+
+type printableError struct{ err error }
+
+func (e *printableError) Error() string { return safetext.Excerpt(e.err.Error(), maxDiagnostic) }
+func (e *printableError) Unwrap() error { return e.err }
+
 // describe makes sure the diagnostic Packer prints names the family and the
 // region. The core's API and not-found errors already do (with the
-// RequestId); credential, transport and validation errors do not, so they get
-// a prefix. Nothing is added twice.
+// RequestId), and so do its refused-answer and timeout errors for the ECS
+// call (their operation names both); credential, transport and validation
+// errors do not, so they get a prefix. Nothing is added twice.
 func describe(err error, family, region string) error {
 	var apiErr *core.APIError
 	var nf *core.NotFoundError
@@ -458,6 +492,9 @@ func describe(err error, family, region string) error {
 	case errors.As(err, &nf):
 		return err
 	case errors.As(err, &apiErr) && apiErr.Family == family && apiErr.Region == region:
+		return err
+	}
+	if msg := err.Error(); strings.Contains(msg, fmt.Sprintf("family %q", family)) && strings.Contains(msg, "in region "+region) {
 		return err
 	}
 	return fmt.Errorf("resolving image family %q in region %s: %w", family, region, err)
@@ -509,6 +546,19 @@ func toOutput(img core.Image, region string) DatasourceOutput {
 		})
 	}
 	return out
+}
+
+// logWriter hands the core's trace to the standard logger, one line per
+// log entry. Going through log.Print rather than writing to log.Writer()
+// directly serialises the trace with every other log line (the logger's
+// lock) and gives it the same prefix: the core may still write a line from
+// an SDK call it gave up on at the deadline, after Resolve has returned,
+// concurrently with the data source's own lines.
+type logWriter struct{}
+
+func (logWriter) Write(p []byte) (int, error) {
+	log.Print(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // logEnabled mirrors Packer's own rule for PACKER_LOG: set and not "0".

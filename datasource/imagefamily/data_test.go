@@ -196,9 +196,18 @@ func TestConfigureRejects(t *testing.T) {
 		{"family with a slash", `image_family = "web/base"` + "\nregion = \"cn-hangzhou\"", []string{"image_family", `"/"`}},
 		{"upper-case region", `image_family = "web-base"` + "\nregion = \"CN-Hangzhou\"", []string{"region", `"cn-hangzhou"`}},
 		{"region name", `image_family = "web-base"` + "\nregion = \"Hangzhou\"", []string{"region", "region id"}},
-		{"bad timeout", base + `timeout = "soon"`, []string{"timeout", `"soon"`}},
-		{"negative timeout", base + `timeout = "-5s"`, []string{"timeout", "positive"}},
+		{"bad timeout", base + `timeout = "soon"`, []string{`timeout: invalid timeout "soon"`, "such as 90s"}},
+		{"negative timeout", base + `timeout = "-5s"`, []string{`timeout: invalid timeout "-5s"`, "between 100ms and 1h0m0s"}},
 		{"timeout without unit", base + `timeout = "5ns"`, []string{"timeout", "100ms"}},
+		{"timeout zero", base + `timeout = "0"`, []string{`timeout: invalid timeout "0"`, "between 100ms and 1h0m0s"}},
+		{"timeout over an hour", base + `timeout = "2h"`, []string{`timeout: invalid timeout "2h"`, "between 100ms and 1h0m0s"}},
+		{"timeout 3601 seconds", base + `timeout = "3601"`, []string{`timeout: invalid timeout "3601"`, "a bare number counts seconds"}},
+		// 18446744074 s is 2^64 ns: multiplied out it would wrap around to
+		// a tiny (or negative) duration instead of being refused.
+		{"timeout seconds overflowing", base + `timeout = "18446744074"`, []string{`timeout: invalid timeout "18446744074"`, "between 100ms and 1h0m0s"}},
+		{"timeout beyond int64", base + `timeout = "99999999999999999999"`, []string{"timeout: invalid timeout", "between 100ms and 1h0m0s"}},
+		{"timeout duration overflowing", base + `timeout = "9999999999h"`, []string{`timeout: invalid timeout "9999999999h"`}},
+		{"timeout with a space", base + `timeout = "10 s"`, []string{`timeout: invalid timeout "10 s"`}},
 		{"negative retries", base + `max_retries = -1`, []string{"max_retries", "0 (no retries)"}},
 		{"too many retries", base + `max_retries = 50`, []string{"max_retries", "19"}},
 		{"architecture", base + `architecture = "amd64"`, []string{"architecture", `"amd64"`, "x86_64, arm64, i386"}},
@@ -207,6 +216,9 @@ func TestConfigureRejects(t *testing.T) {
 		{"max_age days", base + `max_age = "x d"`, []string{"max_age"}},
 		{"max_age zero", base + `max_age = "0d"`, []string{"max_age", "positive"}},
 		{"max_age negative", base + `max_age = "-1h"`, []string{"max_age", "positive"}},
+		// More days than a time.Duration holds would wrap around.
+		{"max_age days overflowing", base + `max_age = "106752d"`, []string{`max_age "106752d"`, "at most 106751d"}},
+		{"max_age hours overflowing", base + `max_age = "9999999999h"`, []string{`max_age "9999999999h"`}},
 		{"key without secret", base + `access_key = "LTAIKEY"`, []string{"secret_key", "required"}},
 		{"secret without key", base + `secret_key = "s3cret"`, []string{"access_key", "required"}},
 		{"token without keys", base + `security_token = "tok"`, []string{"security_token"}},
@@ -230,6 +242,30 @@ func TestConfigureRejects(t *testing.T) {
 			}
 			secretscan.Check(t, "Configure error", err.Error(), "s3cret")
 		})
+	}
+}
+
+// timeout takes the core's forms: a Go duration or a whole number of
+// seconds, from 100ms to 1h.
+func TestConfigureTimeout(t *testing.T) {
+	clearEnv(t)
+	for in, want := range map[string]time.Duration{
+		"90": 90 * time.Second, "90s": 90 * time.Second, "2m": 2 * time.Minute, "1h": time.Hour,
+		"3600": time.Hour, "100ms": 100 * time.Millisecond, "1m30s": 90 * time.Second,
+	} {
+		d := mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\ntimeout = \""+in+"\"\n")
+		if d.req.Timeout != want {
+			t.Errorf("timeout %q = %s, want %s", in, d.req.Timeout, want)
+		}
+	}
+	// Refused in Configure, that is by `packer validate`, naming the
+	// attribute, and before anything else sees the value.
+	d, err := configure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\ntimeout = \"18446744074\"\n")
+	if err == nil || !strings.Contains(err.Error(), `timeout: invalid timeout "18446744074"`) {
+		t.Fatalf("timeout 18446744074: %v, want the timeout attribute refused", err)
+	}
+	if d.req.Timeout != 0 {
+		t.Fatalf("a refused timeout reached the request as %s", d.req.Timeout)
 	}
 }
 

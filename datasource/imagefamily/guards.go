@@ -3,11 +3,13 @@ package imagefamily
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // The guards are Packer-only: they turn "the family moved under you" into a
@@ -25,13 +27,17 @@ type GuardError struct {
 	RequestID string // of the DescribeImageFromFamily answer, when known
 }
 
+// Error names the image by what the server said about it; every such value
+// passes through safetext, so the diagnostic stays one printable line
+// whatever the answer held.
 func (e *GuardError) Error() string {
-	msg := fmt.Sprintf("image family %q in region %s resolved to %s (%s, created %s)",
-		e.Family, e.Region, e.Image.ImageID, e.Image.ImageName, e.Image.CreationTime)
+	msg := fmt.Sprintf("image family %s in region %s resolved to %s (%s, created %s)",
+		safetext.Quote(e.Family, 160), safetext.Terminal(e.Region), safetext.Excerpt(e.Image.ImageID, 160),
+		safetext.Excerpt(e.Image.ImageName, 160), safetext.Excerpt(e.Image.CreationTime, 64))
 	if e.RequestID != "" {
-		msg += " [RequestId " + e.RequestID + "]"
+		msg += " [RequestId " + safetext.Excerpt(e.RequestID, 80) + "]"
 	}
-	return msg + fmt.Sprintf(", which fails %s: expected %s, found %s", e.Attr, e.Expected, e.Found)
+	return msg + fmt.Sprintf(", which fails %s: expected %s, found %s", e.Attr, e.Expected, safetext.Terminal(e.Found))
 }
 
 func (d *Datasource) checkGuards(img core.Image, requestID string) error {
@@ -71,12 +77,17 @@ func oneOf(v string, set []string) bool {
 	return false
 }
 
+// quoteOrNone names a value the API gave, escaped and bounded.
 func quoteOrNone(s string) string {
 	if s == "" {
 		return "none (the API left it empty)"
 	}
-	return strconv.Quote(s)
+	return safetext.Quote(s, 160)
 }
+
+// maxAgeDays is the most days a time.Duration holds (about 292 years);
+// more would overflow into a negative or arbitrary age.
+const maxAgeDays = int(math.MaxInt64 / int64(24*time.Hour))
 
 // parseAge reads a Go duration or a whole number of days ("30d"): image
 // ages are naturally counted in days, which Go durations cannot express.
@@ -86,6 +97,9 @@ func parseAge(s string) (time.Duration, error) {
 		n, err := strconv.Atoi(days)
 		if err != nil {
 			return 0, errors.New(`write a duration such as "720h" or a number of days such as "30d"`)
+		}
+		if n > maxAgeDays {
+			return 0, fmt.Errorf("it must be at most %dd", maxAgeDays)
 		}
 		age = time.Duration(n) * 24 * time.Hour
 	} else {

@@ -81,9 +81,14 @@ func TestBadInputPacker(t *testing.T) {
 		{name: "endpoint with a path", set: map[string]*string{"custom_endpoint_ecs": str("https://ecs.example.com/api")}, frags: []string{"custom_endpoint_ecs: invalid endpoint", "must not have a path"}},
 		{name: "endpoint with credentials", set: map[string]*string{"custom_endpoint_ecs": str("https://LTAIKEY:pw-secret-123@ecs.example.com")}, frags: []string{"custom_endpoint_ecs", "user information"}},
 		{name: "STS endpoint scheme", set: map[string]*string{"sts_endpoint": str("ftp://sts.example.com")}, frags: []string{"sts_endpoint: invalid STS endpoint", "scheme"}},
-		{name: "timeout not a duration", set: map[string]*string{"timeout": str("soon")}, frags: []string{`timeout "soon" is not a duration`, "30s"}},
-		{name: "timeout zero", set: map[string]*string{"timeout": str("0s")}, frags: []string{`timeout "0s"`, "positive"}},
-		{name: "timeout without a unit", set: map[string]*string{"timeout": str("50ms")}, frags: []string{"timeout: invalid timeout", "at least 100ms"}},
+		{name: "timeout not a duration", set: map[string]*string{"timeout": str("soon")}, frags: []string{`timeout: invalid timeout "soon"`, "such as 90s, 2m or 1h"}},
+		{name: "timeout zero", set: map[string]*string{"timeout": str("0s")}, frags: []string{`timeout: invalid timeout "0s"`, "between 100ms and 1h0m0s"}},
+		{name: "timeout under 100ms", set: map[string]*string{"timeout": str("50ms")}, frags: []string{`timeout: invalid timeout "50ms"`, "between 100ms and 1h0m0s"}},
+		// Written as a bare number (HCL converts it to the string
+		// attribute): seconds, and 2^64 ns, which multiplied out would wrap
+		// around instead of being refused.
+		{name: "timeout of 18446744074 seconds", set: map[string]*string{"timeout": str("18446744074")}, frags: []string{`timeout: invalid timeout "18446744074"`, "between 100ms and 1h0m0s (a bare number counts seconds)"}},
+		{name: "timeout over the 1h maximum", set: map[string]*string{"timeout": str("2h")}, frags: []string{`timeout: invalid timeout "2h"`, "between 100ms and 1h0m0s"}},
 		{name: "max_retries 50", set: map[string]*string{"max_retries": str("50")}, frags: []string{"max_retries 50 is out of range", "0 (no retries) to 19"}},
 		{name: "max_retries -1", set: map[string]*string{"max_retries": str("-1")}, frags: []string{"max_retries -1 is out of range"}},
 		{name: "key without secret", set: map[string]*string{"secret_key": nil}, frags: []string{"secret_key: invalid access key secret", "required when an access key id is given"}},

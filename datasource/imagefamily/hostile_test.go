@@ -1,0 +1,220 @@
+package imagefamily
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+)
+
+// The data source's in-process runner of the hostile-endpoint table
+// (ecstest.HostileRows): every row through Configure and Execute with
+// PACKER_LOG on, checking what Packer would print (the diagnostic) and what
+// the plugin log gets. test/packer/hostile_test.go runs the same rows
+// through a real packer build.
+
+const hostileSecret = "hostile-datasource-secret-MUST-NOT-LEAK-0001"
+
+func TestExecuteHostileEndpoints(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("PACKER_LOG", "1")
+	// The core may still write a trace line from an SDK call it abandoned
+	// at the deadline after Execute returned: the buffer takes a lock.
+	var logBuf syncBuffer
+	log.SetOutput(&logBuf)
+	t.Cleanup(func() { log.SetOutput(io.Discard) })
+
+	rows := ecstest.HostileRows()
+	warmHostileRows(rows)
+	for _, row := range rows {
+		t.Run(row.Name, func(t *testing.T) {
+			logBuf.Reset()
+			h := ecstest.StartHostile(row)
+			defer h.Close()
+			d := mustConfigure(t, fmt.Sprintf(`
+image_family        = "web-base"
+region              = "cn-hangzhou"
+access_key          = "LTAIHOSTILEDS0001"
+secret_key          = %q
+custom_endpoint_ecs = %q
+timeout             = %q
+max_retries         = %d
+`, hostileSecret, h.URL(), ecstest.HostileTimeoutSetting, ecstest.HostileMaxAttempts-1))
+			d.prepare = func(r *core.Request) { r.Transport = h.Transport() }
+			v, err := d.Execute()
+
+			if n := h.OtherRequests(); n != 0 {
+				t.Errorf("the redirect target saw %d requests", n)
+			}
+			if n := h.Requests(); n != row.Requests {
+				t.Errorf("the endpoint saw %d requests, want %d", n, row.Requests)
+			}
+			if row.Outcome == ecstest.HostileFound {
+				if err != nil {
+					t.Fatalf("Execute: %v", err)
+				}
+				if id := v.GetAttr("image_id").AsString(); id != ecstest.HostileImageID {
+					t.Errorf("image_id = %q", id)
+				}
+				// Outputs are exact machine values: what the row planted in
+				// the description is there verbatim, never escaped.
+				for _, f := range row.Forged {
+					if desc := v.GetAttr("description").AsString(); !strings.Contains(desc, f) {
+						t.Errorf("description %q lost %q", desc, f)
+					}
+				}
+			} else {
+				if err == nil {
+					t.Fatalf("Execute accepted the answer; want %s", row.Outcome)
+				}
+				msg := err.Error()
+				if frag := h.Fill(row.Fragment); !strings.Contains(msg, frag) {
+					t.Errorf("diagnostic lacks %q: %s", frag, msg)
+				}
+				if !strings.Contains(msg, `"web-base"`) || !strings.Contains(msg, "cn-hangzhou") {
+					t.Errorf("diagnostic does not name the family and region: %s", msg)
+				}
+				if strings.Count(msg, `family "web-base"`) > 1 {
+					t.Errorf("diagnostic names the family twice: %s", msg)
+				}
+				if !safetext.IsClean(msg) || len(msg) > maxDiagnostic+64 {
+					t.Errorf("diagnostic is not one bounded printable line (%d bytes): %q", len(msg), msg)
+				}
+				for _, f := range row.Forged {
+					if strings.HasPrefix(msg, f) {
+						t.Errorf("diagnostic starts with forged %q", f)
+					}
+				}
+				if errors.Is(err, core.ErrInvalidInput) {
+					t.Errorf("a server answer became an input error: %v", err)
+				}
+			}
+			checkLog(t, logBuf.String(), row.Forged)
+			scan := secretscan.New(hostileSecret)
+			if err != nil {
+				scan.Check(t, "diagnostic", err.Error())
+			}
+			scan.Check(t, "plugin log", logBuf.String())
+		})
+	}
+}
+
+// warmHostileRows runs every row's Serve once against a recorder with a
+// request that is already cancelled, before any timer starts. ecstest
+// builds some bodies lazily and caches them (the gzip bomb compresses
+// 64 MiB on first use, which takes longer than HostileTimeoutSetting under
+// -race); built inside the first real request, that cost would count
+// against the lookup's deadline and turn a refused answer into a timeout.
+// Streaming rows stop at once on the cancelled request.
+func warmHostileRows(rows []ecstest.HostileRow) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, row := range rows {
+		req := httptest.NewRequest("POST", "https://127.0.0.1/?ImageFamily=web-base", nil).WithContext(ctx)
+		row.Serve(httptest.NewRecorder(), req, ecstest.HostileEnv{Other: "http://127.0.0.1:1"})
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
+// checkLog: every line of the plugin log is printable, none starts with
+// forged text, and the signature is only ever written redacted.
+func checkLog(t *testing.T, out string, forged []string) {
+	t.Helper()
+	for i, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if !safetext.IsClean(l) {
+			t.Errorf("log line %d is not printable: %q", i+1, l)
+		}
+		for _, f := range forged {
+			if strings.HasPrefix(strings.TrimLeft(l, " "), f) {
+				t.Errorf("log line %d starts with forged %q", i+1, f)
+			}
+		}
+		if j := strings.Index(l, "Signature="); j >= 0 && !strings.HasPrefix(l[j:], "Signature=[REDACTED]") {
+			t.Errorf("log line %d holds a signature: %q", i+1, l)
+		}
+	}
+}
+
+// Whatever an error below the data source holds, the diagnostic Packer
+// prints is one bounded line of printable text, and errors.Is/As still see
+// the original.
+func TestDiagnosticIsPrintable(t *testing.T) {
+	inner := &core.APIError{Code: "X"}
+	raw := fmt.Errorf("denied\x1b[2J\x1b]0;title\x07\n::error::forged\r\n\u202eevil %s %w", strings.Repeat("long ", 10000), inner)
+	err := safeError(raw)
+	msg := err.Error()
+	if !safetext.IsClean(msg) {
+		t.Fatalf("diagnostic not printable: %q", msg)
+	}
+	if len(msg) > maxDiagnostic+64 {
+		t.Fatalf("diagnostic is %d bytes", len(msg))
+	}
+	if !strings.Contains(msg, `denied\x1b[2J`) || !strings.Contains(msg, `\n::error::forged`) || !strings.Contains(msg, `\u202e`) {
+		t.Errorf("escapes are not visible: %q", msg[:200])
+	}
+	var api *core.APIError
+	if !errors.As(err, &api) || api != inner {
+		t.Errorf("errors.As lost the wrapped error")
+	}
+	if safeError(nil) != nil {
+		t.Errorf("safeError(nil) is not nil")
+	}
+}
+
+// A guard error names the image by what the server said: every such value
+// is escaped, even though the core refuses answers with control characters
+// in the first place.
+func TestGuardErrorIsPrintable(t *testing.T) {
+	ge := &GuardError{
+		Attr: "architecture", Expected: `"arm64"`, Found: quoteOrNone("x86\x1b[31m_64\n::error::f"),
+		Image:  core.Image{ImageID: "m-abc\x1b]0;t\x07", ImageName: "web\n::add-mask::x\u202e", CreationTime: "2024\r01"},
+		Region: "cn-hangzhou", Family: "web-base", RequestID: "R\n::error::rid",
+	}
+	msg := ge.Error()
+	if !safetext.IsClean(msg) {
+		t.Fatalf("guard error not printable: %q", msg)
+	}
+	for _, want := range []string{`m-abc\x1b]0;t\x07`, `web\n::add-mask::x\u202e`, `2024\r01`, `[RequestId R\n::error::rid]`,
+		`fails architecture: expected "arm64", found "x86\x1b[31m_64\n::error::f"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("guard error lacks %q: %s", want, msg)
+		}
+	}
+	if long := quoteOrNone(strings.Repeat("x", 10000)); len(long) > 300 || !utf8.ValidString(long) {
+		t.Errorf("quoteOrNone is not bounded: %d bytes", len(long))
+	}
+}
