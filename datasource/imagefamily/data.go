@@ -548,14 +548,15 @@ func toOutput(img core.Image, region string) DatasourceOutput {
 	return out
 }
 
-// logWriter hands the core's trace to the standard logger, one line per
-// log entry. Going through log.Print rather than writing to log.Writer()
-// directly serialises the trace with every other log line (the logger's
-// lock) and gives it the same prefix: the core may still write a line from
-// an SDK call it gave up on at the deadline, after Resolve has returned,
-// concurrently with the data source's own lines.
 type logWriter struct{}
 
+// Write hands a line of the core's trace to the standard logger. Going
+// through log.Print rather than writing to log.Writer() directly serialises
+// the trace with every other log line (the logger's lock) and gives it the
+// same prefix: the core may still write a line from an SDK call it gave up
+// on at the deadline, after Resolve has returned, concurrently with the
+// data source's own lines. (The type has no doc comment of its own so that
+// struct-markdown makes no docs partial of it.)
 func (logWriter) Write(p []byte) (int, error) {
 	log.Print(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
