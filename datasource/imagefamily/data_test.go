@@ -206,7 +206,7 @@ func TestConfigureRejects(t *testing.T) {
 		// a tiny (or negative) duration instead of being refused.
 		{"timeout seconds overflowing", base + `timeout = "18446744074"`, []string{`timeout: invalid timeout "18446744074"`, "between 100ms and 1h0m0s"}},
 		{"timeout beyond int64", base + `timeout = "99999999999999999999"`, []string{"timeout: invalid timeout", "between 100ms and 1h0m0s"}},
-		{"timeout duration overflowing", base + `timeout = "9999999999h"`, []string{`timeout: invalid timeout "9999999999h"`}},
+		{"timeout duration overflowing", base + `timeout = "9999999999h"`, []string{`timeout: invalid timeout "9999999999h"`, "between 100ms and 1h0m0s"}},
 		{"timeout with a space", base + `timeout = "10 s"`, []string{`timeout: invalid timeout "10 s"`}},
 		{"negative retries", base + `max_retries = -1`, []string{"max_retries", "0 (no retries)"}},
 		{"too many retries", base + `max_retries = 50`, []string{"max_retries", "19"}},

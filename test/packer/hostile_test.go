@@ -167,12 +167,12 @@ func TestHostileEndpointsPacker(t *testing.T) {
 }
 
 // warmHostileRows runs every row's Serve once against a recorder with a
-// request that is already cancelled, before any timer starts. ecstest
-// builds some bodies lazily and caches them (the gzip bomb compresses
-// 64 MiB on first use, which takes longer than HostileTimeoutSetting under
-// -race); built inside the first real request, that cost would count
-// against the lookup's deadline and turn a refused answer into a timeout.
-// Streaming rows stop at once on the cancelled request.
+// request that is already cancelled, before any timer starts, so that a
+// body a row builds lazily and caches (as the gzip bomb once was, taking
+// longer than HostileTimeoutSetting under -race) is never built inside a
+// real request, where its cost would count against the lookup's deadline
+// and turn a refused answer into a timeout. Streaming rows stop at once on
+// the cancelled request.
 func warmHostileRows(rows []ecstest.HostileRow) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
