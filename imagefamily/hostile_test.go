@@ -1,11 +1,13 @@
 package imagefamily
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 )
@@ -161,5 +163,30 @@ func TestHostileCredentialEndpoints(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A debug writer is never written after Resolve returns, even when the
+// deadline leaves an SDK call running (the slow-drip row): a caller may read
+// a plain bytes.Buffer at once (-race checks it).
+func TestDebugWriterQuietAfterReturn(t *testing.T) {
+	for _, row := range ecstest.HostileRows() {
+		if row.Outcome != ecstest.HostileTimeout {
+			continue
+		}
+		h := ecstest.StartHostile(row)
+		var buf bytes.Buffer
+		r := hostileRequest(h)
+		r.Timeout = 500 * time.Millisecond
+		r.Debug = &buf
+		if _, err := Resolve(context.Background(), r); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("err = %v", err)
+		}
+		n := buf.Len()
+		time.Sleep(300 * time.Millisecond)
+		if buf.Len() != n {
+			t.Fatalf("the trace grew after Resolve returned: %q", buf.String()[n:])
+		}
+		h.Close()
 	}
 }

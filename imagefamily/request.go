@@ -50,8 +50,10 @@ type Request struct {
 	Transport http.RoundTripper
 
 	// Debug, when set, receives a trace of each HTTP exchange with every
-	// secret redacted. The SDK's own DEBUG=sdk trace is switched off because
-	// it prints security tokens and writes to stdout.
+	// secret redacted, one line per write. Writes are serialised (the writer
+	// need not be safe for concurrent use) and never happen after Resolve
+	// or ResolveRegions returns. The SDK's own DEBUG=sdk trace is switched
+	// off because it prints security tokens and writes to stdout.
 	Debug io.Writer
 }
 

@@ -24,7 +24,9 @@ func Resolve(ctx context.Context, req Request) (Image, error) {
 	}
 	ctx, cancel := withTimeout(ctx, req.Timeout)
 	defer cancel()
-	return newSession(req).resolve(ctx, req.Region)
+	s := newSession(req)
+	defer s.end()
+	return s.resolve(ctx, req.Region)
 }
 
 // ResolveRegions resolves the same family in several regions concurrently,
@@ -49,6 +51,7 @@ func ResolveRegions(ctx context.Context, req Request, regions []string, concurre
 	ctx, cancel := withTimeout(ctx, req.Timeout)
 	defer cancel()
 	s := newSession(req)
+	defer s.end()
 	results := make([]Result, len(regions))
 	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup

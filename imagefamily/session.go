@@ -2,6 +2,7 @@ package imagefamily
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -28,6 +29,39 @@ type session struct {
 	keysOnce sync.Once
 	keys     keys
 	keysErr  error
+
+	// debug is Request.Debug behind a gate: an SDK call that outlives its
+	// deadline (the SDK cannot be cancelled) may still finish a trace line
+	// after Resolve returned, and the caller must be free to read its
+	// writer then. Writes are serialised, and dropped once the session ends.
+	debug *gatedWriter
+}
+
+// gatedWriter forwards writes until closed, one at a time.
+type gatedWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+// end closes the gate: nothing is written to Request.Debug after the call
+// that made the session returns.
+func (s *session) end() {
+	if s.debug == nil {
+		return
+	}
+	s.debug.mu.Lock()
+	s.debug.closed = true
+	s.debug.mu.Unlock()
 }
 
 func newSession(req Request) *session {
@@ -41,6 +75,9 @@ func newSession(req Request) *session {
 	}
 	c := req.Credentials
 	s := &session{req: req, getenv: getenv, base: base, scrub: &scrubber{}, ua: userAgent(req.Front)}
+	if req.Debug != nil {
+		s.debug = &gatedWriter{w: req.Debug}
+	}
 	for _, secret := range []string{c.AccessKeySecret, c.SecurityToken, c.OIDCToken} {
 		s.scrub.add(secret)
 	}
@@ -90,7 +127,11 @@ func (s *session) credentials(ctx context.Context) (keys, error) {
 // newTransport gives each call its own context-binding wrapper over the
 // shared base transport.
 func (s *session) newTransport() *callTransport {
-	return &callTransport{base: s.base, debug: s.req.Debug, scrub: s.scrub, ua: s.ua}
+	var debug io.Writer
+	if s.debug != nil {
+		debug = s.debug
+	}
+	return &callTransport{base: s.base, debug: debug, scrub: s.scrub, ua: s.ua}
 }
 
 // sdkConfig is the SDK configuration every client uses: no SDK retries (ours
