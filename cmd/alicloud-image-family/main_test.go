@@ -160,3 +160,45 @@ func TestDemo(t *testing.T) {
 	scan.Check(t, "demo stdout", out.String())
 	scan.Check(t, "demo stderr", errb.String())
 }
+
+// With no --region and no region variable, the region is the selected aliyun
+// CLI profile's region_id (as the aliyun CLI does), and stderr says so; a
+// flag or a variable still wins.
+func TestResolveRegionFromProfile(t *testing.T) {
+	f, err := ecstest.ParseFixture(ecstest.DemoFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := ecstest.NewTLSServer(f)
+	t.Cleanup(srv.Close)
+	home := t.TempDir()
+	os.MkdirAll(home+"/.aliyun", 0o700)
+	os.WriteFile(home+"/.aliyun/config.json", []byte(`{"current":"hz","profiles":[
+ {"name":"hz","mode":"AK","access_key_id":"`+demoAccessKeyID+`","access_key_secret":"`+demoSecret+`","region_id":"cn-hangzhou"},
+ {"name":"sh","mode":"AK","access_key_id":"`+demoAccessKeyID+`","access_key_secret":"`+demoSecret+`","region_id":"cn-shanghai"}]}`), 0o600)
+	run := func(env map[string]string, args ...string) (string, string, int) {
+		env["HOME"] = home
+		var out, errb bytes.Buffer
+		a := &app{getenv: func(k string) string { return env[k] }, stdout: &out, stderr: &errb, transport: srv.Transport()}
+		code := a.run(context.Background(), append([]string{"resolve", "--endpoint", srv.Endpoint(), "--image-family", "web-base"}, args...))
+		return out.String(), errb.String(), code
+	}
+	out, errOut, code := run(map[string]string{})
+	if code != 0 || out != wantNewest+"\n" || !strings.Contains(errOut, `region cn-hangzhou from aliyun CLI profile "hz"`) {
+		t.Fatalf("current profile: code=%d out=%q err=%q", code, out, errOut)
+	}
+	// The profile named on the command line gives its own region (web-base
+	// is not in cn-shanghai: exit 3 proves the region was used).
+	_, errOut, code = run(map[string]string{}, "--profile", "sh")
+	if code != exitNotFound || !strings.Contains(errOut, `region cn-shanghai from aliyun CLI profile "sh"`) || !strings.Contains(errOut, "cn-shanghai") {
+		t.Fatalf("--profile sh: code=%d err=%q", code, errOut)
+	}
+	_, errOut, code = run(map[string]string{"ALICLOUD_REGION": "cn-hangzhou"}, "--profile", "sh")
+	if code != 0 || strings.Contains(errOut, "from aliyun CLI profile") {
+		t.Fatalf("ALICLOUD_REGION must win: code=%d err=%q", code, errOut)
+	}
+	_, errOut, code = run(map[string]string{}, "--profile", "sh", "--region", "cn-hangzhou")
+	if code != 0 || errOut != "" {
+		t.Fatalf("--region must win: code=%d err=%q", code, errOut)
+	}
+}

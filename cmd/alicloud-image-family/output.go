@@ -29,6 +29,20 @@ func (a *app) report(lines ...string) {
 	io.WriteString(a.stderr, b.String())
 }
 
+// reportMessage writes a message that may span lines (the core's own
+// guidance, such as the list of credential sources) with its line breaks
+// kept: each line is escaped, and every line after the first is indented, so
+// that none can start a line of stderr with text the CLI did not write.
+func (a *app) reportMessage(msg string) {
+	lines := strings.Split(msg, "\n")
+	for i := 1; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "  ") {
+			lines[i] = "  " + lines[i]
+		}
+	}
+	a.report(lines...)
+}
+
 // reportf is report of one formatted line.
 func (a *app) reportf(format string, args ...any) {
 	a.report(fmt.Sprintf(format, args...))

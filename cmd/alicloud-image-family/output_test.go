@@ -21,15 +21,27 @@ func TestReportEscapesEachLine(t *testing.T) {
 	}
 }
 
-func TestFailIsOneEscapedLine(t *testing.T) {
+// fail keeps a message's own line breaks (the core's multi-line guidance
+// reads as a list), escapes every line, and indents every line after the
+// first, so no line of stderr can start with text the CLI did not write.
+func TestFailEscapesAndIndentsEachLine(t *testing.T) {
 	var errb bytes.Buffer
 	a := &app{stderr: &errb}
-	code := a.fail(errors.New("refused\n::warning::x\x1b]0;t\x07"))
+	code := a.fail(errors.New("refused\n::warning::x\x1b]0;t\x07\r\ncn-shanghai\tm-forged"))
 	if code != exitFailure {
 		t.Errorf("exit %d, want 1", code)
 	}
-	if got := errb.String(); strings.Count(got, "\n") != 1 || strings.ContainsAny(got, "\x1b\x07\r") {
-		t.Errorf("fail wrote %q; want one escaped line", got)
+	got := errb.String()
+	if strings.ContainsAny(got, "\x1b\x07\r\t") {
+		t.Errorf("fail wrote %q; want escaped lines", got)
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		if i > 0 && !strings.HasPrefix(line, "  ") {
+			t.Errorf("line %d %q is not indented", i, line)
+		}
+		if strings.HasPrefix(line, "::") || strings.HasPrefix(line, "cn-shanghai") {
+			t.Errorf("line %d %q starts with forged text", i, line)
+		}
 	}
 }
 

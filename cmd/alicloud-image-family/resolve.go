@@ -148,7 +148,17 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if len(f.regions) == 0 {
 		rawRegions = firstNonEmpty(a.getenv("ALICLOUD_REGION"), a.getenv("ALIBABA_CLOUD_REGION_ID"))
 		if rawRegions == "" {
-			return a.usageError("--region is required (or set ALICLOUD_REGION)")
+			// Like the aliyun CLI: the selected profile's region_id.
+			region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{
+				Profile: f.profile, ProfileFile: f.profileFile, Getenv: a.getenv, HomeDir: a.getenv("HOME")})
+			if err != nil {
+				return a.fail(err)
+			}
+			if region == "" {
+				return a.usageError("--region is required (or set ALICLOUD_REGION, or region_id in your aliyun CLI profile)")
+			}
+			a.note("region %s from %s", region, from)
+			rawRegions = region
 		}
 	}
 	regions, err := imagefamily.ParseRegions(rawRegions)
@@ -167,7 +177,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 			Profile: f.profile, ProfileFile: f.profileFile,
 			AssumeRoleARN: f.roleARN, RoleSessionName: f.roleSessionName,
 			ECSRoleName: f.ramRoleName, MetadataEndpoint: f.metadataEP, STSEndpoint: f.stsEndpoint,
-			Getenv: a.getenv,
+			Getenv: a.getenv, HomeDir: a.getenv("HOME"),
 		},
 		Transport: a.transport,
 	}
@@ -251,6 +261,11 @@ func (a *app) printJSON(v any) int {
 	return exitOK
 }
 
+// note tells the user, on stderr, a choice made for them.
+func (a *app) note(format string, args ...any) {
+	a.reportf("alicloud-image-family: "+format, args...)
+}
+
 func (a *app) usageError(format string, args ...any) int {
 	a.report(fmt.Sprintf("alicloud-image-family resolve: "+format, args...), "Run 'alicloud-image-family resolve -h' for usage.")
 	return exitUsage
@@ -260,7 +275,7 @@ func (a *app) usageError(format string, args ...any) int {
 // 2 only for input refused before anything was sent; 3 for not found; 1 for
 // everything else, an answer refused at the trust boundary included.
 func (a *app) fail(err error) int {
-	a.reportf("alicloud-image-family: %v", err)
+	a.reportMessage("alicloud-image-family: " + err.Error())
 	switch {
 	case imagefamily.IsInputError(err):
 		return exitUsage

@@ -50,7 +50,8 @@ type Config struct {
 
 	// The region to look in, such as `cn-hangzhou`. Image families are
 	// regional. Defaults to the `ALICLOUD_REGION` environment variable, then
-	// `ALIBABA_CLOUD_REGION_ID`; one of the three must be set.
+	// `ALIBABA_CLOUD_REGION_ID`, then the `region_id` of the aliyun CLI
+	// profile in use (as the aliyun CLI does); one of them must be set.
 	Region string `mapstructure:"region" required:"false"`
 
 	// Access key id. Can also be set with `ALICLOUD_ACCESS_KEY` or
@@ -265,6 +266,18 @@ func (d *Datasource) Configure(raws ...any) error {
 			}
 		}
 	}
+	var profileRegionErr error
+	if c.Region == "" && c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder {
+		// Like the aliyun CLI: the selected profile's region_id. The output
+		// attribute `region` says which region was used.
+		region, from, err := core.ProfileRegion(core.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
+		if err != nil {
+			profileRegionErr = err
+		} else if region != "" {
+			log.Printf("[INFO] alicloud-image-family: region %s from %s", region, safetext.Terminal(from))
+			c.Region = region
+		}
+	}
 
 	var errs *packersdk.MultiError
 	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, err) }
@@ -279,8 +292,10 @@ func (d *Datasource) Configure(raws ...any) error {
 	if c.ImageFamily == "" {
 		add(errors.New("image_family is required: give the name of the image family to resolve, such as \"web-base\""))
 	}
-	if c.Region == "" {
-		add(errors.New("region is required: set region, or the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable"))
+	if profileRegionErr != nil {
+		add(fmt.Errorf("region: %w", profileRegionErr))
+	} else if c.Region == "" {
+		add(errors.New("region is required: set region, the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable, or region_id in the aliyun CLI profile"))
 	}
 
 	req := core.Request{

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,34 @@ image_family = "web-base"
 region = "ap-southeast-1"`)
 	if d.req.Region != "ap-southeast-1" {
 		t.Fatalf("region = %q, want the attribute", d.req.Region)
+	}
+}
+
+// With no attribute and no variable, the region is the region_id of the
+// aliyun CLI profile in use, like the aliyun CLI's; a bad one is refused in
+// Configure naming it.
+func TestConfigureRegionFromProfile(t *testing.T) {
+	clearEnv(t)
+	home := os.Getenv("HOME")
+	os.MkdirAll(filepath.Join(home, ".aliyun"), 0o700)
+	os.WriteFile(filepath.Join(home, ".aliyun", "config.json"), []byte(`{"current":"hz","profiles":[
+ {"name":"hz","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-hangzhou"},
+ {"name":"sh","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-shanghai"},
+ {"name":"bad","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"Hangzhou!"}]}`), 0o600)
+	if d := mustConfigure(t, `image_family = "web-base"`); d.req.Region != "cn-hangzhou" {
+		t.Fatalf("region = %q, want the current profile's", d.req.Region)
+	}
+	if d := mustConfigure(t, "image_family = \"web-base\"\nprofile = \"sh\""); d.req.Region != "cn-shanghai" {
+		t.Fatalf("region = %q, want profile sh's", d.req.Region)
+	}
+	t.Setenv("ALICLOUD_REGION", "ap-southeast-1")
+	if d := mustConfigure(t, "image_family = \"web-base\"\nprofile = \"sh\""); d.req.Region != "ap-southeast-1" {
+		t.Fatalf("region = %q, want ALICLOUD_REGION over the profile", d.req.Region)
+	}
+	t.Setenv("ALICLOUD_REGION", "")
+	_, err := configure(t, "image_family = \"web-base\"\nprofile = \"bad\"")
+	if err == nil || !strings.Contains(err.Error(), "region_id") {
+		t.Fatalf("bad region_id: %v", err)
 	}
 }
 
