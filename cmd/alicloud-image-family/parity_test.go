@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+)
+
+func decodeExact(t *testing.T, b []byte) any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	return v
+}
+
+// `--output json` of the real binary is the API's Image as sent, as the
+// aliyun CLI shows it under .Image: the same members (absent ones absent,
+// unknown ones kept), values and JSON types; with several regions, an
+// object region -> that Image.
+func TestOutputJSONIsTheAPIsImage(t *testing.T) {
+	cliBinary(t)
+	for name, image := range ecstest.ParityImages() {
+		t.Run(name, func(t *testing.T) {
+			h := ecstest.StartHostile(ecstest.ServeImage(image))
+			defer h.Close()
+			cert, err := h.WriteCertFile(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": hostileKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret, "no_proxy": "127.0.0.1,localhost"}
+			want := decodeExact(t, []byte(image))
+			r := runCLI(t, &emulatorProcess{CertFile: cert}, env, "resolve", "--region", "cn-hangzhou",
+				"--image-family", "web-base", "--endpoint", h.Endpoint(), "--output", "json")
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if got := decodeExact(t, []byte(r.stdout)); !reflect.DeepEqual(got, want) {
+				t.Fatalf("--output json differs from the API's Image\n got: %s\nwant: %s", r.stdout, image)
+			}
+			r = runCLI(t, &emulatorProcess{CertFile: cert}, env, "resolve", "--region", "cn-hangzhou,cn-shanghai",
+				"--image-family", "web-base", "--endpoint", h.Endpoint(), "--output", "json")
+			var m map[string]json.RawMessage
+			if r.code != 0 || json.Unmarshal([]byte(r.stdout), &m) != nil || len(m) != 2 {
+				t.Fatalf("two regions: exit %d %q %s", r.code, r.stdout, r.stderr)
+			}
+			for region, raw := range m {
+				if got := decodeExact(t, raw); !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s differs\n got: %s\nwant: %s", region, raw, image)
+				}
+			}
+		})
+	}
+}
