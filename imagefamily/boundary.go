@@ -17,8 +17,10 @@ import (
 // answer is 2 to 6 KiB (the API reference's sample is 1.9 KiB; 20 tags and
 // 16 disk mappings add about 4 KiB); STS and metadata answers are under 2
 // KiB. 1 MiB leaves a wide margin for real answers and keeps memory flat
-// whatever a misbehaving endpoint sends. The cap applies after transparent
-// gzip decompression, so a compression bomb is cut off too.
+// whatever a misbehaving endpoint sends. ECS requests ask for no compression
+// (the SDK sends Accept-Encoding: identity), so a gzip body is capped as the
+// bytes sent; where net/http decodes gzip itself, the cap applies after
+// decoding. A compression bomb stays bounded either way.
 const MaxResponseBytes = 1 << 20
 
 // maxResponseHeaderBytes bounds the response headers of the default

@@ -12,6 +12,8 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // Resolve returns the newest available custom image of req.Family in
@@ -60,6 +62,15 @@ func ResolveRegions(ctx context.Context, req Request, regions []string, concurre
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A panic in one region's lookup is that region's error, not
+			// a crash of the process (the fronts recover only their own
+			// goroutine).
+			defer func() {
+				if r := recover(); r != nil {
+					results[i].Err = &TransportError{Op: operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: req.Family}.String(),
+						Err: errors.New("internal error: " + safetext.Excerpt(fmt.Sprint(r), 300)), class: ErrAPI}
+				}
+			}()
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()

@@ -106,7 +106,10 @@ func (t *callTransport) trace(format string, args ...any) {
 	if t.debug == nil {
 		return
 	}
-	fmt.Fprintf(t.debug, "[alicloud-image-family] "+format+"\n", args...)
+	// Everything in a trace line can come from outside (a peer's
+	// certificate names in a TLS error, an access key id issued by STS):
+	// one escaped line per write.
+	fmt.Fprint(t.debug, "[alicloud-image-family] "+safetext.Terminal(fmt.Sprintf(format, args...))+"\n")
 }
 
 // releasingBody frees the attempt's context once the SDK has read the body.

@@ -31,14 +31,22 @@ func (a *app) report(lines ...string) {
 
 // reportMessage writes a message that may span lines (the core's own
 // guidance, such as the list of credential sources) with its line breaks
-// kept: each line is escaped, and every line after the first is indented, so
-// that none can start a line of stderr with text the CLI did not write.
+// kept: each line is escaped, every line after the first is indented, and a
+// continuation line that would read as a workflow command once the runner
+// trims its leading white space (it does: "  ::error::x" is a command) gets
+// a backslash in front, so that no line of stderr can act as text the CLI
+// did not write.
 func (a *app) reportMessage(msg string) {
 	lines := strings.Split(msg, "\n")
 	for i := 1; i < len(lines); i++ {
-		if !strings.HasPrefix(lines[i], "  ") {
-			lines[i] = "  " + lines[i]
+		l := lines[i]
+		if t := strings.TrimLeft(l, " \t"); strings.HasPrefix(t, "::") {
+			l = "\\" + t
 		}
+		if !strings.HasPrefix(l, "  ") {
+			l = "  " + l
+		}
+		lines[i] = l
 	}
 	a.report(lines...)
 }
