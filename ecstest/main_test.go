@@ -71,7 +71,7 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 
 func TestParseFixture(t *testing.T) {
 	f := demoFixture(t)
-	if len(f.Accounts) != 2 || len(f.Roles) != 4 || len(f.Images["cn-hangzhou"]) != 4 {
+	if len(f.Accounts) != 2 || len(f.Roles) != 4 || len(f.Images["cn-hangzhou"]) != 6 {
 		t.Fatalf("%+v", f)
 	}
 	for _, bad := range []string{

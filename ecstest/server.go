@@ -61,9 +61,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -693,7 +695,7 @@ func (s *Server) describeImageFromFamily(p url.Values, requestID string) *respon
 	var bestTime time.Time
 	for i := range imgs {
 		img := &imgs[i]
-		if img.ImageFamily != family || img.Status != "Available" {
+		if !familyMatches(family, img) || img.Status != "Available" {
 			continue
 		}
 		t, _ := time.Parse(time.RFC3339, img.CreationTime)
@@ -724,10 +726,37 @@ func normalizeImage(img ecs.Image) ecs.Image {
 	return img
 }
 
+// sharedFamilyName is how a caller names a family it does not own:
+// acs:<owner account id>:<family> for one shared with it (or published as a
+// community image), acs:<family> for a public image family.
+var sharedFamilyName = regexp.MustCompile(`^acs:(?:([0-9]{1,20}):)?([A-Za-z0-9][A-Za-z0-9._-]{1,127})$`)
+
+// familyMatches: the caller's own families by name (images whose
+// ImageOwnerAlias is self or empty); acs:<owner>:<family> matches an image
+// of that owner shared with the caller (ImageOwnerAlias "others"; the
+// emulator shares every such image with every caller); acs:<family>
+// matches a public image (ImageOwnerAlias "system") whose family is
+// acs:<family> or <family>.
+func familyMatches(asked string, img *ecs.Image) bool {
+	m := sharedFamilyName.FindStringSubmatch(asked)
+	switch {
+	case m == nil:
+		return img.ImageFamily == asked && (img.ImageOwnerAlias == "" || img.ImageOwnerAlias == "self")
+	case m[1] != "":
+		return img.ImageOwnerAlias == "others" && strconv.FormatInt(img.ImageOwnerId, 10) == m[1] && img.ImageFamily == m[2]
+	default:
+		return img.ImageOwnerAlias == "system" && (img.ImageFamily == asked || img.ImageFamily == m[2])
+	}
+}
+
 // validFamily applies the API document's rules: 2-128 characters of letters,
 // digits, ':', '_' and '-', starting with a letter, not starting with
-// http://, https://, acs: or aliyun.
+// http://, https://, acs: or aliyun; or the acs: form of a family the caller
+// does not own.
 func validFamily(f string) bool {
+	if strings.HasPrefix(f, "acs:") {
+		return sharedFamilyName.MatchString(f)
+	}
 	if len(f) < 2 || len(f) > 128 {
 		return false
 	}

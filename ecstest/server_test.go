@@ -117,7 +117,7 @@ func TestSDKRejections(t *testing.T) {
 	_, err = describe(good, s, "cn-hangzhou", "")
 	wantServerError(t, err, 400, "MissingImageFamily")
 
-	for _, bad := range []string{"a", "1web", "aliyun-base", "acs:web", "web base", "web/base", "web.base", strings.Repeat("a", 129), "wéb"} {
+	for _, bad := range []string{"a", "1web", "aliyun-base", "acs:w", "acs:ram::1:role/x", "acs:x:web", "web base", "web/base", "web.base", strings.Repeat("a", 129), "wéb"} {
 		_, err = describe(good, s, "cn-hangzhou", bad)
 		wantServerError(t, err, 400, "InvalidImageFamily.Malformed")
 	}
@@ -127,7 +127,7 @@ func TestSDKRejections(t *testing.T) {
 		}
 	}
 	// Rejected requests are counted too.
-	if got, want := s.Requests("DescribeImageFromFamily"), 17; got != want {
+	if got, want := s.Requests("DescribeImageFromFamily"), 19; got != want {
 		t.Fatalf("Requests = %d, want %d", got, want)
 	}
 }
@@ -311,5 +311,29 @@ func TestSignedRequestChecks(t *testing.T) {
 	_ = json.Unmarshal(raw(t, s, http.MethodPost, url.Values{}, nil).body, &generic)
 	if _, ok := generic["Code"].(string); !ok {
 		t.Fatalf("%v", generic)
+	}
+}
+
+// Shared and public families: acs:<owner>:<family> finds the owner's image
+// shared with the caller, acs:<family> a public one; neither finds the
+// caller's own images, and a family the owner does not share is empty.
+func TestSharedAndPublicFamilies(t *testing.T) {
+	s := newDemo(t, true)
+	c := ecsClient(t, s, demoKey, demoSecret, "")
+	for family, want := range map[string]string{
+		"acs:210987654321:golden-base":           "m-bp1sharedgolden00001",
+		"acs:alibaba_cloud_linux_3_2104_lts_x64": "aliyun_3_x64_20G_alibase_20240819.vhd",
+		"golden-base":                            "",
+		"acs:999999999999:golden-base":           "",
+		"acs:210987654321:web-base":              "",
+		"acs:123456789012:web-base":              "",
+	} {
+		resp, err := describe(c, s, "cn-hangzhou", family)
+		if err != nil || resp.Image.ImageId != want {
+			t.Errorf("%s: %q %v, want %q", family, resp.Image.ImageId, err, want)
+		}
+		if want != "" && resp.Image.ImageOwnerAlias == "self" {
+			t.Errorf("%s: answered the caller's own image", family)
+		}
 	}
 }

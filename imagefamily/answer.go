@@ -76,7 +76,7 @@ func (c answerCheck) refuse(field, value, rule, requestID string) *AnswerError {
 		v = safetext.Quote(c.scrub.clean(value), excerptBytes)
 	}
 	return &AnswerError{Op: c.op.String(), Endpoint: c.endpoint, Field: field, Value: v,
-		Rule: safetext.Terminal(c.scrub.clean(rule)), RequestID: requestID}
+		Rule: safetext.Excerpt(c.scrub.clean(rule), 300), RequestID: requestID}
 }
 
 // checkImageAnswer reads the raw body of an HTTP 2xx DescribeImageFromFamily
@@ -122,7 +122,7 @@ func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
 		field, rule := "Image", "it does not match the API reference: "+safetext.Excerpt(err.Error(), 160)
 		if te, ok := err.(*json.UnmarshalTypeError); ok {
 			field = "Image." + te.Field
-			rule = "it must be a JSON " + te.Type.String() + ", not a JSON " + te.Value
+			rule = "it must be a JSON " + te.Type.String() + ", not a JSON " + safetext.Excerpt(te.Value, 40)
 			return Image{}, c.refuse(field, "\x00none", rule, requestID), false
 		}
 		return Image{}, c.refuse(field, none, rule, requestID), false

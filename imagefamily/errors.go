@@ -63,6 +63,9 @@ func (e *NotFoundError) Error() string {
 	if e.RequestID != "" {
 		msg += " (RequestId " + e.RequestID + ")"
 	}
+	if owner, _, ok := SharedFamilyParts(e.Family); ok && owner != "" {
+		return msg + "; a shared family is seen only when its owner (account " + owner + ") has shared an Available image of it with this account in this region: check the image sharing (or the community image) in the owner's account, and that the image was copied to this region first"
+	}
 	return msg + "; the family may be empty, every image in it may be Creating or UnAvailable, or it may only exist in another region (image families are regional; copy the image first)"
 }
 

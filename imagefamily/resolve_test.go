@@ -476,3 +476,30 @@ func TestProfileModesThatCallSTS(t *testing.T) {
 		t.Fatalf("looping source_profile: %v", err)
 	}
 }
+
+// Shared (acs:<owner>:<family>) and public (acs:<family>) families are sent
+// unchanged and answered with the owner's image; a family that is not
+// shared is "not found" with a hint about sharing.
+func TestResolveSharedAndPublicFamilies(t *testing.T) {
+	srv := emulator(t)
+	for family, want := range map[string]string{
+		"acs:210987654321:golden-base":           "m-bp1sharedgolden00001",
+		"acs:alibaba_cloud_linux_3_2104_lts_x64": "aliyun_3_x64_20G_alibase_20240819.vhd",
+	} {
+		r := request(srv)
+		r.Family = family
+		img, err := Resolve(context.Background(), r)
+		if err != nil || img.ImageID != want {
+			t.Fatalf("%s: %q %v, want %s", family, img.ImageID, err, want)
+		}
+		if got := srv.LastRequest("DescribeImageFromFamily").Params.Get("ImageFamily"); got != family {
+			t.Fatalf("sent ImageFamily %q, want %q unchanged", got, family)
+		}
+	}
+	r := request(srv)
+	r.Family = "acs:999999999999:golden-base"
+	_, err := Resolve(context.Background(), r)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "(account 999999999999) has shared") {
+		t.Fatalf("unshared family: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package imagefamily
 
 import (
+	"encoding/base64"
 	"net/url"
 	"slices"
 	"strings"
@@ -35,7 +36,12 @@ func (s *scrubber) add(secret string) {
 		s.onSecret(secret)
 	}
 	once := rpcencode.Encode(secret)
-	for _, v := range []string{secret, once, rpcencode.Encode(once), url.QueryEscape(secret), url.QueryEscape(once)} {
+	// Servers echo secrets percent-encoded (the string to sign), JSON-escaped
+	// (a '/' as "\/") and base64-encoded; each form is scrubbed.
+	jsonForm := strings.ReplaceAll(secret, "/", `\/`)
+	for _, v := range []string{secret, once, rpcencode.Encode(once), url.QueryEscape(secret), url.QueryEscape(once), jsonForm,
+		base64.StdEncoding.EncodeToString([]byte(secret)), base64.RawStdEncoding.EncodeToString([]byte(secret)),
+		base64.URLEncoding.EncodeToString([]byte(secret)), base64.RawURLEncoding.EncodeToString([]byte(secret))} {
 		if !slices.Contains(s.secrets, v) {
 			s.secrets = append(s.secrets, v)
 		}

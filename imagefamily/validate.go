@@ -31,7 +31,11 @@ func ValidateFamily(family string) error {
 	case strings.HasPrefix(family, "http://"), strings.HasPrefix(family, "https://"):
 		return bad("it must not start with http:// or https://; give the family name, not a URL")
 	case strings.HasPrefix(family, "acs:"):
-		return bad(`it must not start with "acs:"; give the family name, not an ARN`)
+		// A family shared with you or published as a community image is
+		// acs:<owner account id>:<family>; a public image family is
+		// acs:<family>. The seed's "cannot start with acs:" is the rule for
+		// naming a family you create, not for looking one up.
+		return validateSharedFamily(family, bad)
 	case strings.HasPrefix(family, "aliyun"):
 		return bad(`it must not start with "aliyun" (reserved by Alibaba Cloud)`)
 	case n < 2 || n > 128:
@@ -42,6 +46,34 @@ func ValidateFamily(family string) error {
 		return bad("it must start with a letter")
 	}
 	return nil
+}
+
+// sharedFamily: acs:<family> (public) or acs:<owner account id>:<family>
+// (shared or community). The family part is what public and custom families
+// are made of: letters, digits, '.', '_', '-', starting with a letter or digit.
+var (
+	sharedFamily     = regexp.MustCompile(`^acs:(?:([0-9]{1,20}):)?([A-Za-z0-9][A-Za-z0-9._-]{1,127})$`)
+	sharedFamilyRule = "a family shared with you is acs:<owner account id>:<family> (such as acs:1234567890123456:golden-base), a public one acs:<family> (such as acs:alibaba_cloud_linux_3_2104_lts_x64); the family part is 2 to 128 letters, digits, '.', '_' or '-'"
+)
+
+func validateSharedFamily(family string, bad func(string) error) error {
+	if strings.HasPrefix(family, "acs:ram:") || strings.Contains(family, "/") {
+		return bad(`it looks like a RAM ARN; give an image family: ` + sharedFamilyRule)
+	}
+	if !sharedFamily.MatchString(family) {
+		return bad(sharedFamilyRule)
+	}
+	return nil
+}
+
+// SharedFamilyParts splits an acs: family into the owner account id ("" for
+// a public family) and the family name; ok is false for any other name.
+func SharedFamilyParts(family string) (owner, name string, ok bool) {
+	m := sharedFamily.FindStringSubmatch(family)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
 }
 
 func firstBadFamilyChar(s string) string {

@@ -50,7 +50,9 @@ func cliBadInputs() []badInputRow {
 		fam("with trailing white space", "web-base\t", "white space"),
 		fam("starting with http://", "http://web-base", "not a URL"),
 		fam("starting with https://", "https://web-base", "http:// or https://"),
-		fam("starting with acs:", "acs:web-base", `must not start with "acs:"`),
+		fam("a RAM ARN instead of a family", "acs:ram::123456789012:role/x", "RAM ARN"),
+		fam("acs: with a non-numeric owner", "acs:owner:web-base", "acs:<owner account id>:<family>"),
+		fam("acs: with an empty family", "acs:123456789012:", "acs:<owner account id>:<family>"),
 		fam("starting with aliyun", "aliyun-web", `must not start with "aliyun"`),
 		fam("equal to aliyun", "aliyun", `must not start with "aliyun"`),
 		// Regions.
