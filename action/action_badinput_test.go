@@ -11,6 +11,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,7 +35,8 @@ func TestBadInputAction(t *testing.T) {
 		{"family with a leading digit", []string{"image-family", "9lives"}, false, []string{"image family", "start with a letter"}},
 		{"family with a forbidden character", []string{"image-family", "web*base"}, false, []string{"image family", `(found "*")`}},
 		{"family starting with aliyun", []string{"image-family", "aliyun_base"}, false, []string{"image family", `"aliyun"`}},
-		{"family starting with acs:", []string{"image-family", "acs:ecs"}, false, []string{"image family", `"acs:"`}},
+		{"family that is a RAM ARN", []string{"image-family", "acs:ram::123456789012:role/x"}, false, []string{"image family", "RAM ARN"}},
+		{"acs: family with a non-numeric owner", []string{"image-family", "acs:owner:web-base"}, false, []string{"image family", "acs:<owner account id>:<family>"}},
 		{"region missing", []string{"region", ""}, false, []string{"input region", "required"}},
 		{"region upper case", []string{"region", "CN-HANGZHOU"}, false, []string{"region", "lower case"}},
 		{"region list with a bad entry", []string{"region", "cn-hangzhou\ncn_hang!"}, false, []string{`region "cn_hang!"`, "region id"}},
@@ -183,9 +185,26 @@ func checkFailureOutputs(t *testing.T, s *step) {
 	}
 }
 
-// outputNames are the outputs action.yml declares, in its order.
-var outputNames = []string{"image-id", "image-name", "image-family", "image-version", "creation-time", "status",
-	"architecture", "os-type", "os-name", "platform", "size", "found", "json", "image-ids"}
+// outputNames are the outputs action.yml declares, in its order: every
+// field of the core's table, then found, json and image-ids.
+var outputNames = func() []string {
+	var names []string
+	for _, f := range imagefamily.Fields() {
+		names = append(names, f.ActionName())
+	}
+	return append(names, "found", "json", "image-ids")
+}()
+
+// TestOutputNamesKept: the outputs of the first release are still there,
+// under the same names (the table may add outputs, never rename one).
+func TestOutputNamesKept(t *testing.T) {
+	for _, name := range []string{"image-id", "image-name", "image-family", "image-version", "creation-time", "status",
+		"architecture", "os-type", "os-name", "platform", "size", "found", "json", "image-ids"} {
+		if !slices.Contains(outputNames, name) {
+			t.Errorf("output %s is gone", name)
+		}
+	}
+}
 
 // TestFailureOutputsMatchOutputs: the outputs written on a failure are the
 // outputs of a lookup, same names, same order, and those action.yml declares.

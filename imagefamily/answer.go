@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -95,6 +96,13 @@ func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		return Image{}, c.refuse("body", string(body), "it must be a JSON object, as every API answer is", ""), false
+	}
+	if path, name, ok := checkKeys(body); !ok {
+		where := strings.TrimPrefix(path, ".")
+		if where == "" {
+			where = "the answer"
+		}
+		return Image{}, c.refuse("member name", name, "in "+safetext.Excerpt(where, 80)+" two members have the same name but for letter case, a member differs from the API's name only by case (JSON readers disagree on which one counts), or an object has over 512 members", ""), false
 	}
 	requestID, _ := jsonString(env.RequestID)
 	if requestID != "" && !requestIDPattern.MatchString(requestID) {
@@ -269,4 +277,82 @@ func jsonScalar(raw json.RawMessage) (string, bool) {
 		return s, true
 	}
 	return string(raw), true
+}
+
+// checkKeys refuses a body in which any JSON object has two members whose
+// names are equal under Unicode case folding ("ImageId" and "imageId", or
+// "Status" and "ſtatus"). encoding/json matches names without regard to
+// case and keeps the last, while jq, Python and JavaScript read the exact
+// name: the checked image and the JSON written to outputs (Image.Raw) would
+// then disagree. Inside the Image object, a member that matches one of the
+// API's names only by case folding is refused for the same reason.
+func checkKeys(body []byte) (path, name string, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	known := imageMemberNames()
+	var walk func(path string, inImage bool) (string, string, bool)
+	walk = func(path string, inImage bool) (string, string, bool) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", "", true // malformed JSON is reported elsewhere
+		}
+		switch tok {
+		case json.Delim('{'):
+			var seen []string
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return "", "", true
+				}
+				k, _ := kt.(string)
+				if len(seen) >= maxMembers {
+					// A real object has at most a few dozen members; the
+					// pairwise check must not become a CPU sink.
+					return path, k, false
+				}
+				for _, s := range seen {
+					if strings.EqualFold(s, k) {
+						return path, k, false
+					}
+				}
+				seen = append(seen, k)
+				if inImage {
+					for _, n := range known {
+						if n != k && strings.EqualFold(n, k) {
+							return path, k, false
+						}
+					}
+				}
+				if p, n, ok := walk(path+"."+k, path == "" && k == "Image"); !ok {
+					return p, n, false
+				}
+			}
+			dec.Token() // '}'
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if p, n, ok := walk(fmt.Sprintf("%s[%d]", path, i), false); !ok {
+					return p, n, false
+				}
+			}
+			dec.Token() // ']'
+		}
+		return "", "", true
+	}
+	return walk("", false)
+}
+
+// maxMembers bounds the members of one JSON object in an answer.
+const maxMembers = 512
+
+// imageMemberNames are the API's member names of an Image, from the SDK's
+// response type.
+func imageMemberNames() []string {
+	t := reflect.TypeOf(ecs.Image{})
+	names := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); tag != "" {
+			names = append(names, tag)
+		}
+	}
+	return names
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -188,5 +189,41 @@ func TestDebugWriterQuietAfterReturn(t *testing.T) {
 			t.Fatalf("the trace grew after Resolve returned: %q", buf.String()[n:])
 		}
 		h.Close()
+	}
+}
+
+// STS-issued credentials outside the credential alphabet (a line break in
+// the token would register one add-mask per line in the action) are
+// refused, and never handed to the front's OnSecret hook.
+func TestIssuedCredentialsChecked(t *testing.T) {
+	for _, creds := range []string{
+		`{"AccessKeyId":"STS.REVIEW0001","AccessKeySecret":"stssecret-123456","SecurityToken":"ststoken-123456\na\ne\n:"}`,
+		`{"AccessKeyId":"\u001b]0;X\u0007","AccessKeySecret":"stssecret-123456","SecurityToken":"tok"}`,
+		`{"AccessKeyId":"STS.REVIEW0001","AccessKeySecret":"has space","SecurityToken":"tok"}`,
+	} {
+		row := ecstest.HostileRow{Name: "sts", Serve: func(w http.ResponseWriter, r *http.Request, _ ecstest.HostileEnv) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"RequestId":"R2","Credentials":` + creds + `}`))
+		}}
+		h := ecstest.StartHostile(row)
+		var told []string
+		r := hostileRequest(h)
+		r.Credentials.AssumeRoleARN = readerRole
+		r.Credentials.STSEndpoint = h.Endpoint()
+		r.Credentials.OnSecret = func(v string) { told = append(told, v) }
+		_, err := Resolve(context.Background(), r)
+		h.Close()
+		var refused *AnswerError
+		if !errors.As(err, &refused) || !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "Credentials.") {
+			t.Fatalf("%s: err = %v", creds, err)
+		}
+		for _, v := range told {
+			if strings.ContainsAny(v, "\r\n \x1b") {
+				t.Fatalf("OnSecret told of %q", v)
+			}
+		}
+		if h.Requests() != 1 {
+			t.Fatalf("%d requests", h.Requests())
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -189,9 +190,35 @@ func (s *session) stsKeys(body []byte, op operation, source string) (keys, error
 			Err: errors.New("the answer holds no credentials"), class: ErrAPI}}
 	}
 	k := keys{ID: r.Credentials.AccessKeyID, Secret: r.Credentials.AccessKeySecret, Token: r.Credentials.SecurityToken, Source: source}
+	if err := checkIssuedKeys(k, op); err != nil {
+		return keys{}, &CredentialsError{Source: source, Err: err}
+	}
 	s.scrub.add(k.Secret)
 	s.scrub.add(k.Token)
 	return k, nil
+}
+
+// issuedKeyPattern is the alphabet of STS- and metadata-issued credentials:
+// access key ids (STS.NU...), secrets and tokens (base64 with '+', '/',
+// '='). Anything else (white space, line breaks, control characters) is not
+// a credential: it would end up in request signatures, HTTP headers and the
+// action's add-mask commands, where a line break registers a mask per line.
+var issuedKeyPattern = regexp.MustCompile(`^[A-Za-z0-9+/=._-]+$`)
+
+func checkIssuedKeys(k keys, op operation) error {
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{{"AccessKeyId", k.ID, 128}, {"AccessKeySecret", k.Secret, 256}, {"SecurityToken", k.Token, 16 << 10}} {
+		if f.value == "" && f.name == "SecurityToken" {
+			continue
+		}
+		if len(f.value) > f.max || !issuedKeyPattern.MatchString(f.value) {
+			return &AnswerError{Op: op.String(), Field: "Credentials." + f.name,
+				Rule: fmt.Sprintf("issued credentials are 1 to %d letters, digits and + / = . _ - (the value is not shown: it may be a secret)", f.max)}
+		}
+	}
+	return nil
 }
 
 // metadataKeys reads the ECS instance RAM role's credentials from the
@@ -219,8 +246,12 @@ func (s *session) metadataKeys(ctx context.Context, role string) (keys, error) {
 	hdr := http.Header{}
 	if tok, err := s.plainCall(ctx, op, http.MethodPut, ep.String()+"/latest/api/token", nil,
 		http.Header{"X-Aliyun-Ecs-Metadata-Token-Ttl-Seconds": {"21600"}}); err == nil && len(tok) > 0 {
-		hdr.Set("X-Aliyun-Ecs-Metadata-Token", strings.TrimSpace(string(tok)))
-		s.scrub.add(strings.TrimSpace(string(tok)))
+		// A token that is not of the credential alphabet is not used (it
+		// would be a header value and a mask); the plain mode is tried.
+		if t := strings.TrimSpace(string(tok)); len(t) <= 4096 && issuedKeyPattern.MatchString(t) {
+			hdr.Set("X-Aliyun-Ecs-Metadata-Token", t)
+			s.scrub.add(t)
+		}
 	}
 	body, err := s.plainCall(ctx, op, http.MethodGet, ep.String()+"/latest/meta-data/ram/security-credentials/"+url.PathEscape(role), nil, hdr)
 	if err != nil {
@@ -236,6 +267,9 @@ func (s *session) metadataKeys(ctx context.Context, role string) (keys, error) {
 		return keys{}, &CredentialsError{Source: source, Err: errors.New("the metadata service gave no credentials for this role; check that the role is attached to the instance")}
 	}
 	k := keys{ID: r.AccessKeyID, Secret: r.AccessKeySecret, Token: r.SecurityToken, Source: source}
+	if err := checkIssuedKeys(k, op); err != nil {
+		return keys{}, &CredentialsError{Source: source, Err: err}
+	}
 	s.scrub.add(k.Secret)
 	s.scrub.add(k.Token)
 	return k, nil

@@ -9,6 +9,7 @@ package safetext
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -63,7 +64,8 @@ func Quote(s string, max int) string { return `"` + Excerpt(s, max) + `"` }
 
 // Markdown makes s safe inside a Markdown table cell of a GitHub job summary
 // (which also renders HTML): no line or column breaks, no HTML, no links or
-// images, no code-span breakout, and no control characters. Emphasis
+// images (also none of GFM's autolinks), no code-span breakout, and no
+// control characters. Emphasis
 // characters (* and _) are left alone: they only change how text looks, and
 // escaping them would make ids such as x86_64 read x86\_64 in the source.
 func Markdown(s string) string {
@@ -71,9 +73,15 @@ func Markdown(s string) string {
 		"|", `\|`, "`", "'",
 		"&", "&amp;", "<", "&lt;", ">", "&gt;",
 		"[", `\[`, "]", `\]`, "\\", `\\`,
+		// GFM turns bare https://x and a@b.c into links; escaping the
+		// punctuation keeps them text (www. below).
+		"://", `\://`, "@", `\@`,
 	)
-	return r.Replace(Terminal(s))
+	return wwwLink.ReplaceAllString(r.Replace(Terminal(s)), `$1\.`)
 }
+
+// wwwLink is GFM's extended www autolink trigger.
+var wwwLink = regexp.MustCompile(`(?i)\b(www)\.`)
 
 // IsClean reports whether s needs no terminal escaping: valid UTF-8 with no
 // control or format characters.

@@ -56,6 +56,12 @@ func TestMarkdown(t *testing.T) {
 	if strings.ContainsAny(got, "<>\n\r`") {
 		t.Errorf("Markdown = %q", got)
 	}
+	// GFM autolinks need an unescaped "www.", "://" or "@".
+	for _, in := range []string{"www.evil-login.example/reset", "https://evil.example", "admin@evil.example"} {
+		if got := Markdown(in); strings.Contains(got, "www.") || strings.Contains(got, "://") || strings.Contains(got, "n@e") {
+			t.Errorf("Markdown(%q) = %q keeps an autolink", in, got)
+		}
+	}
 }
 
 // FuzzTerminal: whatever the input, the output is valid UTF-8 with no

@@ -69,7 +69,7 @@ func TestBadInputPacker(t *testing.T) {
 		{name: "family with a leading underscore", set: map[string]*string{"image_family": str("_base")}, frags: []string{"image_family", "start with a letter"}},
 		{name: "family with a leading digit", set: map[string]*string{"image_family": str("2base")}, frags: []string{"image_family", "start with a letter"}},
 		{name: "family starting with https://", set: map[string]*string{"image_family": str("https://web")}, frags: []string{"image_family", "not a URL"}},
-		{name: "family starting with acs:", set: map[string]*string{"image_family": str("acs:web")}, frags: []string{"image_family", `"acs:"`}},
+		{name: "family that is a RAM ARN", set: map[string]*string{"image_family": str("acs:ram::1:role/x")}, frags: []string{"image_family", "RAM ARN"}},
 		{name: "family starting with aliyun", set: map[string]*string{"image_family": str("aliyunweb")}, frags: []string{"image_family", `"aliyun"`}},
 		{name: "family missing", set: map[string]*string{"image_family": nil}, frags: []string{"image_family is required"}},
 		{name: "region upper case", set: map[string]*string{"region": str("CN-HANGZHOU")}, frags: []string{`region: invalid region "CN-HANGZHOU"`, "lower case"}},
