@@ -461,6 +461,11 @@ func TestHostileIDTokenService(t *testing.T) {
 				io.WriteString(w, `{"count":1,"value":"`)
 			},
 			frag: "body of 2147483648 bytes (Content-Length)"},
+		{name: "a token with line breaks (one add-mask per line)",
+			serve: func(w http.ResponseWriter, r *http.Request, _ env) {
+				fmt.Fprint(w, `{"count":1,"value":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\ne\n::\n"}`)
+			},
+			frag: "not a JWT", forged: []string{"::add-mask::e", "::add-mask:::"}},
 		{name: "slow drip (one byte every 200ms) past the timeout input",
 			serve: func(w http.ResponseWriter, r *http.Request, _ env) {
 				w.WriteHeader(http.StatusOK)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
@@ -28,6 +29,12 @@ func idToken(ctx context.Context, a *githubactions.Action, audience string, time
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	token, err := a.GetIDToken(ctx, audience)
+	if err == nil && token != "" && !jwtShape.MatchString(token) {
+		// Not a JWT: a line break in it would register one mask per line
+		// (a mask of "e" stars out the rest of the job log). Not masked,
+		// not used, not shown.
+		return "", fmt.Errorf("%w: the GitHub ID-token service answered with a value that is not a JWT (three base64url parts separated by dots); it was not used", imagefamily.ErrCredentials)
+	}
 	mask(a, token)
 	var missing *githubactions.EnvMissingError
 	var failed *githubactions.RequestFailedError
@@ -56,6 +63,10 @@ func idToken(ctx context.Context, a *githubactions.Action, audience string, time
 	}
 	return token, nil
 }
+
+// jwtShape is a compact JWS: three base64url parts (the signature may be
+// empty only in unsigned tokens, which STS refuses anyway).
+var jwtShape = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$`)
 
 // credentialsInputError is a configuration mistake found before anything was
 // sent to Alibaba Cloud; it counts as an input error (exit code 2).
