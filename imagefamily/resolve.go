@@ -32,7 +32,8 @@ func Resolve(ctx context.Context, req Request) (Image, error) {
 }
 
 // ResolveRegions resolves the same family in several regions concurrently,
-// at most concurrency at once (0 means 8), one SDK client per goroutine, with
+// at most concurrency at once (0 means DefaultConcurrency: every region in
+// one wave, up to 32), one SDK client per goroutine, with
 // credentials obtained once and shared. Results come back in the order of
 // regions; each carries its own error. A request that fails validation is
 // returned as err before anything is sent. req.Region is ignored.
@@ -48,7 +49,7 @@ func ResolveRegions(ctx context.Context, req Request, regions []string, concurre
 		}
 	}
 	if concurrency <= 0 {
-		concurrency = 8
+		concurrency = min(len(regions), DefaultConcurrency)
 	}
 	ctx, cancel := withTimeout(ctx, req.Timeout)
 	defer cancel()
@@ -84,6 +85,12 @@ func ResolveRegions(ctx context.Context, req Request, regions []string, concurre
 	wg.Wait()
 	return results, nil
 }
+
+// DefaultConcurrency caps how many regions are resolved at once when the
+// caller does not say: ECS has about 30 regions, so a release pipeline that
+// promotes to all of them pays about one round trip, while the cap keeps a
+// typo'd region list from opening hundreds of connections.
+const DefaultConcurrency = 32
 
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if d <= 0 {
