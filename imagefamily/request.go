@@ -40,6 +40,11 @@ type Request struct {
 
 	Retry RetryPolicy
 
+	// Guards refuse a resolved image that is not what the caller expects
+	// (architecture, OS type, maximum age); a refused image is a
+	// *GuardError, in every region it applies to.
+	Guards Guards
+
 	// Front and its version go into the User-Agent.
 	Front Front
 

@@ -160,6 +160,9 @@ func (s *session) resolve(ctx context.Context, region string) (Image, error) {
 	if answerErr != nil {
 		return Image{}, answerErr
 	}
+	if err := s.req.Guards.Check(img, region, s.req.Family); err != nil {
+		return Image{}, err
+	}
 	return img, nil
 }
 
@@ -218,6 +221,9 @@ func validateSettings(req Request) error {
 	}
 	if req.Retry.MaxAttempts < 0 || req.Retry.MaxAttempts > maxAttemptsLimit {
 		return &ValidationError{Field: "max attempts", Value: fmt.Sprint(req.Retry.MaxAttempts), Rule: fmt.Sprintf("it must be between 1 and %d (0 means the default, %d)", maxAttemptsLimit, defaultMaxAttempts)}
+	}
+	if err := req.Guards.validate(); err != nil {
+		return err
 	}
 	return validateCredentials(req.Credentials)
 }

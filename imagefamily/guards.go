@@ -1,0 +1,157 @@
+package imagefamily
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+)
+
+// Guards refuse a resolved image that is not what the pipeline expects: the
+// family moved to another architecture or OS, or its newest image is stale
+// (the image pipeline stopped publishing). They turn "the base moved under
+// you" into a failed step instead of a build on the wrong base. Every front
+// offers them under the same names: --architecture/--os-type/--max-age,
+// architecture/os-type/max-age, architecture/os_type/max_age.
+type Guards struct {
+	Architecture string        // "" accepts any; else one of Architectures (case-insensitive)
+	OSType       string        // "" accepts any; else one of OSTypes (case-insensitive)
+	MaxAge       time.Duration // 0 accepts any age
+	// Now is the clock for MaxAge; nil means time.Now. Tests inject one.
+	Now func() time.Time
+}
+
+// Architectures and OSTypes are the values DescribeImageFromFamily reports.
+var (
+	Architectures = []string{"x86_64", "arm64", "i386"}
+	OSTypes       = []string{"linux", "windows"}
+)
+
+// ErrGuard: the image was resolved but a guard refused it.
+var ErrGuard = errors.New("image refused by a guard")
+
+// GuardError names the guard, what was expected, what was found, and the
+// image (id, name, creation time). Every server value in it is escaped.
+type GuardError struct {
+	Guard     string // "architecture", "os type" or "max age"
+	Expected  string
+	Found     string
+	Image     Image
+	Region    string
+	Family    string
+	RequestID string
+}
+
+func (e *GuardError) Error() string {
+	msg := fmt.Sprintf("image family %s in region %s resolved to %s (%s, created %s)",
+		safetext.Quote(e.Family, 160), safetext.Terminal(e.Region), safetext.Excerpt(e.Image.ImageID, 160),
+		safetext.Excerpt(e.Image.ImageName, 160), safetext.Excerpt(e.Image.CreationTime, 64))
+	if e.RequestID != "" {
+		msg += " [RequestId " + safetext.Excerpt(e.RequestID, 80) + "]"
+	}
+	return msg + fmt.Sprintf(", which fails the %s guard: expected %s, found %s", e.Guard, e.Expected, safetext.Terminal(e.Found))
+}
+
+func (e *GuardError) Is(target error) bool { return target == ErrGuard }
+
+// active reports whether any guard is set.
+func (g Guards) active() bool { return g.Architecture != "" || g.OSType != "" || g.MaxAge != 0 }
+
+// validate checks the guards offline.
+func (g Guards) validate() error {
+	if g.Architecture != "" && !containsFold(Architectures, g.Architecture) {
+		return &ValidationError{Field: "architecture", Value: g.Architecture, Rule: "it must be one the API reports: " + strings.Join(Architectures, ", ")}
+	}
+	if g.OSType != "" && !containsFold(OSTypes, g.OSType) {
+		return &ValidationError{Field: "os type", Value: g.OSType, Rule: "it must be one the API reports: " + strings.Join(OSTypes, ", ")}
+	}
+	if g.MaxAge < 0 {
+		return &ValidationError{Field: "max age", Value: g.MaxAge.String(), Rule: "it must be positive"}
+	}
+	return nil
+}
+
+// Check applies the guards to a resolved image.
+func (g Guards) Check(img Image, region, family string) error {
+	fail := func(guard, expected, found string) error {
+		return &GuardError{Guard: guard, Expected: expected, Found: found, Image: img, Region: region, Family: family, RequestID: img.RequestID}
+	}
+	if g.Architecture != "" && !strings.EqualFold(img.Architecture, g.Architecture) {
+		return fail("architecture", strconv.Quote(g.Architecture), quoteOrNone(img.Architecture))
+	}
+	if g.OSType != "" && !strings.EqualFold(img.OSType, g.OSType) {
+		return fail("os type", strconv.Quote(g.OSType), quoteOrNone(img.OSType))
+	}
+	if g.MaxAge > 0 {
+		created, ok := parseAPITime(img.CreationTime)
+		if !ok {
+			return fail("max age", "a creation time no older than "+FormatAge(g.MaxAge), "creation time "+quoteOrNone(img.CreationTime)+" that cannot be read")
+		}
+		now := time.Now
+		if g.Now != nil {
+			now = g.Now
+		}
+		if age := now().Sub(created); age > g.MaxAge {
+			return fail("max age", "an image at most "+FormatAge(g.MaxAge)+" old", "one "+FormatAge(age)+" old")
+		}
+	}
+	return nil
+}
+
+func containsFold(set []string, v string) bool {
+	return slices.ContainsFunc(set, func(s string) bool { return strings.EqualFold(s, v) })
+}
+
+func quoteOrNone(s string) string {
+	if s == "" {
+		return "none (the API left it empty)"
+	}
+	return safetext.Quote(s, 160)
+}
+
+// maxAgeDays is the most days a time.Duration holds (about 292 years).
+const maxAgeDays = int(math.MaxInt64 / int64(24*time.Hour))
+
+// ParseMaxAge reads a maximum image age as every front accepts it: a Go
+// duration ("720h") or a whole number of days ("30d"), which Go durations
+// cannot express. It returns a *ValidationError naming field.
+func ParseMaxAge(field, s string) (time.Duration, error) {
+	bad := func(rule string) (time.Duration, error) {
+		return 0, &ValidationError{Field: field, Value: s, Rule: rule}
+	}
+	var age time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return bad(`write a duration such as "720h" or a number of days such as "30d"`)
+		}
+		if n > maxAgeDays {
+			return bad(fmt.Sprintf("it must be at most %dd", maxAgeDays))
+		}
+		age = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if age, err = time.ParseDuration(s); err != nil {
+			return bad(`write a duration such as "720h" or a number of days such as "30d"`)
+		}
+	}
+	if age <= 0 {
+		return bad("it must be positive")
+	}
+	return age, nil
+}
+
+// FormatAge prints an age in days and hours, the unit people count image
+// ages in.
+func FormatAge(d time.Duration) string {
+	days := int(d / (24 * time.Hour))
+	if days == 0 {
+		return d.Truncate(time.Second).String()
+	}
+	return fmt.Sprintf("%dd%dh", days, int((d-time.Duration(days)*24*time.Hour)/time.Hour))
+}
