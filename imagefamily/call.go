@@ -95,6 +95,9 @@ func invoke(ctx context.Context, op operation, policy RetryPolicy, tr *callTrans
 			// Sleeping would only end at the deadline; report the real cause.
 			return final
 		}
+		if policy.OnRetry != nil {
+			policy.OnRetry(RetryNotice{Op: op.String(), Region: op.Region, Attempt: n, MaxAttempts: max, Reason: retryReason(final), Wait: wait})
+		}
 		if serr := policy.sleep(ctx, wait); serr != nil {
 			return final
 		}
@@ -119,6 +122,50 @@ func runGuarded(ctx context.Context, fn func() error) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// retryReason says in a few words why an attempt failed.
+func retryReason(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		r := ae.Code
+		if ae.HTTPStatus != 0 {
+			r += fmt.Sprintf(", HTTP %d", ae.HTTPStatus)
+		}
+		if ae.RequestID != "" {
+			r += ", RequestId " + ae.RequestID
+		}
+		return r
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		return safetext.Excerpt(te.Err.Error(), 160)
+	}
+	return safetext.Excerpt(err.Error(), 160)
+}
+
+// Do runs fn under the policy, for HTTP exchanges the core does not make
+// itself (the action's GitHub ID-token request): fn reports whether its
+// error is worth retrying; waits use the same backoff, honour the context's
+// deadline, and are announced to OnRetry with what as the operation.
+func (p RetryPolicy) Do(ctx context.Context, what string, fn func(ctx context.Context) (err error, retryable bool)) error {
+	max := p.attempts()
+	for n := 1; ; n++ {
+		err, retryable := fn(ctx)
+		if err == nil || !retryable || n >= max || ctx.Err() != nil {
+			return err
+		}
+		wait := p.delay(n, 0)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+			return err
+		}
+		if p.OnRetry != nil {
+			p.OnRetry(RetryNotice{Op: what, Attempt: n, MaxAttempts: max, Reason: safetext.Excerpt(err.Error(), 160), Wait: wait})
+		}
+		if p.sleep(ctx, wait) != nil {
+			return err
+		}
 	}
 }
 

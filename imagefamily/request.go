@@ -2,6 +2,7 @@ package imagefamily
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -124,6 +125,27 @@ type RetryPolicy struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0,1); nil means math/rand/v2.
 	Jitter func() float64
+
+	// OnRetry, when set, is told of every retry before its wait, so each
+	// front can show it (CLI stderr, the step log, the Packer UI).
+	OnRetry func(RetryNotice)
+}
+
+// RetryNotice describes one retry: what failed, why, and how long until the
+// next attempt. Its strings are escaped and bounded.
+type RetryNotice struct {
+	Op          string // such as `ECS DescribeImageFromFamily for family "web" in region cn-hangzhou`
+	Region      string
+	Attempt     int // the attempt that failed, from 1
+	MaxAttempts int
+	Reason      string // the code or status and RequestId, or the transport failure
+	Wait        time.Duration
+}
+
+// String is the line every front prints.
+func (n RetryNotice) String() string {
+	return fmt.Sprintf("retrying %s: attempt %d of %d failed (%s); next attempt in %s",
+		n.Op, n.Attempt, n.MaxAttempts, n.Reason, n.Wait.Round(time.Millisecond))
 }
 
 // Result is the outcome for one region of a multi-region lookup.

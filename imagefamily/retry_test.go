@@ -3,6 +3,7 @@ package imagefamily
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +204,49 @@ func TestErrorClasses(t *testing.T) {
 		if !errors.Is(e, c.class) || !strings.Contains(e.Error(), c.hint) {
 			t.Errorf("%s: %v (class want %v, hint %q)", c.code, e, c.class, c.hint)
 		}
+	}
+}
+
+// Every retry is announced with the operation, the attempt, the reason and
+// the wait, before the wait.
+func TestRetryNotices(t *testing.T) {
+	srv := emulator(t)
+	srv.Throttle("DescribeImageFromFamily", 2)
+	var notices []RetryNotice
+	r := request(srv)
+	r.Retry.OnRetry = func(n RetryNotice) { notices = append(notices, n) }
+	if _, err := Resolve(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 2 {
+		t.Fatalf("%d notices, want 2: %+v", len(notices), notices)
+	}
+	for i, n := range notices {
+		line := n.String()
+		if n.Attempt != i+1 || n.MaxAttempts != 5 || n.Region != "cn-hangzhou" || !strings.Contains(line, "Throttling") ||
+			!strings.Contains(line, "RequestId") || !strings.Contains(line, fmt.Sprintf("attempt %d of 5", i+1)) || !strings.Contains(line, "next attempt in") {
+			t.Errorf("notice %d: %s", i, line)
+		}
+	}
+}
+
+func TestRetryPolicyDo(t *testing.T) {
+	var notices []RetryNotice
+	p := RetryPolicy{MaxAttempts: 3, Sleep: noSleep, OnRetry: func(n RetryNotice) { notices = append(notices, n) }}
+	calls := 0
+	err := p.Do(context.Background(), "GitHub ID-token request", func(context.Context) (error, bool) {
+		calls++
+		if calls < 3 {
+			return errors.New("HTTP 503"), true
+		}
+		return nil, false
+	})
+	if err != nil || calls != 3 || len(notices) != 2 || !strings.Contains(notices[1].String(), "GitHub ID-token request: attempt 2 of 3 failed (HTTP 503)") {
+		t.Fatalf("err %v calls %d notices %+v", err, calls, notices)
+	}
+	calls = 0
+	err = p.Do(context.Background(), "x", func(context.Context) (error, bool) { calls++; return errors.New("HTTP 400"), false })
+	if err == nil || calls != 1 {
+		t.Fatalf("a non-retryable error was retried: %d calls", calls)
 	}
 }
