@@ -68,6 +68,9 @@ type faultRequest struct {
 type imageRequest struct {
 	Region string     `json:"region"`
 	Image  *ecs.Image `json:"image"`
+	// AfterCalls, when positive, publishes the image only after that many
+	// more DescribeImageFromFamily answers (AddImageAfter).
+	AfterCalls int `json:"after_calls,omitempty"`
 }
 
 type imageStatusRequest struct {
@@ -209,6 +212,13 @@ func (s *Server) control(r *http.Request) (any, *controlStatus) {
 			return nil, controlErr(http.StatusBadRequest, "ecstest: images: \"image\" (an API Image object) is required")
 		case ir.Image.ImageId == "":
 			return nil, controlErr(http.StatusBadRequest, "ecstest: images: image.ImageId is required")
+		}
+		if ir.AfterCalls < 0 {
+			return nil, controlErr(http.StatusBadRequest, "ecstest: images: \"after_calls\" must not be negative")
+		}
+		if ir.AfterCalls > 0 {
+			s.AddImageAfter(ir.Region, *ir.Image, ir.AfterCalls)
+			break
 		}
 		if !s.addImageOnce(ir.Region, *ir.Image) {
 			// A second copy would make image-status ambiguous.

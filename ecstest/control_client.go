@@ -175,6 +175,11 @@ func (c *Control) AddImage(region string, img ecs.Image) error {
 	return c.call(http.MethodPost, "images", imageRequest{Region: region, Image: &img}, nil)
 }
 
+// AddImageAfter is Server.AddImageAfter over the control API.
+func (c *Control) AddImageAfter(region string, img ecs.Image, calls int) error {
+	return c.call(http.MethodPost, "images", imageRequest{Region: region, Image: &img, AfterCalls: calls}, nil)
+}
+
 // SetImageStatus changes an image's Status; an unknown image is a 404
 // ControlError.
 func (c *Control) SetImageStatus(region, imageID, status string) error {

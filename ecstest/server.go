@@ -24,7 +24,8 @@
 //	POST /_emulator/faults           {"kind": K, "action": A, "n": 2, "status": 503, "code": C,
 //	                                  "delay": "2s", "retry_after": "1500ms"}
 //	POST /_emulator/clear-faults     ClearFaults
-//	POST /_emulator/images           {"region": R, "image": {API Image object}} -> AddImage (409 if the ImageId exists)
+//	POST /_emulator/images           {"region": R, "image": {API Image object}, "after_calls": N} -> AddImage (409 if the ImageId
+//	                                  exists); with after_calls > 0, AddImageAfter (appears after N more answers)
 //	POST /_emulator/image-status     {"region": R, "image_id": ID, "status": S} -> SetImageStatus (404 if unknown)
 //	POST /_emulator/expire-sessions  ExpireSessions
 //
@@ -103,6 +104,7 @@ type Server struct {
 	roles    []Role
 	regions  map[string]bool
 	images   map[string][]ecs.Image
+	pending  []pendingImage      // images that appear after some answers (AddImageAfter)
 	sessions map[string]*session // by STS AccessKeyId
 	tokens   map[string]*session // by SecurityToken
 	// metadataTokens are the hardened-mode tokens the metadata service issued.
@@ -363,6 +365,37 @@ func (s *Server) AddImage(region string, img ecs.Image) {
 	defer s.mu.Unlock()
 	s.regions[region] = true
 	s.images[region] = append(s.images[region], img)
+}
+
+// AddImageAfter adds img to region once the emulator has answered calls
+// more DescribeImageFromFamily requests: a family that gains an image while
+// a pipeline waits for it (or whose newest image changes under it).
+func (s *Server) AddImageAfter(region string, img ecs.Image, calls int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.regions[region] = true
+	s.pending = append(s.pending, pendingImage{region: region, image: img, after: calls})
+}
+
+type pendingImage struct {
+	region string
+	image  ecs.Image
+	after  int // DescribeImageFromFamily answers still to give before it appears
+}
+
+// admitPending counts one DescribeImageFromFamily answer and publishes the
+// images whose turn has come. Called with s.mu held.
+func (s *Server) admitPending() {
+	kept := s.pending[:0]
+	for _, p := range s.pending {
+		if p.after <= 0 {
+			s.images[p.region] = append(s.images[p.region], p.image)
+			continue
+		}
+		p.after--
+		kept = append(kept, p)
+	}
+	s.pending = kept
 }
 
 // SetImageStatus changes the Status of an image; it reports whether the image
@@ -679,6 +712,7 @@ func (s *Server) describeImageFromFamily(p url.Values, requestID string) *respon
 		return errMissing("RegionId").response(requestID)
 	}
 	s.mu.Lock()
+	s.admitPending()
 	known := s.regions[region]
 	imgs := append([]ecs.Image(nil), s.images[region]...)
 	s.mu.Unlock()

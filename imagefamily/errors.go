@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Every error Resolve returns matches exactly one class
@@ -56,12 +57,27 @@ type NotFoundError struct {
 	Region    string
 	Family    string
 	RequestID string
+
+	// Set when the lookup waited (Request.Wait) and the deadline passed.
+	NewerThan string
+	Waited    time.Duration
+	Polls     int
+	LastSeen  string // escaped
 }
 
 func (e *NotFoundError) Error() string {
 	msg := fmt.Sprintf("no available image in family %q in region %s", e.Family, e.Region)
+	if e.NewerThan != "" {
+		msg = fmt.Sprintf("no available image newer than %s in family %q in region %s", e.NewerThan, e.Family, e.Region)
+	}
+	if e.Polls > 0 {
+		msg += fmt.Sprintf(" after waiting %s (%d polls; last seen: %s)", e.Waited, e.Polls, e.LastSeen)
+	}
 	if e.RequestID != "" {
 		msg += " (RequestId " + e.RequestID + ")"
+	}
+	if e.NewerThan != "" {
+		return msg + "; the image being built may still be Creating, or the build may have failed"
 	}
 	if owner, _, ok := SharedFamilyParts(e.Family); ok && owner != "" {
 		return msg + "; a shared family is seen only when its owner (account " + owner + ") has shared an Available image of it with this account in this region: check the image sharing (or the community image) in the owner's account, and that the image was copied to this region first"

@@ -41,6 +41,17 @@ type Request struct {
 
 	Retry RetryPolicy
 
+	// Wait, when positive, waits up to that long for an image: while the
+	// family has no available image, or, with NewerThan, while its newest
+	// available image is still NewerThan, the lookup is repeated (each poll
+	// bounded by Timeout, throttling retried as usual) with a growing pause,
+	// and OnProgress is told of each poll. At the deadline the result is a
+	// *NotFoundError saying what was last seen.
+	Wait      time.Duration
+	NewerThan string
+	// OnProgress, when set, is told of every poll that did not end the wait.
+	OnProgress func(WaitProgress)
+
 	// Guards refuse a resolved image that is not what the caller expects
 	// (architecture, OS type, maximum age); a refused image is a
 	// *GuardError, in every region it applies to.
@@ -130,6 +141,22 @@ type RetryPolicy struct {
 	// front can show it (CLI stderr, the step log, the Packer UI).
 	OnRetry func(RetryNotice)
 }
+
+// WaitProgress is one poll of a wait that goes on.
+type WaitProgress struct {
+	Region string
+	Poll   int
+	Seen   string // "no available image" or the newest image's id and creation time, escaped
+	Next   time.Duration
+}
+
+// String is the line every front prints.
+func (p WaitProgress) String() string {
+	return fmt.Sprintf("waiting in %s: poll %d saw %s; next poll in %s", p.Region, p.Poll, p.Seen, p.Next.Round(time.Second))
+}
+
+// MaxWait bounds Request.Wait: an image build that takes longer is stuck.
+const MaxWait = 6 * time.Hour
 
 // RetryNotice describes one retry: what failed, why, and how long until the
 // next attempt. Its strings are escaped and bounded.

@@ -24,7 +24,7 @@ func Resolve(ctx context.Context, req Request) (Image, error) {
 	if err := Validate(req); err != nil {
 		return Image{}, err
 	}
-	ctx, cancel := withTimeout(ctx, req.Timeout)
+	ctx, cancel := withTimeout(ctx, lookupDeadline(req))
 	defer cancel()
 	s := newSession(req)
 	defer s.end()
@@ -51,7 +51,7 @@ func ResolveRegions(ctx context.Context, req Request, regions []string, concurre
 	if concurrency <= 0 {
 		concurrency = min(len(regions), DefaultConcurrency)
 	}
-	ctx, cancel := withTimeout(ctx, req.Timeout)
+	ctx, cancel := withTimeout(ctx, lookupDeadline(req))
 	defer cancel()
 	s := newSession(req)
 	defer s.end()
@@ -99,9 +99,19 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 	return context.WithTimeout(ctx, d)
 }
 
+// lookupDeadline is how long a whole lookup may take: the timeout, plus the
+// wait when the caller waits for an image (each poll is a lookup of its own).
+func lookupDeadline(req Request) time.Duration {
+	d := req.Timeout
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	return d + req.Wait
+}
+
 // resolve does one region's lookup with a client of its own: SDK clients are
 // not safe for concurrent use.
-func (s *session) resolve(ctx context.Context, region string) (Image, error) {
+func (s *session) resolveOnce(ctx context.Context, region string) (Image, error) {
 	k, err := s.credentials(ctx)
 	if err != nil {
 		return Image{}, err
@@ -224,6 +234,17 @@ func validateSettings(req Request) error {
 	}
 	if err := req.Guards.validate(); err != nil {
 		return err
+	}
+	if req.Wait < 0 || req.Wait > MaxWait {
+		return &ValidationError{Field: "wait", Value: req.Wait.String(), Rule: fmt.Sprintf("it must be between 0 (no waiting) and %s", MaxWait)}
+	}
+	if req.NewerThan != "" {
+		if !imageIDPattern.MatchString(req.NewerThan) {
+			return &ValidationError{Field: "newer than", Value: req.NewerThan, Rule: "it must be an image id, such as m-bp1g7004ksh0oeuc0001"}
+		}
+		if req.Wait == 0 {
+			return &ValidationError{Field: "newer than", Value: req.NewerThan, Rule: "it only has a meaning with a wait (how long to wait for a newer image)"}
+		}
 	}
 	return validateCredentials(req.Credentials)
 }
