@@ -324,48 +324,38 @@ func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imag
 		return nil, err
 	}
 
-	size := ""
-	if found1 {
-		size = strconv.Itoa(first.Size)
+	// Every field of the image's table is an output, named and written as
+	// every front names and writes it (imagefamily.Fields); empty when the
+	// first region has no image.
+	var outs []output
+	for _, f := range imagefamily.Fields() {
+		v := ""
+		if found1 {
+			v = f.Text(first)
+		}
+		outs = append(outs, output{f.ActionName(), v})
 	}
-	return []output{
-		{"image-id", first.ImageID},
-		{"image-name", first.ImageName},
-		{"image-family", first.ImageFamily},
-		{"image-version", first.ImageVersion},
-		{"creation-time", first.CreationTime},
-		{"status", first.Status},
-		{"architecture", first.Architecture},
-		{"os-type", first.OSType},
-		{"os-name", first.OSName},
-		{"platform", first.Platform},
-		{"size", size},
-		{"found", strconv.FormatBool(found)},
-		{"json", string(whole)},
-		{"image-ids", string(idsJSON)},
-	}, nil
+	return append(outs,
+		output{"found", strconv.FormatBool(found)},
+		output{"json", string(whole)},
+		output{"image-ids", string(idsJSON)},
+	), nil
 }
 
 // failureOutputs is every output of a step that found nothing usable: an
 // input error, a failed ID-token request, a lookup that failed as a whole.
-// The names and order are those of outputsFor.
+// The names and order are those of outputsFor: every field of the table
+// empty, then found, json and image-ids.
 func failureOutputs() []output {
-	return []output{
-		{"image-id", ""},
-		{"image-name", ""},
-		{"image-family", ""},
-		{"image-version", ""},
-		{"creation-time", ""},
-		{"status", ""},
-		{"architecture", ""},
-		{"os-type", ""},
-		{"os-name", ""},
-		{"platform", ""},
-		{"size", ""},
-		{"found", "false"},
-		{"json", ""},
-		{"image-ids", "{}"},
+	var outs []output
+	for _, f := range imagefamily.Fields() {
+		outs = append(outs, output{f.ActionName(), ""})
 	}
+	return append(outs,
+		output{"found", "false"},
+		output{"json", ""},
+		output{"image-ids", "{}"},
+	)
 }
 
 // summary renders the job summary table, one row per region in input order.

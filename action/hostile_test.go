@@ -191,10 +191,18 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 		// Several regions: an object region -> image, empty.
 		t.Errorf("json output %s of a failed lookup, want {}", excerptForLog(outs["json"]))
 	}
+	if found {
+		// The description output is the accepted image's, exact, as the
+		// data source's attribute is: outputs are machine values, written
+		// to GITHUB_OUTPUT, never to the step log.
+		if sent := rec.descriptions(); len(sent) > 0 && outs["description"] != sent[0] {
+			t.Errorf("description output %q, want the first region's %q", excerptForLog(outs["description"]), excerptForLog(sent[0]))
+		}
+	}
 	for name, v := range outs {
 		for _, f := range row.Forged {
-			if name == "json" && found {
-				continue // the accepted image, exact (JSON-escaped)
+			if (name == "json" || name == "description") && found {
+				continue // the accepted image, exact (JSON-escaped in json)
 			}
 			if strings.Contains(v, f) {
 				t.Errorf("output %s holds forged text %q", name, f)

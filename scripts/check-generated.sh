@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Regenerates every generated file (HCL2 specs, docs partials, .web-docs) and
-# fails when the result differs from what is committed, so a change to a
-# struct or a doc comment cannot ship with stale generated code or docs.
+# Regenerates every generated file (HCL2 specs, docs partials, .web-docs, and
+# what internal/fieldgen writes from imagefamily.Fields()) and fails when the
+# result differs from what is committed, so a change to a struct, a doc
+# comment or the table of image fields cannot ship with stale generated code
+# or docs.
 # CI runs it through scripts/test.sh; `make generate` fixes what it reports.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-generated=(':(glob)**/*.hcl2spec.go' docs-partials .web-docs)
+# output.go, action.yml's outputs and the field tables of docs/action.md and
+# docs/cli.md come from the core's table of image fields (internal/fieldgen).
+generated=(':(glob)**/*.hcl2spec.go' docs-partials .web-docs
+  datasource/imagefamily/output.go action.yml docs/action.md docs/cli.md)
 
 go generate ./...
 

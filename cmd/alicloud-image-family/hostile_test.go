@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 const (
@@ -42,6 +44,7 @@ var hostileModes = []hostileMode{
 	{"json", "json", []string{"cn-hangzhou"}},
 	{"two regions id", "id", []string{"cn-hangzhou", "cn-shanghai"}},
 	{"two regions json", "json", []string{"cn-hangzhou", "cn-shanghai"}},
+	{"two regions text", "text", []string{"cn-hangzhou", "cn-shanghai"}},
 }
 
 func TestHostileEndpointsCLI(t *testing.T) {
@@ -145,6 +148,26 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 		}
 		if stdout != want {
 			t.Errorf("stdout %q, want %q", stdout, want)
+		}
+		return
+	}
+	if mode.output == "text" {
+		// A header and one line per region, every value escaped: the
+		// served description's line breaks and escapes show, visibly.
+		header, rows := parseText(t, stdout)
+		if !slices.Equal(header, textColumns()) || len(rows) != len(mode.regions) {
+			t.Fatalf("text output: header %q, %d rows for %d regions", header, len(rows), len(mode.regions))
+		}
+		served := servedImage(t, row)
+		for i, region := range mode.regions {
+			if rows[i][0] != region || rows[i][1] != ecstest.HostileImageID {
+				t.Errorf("row %d: %q", i, rows[i][:2])
+			}
+			if d, ok := served["Description"].(string); ok {
+				if got := rows[i][slices.Index(header, "description")]; got != safetext.Terminal(d) {
+					t.Errorf("%s: description column %q, want the served one escaped %q", region, got, safetext.Terminal(d))
+				}
+			}
 		}
 		return
 	}

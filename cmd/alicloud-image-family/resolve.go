@@ -82,7 +82,8 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Var(&f.regions, "region", "region id; repeat or comma-separate for several (default $ALICLOUD_REGION or $ALIBABA_CLOUD_REGION_ID)")
 	fs.StringVar(&f.family, "image-family", "", "image family name (required)")
-	fs.StringVar(&f.output, "output", "id", "id: the image id (region<TAB>id per line for several regions); json: the image with the API's field names")
+	fs.StringVar(&f.output, "output", "id", "id: the image id (region<TAB>id per line for several regions); json: the image with the API's field names;\n"+
+		"text: a header line of column names ("+strings.Join(textColumns()[:3], ", ")+", ..., the image's one-line fields), then a tab-separated line per region")
 	fs.StringVar(&f.endpoint, "endpoint", "", "ECS endpoint: host, host:port or URL (https unless http:// is written)")
 	fs.StringVar(&f.stsEndpoint, "sts-endpoint", "", "STS endpoint for AssumeRole and OIDC (default sts.aliyuncs.com)")
 	fs.BoolVar(&f.vpc, "vpc", false, "use the VPC endpoint ecs-vpc.<region>.aliyuncs.com")
@@ -126,8 +127,8 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if fs.NArg() > 0 {
 		return a.usageError("unexpected argument %q (flags go before nothing else; did you forget --image-family?)", fs.Arg(0))
 	}
-	if f.output != "id" && f.output != "json" {
-		return a.usageError("--output must be id or json, not %q", f.output)
+	if f.output != "id" && f.output != "json" && f.output != "text" {
+		return a.usageError("--output must be text, id or json, not %q", f.output)
 	}
 	if f.concurrency < 1 || f.concurrency > 64 {
 		return a.usageError("--concurrency must be between 1 and 64, not %d", f.concurrency)
@@ -194,8 +195,12 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		if err != nil {
 			return a.fail(err)
 		}
-		if f.output == "json" {
+		switch f.output {
+		case "json":
 			return a.printJSON(img)
+		case "text":
+			io.WriteString(a.stdout, textHeader()+textLine(req.Region, img))
+			return exitOK
 		}
 		fmt.Fprintln(a.stdout, img.ImageID)
 		return exitOK
@@ -227,9 +232,15 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 			}
 			continue
 		}
-		if output == "id" {
+		switch output {
+		case "id":
 			fmt.Fprintf(&b, "%s\t%s\n", r.Region, r.Image.ImageID)
-		} else {
+		case "text":
+			if found == 0 {
+				b.WriteString(textHeader())
+			}
+			b.WriteString(textLine(r.Region, r.Image))
+		default:
 			img, _ := json.Marshal(r.Image)
 			key, _ := json.Marshal(r.Region)
 			if found > 0 {

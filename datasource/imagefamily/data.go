@@ -1,4 +1,6 @@
+//go:generate go run ../../internal/fieldgen
 //go:generate ../../scripts/struct-markdown.sh
+//go:generate ../../scripts/struct-markdown.sh output.go
 //go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,DatasourceOutput,DiskDeviceMapping
 //go:generate ../../scripts/render-docs.sh
 
@@ -111,85 +113,6 @@ type Config struct {
 	// the `d` suffix). Catches a base-image pipeline that silently stopped
 	// publishing.
 	MaxAge string `mapstructure:"max_age" required:"false"`
-}
-
-// DatasourceOutput is what `data.alicloud-image-family.<name>` exposes. The
-// names are the snake_case forms of the DescribeImageFromFamily fields.
-type DatasourceOutput struct {
-	// The image id, such as `m-bp1g7004ksh0oeuc****`; what `source_image`
-	// of the alicloud-ecs builder wants.
-	ImageID string `mapstructure:"image_id"`
-	// The image name.
-	ImageName string `mapstructure:"image_name"`
-	// The image family (as stored on the image).
-	ImageFamily string `mapstructure:"image_family"`
-	// The image version, when one was set.
-	ImageVersion string `mapstructure:"image_version"`
-	// When the image was created, in UTC, as the API writes it (such as
-	// `2024-05-01T08:00:00Z`).
-	CreationTime string `mapstructure:"creation_time"`
-	// The image status; always `Available` for a resolved image.
-	Status string `mapstructure:"status"`
-	// Creation progress, such as `100%`.
-	Progress string `mapstructure:"progress"`
-	// The architecture: `x86_64`, `arm64` or `i386`.
-	Architecture string `mapstructure:"architecture"`
-	// The OS type: `linux` or `windows`.
-	OSType string `mapstructure:"os_type"`
-	// The OS name, in Chinese when the API gives one.
-	OSName string `mapstructure:"os_name"`
-	// The OS name in English.
-	OSNameEn string `mapstructure:"os_name_en"`
-	// The distribution, such as `Ubuntu`, `CentOS` or `Windows Server 2022`.
-	Platform string `mapstructure:"platform"`
-	// The boot mode: `BIOS` or `UEFI`.
-	BootMode string `mapstructure:"boot_mode"`
-	// The image size in GiB.
-	Size int `mapstructure:"size"`
-	// The image description.
-	Description string `mapstructure:"description"`
-	// Who owns the image: `self`, `others`, `system` or `marketplace`.
-	ImageOwnerAlias string `mapstructure:"image_owner_alias"`
-	// Whether the image was copied from another image.
-	IsCopied bool `mapstructure:"is_copied"`
-	// Whether the image has been shared with other accounts.
-	IsSelfShared bool `mapstructure:"is_self_shared"`
-	// Whether you subscribed to the image's product code (marketplace images).
-	IsSubscribed bool `mapstructure:"is_subscribed"`
-	// Whether the image supports cloud-init.
-	IsSupportCloudinit bool `mapstructure:"is_support_cloudinit"`
-	// Whether the image can run on I/O optimized instances.
-	IsSupportIoOptimized bool `mapstructure:"is_support_io_optimized"`
-	// Whether the image is used by instances: `instance` or `none`.
-	Usage string `mapstructure:"usage"`
-	// The Alibaba Cloud Marketplace product code, if any.
-	ProductCode string `mapstructure:"product_code"`
-	// The image tags. An empty map, never null, when the image has none.
-	Tags map[string]string `mapstructure:"tags"`
-	// The image's disks, system disk first as the API lists them. An empty
-	// list, never null, when the API lists none.
-	DiskDeviceMappings []DiskDeviceMapping `mapstructure:"disk_device_mappings"`
-	// The region the image was resolved in.
-	Region string `mapstructure:"region"`
-}
-
-// DiskDeviceMapping is one element of `disk_device_mappings`.
-type DiskDeviceMapping struct {
-	// Device name, such as `/dev/xvda`.
-	Device string `mapstructure:"device"`
-	// Disk size in GiB, as a string the way the API gives it (HCL converts it
-	// to a number where one is expected).
-	Size string `mapstructure:"size"`
-	// Snapshot id of the disk.
-	SnapshotID string `mapstructure:"snapshot_id"`
-	// `system` or `data`.
-	Type string `mapstructure:"type"`
-	// Image file format for imported images, such as `qcow2`.
-	Format string `mapstructure:"format"`
-	// OSS bucket an imported image came from.
-	ImportOSSBucket string `mapstructure:"import_oss_bucket"`
-	// OSS object an imported image came from.
-	ImportOSSObject string `mapstructure:"import_oss_object"`
 }
 
 // Datasource implements packersdk.Datasource.
@@ -513,54 +436,6 @@ func describe(err error, family, region string) error {
 		return err
 	}
 	return fmt.Errorf("resolving image family %q in region %s: %w", family, region, err)
-}
-
-func toOutput(img core.Image, region string) DatasourceOutput {
-	out := DatasourceOutput{
-		ImageID:              img.ImageID,
-		ImageName:            img.ImageName,
-		ImageFamily:          img.ImageFamily,
-		ImageVersion:         img.ImageVersion,
-		CreationTime:         img.CreationTime,
-		Status:               img.Status,
-		Progress:             img.Progress,
-		Architecture:         img.Architecture,
-		OSType:               img.OSType,
-		OSName:               img.OSName,
-		OSNameEn:             img.OSNameEn,
-		Platform:             img.Platform,
-		BootMode:             img.BootMode,
-		Size:                 img.Size,
-		Description:          img.Description,
-		ImageOwnerAlias:      img.ImageOwnerAlias,
-		IsCopied:             img.IsCopied,
-		IsSelfShared:         img.IsSelfShared,
-		IsSubscribed:         img.IsSubscribed,
-		IsSupportCloudinit:   img.IsSupportCloudinit,
-		IsSupportIoOptimized: img.IsSupportIoOptimized,
-		Usage:                img.Usage,
-		ProductCode:          img.ProductCode,
-		// A nil map or slice would become a null that breaks
-		// `length(...)` and `lookup(...)` in templates.
-		Tags:               map[string]string{},
-		DiskDeviceMappings: []DiskDeviceMapping{},
-		Region:             region,
-	}
-	for k, v := range img.Tags {
-		out.Tags[k] = v
-	}
-	for _, m := range img.DiskDeviceMappings {
-		out.DiskDeviceMappings = append(out.DiskDeviceMappings, DiskDeviceMapping{
-			Device:          m.Device,
-			Size:            m.Size,
-			SnapshotID:      m.SnapshotID,
-			Type:            m.Type,
-			Format:          m.Format,
-			ImportOSSBucket: m.ImportOSSBucket,
-			ImportOSSObject: m.ImportOSSObject,
-		})
-	}
-	return out
 }
 
 type logWriter struct{}

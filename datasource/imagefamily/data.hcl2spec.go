@@ -81,32 +81,39 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 // FlatDatasourceOutput is an auto-generated flat version of DatasourceOutput.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatDatasourceOutput struct {
-	ImageID              *string                 `mapstructure:"image_id" cty:"image_id" hcl:"image_id"`
-	ImageName            *string                 `mapstructure:"image_name" cty:"image_name" hcl:"image_name"`
-	ImageFamily          *string                 `mapstructure:"image_family" cty:"image_family" hcl:"image_family"`
-	ImageVersion         *string                 `mapstructure:"image_version" cty:"image_version" hcl:"image_version"`
-	CreationTime         *string                 `mapstructure:"creation_time" cty:"creation_time" hcl:"creation_time"`
-	Status               *string                 `mapstructure:"status" cty:"status" hcl:"status"`
-	Progress             *string                 `mapstructure:"progress" cty:"progress" hcl:"progress"`
-	Architecture         *string                 `mapstructure:"architecture" cty:"architecture" hcl:"architecture"`
-	OSType               *string                 `mapstructure:"os_type" cty:"os_type" hcl:"os_type"`
-	OSName               *string                 `mapstructure:"os_name" cty:"os_name" hcl:"os_name"`
-	OSNameEn             *string                 `mapstructure:"os_name_en" cty:"os_name_en" hcl:"os_name_en"`
-	Platform             *string                 `mapstructure:"platform" cty:"platform" hcl:"platform"`
-	BootMode             *string                 `mapstructure:"boot_mode" cty:"boot_mode" hcl:"boot_mode"`
-	Size                 *int                    `mapstructure:"size" cty:"size" hcl:"size"`
-	Description          *string                 `mapstructure:"description" cty:"description" hcl:"description"`
-	ImageOwnerAlias      *string                 `mapstructure:"image_owner_alias" cty:"image_owner_alias" hcl:"image_owner_alias"`
-	IsCopied             *bool                   `mapstructure:"is_copied" cty:"is_copied" hcl:"is_copied"`
-	IsSelfShared         *bool                   `mapstructure:"is_self_shared" cty:"is_self_shared" hcl:"is_self_shared"`
-	IsSubscribed         *bool                   `mapstructure:"is_subscribed" cty:"is_subscribed" hcl:"is_subscribed"`
-	IsSupportCloudinit   *bool                   `mapstructure:"is_support_cloudinit" cty:"is_support_cloudinit" hcl:"is_support_cloudinit"`
-	IsSupportIoOptimized *bool                   `mapstructure:"is_support_io_optimized" cty:"is_support_io_optimized" hcl:"is_support_io_optimized"`
-	Usage                *string                 `mapstructure:"usage" cty:"usage" hcl:"usage"`
-	ProductCode          *string                 `mapstructure:"product_code" cty:"product_code" hcl:"product_code"`
-	Tags                 map[string]string       `mapstructure:"tags" cty:"tags" hcl:"tags"`
-	DiskDeviceMappings   []FlatDiskDeviceMapping `mapstructure:"disk_device_mappings" cty:"disk_device_mappings" hcl:"disk_device_mappings"`
-	Region               *string                 `mapstructure:"region" cty:"region" hcl:"region"`
+	ImageID                 *string                 `mapstructure:"image_id" cty:"image_id" hcl:"image_id"`
+	ImageName               *string                 `mapstructure:"image_name" cty:"image_name" hcl:"image_name"`
+	ImageFamily             *string                 `mapstructure:"image_family" cty:"image_family" hcl:"image_family"`
+	ImageVersion            *string                 `mapstructure:"image_version" cty:"image_version" hcl:"image_version"`
+	CreationTime            *string                 `mapstructure:"creation_time" cty:"creation_time" hcl:"creation_time"`
+	Status                  *string                 `mapstructure:"status" cty:"status" hcl:"status"`
+	Progress                *string                 `mapstructure:"progress" cty:"progress" hcl:"progress"`
+	Architecture            *string                 `mapstructure:"architecture" cty:"architecture" hcl:"architecture"`
+	OSType                  *string                 `mapstructure:"os_type" cty:"os_type" hcl:"os_type"`
+	OSName                  *string                 `mapstructure:"os_name" cty:"os_name" hcl:"os_name"`
+	OSNameEn                *string                 `mapstructure:"os_name_en" cty:"os_name_en" hcl:"os_name_en"`
+	Platform                *string                 `mapstructure:"platform" cty:"platform" hcl:"platform"`
+	BootMode                *string                 `mapstructure:"boot_mode" cty:"boot_mode" hcl:"boot_mode"`
+	Size                    *int                    `mapstructure:"size" cty:"size" hcl:"size"`
+	Description             *string                 `mapstructure:"description" cty:"description" hcl:"description"`
+	ImageOwnerAlias         *string                 `mapstructure:"image_owner_alias" cty:"image_owner_alias" hcl:"image_owner_alias"`
+	ImageOwnerID            *int64                  `mapstructure:"image_owner_id" cty:"image_owner_id" hcl:"image_owner_id"`
+	ResourceGroupID         *string                 `mapstructure:"resource_group_id" cty:"resource_group_id" hcl:"resource_group_id"`
+	IsCopied                *bool                   `mapstructure:"is_copied" cty:"is_copied" hcl:"is_copied"`
+	IsSelfShared            *bool                   `mapstructure:"is_self_shared" cty:"is_self_shared" hcl:"is_self_shared"`
+	IsSubscribed            *bool                   `mapstructure:"is_subscribed" cty:"is_subscribed" hcl:"is_subscribed"`
+	IsSupportCloudinit      *bool                   `mapstructure:"is_support_cloudinit" cty:"is_support_cloudinit" hcl:"is_support_cloudinit"`
+	IsSupportIoOptimized    *bool                   `mapstructure:"is_support_io_optimized" cty:"is_support_io_optimized" hcl:"is_support_io_optimized"`
+	IsPublic                *bool                   `mapstructure:"is_public" cty:"is_public" hcl:"is_public"`
+	LoginAsNonRootSupported *bool                   `mapstructure:"login_as_non_root_supported" cty:"login_as_non_root_supported" hcl:"login_as_non_root_supported"`
+	NvmeSupport             *string                 `mapstructure:"nvme_support" cty:"nvme_support" hcl:"nvme_support"`
+	ImdsSupport             *string                 `mapstructure:"imds_support" cty:"imds_support" hcl:"imds_support"`
+	Usage                   *string                 `mapstructure:"usage" cty:"usage" hcl:"usage"`
+	ProductCode             *string                 `mapstructure:"product_code" cty:"product_code" hcl:"product_code"`
+	SupplierName            *string                 `mapstructure:"supplier_name" cty:"supplier_name" hcl:"supplier_name"`
+	Tags                    map[string]string       `mapstructure:"tags" cty:"tags" hcl:"tags"`
+	DiskDeviceMappings      []FlatDiskDeviceMapping `mapstructure:"disk_device_mappings" cty:"disk_device_mappings" hcl:"disk_device_mappings"`
+	Region                  *string                 `mapstructure:"region" cty:"region" hcl:"region"`
 }
 
 // FlatMapstructure returns a new FlatDatasourceOutput.
@@ -121,32 +128,39 @@ func (*DatasourceOutput) FlatMapstructure() interface{ HCL2Spec() map[string]hcl
 // The decoded values from this spec will then be applied to a FlatDatasourceOutput.
 func (*FlatDatasourceOutput) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
-		"image_id":                &hcldec.AttrSpec{Name: "image_id", Type: cty.String, Required: false},
-		"image_name":              &hcldec.AttrSpec{Name: "image_name", Type: cty.String, Required: false},
-		"image_family":            &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
-		"image_version":           &hcldec.AttrSpec{Name: "image_version", Type: cty.String, Required: false},
-		"creation_time":           &hcldec.AttrSpec{Name: "creation_time", Type: cty.String, Required: false},
-		"status":                  &hcldec.AttrSpec{Name: "status", Type: cty.String, Required: false},
-		"progress":                &hcldec.AttrSpec{Name: "progress", Type: cty.String, Required: false},
-		"architecture":            &hcldec.AttrSpec{Name: "architecture", Type: cty.String, Required: false},
-		"os_type":                 &hcldec.AttrSpec{Name: "os_type", Type: cty.String, Required: false},
-		"os_name":                 &hcldec.AttrSpec{Name: "os_name", Type: cty.String, Required: false},
-		"os_name_en":              &hcldec.AttrSpec{Name: "os_name_en", Type: cty.String, Required: false},
-		"platform":                &hcldec.AttrSpec{Name: "platform", Type: cty.String, Required: false},
-		"boot_mode":               &hcldec.AttrSpec{Name: "boot_mode", Type: cty.String, Required: false},
-		"size":                    &hcldec.AttrSpec{Name: "size", Type: cty.Number, Required: false},
-		"description":             &hcldec.AttrSpec{Name: "description", Type: cty.String, Required: false},
-		"image_owner_alias":       &hcldec.AttrSpec{Name: "image_owner_alias", Type: cty.String, Required: false},
-		"is_copied":               &hcldec.AttrSpec{Name: "is_copied", Type: cty.Bool, Required: false},
-		"is_self_shared":          &hcldec.AttrSpec{Name: "is_self_shared", Type: cty.Bool, Required: false},
-		"is_subscribed":           &hcldec.AttrSpec{Name: "is_subscribed", Type: cty.Bool, Required: false},
-		"is_support_cloudinit":    &hcldec.AttrSpec{Name: "is_support_cloudinit", Type: cty.Bool, Required: false},
-		"is_support_io_optimized": &hcldec.AttrSpec{Name: "is_support_io_optimized", Type: cty.Bool, Required: false},
-		"usage":                   &hcldec.AttrSpec{Name: "usage", Type: cty.String, Required: false},
-		"product_code":            &hcldec.AttrSpec{Name: "product_code", Type: cty.String, Required: false},
-		"tags":                    &hcldec.AttrSpec{Name: "tags", Type: cty.Map(cty.String), Required: false},
-		"disk_device_mappings":    &hcldec.BlockListSpec{TypeName: "disk_device_mappings", Nested: hcldec.ObjectSpec((*FlatDiskDeviceMapping)(nil).HCL2Spec())},
-		"region":                  &hcldec.AttrSpec{Name: "region", Type: cty.String, Required: false},
+		"image_id":                    &hcldec.AttrSpec{Name: "image_id", Type: cty.String, Required: false},
+		"image_name":                  &hcldec.AttrSpec{Name: "image_name", Type: cty.String, Required: false},
+		"image_family":                &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
+		"image_version":               &hcldec.AttrSpec{Name: "image_version", Type: cty.String, Required: false},
+		"creation_time":               &hcldec.AttrSpec{Name: "creation_time", Type: cty.String, Required: false},
+		"status":                      &hcldec.AttrSpec{Name: "status", Type: cty.String, Required: false},
+		"progress":                    &hcldec.AttrSpec{Name: "progress", Type: cty.String, Required: false},
+		"architecture":                &hcldec.AttrSpec{Name: "architecture", Type: cty.String, Required: false},
+		"os_type":                     &hcldec.AttrSpec{Name: "os_type", Type: cty.String, Required: false},
+		"os_name":                     &hcldec.AttrSpec{Name: "os_name", Type: cty.String, Required: false},
+		"os_name_en":                  &hcldec.AttrSpec{Name: "os_name_en", Type: cty.String, Required: false},
+		"platform":                    &hcldec.AttrSpec{Name: "platform", Type: cty.String, Required: false},
+		"boot_mode":                   &hcldec.AttrSpec{Name: "boot_mode", Type: cty.String, Required: false},
+		"size":                        &hcldec.AttrSpec{Name: "size", Type: cty.Number, Required: false},
+		"description":                 &hcldec.AttrSpec{Name: "description", Type: cty.String, Required: false},
+		"image_owner_alias":           &hcldec.AttrSpec{Name: "image_owner_alias", Type: cty.String, Required: false},
+		"image_owner_id":              &hcldec.AttrSpec{Name: "image_owner_id", Type: cty.Number, Required: false},
+		"resource_group_id":           &hcldec.AttrSpec{Name: "resource_group_id", Type: cty.String, Required: false},
+		"is_copied":                   &hcldec.AttrSpec{Name: "is_copied", Type: cty.Bool, Required: false},
+		"is_self_shared":              &hcldec.AttrSpec{Name: "is_self_shared", Type: cty.Bool, Required: false},
+		"is_subscribed":               &hcldec.AttrSpec{Name: "is_subscribed", Type: cty.Bool, Required: false},
+		"is_support_cloudinit":        &hcldec.AttrSpec{Name: "is_support_cloudinit", Type: cty.Bool, Required: false},
+		"is_support_io_optimized":     &hcldec.AttrSpec{Name: "is_support_io_optimized", Type: cty.Bool, Required: false},
+		"is_public":                   &hcldec.AttrSpec{Name: "is_public", Type: cty.Bool, Required: false},
+		"login_as_non_root_supported": &hcldec.AttrSpec{Name: "login_as_non_root_supported", Type: cty.Bool, Required: false},
+		"nvme_support":                &hcldec.AttrSpec{Name: "nvme_support", Type: cty.String, Required: false},
+		"imds_support":                &hcldec.AttrSpec{Name: "imds_support", Type: cty.String, Required: false},
+		"usage":                       &hcldec.AttrSpec{Name: "usage", Type: cty.String, Required: false},
+		"product_code":                &hcldec.AttrSpec{Name: "product_code", Type: cty.String, Required: false},
+		"supplier_name":               &hcldec.AttrSpec{Name: "supplier_name", Type: cty.String, Required: false},
+		"tags":                        &hcldec.AttrSpec{Name: "tags", Type: cty.Map(cty.String), Required: false},
+		"disk_device_mappings":        &hcldec.BlockListSpec{TypeName: "disk_device_mappings", Nested: hcldec.ObjectSpec((*FlatDiskDeviceMapping)(nil).HCL2Spec())},
+		"region":                      &hcldec.AttrSpec{Name: "region", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/fieldtest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+)
+
+// parseText splits --output text into its header and rows, checking the
+// shape every line must have.
+func parseText(t *testing.T, out string) (header []string, rows [][]string) {
+	t.Helper()
+	if !strings.HasSuffix(out, "\n") {
+		t.Fatalf("text output does not end with a line break: %q", out)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	header = strings.Split(lines[0], "\t")
+	for i, l := range lines[1:] {
+		row := strings.Split(l, "\t")
+		if len(row) != len(header) {
+			t.Fatalf("line %d has %d columns, the header %d: %q", i+2, len(row), len(header), l)
+		}
+		for _, v := range row {
+			if !safetext.IsClean(v) {
+				t.Errorf("line %d: value %q holds a control character", i+2, v)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+func TestOutputText(t *testing.T) {
+	out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--output", "text")
+	if code != 0 || errOut != "" {
+		t.Fatalf("code=%d out=%q err=%q", code, out, errOut)
+	}
+	header, rows := parseText(t, out)
+	if !slices.Equal(header, textColumns()) || header[0] != "REGION" || header[1] != "image-id" {
+		t.Errorf("header %q, want %q", header, textColumns())
+	}
+	if len(rows) != 1 || rows[0][0] != "cn-hangzhou" || rows[0][1] != wantNewest {
+		t.Errorf("rows %q", rows)
+	}
+
+	// Several regions: one line per region found, in the order given; the
+	// one without the family reported on stderr, exit 3.
+	out, errOut, code, _ = inProcess(t, nil, "resolve", "--region", "cn-shanghai,cn-hangzhou", "--image-family", "app-server", "--output", "text")
+	if code != exitNotFound || !strings.Contains(errOut, "cn-hangzhou") {
+		t.Fatalf("code=%d err=%q", code, errOut)
+	}
+	_, rows = parseText(t, out)
+	if len(rows) != 1 || rows[0][0] != "cn-shanghai" || !strings.HasPrefix(rows[0][1], "m-uf6") {
+		t.Errorf("rows %q", rows)
+	}
+
+	// Nothing found: nothing on stdout, not even the header.
+	for _, regions := range []string{"cn-beijing", "cn-beijing,cn-hangzhou"} {
+		out, _, code, _ = inProcess(t, nil, "resolve", "--region", regions, "--image-family", "app-server", "--output", "text")
+		if code != exitNotFound || out != "" {
+			t.Errorf("%s: code=%d stdout %q, want 3 and nothing", regions, code, out)
+		}
+	}
+
+	// The flag's help names the format.
+	_, errOut, _, _ = inProcess(t, nil, "resolve", "-h")
+	if !strings.Contains(errOut, "text: a header line") || !strings.Contains(errOut, "REGION, image-id") {
+		t.Errorf("resolve -h does not describe --output text:\n%s", errOut)
+	}
+}
+
+// checkTextColumns: the columns are REGION and every one-line field of the
+// core's table, named Field.ActionName(), each value Field.Text escaped for
+// the terminal; tags and disk mappings are not columns.
+func checkTextColumns(t *testing.T, out string, regions []string) {
+	t.Helper()
+	img := fieldtest.Image()
+	header, rows := parseText(t, out)
+	if header[0] != "REGION" {
+		t.Errorf("first column %q", header[0])
+	}
+	if len(rows) != len(regions) {
+		t.Fatalf("%d rows for regions %v:\n%s", len(rows), regions, out)
+	}
+	for i, region := range regions {
+		row := rows[i]
+		if row[0] != region {
+			t.Errorf("row %d is for %s, want %s", i, row[0], region)
+		}
+		for _, f := range imagefamily.Fields() {
+			col := slices.Index(header, f.ActionName())
+			if !f.Kind.Scalar() {
+				if col >= 0 {
+					t.Errorf("%s (%v) is a column", f.ActionName(), f.Kind)
+				}
+				continue
+			}
+			if col < 0 {
+				t.Errorf("field %s has no column %s", f.Name, f.ActionName())
+				continue
+			}
+			if want := safetext.Terminal(f.Text(img)); row[col] != want {
+				t.Errorf("%s: column %s = %q, want %q", region, f.ActionName(), row[col], want)
+			}
+		}
+		// The description's line break and tab are shown, not obeyed.
+		if d := row[slices.Index(header, "description")]; !strings.Contains(d, `line one\n\tline two`) {
+			t.Errorf("description column %q", d)
+		}
+	}
+}
+
+func TestTextColumnsAreTheFields(t *testing.T) {
+	h := ecstest.StartHostile(ecstest.ServeImage(fieldtest.ImageJSON))
+	defer h.Close()
+	for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-hangzhou", "cn-shanghai"}} {
+		var out, errb bytes.Buffer
+		env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": hostileKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret, "HOME": t.TempDir()}
+		a := &app{getenv: func(k string) string { return env[k] }, stdout: &out, stderr: &errb, transport: h.Transport()}
+		code := a.run(context.Background(), []string{"resolve", "--region", strings.Join(regions, ","),
+			"--image-family", fieldtest.Family, "--endpoint", h.Endpoint(), "--output", "text"})
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", regions, code, errb.String())
+		}
+		checkTextColumns(t, out.String(), regions)
+	}
+}
+
+// The same through the real binary.
+func TestTextOutputBinary(t *testing.T) {
+	cliBinary(t)
+	h := ecstest.StartHostile(ecstest.ServeImage(fieldtest.ImageJSON))
+	defer h.Close()
+	cert, err := h.WriteCertFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": hostileKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret, "no_proxy": "127.0.0.1,localhost"}
+	regions := []string{"cn-shanghai", "cn-hangzhou"}
+	r := runCLI(t, &emulatorProcess{CertFile: cert}, env, "resolve", "--region", strings.Join(regions, ","),
+		"--image-family", fieldtest.Family, "--endpoint", h.Endpoint(), "--output", "text")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	checkTextColumns(t, r.stdout, regions)
+}
