@@ -58,7 +58,8 @@ func TestMarkdown(t *testing.T) {
 	}
 	// GFM autolinks need an unescaped "www.", "://" or "@".
 	for _, in := range []string{"www.evil-login.example/reset", "https://evil.example", "admin@evil.example"} {
-		if got := Markdown(in); strings.Contains(got, "www.") || strings.Contains(got, "://") || strings.Contains(got, "n@e") {
+		got := Markdown(in)
+		if bare := strings.ReplaceAll(got, `\://`, ""); strings.Contains(got, "www.") || strings.Contains(bare, "://") || strings.Contains(got, "n@e") {
 			t.Errorf("Markdown(%q) = %q keeps an autolink", in, got)
 		}
 	}
