@@ -440,6 +440,10 @@ func defaultSessionName(getenv func(string) string) string {
 	return clean
 }
 
+// minMaskedLine is the shortest line of a multi-line secret that is masked
+// on its own.
+const minMaskedLine = 6
+
 // mask registers a secret with the runner. A multi-line value is masked line
 // by line too, because the runner matches masks against single log lines.
 func mask(a *githubactions.Action, secret string) {
@@ -449,7 +453,9 @@ func mask(a *githubactions.Action, secret string) {
 	a.AddMask(secret)
 	if strings.ContainsAny(secret, "\r\n") {
 		for _, line := range strings.FieldsFunc(secret, func(r rune) bool { return r == '\r' || r == '\n' }) {
-			if strings.TrimSpace(line) != "" {
+			// A short line ("e", ":") would star out that text in every
+			// later log line; no real secret has a line that short.
+			if len(strings.TrimSpace(line)) >= minMaskedLine {
 				a.AddMask(line)
 			}
 		}

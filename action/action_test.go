@@ -697,3 +697,22 @@ func TestAnnotationEscaping(t *testing.T) {
 		t.Errorf("annotation\n got %q\nwant %q", got, want)
 	}
 }
+
+// A multi-line secret is masked whole and line by line, but a short line is
+// not masked on its own: "e" would star out every later "e" in the log.
+func TestMaskSkipsShortLines(t *testing.T) {
+	var out bytes.Buffer
+	a := githubactions.New(githubactions.WithWriter(&out), githubactions.WithGetenv(func(string) string { return "" }))
+	mask(a, "first-line-secret\ne\n::\nsecond-line-secret")
+	got := out.String()
+	for _, want := range []string{"::add-mask::first-line-secret", "::add-mask::second-line-secret"} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("missing %q in %q", want, got)
+		}
+	}
+	for _, bad := range []string{"::add-mask::e\n", "::add-mask:::\n"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("%q registered: %q", bad, got)
+		}
+	}
+}
