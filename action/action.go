@@ -339,13 +339,14 @@ func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imag
 		output{"found", strconv.FormatBool(found)},
 		output{"json", string(whole)},
 		output{"image-ids", string(idsJSON)},
+		output{"changed", "false"},
 	), nil
 }
 
 // failureOutputs is every output of a step that found nothing usable: an
 // input error, a failed ID-token request, a lookup that failed as a whole.
 // The names and order are those of outputsFor: every field of the table
-// empty, then found, json and image-ids.
+// empty, then found, json, image-ids and changed.
 func failureOutputs() []output {
 	var outs []output
 	for _, f := range imagefamily.Fields() {
@@ -355,6 +356,7 @@ func failureOutputs() []output {
 		output{"found", "false"},
 		output{"json", ""},
 		output{"image-ids", "{}"},
+		output{"changed", "false"},
 	)
 }
 

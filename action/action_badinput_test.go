@@ -169,7 +169,7 @@ func TestBadInputActionUnknownInputs(t *testing.T) {
 func checkFailureOutputs(t *testing.T, s *step) {
 	t.Helper()
 	outs := s.outputs() // fails on a duplicate
-	want := map[string]string{"found": "false", "image-ids": "{}"}
+	want := map[string]string{"found": "false", "image-ids": "{}", "changed": "false"}
 	for _, name := range outputNames {
 		v, ok := outs[name]
 		if !ok {
@@ -192,7 +192,7 @@ var outputNames = func() []string {
 	for _, f := range imagefamily.Fields() {
 		names = append(names, f.ActionName())
 	}
-	return append(names, "found", "json", "image-ids")
+	return append(names, "found", "json", "image-ids", "changed")
 }()
 
 // TestOutputNamesKept: the outputs of the first release are still there,

@@ -391,7 +391,7 @@ func (d *Datasource) Execute() (cty.Value, error) {
 		safetext.Quote(req.Family, 160), safetext.Terminal(req.Region),
 		safetext.Excerpt(img.ImageID, 160), safetext.Excerpt(img.CreationTime, 64))
 	// The outputs are machine values: they stay exact, never escaped.
-	return hcl2helper.HCL2ValueFromConfig(toOutput(img, req.Region), d.OutputSpec()), nil
+	return hcl2helper.HCL2ValueFromConfig(toOutput(img, req.Region, nil), d.OutputSpec()), nil
 }
 
 // maxDiagnostic bounds the text of a diagnostic. The core's messages are one

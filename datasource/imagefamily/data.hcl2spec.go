@@ -114,6 +114,7 @@ type FlatDatasourceOutput struct {
 	Tags                    map[string]string       `mapstructure:"tags" cty:"tags" hcl:"tags"`
 	DiskDeviceMappings      []FlatDiskDeviceMapping `mapstructure:"disk_device_mappings" cty:"disk_device_mappings" hcl:"disk_device_mappings"`
 	Region                  *string                 `mapstructure:"region" cty:"region" hcl:"region"`
+	ImageIDs                map[string]string       `mapstructure:"image_ids" cty:"image_ids" hcl:"image_ids"`
 }
 
 // FlatMapstructure returns a new FlatDatasourceOutput.
@@ -161,6 +162,7 @@ func (*FlatDatasourceOutput) HCL2Spec() map[string]hcldec.Spec {
 		"tags":                        &hcldec.AttrSpec{Name: "tags", Type: cty.Map(cty.String), Required: false},
 		"disk_device_mappings":        &hcldec.BlockListSpec{TypeName: "disk_device_mappings", Nested: hcldec.ObjectSpec((*FlatDiskDeviceMapping)(nil).HCL2Spec())},
 		"region":                      &hcldec.AttrSpec{Name: "region", Type: cty.String, Required: false},
+		"image_ids":                   &hcldec.AttrSpec{Name: "image_ids", Type: cty.Map(cty.String), Required: false},
 	}
 	return s
 }

@@ -44,11 +44,11 @@ custom_endpoint_ecs = %q
 	for _, f := range core.Fields() {
 		wantAttrs = append(wantAttrs, f.Name)
 	}
-	wantAttrs = append(wantAttrs, "region")
+	wantAttrs = append(wantAttrs, "region", "image_ids")
 	sort.Strings(attrs)
 	sort.Strings(wantAttrs)
 	if !reflect.DeepEqual(attrs, wantAttrs) {
-		t.Errorf("attributes %v\nwant the table's and region: %v", attrs, wantAttrs)
+		t.Errorf("attributes %v\nwant the table's, region and image_ids: %v", attrs, wantAttrs)
 	}
 	if got := v.GetAttr("region").AsString(); got != "cn-hangzhou" {
 		t.Errorf("region = %q", got)
@@ -110,11 +110,11 @@ custom_endpoint_ecs = %q
 // the table's name as its mapstructure tag; toOutput copies each.
 func TestOutputStructFollowsTheTable(t *testing.T) {
 	img := fieldtest.Image()
-	out := reflect.ValueOf(toOutput(img, "cn-hangzhou"))
+	out := reflect.ValueOf(toOutput(img, "cn-hangzhou", nil))
 	typ := out.Type()
 	fields := core.Fields()
-	if typ.NumField() != len(fields)+1 {
-		t.Fatalf("DatasourceOutput has %d fields, the table %d (+ region)", typ.NumField(), len(fields))
+	if typ.NumField() != len(fields)+2 {
+		t.Fatalf("DatasourceOutput has %d fields, the table %d (+ region, image_ids)", typ.NumField(), len(fields))
 	}
 	for i, f := range fields {
 		sf := typ.Field(i)

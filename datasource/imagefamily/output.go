@@ -84,6 +84,10 @@ type DatasourceOutput struct {
 	DiskDeviceMappings []DiskDeviceMapping `mapstructure:"disk_device_mappings"`
 	// The region the image was resolved in.
 	Region string `mapstructure:"region"`
+	// Region → image id for every region resolved (`regions`, or the one
+	// `region`): one block can feed a matrix of `source` blocks. Never null;
+	// regions left out with `ignore_missing_regions` are absent.
+	ImageIDs map[string]string `mapstructure:"image_ids"`
 }
 
 // DiskDeviceMapping is one element of `disk_device_mappings`.
@@ -107,8 +111,9 @@ type DiskDeviceMapping struct {
 
 // toOutput maps the core's Image onto the data source's outputs. Tags and
 // disk mappings are never nil: a nil map or slice would become a null that
-// breaks `length(...)` and `lookup(...)` in templates.
-func toOutput(img core.Image, region string) DatasourceOutput {
+// breaks `length(...)` and `lookup(...)` in templates. ids is
+// image_ids (nil means just this region's image).
+func toOutput(img core.Image, region string, ids map[string]string) DatasourceOutput {
 	out := DatasourceOutput{
 		ImageID:                 img.ImageID,
 		ImageName:               img.ImageName,
@@ -143,6 +148,13 @@ func toOutput(img core.Image, region string) DatasourceOutput {
 		Tags:                    map[string]string{},
 		DiskDeviceMappings:      []DiskDeviceMapping{},
 		Region:                  region,
+		ImageIDs:                map[string]string{},
+	}
+	if ids == nil {
+		ids = map[string]string{region: img.ImageID}
+	}
+	for r, id := range ids {
+		out.ImageIDs[r] = id
 	}
 	for k, v := range img.Tags {
 		out.Tags[k] = v

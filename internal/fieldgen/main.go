@@ -45,6 +45,9 @@ var (
 	// datasourceRegion is the data source's region attribute.
 	datasourceRegion = extra{name: "region", example: "cn-hangzhou",
 		description: "The region the image was resolved in."}
+	// datasourceImageIDs is the data source's map of every resolved region.
+	datasourceImageIDs = extra{name: "image_ids", example: `{ "cn-hangzhou" = "m-…" }`,
+		description: "Region → image id for every region resolved (`regions`, or the one `region`): one block can feed a matrix of `source` blocks. Never null; regions left out with `ignore_missing_regions` are absent."}
 	// cliRegion is the first column of the CLI's text output.
 	cliRegion = extra{name: "REGION", example: "cn-hangzhou",
 		description: "The region the line is for: the image was resolved in it."}
@@ -57,6 +60,8 @@ var (
 			description: "The whole image with the API's own field names and nesting (as in `aliyun ecs DescribeImageFromFamily` output's `.Image`). With several regions: an object region → image, regions without an image left out. Empty when not found."},
 		{name: "image-ids", example: `{"cn-hangzhou":"m-…","cn-shanghai":"m-…"}`,
 			description: "JSON object region → image id, for every region that has an image (also with one region)."},
+		{name: "changed", example: "false",
+			description: "`true` when `expected-image-ids` was given and a region's newest image differs from it, else `false`."},
 	}
 	// actionNotes are added to the description of an image output of the
 	// action, by field Name.
@@ -262,6 +267,8 @@ type DatasourceOutput struct {
 	}
 	comment(&b, "\t", datasourceRegion.description)
 	fmt.Fprintf(&b, "\tRegion string `mapstructure:%q`\n", datasourceRegion.name)
+	comment(&b, "\t", datasourceImageIDs.description)
+	fmt.Fprintf(&b, "\tImageIDs map[string]string `mapstructure:%q`\n", datasourceImageIDs.name)
 	b.WriteString("}\n\n")
 
 	b.WriteString("// DiskDeviceMapping is one element of `disk_device_mappings`.\ntype DiskDeviceMapping struct {\n")
@@ -273,8 +280,9 @@ type DatasourceOutput struct {
 
 	b.WriteString(`// toOutput maps the core's Image onto the data source's outputs. Tags and
 // disk mappings are never nil: a nil map or slice would become a null that
-// breaks ` + "`length(...)` and `lookup(...)`" + ` in templates.
-func toOutput(img core.Image, region string) DatasourceOutput {
+// breaks ` + "`length(...)` and `lookup(...)`" + ` in templates. ids is
+// image_ids (nil means just this region's image).
+func toOutput(img core.Image, region string, ids map[string]string) DatasourceOutput {
 	out := DatasourceOutput{
 `)
 	var tags, disks string
@@ -290,7 +298,8 @@ func toOutput(img core.Image, region string) DatasourceOutput {
 			fmt.Fprintf(&b, "\t\t%s: img.%s,\n", f.GoName, f.GoName)
 		}
 	}
-	b.WriteString("\t\tRegion: region,\n\t}\n")
+	b.WriteString("\t\tRegion: region,\n\t\tImageIDs: map[string]string{},\n\t}\n")
+	b.WriteString("\tif ids == nil {\n\t\tids = map[string]string{region: img.ImageID}\n\t}\n\tfor r, id := range ids {\n\t\tout.ImageIDs[r] = id\n\t}\n")
 	if tags != "" {
 		fmt.Fprintf(&b, "\tfor k, v := range img.%s {\n\t\tout.%s[k] = v\n\t}\n", tags, tags)
 	}
