@@ -5,6 +5,8 @@ package main
 // rule it broke, prints nothing on stdout, and the emulator sees no request.
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +21,9 @@ type badInputRow struct {
 	frags []string          // the field, then the rule
 	// noRegion leaves --region out (the region comes from the environment).
 	noRegion bool
+	// files are written to a temporary directory before the run; "$DIR" in
+	// args is that directory.
+	files map[string]string
 }
 
 // fam runs a family through resolve in cn-hangzhou.
@@ -95,6 +100,7 @@ func cliBadInputs() []badInputRow {
 		{name: "max attempts 0", args: withFamily("--max-attempts", "0"), frags: []string{"max-attempts", "between 1 and 20"}},
 		{name: "max attempts 21", args: withFamily("--max-attempts", "21"), frags: []string{"max attempts", "between 1 and 20"}},
 		{name: "concurrency 65", args: withFamily("--concurrency", "65"), frags: []string{"--concurrency", "between 1 and 64"}},
+		{name: "concurrency negative", args: withFamily("--concurrency", "-1"), frags: []string{"--concurrency", "or 0 for every region at once"}},
 		{name: "output format", args: withFamily("--output", "xml"), frags: []string{"--output", "id or json"}},
 		// Credential settings.
 		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source"}},
@@ -110,6 +116,71 @@ func cliBadInputs() []badInputRow {
 		{name: "role ARN from the environment", env: with(keys, "ALICLOUD_ASSUME_ROLE_ARN", "image-reader"), args: withFamily(),
 			frags: []string{"role ARN", "acs:ram::123456789012:role/role-name"}},
 		{name: "no credentials", env: map[string]string{}, args: withFamily(), frags: []string{"no Alibaba Cloud credentials found", "ALIBABA_CLOUD_ACCESS_KEY_ID"}},
+		// Guards (--architecture, --os-type, --max-age): unknown values and
+		// ages that are not positive durations or day counts.
+		{name: "architecture unknown", args: withFamily("--architecture", "sparc"), frags: []string{`--architecture "sparc"`, "x86_64, arm64, i386"}},
+		{name: "architecture misspelled", args: withFamily("--architecture", "amd64"), frags: []string{`--architecture "amd64"`, "one the API reports"}},
+		{name: "architecture with escapes", args: withFamily("--architecture", "x86_64\x1b[2J"), frags: []string{"--architecture", `\x1b[2J`}},
+		{name: "os type unknown", args: withFamily("--os-type", "freebsd"), frags: []string{`--os-type "freebsd"`, "linux, windows"}},
+		{name: "os type given as a platform", args: withFamily("--os-type", "Ubuntu"), frags: []string{`--os-type "Ubuntu"`, "one the API reports"}},
+		{name: "max age without a unit", args: withFamily("--max-age", "30"), frags: []string{`--max-age "30"`, `a number of days such as "30d"`}},
+		{name: "max age in weeks", args: withFamily("--max-age", "4w"), frags: []string{`--max-age "4w"`, `a duration such as "720h"`}},
+		{name: "max age of fractional days", args: withFamily("--max-age", "1.5d"), frags: []string{"--max-age", `a number of days such as "30d"`}},
+		{name: "max age zero", args: withFamily("--max-age", "0d"), frags: []string{`--max-age "0d"`, "it must be positive"}},
+		{name: "max age negative", args: withFamily("--max-age", "-1h"), frags: []string{`--max-age "-1h"`, "it must be positive"}},
+		{name: "max age empty", args: withFamily("--max-age="), frags: []string{`--max-age ""`, "it is empty: give a value, or leave --max-age out"}},
+		{name: "architecture empty", args: withFamily("--architecture", ""), frags: []string{`--architecture ""`, "it is empty"}},
+		{name: "max age of too many days", args: withFamily("--max-age", "999999999d"), frags: []string{"--max-age", "it must be at most 106751d"}},
+		{name: "max age overflowing a duration", args: withFamily("--max-age", "99999999999h"), frags: []string{"--max-age", `a duration such as "720h"`}},
+		// Drift (--expect, --expect-file).
+		{name: "expect empty", args: withFamily("--expect", ""), frags: []string{`--expect ""`, "it is empty: give a value, or leave --expect out"}},
+		{name: "expect only separators", args: withFamily("--expect", " , "), frags: []string{"--expect", "give REGION=IMAGE_ID pairs"}},
+		{name: "expect without =", args: withFamily("--expect", "cn-hangzhou"), frags: []string{`--expect "cn-hangzhou"`, "each pair is REGION=IMAGE_ID"}},
+		{name: "expect without an id", args: withFamily("--expect", "cn-hangzhou="), frags: []string{"--expect", "the image id for cn-hangzhou is not an image id"}},
+		{name: "expect with a malformed id", args: withFamily("--expect", "cn-hangzhou=m-1;rm -rf"), frags: []string{"--expect", "each pair is REGION=IMAGE_ID"}},
+		{name: "expect with a bad region", args: withFamily("--expect", "CN-HANGZHOU=m-bp1demowebbase000003"), frags: []string{`--expect "CN-HANGZHOU"`, "not a region id"}},
+		{name: "expect a region twice", args: withFamily("--expect", "cn-hangzhou=m-bp1demowebbase000003,cn-hangzhou=m-bp1demowebbase000002"),
+			frags: []string{`--expect "cn-hangzhou"`, "listed twice with different image ids"}},
+		{name: "expect a region not looked up", args: withFamily("--expect", "cn-shanghai=m-uf6demoappserver00001"),
+			frags: []string{`--expect "cn-shanghai"`, "not being looked up (cn-hangzhou)"}},
+		{name: "expect one region of two not looked up", args: withFamily("--region", "cn-hangzhou,cn-shanghai", "--expect", "cn-hangzhou=m-bp1demowebbase000003,cn-beijing=m-2zea00000000000001"),
+			frags: []string{`--expect "cn-beijing"`, "not being looked up (cn-hangzhou, cn-shanghai)"}},
+		{name: "expect with escapes", args: withFamily("--expect", "cn-hangzhou=m-\x1b]0;x\x07"), frags: []string{"--expect", `m-\x1b]0`, "not an image id"}},
+		{name: "wait empty", args: withFamily("--wait", ""), frags: []string{`--wait ""`, "it is empty"}},
+		{name: "expect and expect file together", args: withFamily("--expect", "cn-hangzhou=m-bp1demowebbase000003", "--expect-file", "$DIR/ids.json"),
+			files: map[string]string{"ids.json": `{"cn-hangzhou":"m-bp1demowebbase000003"}`}, frags: []string{"--expect", "--expect or --expect-file, not both"}},
+		{name: "expect file missing", args: withFamily("--expect-file", "$DIR/none.json"), files: map[string]string{},
+			frags: []string{"--expect-file", "none.json", "it cannot be read: no such file or directory"}},
+		{name: "expect file empty path", args: withFamily("--expect-file", ""), frags: []string{`--expect-file ""`, "it is empty"}},
+		{name: "expect file a directory", args: withFamily("--expect-file", "$DIR"), files: map[string]string{}, frags: []string{"--expect-file", "it is a directory"}},
+		{name: "expect file empty", args: withFamily("--expect-file", "$DIR/ids.json"), files: map[string]string{"ids.json": ""},
+			frags: []string{"--expect-file", "it must be a JSON object of region to image id"}},
+		{name: "expect file not JSON", args: withFamily("--expect-file", "$DIR/ids.json"), files: map[string]string{"ids.json": "cn-hangzhou=m-bp1demowebbase000003\n"},
+			frags: []string{"--expect-file", "it must be a JSON object of region to image id", "the action's image-ids output"}},
+		{name: "expect file an array", args: withFamily("--expect-file", "$DIR/ids.json"), files: map[string]string{"ids.json": `["m-bp1demowebbase000003"]`},
+			frags: []string{"--expect-file", "JSON object of region to image id"}},
+		{name: "expect file the action's json output", args: withFamily("--expect-file", "$DIR/ids.json"),
+			files: map[string]string{"ids.json": `{"cn-hangzhou":{"ImageId":"m-bp1demowebbase000003"}}`}, frags: []string{"--expect-file", "JSON object of region to image id"}},
+		{name: "expect file with an unknown region", args: withFamily("--expect-file", "$DIR/ids.json"),
+			files: map[string]string{"ids.json": `{"cn-hangzhou":"m-bp1demowebbase000003","cn-shenzhen":"m-wz9a00000000000001"}` + "\n"},
+			frags: []string{`--expect-file "cn-shenzhen"`, "not being looked up (cn-hangzhou)"}},
+		{name: "expect file with a bad region", args: withFamily("--expect-file", "$DIR/ids.json"),
+			files: map[string]string{"ids.json": `{"cn hangzhou":"m-bp1demowebbase000003"}`}, frags: []string{"--expect-file", "not a region id"}},
+		{name: "expect file with a bad id", args: withFamily("--expect-file", "$DIR/ids.json"),
+			files: map[string]string{"ids.json": `{"cn-hangzhou":"m-bp1\n::error::x"}`}, frags: []string{"--expect-file", `\n::error::x`, "is not an image id"}},
+		{name: "expect file too large", args: withFamily("--expect-file", "$DIR/ids.json"),
+			files: map[string]string{"ids.json": `{"cn-hangzhou":"m-bp1demowebbase000003"` + strings.Repeat(" ", 1<<20) + "}"}, frags: []string{"--expect-file", "larger than 1024 KiB"}},
+		// Waiting (--wait, --newer-than): 0 to 6h.
+		{name: "wait negative", args: withFamily("--wait", "-1s"), frags: []string{`--wait "-1s"`, "between 0s and 6h0m0s"}},
+		{name: "wait over 6h", args: withFamily("--wait", "6h0m1s"), frags: []string{`--wait "6h0m1s"`, "between 0s and 6h0m0s"}},
+		{name: "wait huge", args: withFamily("--wait", "99999999999h"), frags: []string{`--wait "99999999999h"`, "between 0s and 6h0m0s"}},
+		{name: "wait of 21601 bare seconds", args: withFamily("--wait", "21601"), frags: []string{"--wait", "a bare number counts seconds"}},
+		{name: "wait negative bare seconds", args: withFamily("--wait", "-5"), frags: []string{"--wait", "between 0s and 6h0m0s"}},
+		{name: "wait not a duration", args: withFamily("--wait", "forever"), frags: []string{`--wait "forever"`, "a duration such as 90s"}},
+		{name: "wait in days", args: withFamily("--wait", "1d"), frags: []string{`--wait "1d"`, "a duration such as 90s"}},
+		{name: "newer than without wait", args: withFamily("--newer-than", "m-bp1demowebbase000003"), frags: []string{`--newer-than "m-bp1demowebbase000003"`, "only has a meaning with a wait"}},
+		{name: "newer than with wait 0", args: withFamily("--newer-than", "m-bp1demowebbase000003", "--wait", "0"), frags: []string{"--newer-than", "only has a meaning with a wait"}},
+		{name: "newer than not an image id", args: withFamily("--wait", "1m", "--newer-than", "web-base v3"), frags: []string{`--newer-than "web-base v3"`, "it must be an image id"}},
 		// Usage.
 		{name: "unknown flag", args: withFamily("--regionn", "cn-hangzhou"), frags: []string{"-regionn", "flag provided but not defined"}},
 		{name: "stray argument", args: withFamily("web-base"), frags: []string{"unexpected argument", `"web-base"`}},
@@ -139,7 +210,18 @@ func TestBadInputCLI(t *testing.T) {
 			if !row.noRegion && !slices.Contains(row.args, "--region") {
 				args = append(args, "--region", "cn-hangzhou")
 			}
-			args = append(args, row.args...)
+			dir := ""
+			if row.files != nil {
+				dir = t.TempDir()
+				for name, content := range row.files {
+					if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for _, a := range row.args {
+				args = append(args, strings.ReplaceAll(a, "$DIR", dir))
+			}
 			r := runCLI(t, e, env, args...)
 			if r.code != exitUsage || r.stdout != "" {
 				t.Errorf("exit %d, stdout %q; want exit 2 and nothing on stdout", r.code, r.stdout)

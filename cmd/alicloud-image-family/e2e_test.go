@@ -43,10 +43,16 @@ type emulatorProcess struct {
 // and waits for its ready file.
 func startEmulator(t *testing.T, extra ...string) *emulatorProcess {
 	t.Helper()
+	return startEmulatorWith(t, ecstest.DemoFixture, extra...)
+}
+
+// startEmulatorWith runs the emulator process with a fixture of the test's.
+func startEmulatorWith(t *testing.T, fixtureJSON []byte, extra ...string) *emulatorProcess {
+	t.Helper()
 	bin := cliBinary(t)
 	dir := t.TempDir()
 	fixture := filepath.Join(dir, "fixture.json")
-	if err := os.WriteFile(fixture, ecstest.DemoFixture, 0o600); err != nil {
+	if err := os.WriteFile(fixture, fixtureJSON, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ready := filepath.Join(dir, "ready.json")

@@ -64,6 +64,10 @@ type cliFaultRow struct {
 	frag     string
 	requests map[string]int // by action; "" is every request
 	within   time.Duration
+	// retries is how many retry lines stderr holds ("retrying ...: attempt
+	// N of M failed (...); next attempt in ..."), one before each request
+	// but the first of each exchange.
+	retries int
 }
 
 func cliFaultRows() []cliFaultRow {
@@ -75,29 +79,29 @@ func cliFaultRows() []cliFaultRow {
 	}
 	return []cliFaultRow{
 		{name: "throttled twice then success", faults: []ecstest.FaultSpec{throttle(2)},
-			code: exitOK, requests: map[string]int{describeAction: 3}},
+			code: exitOK, requests: map[string]int{describeAction: 3}, retries: 2},
 		{name: "throttled 4 times then success (attempt limit 5)", faults: []ecstest.FaultSpec{throttle(4)},
-			args: []string{"--max-attempts", "5"}, code: exitOK, requests: map[string]int{describeAction: 5}},
+			args: []string{"--max-attempts", "5"}, code: exitOK, requests: map[string]int{describeAction: 5}, retries: 4},
 		{name: "throttled as often as the attempt limit", faults: []ecstest.FaultSpec{throttle(3)},
-			args: []string{"--max-attempts", "3"}, code: exitFailure, frag: "Throttling.User (HTTP 400)", requests: map[string]int{describeAction: 3}},
+			args: []string{"--max-attempts", "3"}, code: exitFailure, frag: "Throttling.User (HTTP 400)", requests: map[string]int{describeAction: 3}, retries: 2},
 		// x-acs-retry-after 800ms and a 2s deadline: attempts at 0, 0.8s and
 		// 1.6s; the next wait would end past the deadline.
 		{name: "throttled forever fails within the deadline",
 			faults: []ecstest.FaultSpec{{Kind: ecstest.FaultThrottle429, Action: describeAction, N: 1000, RetryAfter: 800 * time.Millisecond}},
 			args:   []string{"--max-attempts", "20", "--timeout", "2s"}, code: exitFailure, frag: "The API is throttling this account",
-			requests: map[string]int{describeAction: 3}, within: 2*time.Second + time.Second},
+			requests: map[string]int{describeAction: 3}, retries: 2, within: 2*time.Second + time.Second},
 		{name: "500 once then success", faults: []ecstest.FaultSpec{{Kind: ecstest.FaultStatus, Action: describeAction, N: 1, Status: 500}},
-			code: exitOK, requests: map[string]int{describeAction: 2}},
+			code: exitOK, requests: map[string]int{describeAction: 2}, retries: 1},
 		{name: "503 on every attempt", faults: []ecstest.FaultSpec{{Kind: ecstest.FaultStatus, Action: describeAction, N: 100, Status: 503}},
-			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "ServiceUnavailable (HTTP 503)", requests: map[string]int{describeAction: 2}},
+			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "ServiceUnavailable (HTTP 503)", requests: map[string]int{describeAction: 2}, retries: 1},
 		{name: "malformed JSON", faults: []ecstest.FaultSpec{fault(ecstest.FaultMalformed, 1)},
 			code: exitFailure, frag: "not valid JSON", requests: map[string]int{describeAction: 1}},
 		{name: "truncated JSON on every attempt", faults: []ecstest.FaultSpec{fault(ecstest.FaultTruncated, 100)},
-			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "EOF (after 2 attempts)", requests: map[string]int{describeAction: 2}},
+			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "EOF (after 2 attempts)", requests: map[string]int{describeAction: 2}, retries: 1},
 		{name: "empty body", faults: []ecstest.FaultSpec{fault(ecstest.FaultEmpty, 1)},
 			code: exitFailure, frag: "empty body", requests: map[string]int{describeAction: 1}},
 		{name: "connection dropped on every attempt", faults: []ecstest.FaultSpec{fault(ecstest.FaultDrop, 100)},
-			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "EOF (after 2 attempts)", requests: map[string]int{describeAction: 2}},
+			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "EOF (after 2 attempts)", requests: map[string]int{describeAction: 2}, retries: 1},
 		{name: "server hangs past the timeout", faults: []ecstest.FaultSpec{{Kind: ecstest.FaultHang, Action: describeAction}},
 			args: []string{"--timeout", "1s"}, code: exitFailure, frag: "Raise the timeout", requests: map[string]int{describeAction: 1}, within: 5 * time.Second},
 		{name: "wrong secret",
@@ -131,12 +135,12 @@ func cliFaultRows() []cliFaultRow {
 		{name: "STS unreachable during OIDC",
 			env:  func(t *testing.T, _ *emulatorProcess) map[string]string { return oidcEnv(t) },
 			args: []string{"--sts-endpoint", "127.0.0.1:1", "--max-attempts", "2"}, code: exitFailure, frag: "connection refused",
-			requests: map[string]int{"": 0}},
+			requests: map[string]int{"": 0}, retries: 1},
 		{name: "STS answers 503 during OIDC",
 			faults: []ecstest.FaultSpec{{Kind: ecstest.FaultStatus, Action: "AssumeRoleWithOIDC", N: 100, Status: 503}},
 			env:    func(t *testing.T, _ *emulatorProcess) map[string]string { return oidcEnv(t) },
 			args:   []string{"--max-attempts", "2"}, code: exitFailure, frag: "STS AssumeRoleWithOIDC failed: ServiceUnavailable",
-			requests: map[string]int{"AssumeRoleWithOIDC": 2, describeAction: 0}},
+			requests: map[string]int{"AssumeRoleWithOIDC": 2, describeAction: 0}, retries: 1},
 	}
 }
 
@@ -171,6 +175,15 @@ func TestFaultMatrixCLI(t *testing.T) {
 			}
 			if row.code != exitOK && (r.stdout != "" || !strings.Contains(r.stderr, row.frag)) {
 				t.Errorf("stdout %q, stderr lacks %q", r.stdout, row.frag)
+			}
+			var retries []string
+			for _, l := range strings.Split(r.stderr, "\n") {
+				if retryLine.MatchString(l) {
+					retries = append(retries, l)
+				}
+			}
+			if len(retries) != row.retries {
+				t.Errorf("%d retry lines on stderr, want %d", len(retries), row.retries)
 			}
 			if row.within > 0 && r.elapsed > row.within {
 				t.Errorf("took %v, want at most %v", r.elapsed, row.within)

@@ -237,8 +237,8 @@ func servedImage(t *testing.T, row ecstest.HostileRow) map[string]any {
 }
 
 // checkHostileStderr: silent when found; otherwise each region's failure is
-// one bounded line of printable text naming the problem, and every line is
-// ours.
+// one bounded line of printable text naming the problem, each retry one line
+// more, and every line is ours.
 func checkHostileStderr(t *testing.T, row ecstest.HostileRow, mode hostileMode, h *ecstest.HostileServer, stderr string) {
 	t.Helper()
 	if row.Outcome == ecstest.HostileFound {
@@ -260,14 +260,28 @@ func checkHostileStderr(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 		}
 	}
 	frag := h.Fill(row.Fragment)
-	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-	if len(lines) != len(mode.regions) {
-		t.Errorf("stderr has %d lines, want one per region (%d):\n%s", len(lines), len(mode.regions), stderr)
-	}
-	for _, line := range lines {
+	all := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	for _, line := range all {
 		if !strings.HasPrefix(line, "alicloud-image-family: ") {
 			t.Errorf("a stderr line is not the CLI's own: %q", line)
 		}
+	}
+	// Each retry is announced on a line of its own (before every request
+	// but the first); the rest is one failure line per region.
+	var lines []string
+	retries := 0
+	for _, line := range all {
+		if retryLine.MatchString(line) {
+			retries++
+			continue
+		}
+		lines = append(lines, line)
+	}
+	if want := (row.Requests - 1) * len(mode.regions); retries != want {
+		t.Errorf("stderr has %d retry lines, want %d:\n%s", retries, want, stderr)
+	}
+	if len(lines) != len(mode.regions) {
+		t.Errorf("stderr has %d failure lines, want one per region (%d):\n%s", len(lines), len(mode.regions), stderr)
 	}
 	for _, region := range mode.regions {
 		found := false

@@ -4,8 +4,12 @@
 // GitHub Action runtime, so that one release binary serves every front.
 //
 // Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no
-// available image (in a requested region); 1 anything else, including an
-// answer refused at the trust boundary and an internal error (a panic).
+// available image (in a requested region, or none newer before a --wait
+// deadline); 4 found, but an image differs from the expected one (--expect,
+// --expect-file); 5 found, but refused by a guard (--architecture,
+// --os-type, --max-age); 1 anything else, including an answer refused at the
+// trust boundary and an internal error (a panic). With several regions the
+// worst wins: 1, then 5, then 3, then 4.
 package main
 
 import (
@@ -15,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/action"
@@ -27,6 +32,8 @@ const (
 	exitFailure  = 1
 	exitUsage    = 2
 	exitNotFound = 3
+	exitChanged  = 4
+	exitGuard    = 5
 )
 
 // app is the command with its surroundings injected, so tests can run it in
@@ -34,8 +41,21 @@ const (
 type app struct {
 	getenv    func(string) string
 	stdout    io.Writer
-	stderr    io.Writer
+	stderr    io.Writer         // run wraps it in a lockedWriter
 	transport http.RoundTripper // nil: the default; the demo passes the emulator's
+}
+
+// lockedWriter serialises Writes: one message (report writes each in one
+// Write) is never cut by another goroutine's.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func main() {
@@ -55,7 +75,8 @@ Usage:
   alicloud-image-family version                                       print the version
 
 Run 'alicloud-image-family resolve -h' for the lookup's flags.
-Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 1 any other failure.
+Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 4 an image differs
+from --expect; 5 an image refused by a guard (--architecture, --os-type, --max-age); 1 any other failure.
 `
 
 // run is the whole command. A panic in its goroutine becomes one line,
@@ -63,6 +84,12 @@ Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available
 // SDK's panics in the goroutines it starts.
 func (a *app) run(ctx context.Context, args []string) (code int) {
 	defer a.recoverInternal(&code)
+	// Regions are resolved concurrently and each may report (retries, wait
+	// progress): every message is one Write, and Writes are serialised, so
+	// lines never interleave mid-line.
+	if _, ok := a.stderr.(*lockedWriter); !ok && a.stderr != nil {
+		a.stderr = &lockedWriter{w: a.stderr}
+	}
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usage)
 		return exitUsage

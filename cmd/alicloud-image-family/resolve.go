@@ -37,6 +37,15 @@ type resolveFlags struct {
 	maxAttempts     int
 	concurrency     int
 	debug           bool
+
+	// Release promotion (promote.go): guards, drift and waiting.
+	architecture string
+	osType       string
+	maxAge       string
+	expect       string
+	expectFile   string
+	wait         string
+	newerThan    string
 }
 
 // timeoutFlag is --timeout as every front reads a duration
@@ -97,7 +106,16 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&f.timeout, "timeout", fmt.Sprintf("deadline for the whole lookup, retries included: a `duration` from %s to %s (a bare number counts seconds)",
 		shortDuration(imagefamily.MinTimeout), shortDuration(imagefamily.MaxTimeout)))
 	fs.IntVar(&f.maxAttempts, "max-attempts", 5, "attempts per request for throttling, 5xx and network errors (1 disables retries)")
-	fs.IntVar(&f.concurrency, "concurrency", 8, "regions resolved at once")
+	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("regions resolved at once, 1 to 64; 0 resolves every region at once, up to %d", imagefamily.DefaultConcurrency))
+	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
+	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
+	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
+	fs.StringVar(&f.expect, "expect", "", "the image ids you expect, as REGION=ID `pairs` separated by commas; a region whose newest image differs is reported on stderr\n"+
+		"(\"region: old -> new (created ...)\") and the exit code is 4; stdout holds the new ids as usual")
+	fs.StringVar(&f.expectFile, "expect-file", "", "like --expect, from a JSON `file` of region to image id (the GitHub Action's image-ids output)")
+	fs.StringVar(&f.wait, "wait", "", fmt.Sprintf("wait up to this `duration` (0 to %s; a bare number counts seconds) for an available image, polling;\n"+
+		"one progress line per poll on stderr; at the deadline exit 3 saying what was last seen (default 0: no waiting)", shortDuration(imagefamily.MaxWait)))
+	fs.StringVar(&f.newerThan, "newer-than", "", "with --wait: wait for a newest image other than this `image-id` (the one the last build used)")
 	fs.BoolVar(&f.debug, "debug", false, "trace HTTP exchanges to stderr, secrets redacted")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: alicloud-image-family resolve --region R --image-family F [flags]
@@ -109,8 +127,10 @@ OIDC variables), an aliyun CLI profile, or an ECS instance role; secrets are nev
 Flags:
 `)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\nExit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 1 any other failure\n"+
-			"(an API error, a network failure, a timeout, or an answer refused as malformed or unsafe).\n")
+		fmt.Fprint(stderr, "\nExit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image (or none newer\n"+
+			"before the --wait deadline); 4 found, but an image differs from --expect/--expect-file; 5 found, but refused by\n"+
+			"--architecture, --os-type or --max-age; 1 any other failure (an API error, a network failure, a timeout, or an\n"+
+			"answer refused as malformed or unsafe). With several regions the worst wins: 1, then 5, then 3, then 4, then 0.\n")
 	}
 	return fs
 }
@@ -130,8 +150,8 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if f.output != "id" && f.output != "json" && f.output != "text" {
 		return a.usageError("--output must be text, id or json, not %q", f.output)
 	}
-	if f.concurrency < 1 || f.concurrency > 64 {
-		return a.usageError("--concurrency must be between 1 and 64, not %d", f.concurrency)
+	if f.concurrency < 0 || f.concurrency > 64 {
+		return a.usageError("--concurrency must be between 1 and 64, or 0 for every region at once (up to %d), not %d", imagefamily.DefaultConcurrency, f.concurrency)
 	}
 	// The core reads zero as "the default"; from the command line it can
 	// only be a mistake (docs/cli.md gives 1 to 20 and a positive duration).
@@ -139,6 +159,12 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		return a.usageError("--max-attempts must be between 1 and 20 (1 disables retries), not %d", f.maxAttempts)
 	}
 	timeout, err := f.timeout.duration()
+	if err != nil {
+		return a.usageError("%v", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	promo, err := f.promotion(fs, set)
 	if err != nil {
 		return a.usageError("%v", err)
 	}
@@ -166,14 +192,25 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if err != nil {
 		return a.usageError("--region: %v", err)
 	}
+	expected, err := f.expectation(set, regions)
+	if err != nil {
+		return a.usageError("%v", err)
+	}
 
 	req := imagefamily.Request{
 		Family:   f.family,
 		Endpoint: f.endpoint,
 		VPC:      f.vpc,
 		Timeout:  timeout,
-		Retry:    imagefamily.RetryPolicy{MaxAttempts: f.maxAttempts},
-		Front:    imagefamily.FrontCLI,
+		Retry: imagefamily.RetryPolicy{
+			MaxAttempts: f.maxAttempts,
+			// Every retry is one line on stderr, so a slow run says why.
+			OnRetry: func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
+		},
+		Guards:    promo.guards,
+		Wait:      promo.wait,
+		NewerThan: f.newerThan,
+		Front:     imagefamily.FrontCLI,
 		Credentials: imagefamily.Credentials{
 			Profile: f.profile, ProfileFile: f.profileFile,
 			AssumeRoleARN: f.roleARN, RoleSessionName: f.roleSessionName,
@@ -182,14 +219,19 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		},
 		Transport: a.transport,
 	}
+	if promo.wait > 0 {
+		req.OnProgress = func(p imagefamily.WaitProgress) { a.note("%s", p.String()) }
+	}
 	if f.debug {
 		req.Debug = escapingWriter{w: a.stderr}
 	}
 	req.Region = regions[0]
 	if err := imagefamily.Validate(req); err != nil {
-		return a.fail(err)
+		return a.fail(flagNamed(err))
 	}
 
+	var results []imagefamily.Result
+	code := exitOK
 	if len(regions) == 1 {
 		img, err := imagefamily.Resolve(ctx, req)
 		if err != nil {
@@ -197,25 +239,28 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		}
 		switch f.output {
 		case "json":
-			return a.printJSON(img)
+			if c := a.printJSON(img); c != exitOK {
+				return c
+			}
 		case "text":
 			io.WriteString(a.stdout, textHeader()+textLine(req.Region, img))
-			return exitOK
+		default:
+			fmt.Fprintln(a.stdout, img.ImageID)
 		}
-		fmt.Fprintln(a.stdout, img.ImageID)
-		return exitOK
+		results = []imagefamily.Result{{Region: req.Region, Image: img}}
+	} else {
+		results, err = imagefamily.ResolveRegions(ctx, req, regions, f.concurrency)
+		if err != nil {
+			return a.fail(err)
+		}
+		code = a.printResults(results, f.output)
 	}
-
-	results, err := imagefamily.ResolveRegions(ctx, req, regions, f.concurrency)
-	if err != nil {
-		return a.fail(err)
-	}
-	return a.printResults(results, f.output)
+	return worse(code, a.reportChanges(expected, results))
 }
 
 // printResults writes every found image in the order asked, reports each
-// failure on stderr, and picks the exit code: another failure outranks "not
-// found", which outranks success.
+// failure on stderr, and picks the exit code: the worst of the regions'
+// (worse).
 func (a *app) printResults(results []imagefamily.Result, output string) int {
 	code := exitOK
 	var b strings.Builder
@@ -223,13 +268,7 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 	for _, r := range results {
 		if r.Err != nil {
 			a.reportf("alicloud-image-family: %s: %v", r.Region, r.Err)
-			c := exitFailure
-			if errors.Is(r.Err, imagefamily.ErrNotFound) {
-				c = exitNotFound
-			}
-			if code == exitOK || c == exitFailure {
-				code = c
-			}
+			code = worse(code, exitCode(r.Err))
 			continue
 		}
 		switch output {
@@ -283,17 +322,51 @@ func (a *app) usageError(format string, args ...any) int {
 }
 
 // fail reports err as one escaped line and maps its class to the exit code:
-// 2 only for input refused before anything was sent; 3 for not found; 1 for
-// everything else, an answer refused at the trust boundary included.
+// 2 only for input refused before anything was sent; 3 for not found; 5 for
+// an image refused by a guard; 1 for everything else, an answer refused at
+// the trust boundary included.
 func (a *app) fail(err error) int {
 	a.reportMessage("alicloud-image-family: " + err.Error())
+	return exitCode(err)
+}
+
+// exitCode maps an error's class to the exit code (docs/cli.md).
+func exitCode(err error) int {
 	switch {
 	case imagefamily.IsInputError(err):
 		return exitUsage
 	case errors.Is(err, imagefamily.ErrNotFound):
 		return exitNotFound
+	case errors.Is(err, imagefamily.ErrGuard):
+		return exitGuard
 	}
 	return exitFailure
+}
+
+// worse is the exit code of several outcomes: 1 (any other failure) over 5
+// (refused by a guard) over 3 (not found) over 4 (changed) over 0. A
+// failure says more than a refusal, a refusal (an image exists, but the
+// wrong one) more than an absence, and any of them more than a change,
+// which is still a success with the new ids printed.
+func worse(a, b int) int {
+	if exitRank(b) > exitRank(a) {
+		return b
+	}
+	return a
+}
+
+func exitRank(code int) int {
+	switch code {
+	case exitChanged:
+		return 1
+	case exitNotFound:
+		return 2
+	case exitGuard:
+		return 3
+	case exitOK:
+		return 0
+	}
+	return 4 // exitFailure, and exitUsage, which never comes from one region
 }
 
 func firstNonEmpty(vals ...string) string {
