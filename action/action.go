@@ -42,8 +42,10 @@ type config struct {
 }
 
 // WithRequest lets the caller adjust the request after the inputs have been
-// applied, just before it is sent: tests set Transport (the emulator's),
-// Credentials.HomeDir or a Retry.Sleep that does not sleep.
+// applied, before the GitHub ID token is requested (whose retries follow
+// Retry too) and the lookup is sent: tests set Transport (the emulator's),
+// Credentials.HomeDir, a Retry.Sleep that does not sleep or a Guards.Now.
+// The OIDC credentials are filled in after it.
 func WithRequest(f func(*imagefamily.Request)) Option {
 	return func(c *config) { c.adjust = append(c.adjust, f) }
 }
@@ -176,12 +178,20 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		return err
 	}
 
+	log := &stepLog{a: a}
 	req := imagefamily.Request{
-		Region:   in.regions[0],
-		Family:   in.family,
-		Endpoint: in.endpoint,
-		Timeout:  in.timeout,
-		Front:    imagefamily.FrontAction,
+		Region:    in.regions[0],
+		Family:    in.family,
+		Endpoint:  in.endpoint,
+		Timeout:   in.timeout,
+		Front:     imagefamily.FrontAction,
+		Guards:    in.guards,
+		Wait:      in.wait,
+		NewerThan: in.newerThan,
+		// One line per poll of a wait and per retry, whichever region's
+		// goroutine reports it; stepLog keeps the lines whole.
+		OnProgress: func(p imagefamily.WaitProgress) { log.info(p.String()) },
+		Retry:      imagefamily.RetryPolicy{OnRetry: func(n imagefamily.RetryNotice) { log.info(n.String()) }},
 		Credentials: imagefamily.Credentials{
 			AccessKeyID:     in.accessKeyID,
 			AccessKeySecret: in.accessKeySecret,
@@ -201,9 +211,14 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 	// secret) sets RUNNER_DEBUG=1. The core's trace is already redacted; the
 	// values it could leak are masked above anyway.
 	if a.Getenv("RUNNER_DEBUG") == "1" {
-		dw := &debugWriter{a: a}
+		dw := &debugWriter{log: log}
 		defer dw.flush()
 		req.Debug = dw
+	}
+	// The caller's adjustments come before the GitHub ID token is requested:
+	// that request runs under the request's retry policy too.
+	for _, f := range c.adjust {
+		f(&req)
 	}
 
 	switch {
@@ -216,7 +231,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		if err := imagefamily.Validate(probe); err != nil {
 			return err
 		}
-		token, err := idToken(ctx, a, in.audience, in.timeout)
+		token, err := idToken(ctx, a, in.audience, in.timeout, req.Retry)
 		if err != nil {
 			return err
 		}
@@ -228,21 +243,42 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		// (an earlier credentials step), assume the role on top.
 		req.Credentials.AssumeRoleARN = in.roleToAssume
 	}
-	for _, f := range c.adjust {
-		f(&req)
-	}
 
 	var results []imagefamily.Result
 	if len(in.regions) == 1 {
 		img, err := c.resolve(ctx, req)
 		results = []imagefamily.Result{{Region: req.Region, Image: img, Err: err}}
 	} else {
+		// Concurrency 0: every region in one wave, up to
+		// imagefamily.DefaultConcurrency.
 		results, err = c.resolveRegions(ctx, req, in.regions, 0)
 		if err != nil {
 			return explain(err, in)
 		}
 	}
 	return c.report(a, in, results)
+}
+
+// stepLog prints whole lines to the step log from any goroutine: the
+// lookups of several regions report retries and polls concurrently, and
+// their lines must not interleave.
+type stepLog struct {
+	mu sync.Mutex
+	a  *githubactions.Action
+}
+
+// info prints one line, escaped (its parts came from servers).
+func (l *stepLog) info(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.a.Infof("%s", safetext.Terminal(line))
+}
+
+// debug prints one ::debug:: line, escaped.
+func (l *stepLog) debug(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.a.Debugf("%s", safetext.Terminal(line))
 }
 
 // report prints what was found, writes outputs and summary, and annotates
@@ -263,6 +299,9 @@ func (c *config) report(a *githubactions.Action, in *inputs, results []imagefami
 		case errors.Is(r.Err, imagefamily.ErrNotFound) && !in.failIfNotFound:
 			a.WithFieldsMap(map[string]string{"title": "No image in family " + safetext.Terminal(in.family)}).
 				Warningf("%s (fail-if-not-found is false, so the step succeeds with found=false)", safetext.Terminal(r.Err.Error()))
+		case errors.Is(r.Err, imagefamily.ErrGuard):
+			annotate(a, fmt.Sprintf("Image refused by a guard in %s", r.Region), r.Err)
+			failures = append(failures, r.Err)
 		default:
 			err := explain(r.Err, in)
 			annotate(a, fmt.Sprintf("Image family lookup failed in %s", r.Region), err)
@@ -270,7 +309,23 @@ func (c *config) report(a *githubactions.Action, in *inputs, results []imagefami
 		}
 	}
 
-	outs, err := outputsFor(in, results, images)
+	// Drift: one annotation per region whose newest image is not the
+	// expected one, a warning, or an error that fails the step with
+	// fail-on-change. The outputs hold the new ids either way.
+	changes := imagefamily.Changes(in.expected, results)
+	for _, ch := range changes {
+		title := map[string]string{"title": "Newest image changed in " + safetext.Terminal(ch.Region)}
+		if in.failOnChange {
+			a.WithFieldsMap(title).Errorf("%s", safetext.Terminal(ch.String()))
+		} else {
+			a.WithFieldsMap(title).Warningf("%s", safetext.Terminal(ch.String()))
+		}
+	}
+	if len(changes) > 0 && in.failOnChange {
+		failures = append(failures, &changedError{changes})
+	}
+
+	outs, err := outputsFor(in, results, images, len(changes) > 0)
 	if err != nil {
 		return err
 	}
@@ -278,7 +333,7 @@ func (c *config) report(a *githubactions.Action, in *inputs, results []imagefami
 	if err := writeOutputs(a.Getenv("GITHUB_OUTPUT"), outs); err != nil {
 		return err
 	}
-	if err := appendSummary(a.Getenv("GITHUB_STEP_SUMMARY"), summary(in, results)); err != nil {
+	if err := appendSummary(a.Getenv("GITHUB_STEP_SUMMARY"), summary(in, results, changes)); err != nil {
 		// The summary is a convenience; losing it must not fail a lookup
 		// whose outputs were written.
 		a.Warningf("%s", safetext.Terminal(err.Error()))
@@ -287,6 +342,18 @@ func (c *config) report(a *githubactions.Action, in *inputs, results []imagefami
 		return &reportedError{errors.Join(failures...)}
 	}
 	return nil
+}
+
+// changedError fails a step whose newest images differ from
+// expected-image-ids while fail-on-change is true (exit code 1).
+type changedError struct{ changes []imagefamily.Change }
+
+func (e *changedError) Error() string {
+	lines := make([]string, len(e.changes))
+	for i, ch := range e.changes {
+		lines[i] = ch.String()
+	}
+	return "the newest image differs from expected-image-ids (fail-on-change is true): " + strings.Join(lines, "; ")
 }
 
 func orDash(s string) string {
@@ -298,7 +365,7 @@ func orDash(s string) string {
 
 // outputsFor lists every output, including empty ones: an output that is
 // always written reads as an empty string rather than being absent when nothing is found.
-func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imagefamily.Image) ([]output, error) {
+func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imagefamily.Image, changed bool) ([]output, error) {
 	first, found1 := images[results[0].Region]
 	found := len(images) == len(results)
 
@@ -339,7 +406,7 @@ func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imag
 		output{"found", strconv.FormatBool(found)},
 		output{"json", string(whole)},
 		output{"image-ids", string(idsJSON)},
-		output{"changed", "false"},
+		output{"changed", strconv.FormatBool(changed)},
 	), nil
 }
 
@@ -360,8 +427,9 @@ func failureOutputs() []output {
 	)
 }
 
-// summary renders the job summary table, one row per region in input order.
-func summary(in *inputs, results []imagefamily.Result) string {
+// summary renders the job summary table, one row per region in input order,
+// and the drift check when expected-image-ids was given.
+func summary(in *inputs, results []imagefamily.Result, changes []imagefamily.Change) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Alibaba Cloud image family `%s`\n\n", codeSpan(in.family))
 	b.WriteString("| Region | Image ID | Name | Version | Created | Architecture | OS |\n")
@@ -380,6 +448,21 @@ func summary(in *inputs, results []imagefamily.Result) string {
 		}
 	}
 	b.WriteString("\n")
+	switch {
+	case in.expected == nil:
+	case len(changes) == 0:
+		b.WriteString("Unchanged: every region compared with `expected-image-ids` has the expected image.\n\n")
+	default:
+		verdict := "so `changed` is `true`"
+		if in.failOnChange {
+			verdict = "and `fail-on-change` is `true`, so the step fails"
+		}
+		fmt.Fprintf(&b, "**Changed** since `expected-image-ids` (%s):\n\n", verdict)
+		for _, ch := range changes {
+			fmt.Fprintf(&b, "- %s\n", mdCell(ch.String()))
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 
@@ -387,7 +470,7 @@ func summary(in *inputs, results []imagefamily.Result) string {
 // the full message is in the annotation.
 func errorClass(err error) string {
 	for _, s := range []error{
-		imagefamily.ErrInvalidInput, imagefamily.ErrNoCredentials, imagefamily.ErrCredentials,
+		imagefamily.ErrGuard, imagefamily.ErrInvalidInput, imagefamily.ErrNoCredentials, imagefamily.ErrCredentials,
 		imagefamily.ErrAccessDenied, imagefamily.ErrRegionNotFound, imagefamily.ErrAuthFailed,
 		imagefamily.ErrThrottled, imagefamily.ErrTimeout, imagefamily.ErrNetwork, imagefamily.ErrAPI,
 	} {
@@ -469,7 +552,7 @@ func mask(a *githubactions.Action, secret string) {
 // lookups of several regions.
 type debugWriter struct {
 	mu  sync.Mutex
-	a   *githubactions.Action
+	log *stepLog
 	buf bytes.Buffer
 }
 
@@ -485,7 +568,7 @@ func (w *debugWriter) Write(p []byte) (int, error) {
 			w.buf.WriteString(line)
 			return len(p), nil
 		}
-		w.a.Debugf("%s", safetext.Terminal(strings.TrimRight(line, "\r\n")))
+		w.log.debug(strings.TrimRight(line, "\r\n"))
 	}
 }
 
@@ -493,7 +576,7 @@ func (w *debugWriter) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.buf.Len() > 0 {
-		w.a.Debugf("%s", safetext.Terminal(w.buf.String()))
+		w.log.debug(w.buf.String())
 		w.buf.Reset()
 	}
 }

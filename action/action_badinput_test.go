@@ -70,6 +70,47 @@ func TestBadInputAction(t *testing.T) {
 		{"role session name", []string{"role-to-assume", keyRole, "role-session-name", "a b"}, false, []string{"role session name", "2 to 64 characters"}},
 		{"OIDC role not an ARN", []string{"role-to-assume", "github-reader"}, true, []string{"OIDC role ARN", "acs:ram::"}},
 		{"OIDC provider not an ARN", []string{"oidc-provider-arn", "github"}, true, []string{"OIDC provider ARN", "oidc-provider/provider-name"}},
+
+		// Release promotion: guards.
+		{"architecture unknown", []string{"architecture", "amd64"}, false, []string{`input architecture "amd64"`, "x86_64, arm64, i386"}},
+		{"os-type unknown", []string{"os-type", "macos"}, false, []string{`input os-type "macos"`, "linux, windows"}},
+		{"max-age not an age", []string{"max-age", "a month"}, false, []string{`input max-age "a month"`, `"30d"`}},
+		{"max-age in days not a number", []string{"max-age", "thirtyd"}, false, []string{`input max-age "thirtyd"`, `"30d"`}},
+		{"max-age zero", []string{"max-age", "0d"}, false, []string{`input max-age "0d"`, "positive"}},
+		{"max-age negative", []string{"max-age", "-720h"}, false, []string{`input max-age "-720h"`, "positive"}},
+		{"max-age of more days than a duration holds", []string{"max-age", "999999999d"}, false, []string{`input max-age "999999999d"`, "at most"}},
+		{"guards with unknown values and OIDC (no token minted)", []string{"os-type", "solaris"}, true, []string{"input os-type", "linux, windows"}},
+
+		// Release promotion: drift.
+		{"expected-image-ids not JSON", []string{"expected-image-ids", "cn-hangzhou=m-hznew"}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
+		{"expected-image-ids a JSON array", []string{"expected-image-ids", `["m-hznew"]`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
+		{"expected-image-ids null", []string{"expected-image-ids", "null"}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
+		{"expected-image-ids with a number for an id", []string{"expected-image-ids", `{"cn-hangzhou":5}`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
+		{"expected-image-ids truncated", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew"`}, false, []string{"input expected-image-ids", "JSON object"}},
+		{"expected-image-ids with text after the object", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew"} junk`}, false, []string{"input expected-image-ids", "and nothing else"}},
+		{"expected-image-ids of two objects", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew"}{"cn-hangzhou":"m-hzold"}`}, false, []string{"input expected-image-ids", "and nothing else"}},
+		{"expected-image-ids with a bad image id", []string{"expected-image-ids", `{"cn-hangzhou":"m hz!"}`}, false, []string{`input expected-image-ids "m hz!"`, "not an image id"}},
+		{"expected-image-ids with a null image id", []string{"expected-image-ids", `{"cn-hangzhou":null}`}, false, []string{"input expected-image-ids", "not an image id"}},
+		{"expected-image-ids with a bad region id", []string{"expected-image-ids", `{"CN-Hangzhou":"m-hznew"}`}, false, []string{`input expected-image-ids "CN-Hangzhou"`, "not a region id"}},
+		{"expected-image-ids naming a region not looked up", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew","cn-shanghai":"m-shnew"}`}, false, []string{`input expected-image-ids "cn-shanghai"`, "not being looked up (cn-hangzhou)"}},
+		{"expected-image-ids naming a region not looked up, with OIDC (no token minted)", []string{"expected-image-ids", `{"cn-beijing":"m-1"}`}, true, []string{`input expected-image-ids "cn-beijing"`, "not being looked up"}},
+		{"fail-on-change not a boolean", []string{"fail-on-change", "yes"}, false, []string{`input fail-on-change "yes"`, "true or false"}},
+		{"fail-on-change without expected-image-ids", []string{"fail-on-change", "true"}, false, []string{"input fail-on-change", "needs expected-image-ids"}},
+		{"fail-on-change with an empty expected-image-ids (missing file)", []string{"fail-on-change", "true", "expected-image-ids", " \n"}, false, []string{"input fail-on-change", "needs expected-image-ids"}},
+
+		// Release promotion: waiting.
+		{"wait-timeout not a duration", []string{"wait-timeout", "forever"}, false, []string{`input wait-timeout "forever"`, "duration such as 90s"}},
+		{"wait-timeout negative", []string{"wait-timeout", "-5m"}, false, []string{`input wait-timeout "-5m"`, waitRange}},
+		{"wait-timeout negative seconds", []string{"wait-timeout", "-1"}, false, []string{`input wait-timeout "-1"`, waitRange}},
+		{"wait-timeout over 6h", []string{"wait-timeout", "6h1s"}, false, []string{`input wait-timeout "6h1s"`, waitRange}},
+		{"wait-timeout of 21601 seconds", []string{"wait-timeout", "21601"}, false, []string{`input wait-timeout "21601"`, waitRange}},
+		{"wait-timeout huge", []string{"wait-timeout", "99999999999999999999"}, false, []string{"input wait-timeout", waitRange}},
+		{"wait-timeout of 18446744074 seconds (overflow)", []string{"wait-timeout", "18446744074"}, false, []string{`input wait-timeout "18446744074"`, waitRange}},
+		{"wait-timeout duration overflow", []string{"wait-timeout", "9999999999h"}, false, []string{`input wait-timeout "9999999999h"`, waitRange}},
+		{"newer-than without wait-timeout", []string{"newer-than", "m-hznew"}, false, []string{`input newer-than "m-hznew"`, "only has a meaning with wait-timeout"}},
+		{"newer-than with wait-timeout 0", []string{"newer-than", "m-hznew", "wait-timeout", "0"}, false, []string{"input newer-than", "only has a meaning with wait-timeout"}},
+		{"newer-than not an image id", []string{"newer-than", "m hz!", "wait-timeout", "10m"}, false, []string{`input newer-than "m hz!"`, "must be an image id"}},
+		{"wait-timeout negative with OIDC (no token minted)", []string{"wait-timeout", "-5s"}, true, []string{"input wait-timeout", waitRange}},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d rows", len(cases))
@@ -97,6 +138,10 @@ func TestBadInputAction(t *testing.T) {
 		})
 	}
 }
+
+// waitRange is the rule of imagefamily.ParseDuration with 0 and
+// imagefamily.MaxWait.
+const waitRange = "it must be between 0s and 6h0m0s"
 
 // timeoutRange is the rule of imagefamily.ParseDuration with
 // imagefamily.MinTimeout and imagefamily.MaxTimeout.
@@ -209,7 +254,7 @@ func TestOutputNamesKept(t *testing.T) {
 // TestFailureOutputsMatchOutputs: the outputs written on a failure are the
 // outputs of a lookup, same names, same order, and those action.yml declares.
 func TestFailureOutputsMatchOutputs(t *testing.T) {
-	outs, err := outputsFor(&inputs{}, []imagefamily.Result{{Region: "cn-hangzhou", Err: imagefamily.ErrNotFound}}, map[string]imagefamily.Image{})
+	outs, err := outputsFor(&inputs{}, []imagefamily.Result{{Region: "cn-hangzhou", Err: imagefamily.ErrNotFound}}, map[string]imagefamily.Image{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func TestEveryFieldIsAnOutput(t *testing.T) {
 // in its order, with the front's own four after them.
 func TestOutputsFollowTheTable(t *testing.T) {
 	img := fieldtest.Image()
-	outs, err := outputsFor(&inputs{}, []imagefamily.Result{{Region: "cn-hangzhou", Image: img}}, map[string]imagefamily.Image{"cn-hangzhou": img})
+	outs, err := outputsFor(&inputs{}, []imagefamily.Result{{Region: "cn-hangzhou", Image: img}}, map[string]imagefamily.Image{"cn-hangzhou": img}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -432,6 +432,10 @@ func TestHostileIDTokenService(t *testing.T) {
 		frag    string // in the ::error annotation; "{other}" is the second listener
 		forged  []string
 		within  time.Duration
+		// requests the token service sees: 1 unless the failure is one
+		// worth retrying (5xx), then every attempt of the retry policy,
+		// each announced by a retry line.
+		requests int
 	}{
 		{name: "302 to another listener, echoing the query",
 			serve: func(w http.ResponseWriter, r *http.Request, e env) {
@@ -461,7 +465,7 @@ func TestHostileIDTokenService(t *testing.T) {
 				io.WriteString(w, "oops\x1b[2J\n::error::forged-by-token-service\n")
 				streamUntilGone(w, r, bytes.Repeat([]byte("<p>error \x1b[31m</p>\n"), 2048), 0)
 			},
-			frag: "GitHub refused to mint an ID token", forged: []string{"::error::forged-by-token-service", "\x1b"}},
+			frag: "GitHub refused to mint an ID token", forged: []string{"::error::forged-by-token-service", "\x1b"}, requests: 5},
 		{name: "Content-Length of 2 GiB",
 			serve: func(w http.ResponseWriter, r *http.Request, _ env) {
 				w.Header().Set("Content-Length", "2147483648")
@@ -514,8 +518,12 @@ func TestHostileIDTokenService(t *testing.T) {
 			if s.code != 1 {
 				t.Errorf("exit %d, want 1", s.code)
 			}
-			if n := tokenRequests.Load(); n != 1 {
-				t.Errorf("the token service saw %d requests, want 1", n)
+			wantRequests := max(row.requests, 1)
+			if n := tokenRequests.Load(); n != int64(wantRequests) {
+				t.Errorf("the token service saw %d requests, want %d", n, wantRequests)
+			}
+			if n := strings.Count(s.stdout.String(), "\nretrying GitHub ID-token request"); n != wantRequests-1 {
+				t.Errorf("%d retry lines, want %d", n, wantRequests-1)
 			}
 			if n := otherRequests.Load(); n != 0 {
 				t.Errorf("the redirect target saw %d requests (%d with the bearer token), want 0", n, otherBearer.Load())

@@ -1,10 +1,13 @@
 package action
 
 import (
+	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/sethvargo/go-githubactions"
 )
 
@@ -32,6 +35,17 @@ type inputs struct {
 
 	failIfNotFound bool
 	timeout        time.Duration
+
+	// Guards: architecture, os-type, max-age.
+	guards imagefamily.Guards
+
+	// Drift: expected-image-ids (nil when not given) and fail-on-change.
+	expected     map[string]string
+	failOnChange bool
+
+	// Waiting: wait-timeout (0: no waiting) and newer-than.
+	wait      time.Duration
+	newerThan string
 }
 
 // oidc reports whether the credentials come from a GitHub ID token.
@@ -131,7 +145,119 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 		}
 		in.timeout = d
 	}
+
+	if err := readGuards(a, in); err != nil {
+		return nil, err
+	}
+	if err := readDrift(a, in); err != nil {
+		return nil, err
+	}
+	if err := readWait(a, in); err != nil {
+		return nil, err
+	}
 	return in, nil
+}
+
+// readGuards reads architecture, os-type and max-age. The values are
+// checked with the core's own rules (the same lists and the same words as
+// the CLI's and the data source's), but the error names the input.
+func readGuards(a *githubactions.Action, in *inputs) error {
+	if v := input(a, "architecture"); v != "" {
+		g := imagefamily.Guards{Architecture: v}
+		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: g}); err != nil {
+			return namedInput(err, "input architecture")
+		}
+		in.guards.Architecture = v
+	}
+	if v := input(a, "os-type"); v != "" {
+		g := imagefamily.Guards{OSType: v}
+		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: g}); err != nil {
+			return namedInput(err, "input os-type")
+		}
+		in.guards.OSType = v
+	}
+	if v := input(a, "max-age"); v != "" {
+		d, err := imagefamily.ParseMaxAge("input max-age", v)
+		if err != nil {
+			return err
+		}
+		in.guards.MaxAge = d
+	}
+	return nil
+}
+
+// readDrift reads expected-image-ids (the image-ids output's shape: a JSON
+// object region -> image id) and fail-on-change. Every region in it must be
+// one being looked up: a typo there would otherwise never be compared.
+func readDrift(a *githubactions.Action, in *inputs) error {
+	if v := input(a, "expected-image-ids"); strings.TrimSpace(v) != "" {
+		if !json.Valid([]byte(v)) {
+			// ParseExpectedJSON reads the first JSON value and ignores
+			// what follows it ({"cn-hangzhou":"m-1"} junk, or two objects
+			// pasted together); the whole input must be the one object.
+			return &imagefamily.ValidationError{Field: "input expected-image-ids", Value: safetext.Excerpt(v, 80),
+				Rule: `it must be one JSON object of region to image id, such as {"cn-hangzhou":"m-bp1g7004ksh0oeuc0001"} (the image-ids output of an earlier run), and nothing else`}
+		}
+		exp, err := imagefamily.ParseExpectedJSON("input expected-image-ids", []byte(v))
+		if err != nil {
+			return err
+		}
+		if err := imagefamily.CheckExpectedRegions("input expected-image-ids", exp, in.regions); err != nil {
+			return err
+		}
+		in.expected = exp
+	}
+	if v := input(a, "fail-on-change"); v != "" {
+		b, ok := parseBool(v)
+		if !ok {
+			return &imagefamily.ValidationError{Field: "input fail-on-change", Value: v, Rule: "it must be true or false"}
+		}
+		in.failOnChange = b
+	}
+	if in.failOnChange && in.expected == nil {
+		// Nothing to compare would pass every run: an empty
+		// expected-image-ids is most often a file or an earlier output that
+		// is missing, which must not read as "unchanged".
+		return &imagefamily.ValidationError{Field: "input fail-on-change", Value: "true",
+			Rule: "it needs expected-image-ids (the image-ids output of an earlier run) to compare with, and expected-image-ids is empty; check the file or output it is read from"}
+	}
+	return nil
+}
+
+// readWait reads wait-timeout (a duration or a whole number of seconds, 0 to
+// imagefamily.MaxWait; 0 means no waiting) and newer-than (an image id, only
+// with a wait).
+func readWait(a *githubactions.Action, in *inputs) error {
+	if v := input(a, "wait-timeout"); v != "" {
+		d, err := imagefamily.ParseDuration("input wait-timeout", v, 0, imagefamily.MaxWait)
+		if err != nil {
+			return err
+		}
+		in.wait = d
+	}
+	if v := input(a, "newer-than"); v != "" {
+		if in.wait == 0 {
+			return &imagefamily.ValidationError{Field: "input newer-than", Value: v,
+				Rule: "it only has a meaning with wait-timeout (how long to wait for an image newer than it); set wait-timeout too"}
+		}
+		if err := imagefamily.ValidateSettings(imagefamily.Request{Wait: in.wait, NewerThan: v}); err != nil {
+			return namedInput(err, "input newer-than")
+		}
+		in.newerThan = v
+	}
+	return nil
+}
+
+// namedInput renames the field of a core *ValidationError to the input that
+// gave the value, so the ::error annotation says which input to change.
+func namedInput(err error, field string) error {
+	var ve *imagefamily.ValidationError
+	if errors.As(err, &ve) {
+		c := *ve
+		c.Field = field
+		return &c
+	}
+	return err
 }
 
 // parseBool accepts what the Actions toolkit's getBooleanInput accepts (the

@@ -53,6 +53,42 @@ jobs:
           region: CN-HANGZHOU
           image-family: web-base
           endpoint: ${{ env.EMULATOR_ENDPOINT }}
+      # Bad input: expected-image-ids that is not the image-ids shape.
+      - id: bad-expected
+        uses: ./
+        continue-on-error: true
+        with:
+          region: cn-hangzhou
+          image-family: web-base
+          endpoint: ${{ env.EMULATOR_ENDPOINT }}
+          expected-image-ids: cn-hangzhou=m-bp1e2enew000000002
+      # Bad input: expected-image-ids naming a region not looked up.
+      - id: unknown-expected-region
+        uses: ./
+        continue-on-error: true
+        with:
+          region: cn-hangzhou
+          image-family: web-base
+          endpoint: ${{ env.EMULATOR_ENDPOINT }}
+          expected-image-ids: '{"cn-shanghai":"m-uf6e2eshanghai00001"}'
+      # Bad input: a negative wait.
+      - id: negative-wait
+        uses: ./
+        continue-on-error: true
+        with:
+          region: cn-hangzhou
+          image-family: web-base
+          endpoint: ${{ env.EMULATOR_ENDPOINT }}
+          wait-timeout: -5m
+      # Bad input: a guard with an unknown value.
+      - id: bad-guard
+        uses: ./
+        continue-on-error: true
+        with:
+          region: cn-hangzhou
+          image-family: web-base
+          endpoint: ${{ env.EMULATOR_ENDPOINT }}
+          architecture: amd64
       - name: Assert outcomes
         shell: bash
         env:
@@ -60,6 +96,12 @@ jobs:
           THROTTLED_FOUND: ${{ steps.throttled.outputs.found }}
           MISSPELT: ${{ steps.misspelt-input.outcome }}
           BAD_REGION: ${{ steps.bad-region.outcome }}
+          BAD_EXPECTED: ${{ steps.bad-expected.outcome }}
+          BAD_EXPECTED_CHANGED: ${{ steps.bad-expected.outputs.changed }}
+          UNKNOWN_EXPECTED_REGION: ${{ steps.unknown-expected-region.outcome }}
+          NEGATIVE_WAIT: ${{ steps.negative-wait.outcome }}
+          BAD_GUARD: ${{ steps.bad-guard.outcome }}
+          BAD_GUARD_FOUND: ${{ steps.bad-guard.outputs.found }}
         run: |
           fail=0
           check() {
@@ -69,6 +111,12 @@ jobs:
           check throttled.found "$THROTTLED_FOUND" false
           check misspelt-input.outcome "$MISSPELT" failure
           check bad-region.outcome "$BAD_REGION" failure
+          check bad-expected.outcome "$BAD_EXPECTED" failure
+          check bad-expected.changed "$BAD_EXPECTED_CHANGED" false
+          check unknown-expected-region.outcome "$UNKNOWN_EXPECTED_REGION" failure
+          check negative-wait.outcome "$NEGATIVE_WAIT" failure
+          check bad-guard.outcome "$BAD_GUARD" failure
+          check bad-guard.found "$BAD_GUARD_FOUND" false
           [ "$fail" = 0 ] && echo "E2E-MATRIX-OK"
 `
 
@@ -90,8 +138,13 @@ func TestActMatrix(t *testing.T) {
 		"after 3 attempts. The API is throttling this account",
 		"::error title=Image family lookup failed::invalid image family \"\": it is required",
 		"::error title=Image family lookup failed::invalid region \"CN-HANGZHOU\": region ids are lower case",
+		"::error title=Image family lookup failed::invalid input expected-image-ids \"cn-hangzhou=m-bp1e2enew000000002\": it must be one JSON object of region to image id",
+		"::error title=Image family lookup failed::invalid input expected-image-ids \"cn-shanghai\": it names a region that is not being looked up (cn-hangzhou)",
+		"::error title=Image family lookup failed::invalid input wait-timeout \"-5m\": it must be between 0s and 6h0m0s",
+		"::error title=Image family lookup failed::invalid input architecture \"amd64\": it must be one the API reports: x86_64, arm64, i386",
 	)
-	// Only the throttled step sent anything.
+	// Only the throttled step sent anything: every bad input exits 2
+	// before a request.
 	if n, all := w.emu.Requests("DescribeImageFromFamily"), w.emu.Requests(""); n != 3 || all != 3 {
 		t.Errorf("the emulator saw %d lookups (%d requests), want 3", n, all)
 	}

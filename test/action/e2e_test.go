@@ -128,6 +128,14 @@ type actResult struct {
 // every non-loopback connection sent to the trap proxy.
 func (w *world) act(workflow string, extraEnv []string, extraArgs ...string) actResult {
 	w.t.Helper()
+	return w.actFile(filepath.Join("testdata", "workflows", workflow), extraEnv, extraArgs...)
+}
+
+// actFile runs the workflow at path, relative to the repository root (such
+// as test/action/testdata/workflows/drift.yml), as act does.
+func (w *world) actFile(path string, extraEnv []string, extraArgs ...string) actResult {
+	w.t.Helper()
+	workflow := filepath.Base(path)
 	act := actBinary(w.t)
 	_, pkg := binary(w.t)
 	home := w.t.TempDir()
@@ -147,7 +155,7 @@ func (w *world) act(workflow string, extraEnv []string, extraArgs ...string) act
 	stepEnv = append(stepEnv, extraEnv...)
 
 	args := []string{"push",
-		"-W", filepath.Join("testdata", "workflows", workflow),
+		"-W", path,
 		"-P", "ubuntu-latest=-self-hosted",
 		"--action-offline-mode", "--pull=false", "--no-cache-server",
 		"--action-cache-path", w.cache,
