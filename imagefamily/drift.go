@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -39,18 +40,40 @@ func ParseExpected(field, s string) (map[string]string, error) {
 // action's image-ids output, so one job's output can be committed and
 // checked by the next.
 func ParseExpectedJSON(field string, b []byte) (map[string]string, error) {
-	var m map[string]string
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil || m == nil {
+	bad := func() (map[string]string, error) {
 		return nil, &ValidationError{Field: field, Value: safetext.Excerpt(string(b), 80),
-			Rule: `it must be a JSON object of region to image id, such as {"cn-hangzhou":"m-bp1g7004ksh0oeuc0001"} (the action's image-ids output)`}
+			Rule: `it must be one JSON object of region to image id, such as {"cn-hangzhou":"m-bp1g7004ksh0oeuc0001"} (the action's image-ids output), each region once`}
+	}
+	// Token by token, so that a region listed twice or text after the
+	// object is an error rather than silently dropped.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return bad()
 	}
 	out := map[string]string{}
-	for region, id := range m {
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return bad()
+		}
+		region, _ := kt.(string)
+		vt, err := dec.Token()
+		id, isString := vt.(string)
+		if err != nil || !isString {
+			return bad()
+		}
+		if _, dup := out[region]; dup {
+			return nil, &ValidationError{Field: field, Value: region, Rule: "the region is listed twice"}
+		}
 		if err := addExpected(field, out, region, id); err != nil {
 			return nil, err
 		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return bad()
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bad()
 	}
 	return out, nil
 }

@@ -19,7 +19,8 @@ func TestExpectedAndChanges(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
-	for _, bad := range []string{``, `[]`, `null`, `{"cn-hangzhou":1}`, `{"cn hangzhou":"m-aa"}`, `{"cn-hangzhou":"m-a\n"}`, `not json`} {
+	for _, bad := range []string{``, `[]`, `null`, `{"cn-hangzhou":1}`, `{"cn hangzhou":"m-aa"}`, `{"cn-hangzhou":"m-a\n"}`, `not json`,
+		`{"cn-hangzhou":"m-aa"} junk`, `{"cn-hangzhou":"m-aa"}{"cn-shanghai":"m-bb"}`, `{"cn-hangzhou":"m-aa","cn-hangzhou":"m-aa"}`, `{"cn-hangzhou":{"x":"m-aa"}}`} {
 		if _, err := ParseExpectedJSON("expected-image-ids", []byte(bad)); !IsInputError(err) || !strings.Contains(err.Error(), "expected-image-ids") {
 			t.Errorf("%q: %v", bad, err)
 		}

@@ -43,9 +43,10 @@ type Request struct {
 
 	// Wait, when positive, waits up to that long for an image: while the
 	// family has no available image, or, with NewerThan, while its newest
-	// available image is still NewerThan, the lookup is repeated (each poll
-	// bounded by Timeout, throttling retried as usual) with a growing pause,
-	// and OnProgress is told of each poll. At the deadline the result is a
+	// available image is still NewerThan, the lookup is repeated (each
+	// attempt bounded as usual, throttling retried as usual) with a growing
+	// pause, and OnProgress is told of each poll. The whole lookup is then
+	// bounded by Timeout plus Wait. At the deadline the result is a
 	// *NotFoundError saying what was last seen.
 	Wait      time.Duration
 	NewerThan string
