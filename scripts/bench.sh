@@ -11,7 +11,8 @@
 #     step runs the action (`uses: ./`) vs the same workflow with a one-line
 #     step (testdata/bench/);
 #   - fan-out: 30 regions vs 1 region against an emulator adding 100 ms to
-#     every request;
+#     every request, at the default settings and with --concurrency 8
+#     (scripts/bench-fanout.sh);
 #   - the CLI's peak memory against hostile endpoints (an endless body, a
 #     64 MiB error page, a gzip bomb, a 2 GiB Content-Length) vs a normal
 #     lookup, and the SDK alone against the same (scripts/bench-hostile.sh);
@@ -132,28 +133,8 @@ PACKER_BIN="$bin/packer" AIF_BIN="$bin/alicloud-image-family" PLUGIN_BIN="$bin/p
 
 # 3. Fan-out: 30 regions, 100 ms added to every request.
 echo "bench: fan-out" >&2
-regions=$(seq -f 'bench-region-%g' 1 30 | paste -sd, -)
-jq --arg regions "$regions" '
-  ($regions | split(",")) as $rs
-  | .regions = $rs
-  | .images = ([$rs[] as $r | {($r): [{ImageId: ("m-" + $r), ImageName: "web-base-1", ImageFamily: "web-base",
-      ImageVersion: "1", Status: "Available", CreationTime: "2024-03-14T02:00:00Z", Architecture: "x86_64",
-      OSType: "linux", Size: 40}]}] | add)' ecstest/testdata/demo-fixture.json >"$work/fanout-fixture.json"
-start_emulator fanout "$work/fanout-fixture.json" --latency 100ms
-fan_env=(env HOME="$work" SSL_CERT_FILE="$cert" ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIDEMOACCESSKEYID0001
-  ALIBABA_CLOUD_ACCESS_KEY_SECRET=demo-secret-NOT-A-REAL-SECRET-0001)
-fan="$bin/alicloud-image-family resolve --endpoint $endpoint --image-family web-base"
-n=$("${fan_env[@]}" $fan --region "$regions" | grep -c '^bench-region-[0-9]*	m-bench-region-')
-[ "$n" = 30 ] || { echo "bench: the 30-region resolve printed $n images" >&2; exit 1; }
-hyperfine -N --warmup 2 --runs "$fanout_runs" --export-json "$work/fanout.json" \
-  -n "1 region" "${fan_env[*]} $fan --region bench-region-1" \
-  -n "30 regions, concurrency 8 (default)" "${fan_env[*]} $fan --region $regions" \
-  -n "30 regions, concurrency 30" "${fan_env[*]} $fan --region $regions --concurrency 30" >&2
-fan_rss=0
-for _ in 1 2 3; do
-  v=$( { "${fan_env[@]}" /usr/bin/time -f '%M' $fan --region "$regions" --concurrency 30 >/dev/null; } 2>&1 | tail -n1)
-  [ "$v" -gt "$fan_rss" ] && fan_rss=$v
-done
+AIF_BIN="$bin/alicloud-image-family" BENCH_JSON="$work/fanout.json" BENCH_RUNS=$fanout_runs \
+  bash scripts/bench-fanout.sh "$work/fanout.md"
 
 # 3b. Memory against hostile endpoints.
 echo "bench: hostile endpoints" >&2
@@ -296,9 +277,8 @@ lit=$(j packer.json .literal.mean_s) lit_sd=$(j packer.json .literal.stddev_s) l
 plugin_rss=$(j packer.json .plugin_rss_kib) plugin_starts=$(j packer.json .plugin_starts)
 packer_ds_rss=$(j packer.json .packer_rss_kib.datasource) packer_lit_rss=$(j packer.json .packer_rss_kib.literal)
 packer_version=$(j packer.json .packer_version)
-one=$(j fanout.json '.results[0].mean*1000') one_sd=$(j fanout.json '.results[0].stddev*1000')
-f8=$(j fanout.json '.results[1].mean*1000') f8_sd=$(j fanout.json '.results[1].stddev*1000')
-f30=$(j fanout.json '.results[2].mean*1000') f30_sd=$(j fanout.json '.results[2].stddev*1000')
+one=$(j fanout.json .one.mean_ms) fall=$(j fanout.json .all.mean_ms) f8=$(j fanout.json .c8.mean_ms)
+fan_rss=$(j fanout.json .rss_kib)
 act_a=$(j act.json .action.mean) act_a_sd=$(j act.json .action.sd) act_a_med=$(j act.json .action.median)
 act_t=$(j act.json .trivial.mean) act_t_sd=$(j act.json .trivial.sd) act_t_med=$(j act.json .trivial.median)
 act_d=$(j act.json .diff.mean) act_d_se=$(j act.json .diff.se) act_d_med=$(j act.json .diff.median)
@@ -351,8 +331,8 @@ $ali_row
 | \`packer build\` with the data source vs a literal image id (mean) | $(ratio "$ds" "$lit") | $(f3 "$ds") s vs $(f3 "$lit") s ($(printf '%+.3f' "$(echo "$ds - $lit" | bc -l)") s; medians $(printf '%+.3f' "$(echo "$ds_med - $lit_med" | bc -l)") s) |
 | act job with the action step vs a one-line step (medians of $act_runs alternating pairs) | $(ratio "$act_a_med" "$act_t_med") | $(f1 "$act_a_med") ms vs $(f1 "$act_t_med") ms (paired difference $(printf '%+.0f' "$act_d") ms ± $(f1 "$act_d_se") s.e.) |
 | the action step itself vs the one-line step (act's step times) | $(ratio "$step_a" "$step_t") | $(f1 "$step_a") ms vs $(f1 "$step_t") ms ($(printf '%+.0f' "$(echo "$step_a - $step_t" | bc -l)") ms) |
-| 30 regions vs 1 region, 100 ms latency, \`--concurrency 30\` | $(ratio "$f30" "$one") | $(f1 "$f30") ms vs $(f1 "$one") ms (the sum of 30 calls would be over 3000 ms) |
-| 30 regions vs 1 region, 100 ms latency, default concurrency 8 | $(ratio "$f8" "$one") | $(f1 "$f8") ms vs $(f1 "$one") ms (4 waves of at most 8) |
+| 30 regions vs 1 region, 100 ms latency, default settings (every region at once) | $(ratio "$fall" "$one") | $(f1 "$fall") ms vs $(f1 "$one") ms (the sum of 30 calls would be over 3000 ms) |
+| 30 regions vs 1 region, 100 ms latency, \`--concurrency 8\` (the former default) | $(ratio "$f8" "$one") | $(f1 "$f8") ms vs $(f1 "$one") ms (4 waves of at most 8) |
 
 ## CLI vs the smallest SDK program$([ "$has_ali" = true ] && echo " and the aliyun CLI")
 
@@ -403,15 +383,9 @@ $(mib "$act_rss") (GNU time on act: the larger of act and its largest child).
 against an emulator (TLS) with a fixture of 30 regions and
 \`--latency 100ms\` on every request, vs the same with one region
 ($fanout_runs runs each after 2 warm-ups). One client per region, credentials
-resolved once.
+resolved once. (\`scripts/bench-fanout.sh\`)
 
-| | ratio to 1 region | wall time (mean) |
-|---|---|---|
-| 1 region | 1.00x | $(f1 "$one") ms ± $(f1 "$one_sd") |
-| 30 regions, \`--concurrency 30\` | $(ratio "$f30" "$one") | $(f1 "$f30") ms ± $(f1 "$f30_sd") |
-| 30 regions, default concurrency (8) | $(ratio "$f8" "$one") | $(f1 "$f8") ms ± $(f1 "$f8_sd") |
-
-Peak memory of the 30-region resolve (\`--concurrency 30\`, max of 3): $(mib "$fan_rss").
+$(cat "$work/fanout.md" | sed '/^Machine:/d')
 
 ## Memory against a hostile endpoint
 
@@ -431,7 +405,7 @@ $(cat "$work/hostile.md" | sed '/^Machine:/d')
 | binary | what ran | peak RSS | how |
 |---|---|---|---|
 | \`alicloud-image-family\` | \`resolve\`, one region | $(mib "$cli_rss") | GNU time, max of 10 |
-| \`alicloud-image-family\` | \`resolve\`, 30 regions at once | $(mib "$fan_rss") | GNU time, max of 3 |
+| \`alicloud-image-family\` | \`resolve\`, 30 regions at once (default settings) | $(mib "$fan_rss") | GNU time, max of 3 |
 | \`alicloud-image-family\` | \`resolve\` against an endless 200 body (refused) | $(mib "$h_endless") | wait4 max RSS, max of $hostile_runs |
 | \`alicloud-image-family\` | \`action\` step under act | $(mib "$action_rss") | GNU time wrapper as \`ALICLOUD_IMAGE_FAMILY_BIN\`, max of 3 |
 | \`packer-plugin-alicloud-image-family\` | the data source during \`packer build\` | $(mib "$plugin_rss") | VmHWM sampled from /proc every 20 ms by a wrapper installed as the plugin ($plugin_starts starts in 5 builds); Packer ends plugins with SIGKILL, so GNU time cannot report them |
