@@ -8,10 +8,12 @@
 // resolves an Alibaba Cloud image family to its newest available image.
 //
 // It is a thin adapter. Configure maps HCL attributes onto the core's
-// Request and runs the core's offline checks; Execute calls the core's
-// Resolve and maps the Image onto the data source's outputs. The only logic
-// of its own is what only Packer users get: the architecture, os_type and
-// max_age guards.
+// Request (guards, wait, retries included) and runs the core's offline
+// checks; Execute calls the core's ResolveRegions for every region at once
+// and maps the Images onto the data source's outputs. What is its own is
+// Packer's: attribute names in diagnostics, how region and regions combine,
+// ignore_missing_regions, expected_image_id, and where progress lines go (the
+// plugin log: Packer gives a data source no UI).
 package imagefamily
 
 import (
@@ -20,6 +22,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,16 +48,36 @@ type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
 	// The image family to resolve, such as `web-base`. The data source returns
-	// the newest image of the family whose status is `Available`. 2 to 128
-	// characters: letters, digits, `:`, `_` and `-`, starting with a letter,
-	// not starting with `aliyun`, `acs:`, `http://` or `https://`.
+	// the newest image of the family whose status is `Available`. Your own
+	// family: 2 to 128 characters, letters, digits, `:`, `_` and `-`,
+	// starting with a letter, not starting with `aliyun`, `http://` or
+	// `https://`. A family another account shared with you (or published as
+	// a community image) is `acs:<owner account id>:<family>`, such as
+	// `acs:210987654321:golden-base`; a public image family is
+	// `acs:<family>`, such as `acs:alibaba_cloud_linux_3_2104_lts_x64`. Any
+	// other name starting with `acs:` (a RAM ARN, say) is refused.
 	ImageFamily string `mapstructure:"image_family" required:"true"`
 
 	// The region to look in, such as `cn-hangzhou`. Image families are
-	// regional. Defaults to the `ALICLOUD_REGION` environment variable, then
-	// `ALIBABA_CLOUD_REGION_ID`, then the `region_id` of the aliyun CLI
-	// profile in use (as the aliyun CLI does); one of them must be set.
+	// regional. When neither `region` nor `regions` is set, defaults to the
+	// `ALICLOUD_REGION` environment variable, then `ALIBABA_CLOUD_REGION_ID`,
+	// then the `region_id` of the aliyun CLI profile in use (as the aliyun
+	// CLI does); one of them must be set.
 	Region string `mapstructure:"region" required:"false"`
+	// Several regions to resolve the family in, all at once (one request per
+	// region, concurrently), such as `["cn-hangzhou", "cn-shanghai"]`; the
+	// result is the `image_ids` map. With `region` as well, `region` comes
+	// first; a region listed twice is looked up once. The single-image
+	// attributes (`image_id`, `region`, ...) describe the first region that
+	// has an image. A region without an available image fails the build,
+	// naming it, unless `ignore_missing_regions` is set; any other failure in
+	// any region always fails it.
+	Regions []string `mapstructure:"regions" required:"false"`
+	// Leave a region without an available image out of `image_ids` instead of
+	// failing the build. The build still fails when no region has one, and
+	// on any other error (credentials, throttling, an unknown region, a
+	// guard).
+	IgnoreMissingRegions bool `mapstructure:"ignore_missing_regions" required:"false"`
 
 	// Access key id. Can also be set with `ALICLOUD_ACCESS_KEY` or
 	// `ALIBABA_CLOUD_ACCESS_KEY_ID`.
@@ -113,6 +136,26 @@ type Config struct {
 	// the `d` suffix). Catches a base-image pipeline that silently stopped
 	// publishing.
 	MaxAge string `mapstructure:"max_age" required:"false"`
+
+	// The image id the build expects, such as the id the last release was
+	// built on: when the family's newest image is another one (the family
+	// moved), the build fails, naming both ids (`cn-hangzhou:
+	// m-old -> m-new (created ...)`). Single region only: with several
+	// regions it is refused by `packer validate`.
+	ExpectedImageID string `mapstructure:"expected_image_id" required:"false"`
+	// Wait up to this long for an image instead of failing at once: while the
+	// family has no available image (or, with `newer_than`, while its newest
+	// is still that image) it is looked up again, with a pause growing from
+	// 2s to 1m. A duration such as `20m` or a whole number of seconds, from
+	// `0` (no waiting, the default) to `6h`. Each poll is bounded by
+	// `timeout`. Progress lines go to the plugin log (`PACKER_LOG=1`); at the
+	// deadline the build fails saying how long it waited, how many polls it
+	// made and what it saw last.
+	WaitTimeout string `mapstructure:"wait_timeout" required:"false"`
+	// An image id to wait past: with `wait_timeout`, the lookup waits until
+	// the family's newest available image is another one (the image a
+	// pipeline step is building). Only with `wait_timeout`.
+	NewerThan string `mapstructure:"newer_than" required:"false"`
 }
 
 // Datasource implements packersdk.Datasource.
@@ -121,11 +164,17 @@ type Datasource struct {
 
 	// req is the core request Configure built; Execute sends it.
 	req core.Request
+	// regions are the regions to look in, in order, without duplicates:
+	// region first, then regions. Placeholders are left out (and recorded
+	// in unknown).
+	regions []string
+	// emptyRegions: `regions` was given as an empty list and no `region`.
+	// During `packer validate` a list that is not known yet arrives as an
+	// empty list, so Configure accepts it; Execute refuses it.
+	emptyRegions bool
 	// unknown lists the attributes that held placeholders for values Packer
 	// had not computed yet (packer validate); Execute refuses to run with any.
 	unknown []string
-	// Parsed guards.
-	maxAge time.Duration
 
 	// now is the clock for max_age; nil means time.Now. Tests set it.
 	now func() time.Time
@@ -139,18 +188,13 @@ var _ packersdk.Datasource = (*Datasource)(nil)
 // unknownPlaceholder is what Packer puts in a string attribute whose value is
 // not known yet: during `packer validate` every data source output is
 // unknown, so `image_family = data.x.y.name` arrives as this string (numbers
-// arrive as 0 and booleans as false). See hcl2shim.WriteUnknownPlaceholderValues.
+// arrive as 0, booleans as false and a whole list as an empty list). See
+// hcl2shim.WriteUnknownPlaceholderValues.
 const unknownPlaceholder = "<unknown>"
 
 // Environment variables for the region, in the order they are read: the
 // official alicloud builder's name first, then the Alibaba Cloud SDK's.
 var regionEnv = []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"}
-
-// Accepted guard values, as the API spells them.
-var (
-	architectures = []string{"x86_64", "arm64", "i386"}
-	osTypes       = []string{"linux", "windows"}
-)
 
 // maxRetriesLimit follows the core's cap of 20 attempts, which keeps a typo
 // such as 1000 from turning an outage into an hour of retries.
@@ -169,7 +213,8 @@ func (d *Datasource) OutputSpec() hcldec.ObjectSpec {
 func (d *Datasource) Configure(raws ...any) error {
 	d.config = Config{}
 	d.unknown = nil
-	d.maxAge = 0
+	d.regions = nil
+	d.emptyRegions = false
 	// Interpolate is off: data sources exist only in HCL2 templates, where
 	// Go-template interpolation of strings ({{ ... }}) has no business
 	// rewriting a secret that happens to contain braces.
@@ -181,27 +226,6 @@ func (d *Datasource) Configure(raws ...any) error {
 	}
 	c := &d.config
 
-	if c.Region == "" {
-		for _, name := range regionEnv {
-			if v := os.Getenv(name); v != "" {
-				c.Region = v
-				break
-			}
-		}
-	}
-	var profileRegionErr error
-	if c.Region == "" && c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder {
-		// Like the aliyun CLI: the selected profile's region_id. The output
-		// attribute `region` says which region was used.
-		region, from, err := core.ProfileRegion(core.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
-		if err != nil {
-			profileRegionErr = err
-		} else if region != "" {
-			log.Printf("[INFO] alicloud-image-family: region %s from %s", region, safetext.Terminal(from))
-			c.Region = region
-		}
-	}
-
 	var errs *packersdk.MultiError
 	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, err) }
 	known := func(attr, v string) bool {
@@ -212,17 +236,61 @@ func (d *Datasource) Configure(raws ...any) error {
 		return v != ""
 	}
 
+	// The regions: region first, then regions, each once. The environment
+	// and the profile supply a region only when neither attribute is set.
+	regionsGiven := c.Regions != nil
+	if c.Region == "" && !regionsGiven {
+		for _, name := range regionEnv {
+			if v := os.Getenv(name); v != "" {
+				c.Region = v
+				break
+			}
+		}
+	}
+	var profileRegionErr error
+	if c.Region == "" && !regionsGiven && c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder {
+		// Like the aliyun CLI: the selected profile's region_id. The output
+		// attribute `region` says which region was used.
+		region, from, err := core.ProfileRegion(core.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
+		if err != nil {
+			profileRegionErr = err
+		} else if region != "" {
+			log.Printf("[INFO] alicloud-image-family: region %s from %s", region, safetext.Terminal(from))
+			c.Region = region
+		}
+	}
+	if known("region", c.Region) {
+		if err := core.ValidateRegion(c.Region); err != nil {
+			add(attrError(err))
+		} else {
+			d.addRegion(c.Region)
+		}
+	}
+	for _, r := range c.Regions {
+		if !known("regions", r) {
+			if r == "" {
+				add(errors.New(`regions: an element is empty: give region ids such as "cn-hangzhou"`))
+			}
+			continue
+		}
+		if err := core.ValidateRegion(r); err != nil {
+			add(fmt.Errorf("regions: %w", err))
+			continue
+		}
+		d.addRegion(r)
+	}
+	d.emptyRegions = regionsGiven && len(c.Regions) == 0 && c.Region == ""
+
 	if c.ImageFamily == "" {
 		add(errors.New("image_family is required: give the name of the image family to resolve, such as \"web-base\""))
 	}
 	if profileRegionErr != nil {
 		add(fmt.Errorf("region: %w", profileRegionErr))
-	} else if c.Region == "" {
-		add(errors.New("region is required: set region, the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable, or region_id in the aliyun CLI profile"))
+	} else if c.Region == "" && !regionsGiven {
+		add(errors.New("region is required: set region or regions, the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable, or region_id in the aliyun CLI profile"))
 	}
 
 	req := core.Request{
-		Region: c.Region,
 		Family: c.ImageFamily,
 		Credentials: core.Credentials{
 			AccessKeyID:     c.AccessKey,
@@ -237,6 +305,14 @@ func (d *Datasource) Configure(raws ...any) error {
 		},
 		Endpoint: c.CustomEndpointECS,
 		Front:    core.FrontPacker,
+		Guards: core.Guards{
+			Architecture: c.Architecture,
+			OSType:       c.OSType,
+		},
+		NewerThan: c.NewerThan,
+	}
+	if len(d.regions) > 0 {
+		req.Region = d.regions[0]
 	}
 
 	if known("timeout", c.Timeout) {
@@ -259,18 +335,47 @@ func (d *Datasource) Configure(raws ...any) error {
 			req.Retry.MaxAttempts = n + 1
 		}
 	}
-	if known("architecture", c.Architecture) && !oneOf(c.Architecture, architectures) {
-		add(fmt.Errorf("architecture %q is not one the API reports: use one of %s", c.Architecture, strings.Join(architectures, ", ")))
-	}
-	if known("os_type", c.OSType) && !oneOf(c.OSType, osTypes) {
-		add(fmt.Errorf("os_type %q is not one the API reports: use one of %s", c.OSType, strings.Join(osTypes, ", ")))
-	}
 	if known("max_age", c.MaxAge) {
-		age, err := parseAge(c.MaxAge)
+		age, err := core.ParseMaxAge("max_age", c.MaxAge)
 		if err != nil {
-			add(fmt.Errorf("max_age %q: %v", c.MaxAge, err))
+			add(err)
 		} else {
-			d.maxAge = age
+			req.Guards.MaxAge = age
+		}
+	}
+	waitKnown := known("wait_timeout", c.WaitTimeout)
+	if waitKnown {
+		w, err := core.ParseDuration("wait_timeout", c.WaitTimeout, 0, core.MaxWait)
+		if err != nil {
+			add(err)
+			waitKnown = false
+		} else {
+			req.Wait = w
+		}
+	}
+	// Each guard on its own, so that every bad one is reported.
+	for _, g := range []struct {
+		attr, value string
+		guards      core.Guards
+	}{
+		{"architecture", c.Architecture, core.Guards{Architecture: c.Architecture}},
+		{"os_type", c.OSType, core.Guards{OSType: c.OSType}},
+	} {
+		if known(g.attr, g.value) {
+			if err := core.ValidateSettings(core.Request{Guards: g.guards}); err != nil {
+				add(attrError(err))
+			}
+		}
+	}
+	known("newer_than", c.NewerThan)
+
+	if known("expected_image_id", c.ExpectedImageID) {
+		if err := checkExpected(c.ExpectedImageID, req.Region); err != nil {
+			add(err)
+		}
+		if len(d.regions) > 1 {
+			add(fmt.Errorf("expected_image_id %s: it is for a single region, and %d regions are looked up (%s): drop regions, or check the image ids per region with image_ids",
+				safetext.Quote(c.ExpectedImageID, 160), len(d.regions), strings.Join(d.regions, ", ")))
 		}
 	}
 
@@ -283,18 +388,46 @@ func (d *Datasource) Configure(raws ...any) error {
 			add(attrError(err))
 		}
 	}
-	if known("region", c.Region) {
-		if err := core.ValidateRegion(c.Region); err != nil {
-			add(attrError(err))
-		}
+	check := standIns(req, d.markUnknown)
+	check.Guards = core.Guards{} // checked above
+	if c.WaitTimeout != "" && !waitKnown && check.NewerThan != "" {
+		// A wait that is unknown (or refused above) must not also make
+		// newer_than look like it has no wait.
+		check.Wait = time.Minute
 	}
-	if err := core.ValidateSettings(standIns(req, d.markUnknown)); err != nil {
+	if err := core.ValidateSettings(check); err != nil {
 		add(attrError(err))
 	}
 
 	d.req = req
 	if errs != nil && len(errs.Errors) > 0 {
 		return errs
+	}
+	return nil
+}
+
+// addRegion appends a region unless it is listed already.
+func (d *Datasource) addRegion(r string) {
+	if !slices.Contains(d.regions, r) {
+		d.regions = append(d.regions, r)
+	}
+}
+
+// checkExpected checks that expected_image_id is one image id, with the
+// core's rules (ParseExpected), before anything is sent.
+func checkExpected(id, region string) error {
+	if strings.ContainsAny(id, ",; \t\r\n=") {
+		return fmt.Errorf("expected_image_id %s: give one image id, such as m-bp1g7004ksh0oeuc0001", safetext.Quote(id, 160))
+	}
+	if core.ValidateRegion(region) != nil {
+		region = "cn-hangzhou" // a stand-in: the region has its own diagnostic
+	}
+	if _, err := core.ParseExpected("expected_image_id", region+"="+id); err != nil {
+		var ve *core.ValidationError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("expected_image_id %s: it is not an image id (such as m-bp1g7004ksh0oeuc0001)", safetext.Quote(id, 160))
+		}
+		return err
 	}
 	return nil
 }
@@ -313,6 +446,11 @@ var attributes = map[string]string{
 	"role ARN":          "ram_role_arn",
 	"role session name": "ram_session_name",
 	"ECS RAM role name": "ram_role_name",
+	"architecture":      "architecture",
+	"os type":           "os_type",
+	"max age":           "max_age",
+	"wait":              "wait_timeout",
+	"newer than":        "newer_than",
 }
 
 // attrError prefixes a core validation error with the attribute it is about.
@@ -328,12 +466,9 @@ func attrError(err error) error {
 
 // markUnknown records an attribute whose value is a placeholder.
 func (d *Datasource) markUnknown(attr string) {
-	for _, a := range d.unknown {
-		if a == attr {
-			return
-		}
+	if !slices.Contains(d.unknown, attr) {
+		d.unknown = append(d.unknown, attr)
 	}
-	d.unknown = append(d.unknown, attr)
 }
 
 // standIns returns a copy of req with every placeholder replaced by a value
@@ -356,15 +491,20 @@ func standIns(req core.Request, mark func(attr string)) core.Request {
 	sub("security_token", &cr.SecurityToken, "unknown")
 	sub("profile", &cr.Profile, "unknown")
 	sub("shared_credentials_file", &cr.ProfileFile, "unknown")
+	sub("newer_than", &req.NewerThan, "")
 	return req
 }
 
-// Execute resolves the family. Every network call happens here.
+// Execute resolves the family in every region. Every network call happens
+// here.
 func (d *Datasource) Execute() (cty.Value, error) {
 	null := cty.NullVal(cty.EmptyObject)
 	if len(d.unknown) > 0 {
 		sort.Strings(d.unknown)
 		return null, fmt.Errorf("cannot resolve image family: %s not known yet (it depends on a value Packer has not computed)", strings.Join(d.unknown, ", "))
+	}
+	if d.emptyRegions || len(d.regions) == 0 {
+		return null, errors.New("regions is empty: list at least one region id, such as [\"cn-hangzhou\"], or set region")
 	}
 	req := d.req
 	if logEnabled() {
@@ -372,26 +512,117 @@ func (d *Datasource) Execute() (cty.Value, error) {
 		// set, Packer copies the plugin's log into its own.
 		req.Debug = logWriter{}
 	}
+	// Packer gives a data source no UI: retries and wait progress go to the
+	// plugin log, which Packer shows with PACKER_LOG=1. (Packer 1.15.1 reads
+	// a plugin's stderr only into that same log; nothing a plugin writes
+	// reaches the terminal otherwise.) The core escapes what these lines
+	// quote from the server.
+	req.Retry.OnRetry = func(n core.RetryNotice) {
+		log.Printf("[INFO] alicloud-image-family: %s", n)
+	}
+	req.OnProgress = func(p core.WaitProgress) {
+		log.Printf("[INFO] alicloud-image-family: family %s: %s", safetext.Quote(req.Family, 160), p)
+	}
+	req.Guards.Now = d.now
 	if d.prepare != nil {
 		d.prepare(&req)
 	}
-	log.Printf("[INFO] alicloud-image-family: resolving family %s in region %s",
-		safetext.Quote(req.Family, 160), safetext.Terminal(req.Region))
+	regions := d.regions
+	log.Printf("[INFO] alicloud-image-family: resolving family %s in %s",
+		safetext.Quote(req.Family, 160), regionList(regions))
 
-	img, err := core.Resolve(context.Background(), req)
+	results, err := core.ResolveRegions(context.Background(), req, regions, 0)
 	if err != nil {
-		return null, safeError(describe(err, req.Family, req.Region))
+		// Configure ran the same checks: this is not expected to happen.
+		return null, safeError(fmt.Errorf("resolving image family %s in %s: %w", safetext.Quote(req.Family, 160), regionList(regions), attrError(err)))
 	}
-	if err := d.checkGuards(img, img.RequestID); err != nil {
-		return null, safeError(err)
+
+	ids := map[string]string{}
+	var first *core.Result
+	var failed, missing []error
+	var credErr error
+	var missingRegions []string
+	for i := range results {
+		r := &results[i]
+		switch {
+		case r.Err == nil:
+			// The core checked the answer; the log line escapes what came
+			// from the server anyway, as every line the data source prints
+			// does.
+			log.Printf("[INFO] alicloud-image-family: family %s in region %s resolved to %s (created %s)",
+				safetext.Quote(req.Family, 160), safetext.Terminal(r.Region),
+				safetext.Excerpt(r.Image.ImageID, 160), safetext.Excerpt(r.Image.CreationTime, 64))
+			ids[r.Region] = r.Image.ImageID
+			if first == nil {
+				first = r
+			}
+		case errors.Is(r.Err, core.ErrNotFound):
+			missing = append(missing, describe(r.Err, req.Family, r.Region))
+			missingRegions = append(missingRegions, r.Region)
+		case errors.As(r.Err, new(*core.CredentialsError)):
+			// Credentials are obtained once for every region: one failure,
+			// reported once.
+			if credErr == nil {
+				credErr = r.Err
+			}
+		default:
+			failed = append(failed, describe(guardDiagnostic(r.Err), req.Family, r.Region))
+		}
 	}
-	// The core checked the answer; the log line escapes what came from the
-	// server anyway, as every line the data source prints does.
-	log.Printf("[INFO] alicloud-image-family: family %s in region %s resolved to %s (created %s)",
-		safetext.Quote(req.Family, 160), safetext.Terminal(req.Region),
-		safetext.Excerpt(img.ImageID, 160), safetext.Excerpt(img.CreationTime, 64))
+	if credErr != nil {
+		e := describe(credErr, req.Family, regions[0])
+		if len(regions) > 1 {
+			e = fmt.Errorf("resolving image family %q in %s: %w", req.Family, regionList(regions), credErr)
+		}
+		failed = append([]error{e}, failed...)
+	}
+	if len(missing) > 0 && d.config.IgnoreMissingRegions && first != nil {
+		log.Printf("[INFO] alicloud-image-family: ignore_missing_regions: no available image of family %s in %s; left out of image_ids",
+			safetext.Quote(req.Family, 160), regionList(missingRegions))
+		missing = nil
+	}
+	// Other failures first: they are never ignored.
+	if errs := append(failed, missing...); len(errs) > 0 {
+		return null, safeError(regionsError(errs, len(regions), first == nil && d.config.IgnoreMissingRegions && len(failed) == 0))
+	}
+	if want := d.config.ExpectedImageID; want != "" {
+		if changes := core.Changes(map[string]string{first.Region: want}, results); len(changes) > 0 {
+			return null, safeError(&DriftError{Family: req.Family, Change: changes[0]})
+		}
+	}
 	// The outputs are machine values: they stay exact, never escaped.
-	return hcl2helper.HCL2ValueFromConfig(toOutput(img, req.Region, nil), d.OutputSpec()), nil
+	return hcl2helper.HCL2ValueFromConfig(toOutput(first.Image, first.Region, ids), d.OutputSpec()), nil
+}
+
+// regionList is "region R" or "regions R1, R2".
+func regionList(regions []string) string {
+	if len(regions) == 1 {
+		return "region " + regions[0]
+	}
+	return "regions " + strings.Join(regions, ", ")
+}
+
+// regionsError is the diagnostic for the regions that failed: the error
+// itself when one did, else one line naming how many failed and each
+// error, all of them visible to errors.Is and errors.As. noneFound says that
+// ignore_missing_regions was set but no region had an image.
+func regionsError(errs []error, total int, noneFound bool) error {
+	if len(errs) == 1 && !noneFound {
+		return errs[0]
+	}
+	format := fmt.Sprintf("%d of %d regions failed: ", len(errs), total)
+	if noneFound {
+		format = fmt.Sprintf("none of the %d regions has an available image (ignore_missing_regions needs at least one): ", total)
+	}
+	args := make([]any, len(errs))
+	for i, e := range errs {
+		if i > 0 {
+			format += "; "
+		}
+		format += "%w"
+		args[i] = e
+	}
+	return fmt.Errorf(format, args...)
 }
 
 // maxDiagnostic bounds the text of a diagnostic. The core's messages are one

@@ -20,6 +20,8 @@ type FlatConfig struct {
 	PackerSensitiveVars   []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
 	ImageFamily           *string           `mapstructure:"image_family" required:"true" cty:"image_family" hcl:"image_family"`
 	Region                *string           `mapstructure:"region" required:"false" cty:"region" hcl:"region"`
+	Regions               []string          `mapstructure:"regions" required:"false" cty:"regions" hcl:"regions"`
+	IgnoreMissingRegions  *bool             `mapstructure:"ignore_missing_regions" required:"false" cty:"ignore_missing_regions" hcl:"ignore_missing_regions"`
 	AccessKey             *string           `mapstructure:"access_key" required:"false" cty:"access_key" hcl:"access_key"`
 	SecretKey             *string           `mapstructure:"secret_key" required:"false" cty:"secret_key" hcl:"secret_key"`
 	SecurityToken         *string           `mapstructure:"security_token" required:"false" cty:"security_token" hcl:"security_token"`
@@ -35,6 +37,9 @@ type FlatConfig struct {
 	Architecture          *string           `mapstructure:"architecture" required:"false" cty:"architecture" hcl:"architecture"`
 	OSType                *string           `mapstructure:"os_type" required:"false" cty:"os_type" hcl:"os_type"`
 	MaxAge                *string           `mapstructure:"max_age" required:"false" cty:"max_age" hcl:"max_age"`
+	ExpectedImageID       *string           `mapstructure:"expected_image_id" required:"false" cty:"expected_image_id" hcl:"expected_image_id"`
+	WaitTimeout           *string           `mapstructure:"wait_timeout" required:"false" cty:"wait_timeout" hcl:"wait_timeout"`
+	NewerThan             *string           `mapstructure:"newer_than" required:"false" cty:"newer_than" hcl:"newer_than"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -59,6 +64,8 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"packer_sensitive_variables": &hcldec.AttrSpec{Name: "packer_sensitive_variables", Type: cty.List(cty.String), Required: false},
 		"image_family":               &hcldec.AttrSpec{Name: "image_family", Type: cty.String, Required: false},
 		"region":                     &hcldec.AttrSpec{Name: "region", Type: cty.String, Required: false},
+		"regions":                    &hcldec.AttrSpec{Name: "regions", Type: cty.List(cty.String), Required: false},
+		"ignore_missing_regions":     &hcldec.AttrSpec{Name: "ignore_missing_regions", Type: cty.Bool, Required: false},
 		"access_key":                 &hcldec.AttrSpec{Name: "access_key", Type: cty.String, Required: false},
 		"secret_key":                 &hcldec.AttrSpec{Name: "secret_key", Type: cty.String, Required: false},
 		"security_token":             &hcldec.AttrSpec{Name: "security_token", Type: cty.String, Required: false},
@@ -74,6 +81,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"architecture":               &hcldec.AttrSpec{Name: "architecture", Type: cty.String, Required: false},
 		"os_type":                    &hcldec.AttrSpec{Name: "os_type", Type: cty.String, Required: false},
 		"max_age":                    &hcldec.AttrSpec{Name: "max_age", Type: cty.String, Required: false},
+		"expected_image_id":          &hcldec.AttrSpec{Name: "expected_image_id", Type: cty.String, Required: false},
+		"wait_timeout":               &hcldec.AttrSpec{Name: "wait_timeout", Type: cty.String, Required: false},
+		"newer_than":                 &hcldec.AttrSpec{Name: "newer_than", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -37,6 +37,8 @@ func decodeBlock(t *testing.T, body string) cty.Value {
 	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
 		"unknown":        cty.UnknownVal(cty.String),
 		"unknown_number": cty.UnknownVal(cty.Number),
+		"unknown_bool":   cty.UnknownVal(cty.Bool),
+		"unknown_list":   cty.UnknownVal(cty.List(cty.String)),
 	}}
 	var d Datasource
 	v, diags := hcldec.Decode(f.Body, d.ConfigSpec(), ctx)
@@ -45,17 +47,40 @@ func decodeBlock(t *testing.T, body string) cty.Value {
 	}
 	attrs := map[string]cty.Value{}
 	for k, av := range v.AsValueMap() {
-		if !av.IsKnown() {
-			switch av.Type() {
-			case cty.String:
-				av = cty.StringVal("<unknown>")
-			case cty.Number:
-				av = cty.Zero
-			}
-		}
-		attrs[k] = av
+		attrs[k] = placeholders(av)
 	}
 	return cty.ObjectVal(attrs)
+}
+
+// placeholders is hcl2shim.WriteUnknownPlaceholderValues for the types the
+// data source's attributes have: an unknown string is "<unknown>", an
+// unknown number 0, an unknown bool false, an unknown list an empty list,
+// and a known list has each unknown element replaced.
+func placeholders(v cty.Value) cty.Value {
+	if v.IsNull() {
+		return v
+	}
+	t := v.Type()
+	switch {
+	case t.IsListType():
+		if !v.IsKnown() || v.LengthInt() == 0 {
+			return cty.ListValEmpty(t.ElementType())
+		}
+		var elems []cty.Value
+		for _, e := range v.AsValueSlice() {
+			elems = append(elems, placeholders(e))
+		}
+		return cty.ListVal(elems)
+	case v.IsKnown():
+		return v
+	case t == cty.String:
+		return cty.StringVal("<unknown>")
+	case t == cty.Number:
+		return cty.Zero
+	case t == cty.Bool:
+		return cty.False
+	}
+	return v
 }
 
 func configure(t *testing.T, body string) (*Datasource, error) {
@@ -318,16 +343,16 @@ architecture = "arm64"
 os_type      = "linux"
 max_age      = "30d"
 `)
-	if d.maxAge != 30*24*time.Hour {
-		t.Fatalf("max_age 30d = %s", d.maxAge)
+	if g := d.req.Guards; g.MaxAge != 30*24*time.Hour || g.Architecture != "arm64" || g.OSType != "linux" {
+		t.Fatalf("guards = %+v, want arm64, linux, 30d", g)
 	}
 	d = mustConfigure(t, `
 image_family = "web-base"
 region       = "cn-hangzhou"
 max_age      = "36h"
 `)
-	if d.maxAge != 36*time.Hour {
-		t.Fatalf("max_age 36h = %s", d.maxAge)
+	if d.req.Guards.MaxAge != 36*time.Hour {
+		t.Fatalf("max_age 36h = %s", d.req.Guards.MaxAge)
 	}
 }
 
@@ -616,11 +641,12 @@ func TestExecuteGuards(t *testing.T) {
 		name, extra string
 		want        []string
 	}{
-		{"architecture", `architecture = "arm64"`, []string{"architecture", `expected "arm64"`, `found "x86_64"`}},
-		{"os_type", `os_type = "windows"`, []string{"os_type", `expected "windows"`, `found "linux"`}},
+		{"architecture", `architecture = "arm64"`, []string{`fails the architecture guard: expected "arm64", found "x86_64"`}},
+		{"os_type", `os_type = "windows"`, []string{`fails the os_type guard: expected "windows", found "linux"`}},
 		// The emulator's clock is 2024-03-11; m-base-mid is from 2024-03-01.
-		{"max_age", `max_age = "72h"`, []string{"max_age", "at most 72h", "found one 10d0h old"}},
-		{"max_age days", `max_age = "7d"`, []string{"max_age", "at most 7d", "10d0h old"}},
+		// The core writes ages in days and hours.
+		{"max_age", `max_age = "72h"`, []string{"fails the max_age guard: expected an image at most 3d0h old, found one 10d0h old"}},
+		{"max_age days", `max_age = "7d"`, []string{"fails the max_age guard", "at most 7d0h", "10d0h old", "created 2024-03-01T00:00:00Z"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -630,8 +656,8 @@ func TestExecuteGuards(t *testing.T) {
 				t.Fatal("the guard let the image through")
 			}
 			var ge *GuardError
-			if !errors.As(err, &ge) {
-				t.Fatalf("error %T %q is not a GuardError", err, err)
+			if !errors.As(err, &ge) || !errors.Is(err, core.ErrGuard) {
+				t.Fatalf("error %T %q is not a GuardError of class ErrGuard", err, err)
 			}
 			want := append([]string{`"web-base"`, "cn-hangzhou", "m-base-mid", "RequestId "}, tc.want...)
 			for _, w := range want {
@@ -694,16 +720,4 @@ func TestMain(m *testing.M) {
 	// keep test output readable. TestExecuteLogHasNoSecrets captures it.
 	log.SetOutput(io.Discard)
 	os.Exit(m.Run())
-}
-
-func TestParseCreationTime(t *testing.T) {
-	for _, s := range []string{"2024-03-01T00:00:00Z", "2024-03-01T00:00Z", "2024-03-01T08:00:00+08:00"} {
-		got, err := parseCreationTime(s)
-		if err != nil || !got.Equal(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)) {
-			t.Errorf("parseCreationTime(%q) = %v, %v", s, got, err)
-		}
-	}
-	if _, err := parseCreationTime("yesterday"); err == nil {
-		t.Error("parseCreationTime accepted garbage")
-	}
 }

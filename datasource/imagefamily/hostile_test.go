@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
@@ -199,22 +198,22 @@ func TestDiagnosticIsPrintable(t *testing.T) {
 // is escaped, even though the core refuses answers with control characters
 // in the first place.
 func TestGuardErrorIsPrintable(t *testing.T) {
-	ge := &GuardError{
-		Attr: "architecture", Expected: `"arm64"`, Found: quoteOrNone("x86\x1b[31m_64\n::error::f"),
+	ge := guardDiagnostic(&core.GuardError{
+		Guard: "architecture", Expected: `"arm64"`, Found: "\"x86\x1b[31m_64\n::error::f\"",
 		Image:  core.Image{ImageID: "m-abc\x1b]0;t\x07", ImageName: "web\n::add-mask::x\u202e", CreationTime: "2024\r01"},
 		Region: "cn-hangzhou", Family: "web-base", RequestID: "R\n::error::rid",
-	}
+	})
 	msg := ge.Error()
 	if !safetext.IsClean(msg) {
 		t.Fatalf("guard error not printable: %q", msg)
 	}
 	for _, want := range []string{`m-abc\x1b]0;t\x07`, `web\n::add-mask::x\u202e`, `2024\r01`, `[RequestId R\n::error::rid]`,
-		`fails architecture: expected "arm64", found "x86\x1b[31m_64\n::error::f"`} {
+		`fails the architecture guard: expected "arm64", found "x86\x1b[31m_64\n::error::f"`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("guard error lacks %q: %s", want, msg)
 		}
 	}
-	if long := quoteOrNone(strings.Repeat("x", 10000)); len(long) > 300 || !utf8.ValidString(long) {
-		t.Errorf("quoteOrNone is not bounded: %d bytes", len(long))
+	if !errors.Is(ge, core.ErrGuard) {
+		t.Errorf("errors.Is(ErrGuard) lost the core's class")
 	}
 }

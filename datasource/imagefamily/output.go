@@ -82,11 +82,16 @@ type DatasourceOutput struct {
 	// The image's disks, system disk first as the API lists them. An empty
 	// list, never null, when the API lists none.
 	DiskDeviceMappings []DiskDeviceMapping `mapstructure:"disk_device_mappings"`
-	// The region the image was resolved in.
+	// The region the image was resolved in: `region`, or with several regions
+	// the first one (in the order of `region`, then `regions`) that has an
+	// image; every other attribute but `image_ids` describes that region's
+	// image.
 	Region string `mapstructure:"region"`
-	// Region → image id for every region resolved (`regions`, or the one
-	// `region`): one block can feed a matrix of `source` blocks. Never null;
-	// regions left out with `ignore_missing_regions` are absent.
+	// Region → image id for every region resolved (`region` and `regions`;
+	// one entry for a single region), such as
+	// `data.alicloud-image-family.base.image_ids["cn-shanghai"]`: one block
+	// can feed a matrix of `source` blocks. Never null; regions left out with
+	// `ignore_missing_regions` are absent.
 	ImageIDs map[string]string `mapstructure:"image_ids"`
 }
 

@@ -7,26 +7,21 @@ packer {
   }
 }
 
-# Image families are regional: after the base pipeline copied its image to
-# cn-shanghai (image_copy_regions), each region resolves its own copy. A region
-# where the copy is missing, still Creating or older than max_age fails the
-# build instead of starting from a stale image.
-data "alicloud-image-family" "hangzhou" {
-  region       = "cn-hangzhou"
+variable "regions" {
+  type    = list(string)
+  default = ["cn-hangzhou", "cn-shanghai"]
+}
+
+# Image families are regional: after the base pipeline copied its image to the
+# other regions (image_copy_regions), one block resolves the family in every
+# region at once, and image_ids maps each region to its own copy. A region where
+# the copy is missing, still Creating or older than max_age fails the build
+# instead of starting from a stale image (ignore_missing_regions = true would
+# leave it out of image_ids instead).
+data "alicloud-image-family" "base" {
+  regions      = var.regions
   image_family = "web-base"
-}
-
-data "alicloud-image-family" "shanghai" {
-  region       = "cn-shanghai"
-  image_family = data.alicloud-image-family.hangzhou.image_family
   max_age      = "48h"
-}
-
-locals {
-  base_image = {
-    "cn-hangzhou" = data.alicloud-image-family.hangzhou.image_id
-    "cn-shanghai" = data.alicloud-image-family.shanghai.image_id
-  }
 }
 
 source "null" "app" {
@@ -35,14 +30,16 @@ source "null" "app" {
 
 build {
   dynamic "source" {
-    for_each = keys(local.base_image)
+    for_each = var.regions
     labels   = ["null.app"]
     content {
       name = source.value
     }
   }
 
+  # With alicloud-ecs: region = source.value and
+  # source_image = data.alicloud-image-family.base.image_ids[source.value].
   provisioner "shell-local" {
-    inline = ["echo '${source.name}: source_image = ${local.base_image[source.name]}'"]
+    inline = ["echo '${source.name}: source_image = ${data.alicloud-image-family.base.image_ids[source.name]}'"]
   }
 }

@@ -44,10 +44,10 @@ type extra struct {
 var (
 	// datasourceRegion is the data source's region attribute.
 	datasourceRegion = extra{name: "region", example: "cn-hangzhou",
-		description: "The region the image was resolved in."}
+		description: "The region the image was resolved in: `region`, or with several regions the first one (in the order of `region`, then `regions`) that has an image; every other attribute but `image_ids` describes that region's image."}
 	// datasourceImageIDs is the data source's map of every resolved region.
 	datasourceImageIDs = extra{name: "image_ids", example: `{ "cn-hangzhou" = "m-…" }`,
-		description: "Region → image id for every region resolved (`regions`, or the one `region`): one block can feed a matrix of `source` blocks. Never null; regions left out with `ignore_missing_regions` are absent."}
+		description: "Region → image id for every region resolved (`region` and `regions`; one entry for a single region), such as `data.alicloud-image-family.base.image_ids[\"cn-shanghai\"]`: one block can feed a matrix of `source` blocks. Never null; regions left out with `ignore_missing_regions` are absent."}
 	// cliRegion is the first column of the CLI's text output.
 	cliRegion = extra{name: "REGION", example: "cn-hangzhou",
 		description: "The region the line is for: the image was resolved in it."}

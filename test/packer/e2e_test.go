@@ -425,11 +425,11 @@ func TestErrorPaths(t *testing.T) {
 		{"invalid family", append([]string{"family", "web/base"}, withKeys...),
 			[]string{`image_family: invalid image family "web/base"`, `"/"`}, true},
 		{"architecture guard", append([]string{"architecture", "arm64"}, withKeys...),
-			[]string{`image family "web-base" in region cn-hangzhou resolved to m-e2e-web-v2`, `fails architecture: expected "arm64", found "x86_64"`}, false},
+			[]string{`image family "web-base" in region cn-hangzhou resolved to m-e2e-web-v2`, `fails the architecture guard: expected "arm64", found "x86_64"`}, false},
 		{"os_type guard", append([]string{"os_type", "windows"}, withKeys...),
-			[]string{`resolved to m-e2e-web-v2`, `fails os_type: expected "windows", found "linux"`}, false},
+			[]string{`resolved to m-e2e-web-v2`, `fails the os_type guard: expected "windows", found "linux"`}, false},
 		{"max_age guard", append([]string{"max_age", "30d"}, withKeys...),
-			[]string{`resolved to m-e2e-web-v2`, "fails max_age: expected an image at most 30d old, found one", "created 2024-02-10T02:00:00Z"}, false},
+			[]string{`resolved to m-e2e-web-v2`, "fails the max_age guard: expected an image at most 30d0h old, found one", "created 2024-02-10T02:00:00Z"}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
