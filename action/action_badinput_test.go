@@ -90,7 +90,7 @@ func TestBadInputAction(t *testing.T) {
 		{"expected-image-ids with text after the object", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew"} junk`}, false, []string{"input expected-image-ids", "and nothing else"}},
 		{"expected-image-ids of two objects", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew"}{"cn-hangzhou":"m-hzold"}`}, false, []string{"input expected-image-ids", "and nothing else"}},
 		{"expected-image-ids with a bad image id", []string{"expected-image-ids", `{"cn-hangzhou":"m hz!"}`}, false, []string{`input expected-image-ids "m hz!"`, "not an image id"}},
-		{"expected-image-ids with a null image id", []string{"expected-image-ids", `{"cn-hangzhou":null}`}, false, []string{"input expected-image-ids", "not an image id"}},
+		{"expected-image-ids with a null image id", []string{"expected-image-ids", `{"cn-hangzhou":null}`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
 		{"expected-image-ids with a bad region id", []string{"expected-image-ids", `{"CN-Hangzhou":"m-hznew"}`}, false, []string{`input expected-image-ids "CN-Hangzhou"`, "not a region id"}},
 		{"expected-image-ids naming a region not looked up", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew","cn-shanghai":"m-shnew"}`}, false, []string{`input expected-image-ids "cn-shanghai"`, "not being looked up (cn-hangzhou)"}},
 		{"expected-image-ids naming a region not looked up, with OIDC (no token minted)", []string{"expected-image-ids", `{"cn-beijing":"m-1"}`}, true, []string{`input expected-image-ids "cn-beijing"`, "not being looked up"}},

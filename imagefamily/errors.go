@@ -71,7 +71,11 @@ func (e *NotFoundError) Error() string {
 		msg = fmt.Sprintf("no available image newer than %s in family %q in region %s", e.NewerThan, e.Family, e.Region)
 	}
 	if e.Polls > 0 {
-		msg += fmt.Sprintf(" after waiting %s (%d polls; last seen: %s)", e.Waited, e.Polls, e.LastSeen)
+		polls := "polls"
+		if e.Polls == 1 {
+			polls = "poll"
+		}
+		msg += fmt.Sprintf(" after waiting %s (%d %s; last seen: %s)", e.Waited, e.Polls, polls, e.LastSeen)
 	}
 	if e.RequestID != "" {
 		msg += " (RequestId " + e.RequestID + ")"

@@ -153,5 +153,8 @@ func FormatAge(d time.Duration) string {
 	if days == 0 {
 		return d.Truncate(time.Second).String()
 	}
-	return fmt.Sprintf("%dd%dh", days, int((d-time.Duration(days)*24*time.Hour)/time.Hour))
+	if hours := int((d - time.Duration(days)*24*time.Hour) / time.Hour); hours != 0 {
+		return fmt.Sprintf("%dd%dh", days, hours)
+	}
+	return fmt.Sprintf("%dd", days)
 }

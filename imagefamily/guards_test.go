@@ -19,7 +19,7 @@ func TestGuardsOnResolve(t *testing.T) {
 		{Guards{Architecture: "x86_64", OSType: "Linux", MaxAge: 30 * 24 * time.Hour, Now: clock}, ""},
 		{Guards{Architecture: "arm64"}, `fails the architecture guard: expected "arm64", found "x86_64"`},
 		{Guards{OSType: "windows"}, `fails the os type guard: expected "windows", found "linux"`},
-		{Guards{MaxAge: 7 * 24 * time.Hour, Now: clock}, "fails the max age guard: expected an image at most 7d0h old, found one 10d0h old"},
+		{Guards{MaxAge: 7 * 24 * time.Hour, Now: clock}, "fails the max age guard: expected an image at most 7d old, found one 10d old"},
 	}
 	for _, c := range cases {
 		r := request(srv)

@@ -160,3 +160,13 @@ func isOverflow(err error) bool {
 	var ne *strconv.NumError
 	return errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange)
 }
+
+// ValidateImageID checks that id has the shape of an image id (custom
+// m-bp1g7004ksh0oeuc0001 or public aliyun_3_x64_20G_alibase_20240819.vhd),
+// for settings that name one (expected ids, newer-than).
+func ValidateImageID(field, id string) error {
+	if !imageIDPattern.MatchString(id) {
+		return &ValidationError{Field: field, Value: id, Rule: "it must be an image id: 2 to 128 letters, digits, '.', '_' or '-', such as m-bp1g7004ksh0oeuc0001"}
+	}
+	return nil
+}

@@ -94,7 +94,7 @@ func TestE2EGuards(t *testing.T) {
 		{"os type refused", []string{"--os-type", "windows"}, exitGuard, "",
 			append([]string{"fails the os type guard", `expected "windows"`, `found "linux"`}, refused...)},
 		{"too old", []string{"--max-age", "30d"}, exitGuard, "",
-			append([]string{"fails the max age guard", "expected an image at most 30d0h old", "found one "}, refused...)},
+			append([]string{"fails the max age guard", "expected an image at most 30d old", "found one "}, refused...)},
 		// Several regions: the passing region is printed, the refused one
 		// reported; 5 outranks 0.
 		{"one region of two refused", []string{"--region", "cn-hangzhou,cn-shanghai", "--architecture", "x86_64"}, exitGuard,

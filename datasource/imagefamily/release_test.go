@@ -410,7 +410,7 @@ func TestExecuteGuardsInEveryRegion(t *testing.T) {
 	if !errors.As(err, &ge) || !errors.Is(err, core.ErrGuard) || ge.Attr != "max_age" || ge.Region != "cn-hangzhou" {
 		t.Fatalf("error %T %v", err, err)
 	}
-	if !strings.Contains(err.Error(), "fails the max_age guard: expected an image at most 9d0h old, found one 10d0h old") ||
+	if !strings.Contains(err.Error(), "fails the max_age guard: expected an image at most 9d old, found one 10d old") ||
 		strings.Contains(err.Error(), "regions failed") {
 		t.Fatalf("diagnostic %v", err)
 	}

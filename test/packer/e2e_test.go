@@ -429,7 +429,7 @@ func TestErrorPaths(t *testing.T) {
 		{"os_type guard", append([]string{"os_type", "windows"}, withKeys...),
 			[]string{`resolved to m-e2e-web-v2`, `fails the os_type guard: expected "windows", found "linux"`}, false},
 		{"max_age guard", append([]string{"max_age", "30d"}, withKeys...),
-			[]string{`resolved to m-e2e-web-v2`, "fails the max_age guard: expected an image at most 30d0h old, found one", "created 2024-02-10T02:00:00Z"}, false},
+			[]string{`resolved to m-e2e-web-v2`, "fails the max_age guard: expected an image at most 30d old, found one", "created 2024-02-10T02:00:00Z"}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
