@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func envFunc(m map[string]string) func(string) string {
@@ -327,5 +328,36 @@ func TestAliyunCLIEnvironmentNames(t *testing.T) {
 	s := newSession(Request{Credentials: Credentials{HomeDir: home, Getenv: envFunc(map[string]string{"ALIBABACLOUD_PROFILE": "b"})}})
 	if k, err := s.baseKeys(context.Background()); err != nil || k.ID != "pb" {
 		t.Errorf("ALIBABACLOUD_PROFILE: %+v %v", k, err)
+	}
+}
+
+// An OIDC profile uses its own sts_endpoint (over the environment's),
+// expired_seconds and ram_session_name; a profile's ram_session_name also
+// wins over the request's (--role-session-name), as documented.
+func TestOIDCProfileSTSSettings(t *testing.T) {
+	srv := emulator(t)
+	decoy, hits := decoySTS(t)
+	home := t.TempDir()
+	token := filepath.Join(home, "token")
+	os.WriteFile(token, []byte(fakeJWT(map[string]any{"aud": "sts.aliyuncs.com", "sub": "repo:o/r:ref:refs/heads/main", "exp": time.Now().Add(time.Hour).Unix()})), 0o600)
+	writeProfile(t, home, `{"current":"oidc","profiles":[
+ {"name":"oidc","mode":"OIDC","ram_role_arn":"`+oidcRole+`","oidc_provider_arn":"`+oidcProv+`","oidc_token_file":"`+token+`",
+  "ram_session_name":"oidc-from-profile","expired_seconds":1200,"sts_endpoint":"`+srv.Endpoint()+`"},
+ {"name":"role","mode":"RamRoleArn","access_key_id":"`+demoID+`","access_key_secret":"`+demoSecret+`","ram_role_arn":"`+readerRole+`","ram_session_name":"profile-session","sts_endpoint":"`+srv.Endpoint()+`"}]}`)
+	r := request(srv)
+	r.Credentials = Credentials{HomeDir: home, Getenv: envFunc(map[string]string{"ALIBABA_CLOUD_STS_ENDPOINT": decoy})}
+	if img, err := Resolve(context.Background(), r); err != nil || img.ImageID != wantNewest {
+		t.Fatalf("OIDC profile: %v", err)
+	}
+	p := srv.LastRequest("AssumeRoleWithOIDC").Params
+	if srv.Requests("AssumeRoleWithOIDC") != 1 || hits.Load() != 0 || p.Get("RoleSessionName") != "oidc-from-profile" || p.Get("DurationSeconds") != "1200" {
+		t.Fatalf("AssumeRoleWithOIDC at the profile's endpoint %d, decoy %d, params %v", srv.Requests("AssumeRoleWithOIDC"), hits.Load(), p)
+	}
+	r.Credentials = Credentials{HomeDir: home, Profile: "role", RoleSessionName: "from-the-flag", Getenv: envFunc(nil)}
+	if _, err := Resolve(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.LastRequest("AssumeRole").Params.Get("RoleSessionName"); got != "profile-session" {
+		t.Fatalf("RoleSessionName %q, want the profile's over the request's", got)
 	}
 }

@@ -24,11 +24,28 @@ func (s *session) resolve(ctx context.Context, region string) (Image, error) {
 	}
 	deadline := time.Now().Add(s.req.Wait)
 	pause := firstPoll
+	// knownCreated is NewerThan's creation time, once a poll has seen it as
+	// the newest image: a newest image created no later than it (the family
+	// rolled back, or an older image was re-enabled) is "still NewerThan or
+	// older" and the wait goes on.
+	var knownCreated time.Time
 	for poll := 1; ; poll++ {
 		img, err := s.resolveOnce(ctx, region)
 		var nf *NotFoundError
 		notYet := errors.As(err, &nf)
-		stale := err == nil && s.req.NewerThan != "" && img.ImageID == s.req.NewerThan
+		stale := false
+		if err == nil && s.req.NewerThan != "" {
+			created, ok := parseAPITime(img.CreationTime)
+			switch {
+			case img.ImageID == s.req.NewerThan:
+				stale = true
+				if ok {
+					knownCreated = created
+				}
+			case !knownCreated.IsZero() && ok && !created.After(knownCreated):
+				stale = true
+			}
+		}
 		if !notYet && !stale {
 			return img, err
 		}

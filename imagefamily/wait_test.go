@@ -70,3 +70,32 @@ func TestWait(t *testing.T) {
 		}
 	}
 }
+
+// With newer-than, a newest image older than the known one (the family
+// rolled back) keeps the wait going; a newer one ends it.
+func TestWaitNewerThanIgnoresOlder(t *testing.T) {
+	srv := emulator(t)
+	r := request(srv)
+	r.Wait = time.Minute
+	r.NewerThan = wantNewest // created 2024-03-14
+	var seen []string
+	r.OnProgress = func(p WaitProgress) { seen = append(seen, p.Seen) }
+	// Poll 1 sees wantNewest; then it becomes UnAvailable, so poll 2 sees the
+	// older build 2 (2024-02-12); then a newer image lands.
+	srv.AddImageAfter("cn-hangzhou", ecs.Image{ImageId: "m-bp1demowebbase000010", ImageFamily: "web-base", Status: "Available", CreationTime: "2024-06-01T00:00:00Z"}, 2)
+	calls := 0
+	r.OnProgress = func(p WaitProgress) {
+		seen = append(seen, p.Seen)
+		calls++
+		if calls == 1 {
+			srv.SetImageStatus("cn-hangzhou", wantNewest, "UnAvailable")
+		}
+	}
+	img, err := Resolve(context.Background(), r)
+	if err != nil || img.ImageID != "m-bp1demowebbase000010" {
+		t.Fatalf("%q %v (seen %q)", img.ImageID, err, seen)
+	}
+	if len(seen) != 2 || !strings.Contains(seen[1], "m-bp1demowebbase000002") {
+		t.Fatalf("seen %q, want the older image to keep the wait going", seen)
+	}
+}

@@ -125,7 +125,7 @@ func TestBuildOfAReleasedModuleVersionReportsIt(t *testing.T) {
 		Version string `json:"version"`
 	}
 	if err != nil || json.Unmarshal(out, &d) != nil || d.Version != "1.8.7" {
-		t.Fatalf("plugin describe = %s (%v), want version 9.8.7", out, err)
+		t.Fatalf("plugin describe = %s (%v), want version 1.8.7", out, err)
 	}
 
 	// The User-Agent of a real request says the same.
