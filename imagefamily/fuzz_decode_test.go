@@ -118,12 +118,13 @@ func FuzzClassifyErrorBody(f *testing.F) {
 		var ae *APIError
 		isAPI := errors.As(err, &ae)
 		if jsonErr == nil && doc != nil && allStrings(doc, "RequestId", "HostId", "Code", "Recommend", "Message") && objectOrAbsent(doc, "AccessDeniedDetail") {
-			// A well-formed error document: the code (scrubbed like any
-			// echoed text) and status come through as they were sent.
+			// A well-formed error document: the code (scrubbed, then
+			// escaped and bounded like any echoed text) and status come
+			// through as they were sent.
 			if !isAPI {
 				t.Fatalf("well-formed error body gave %T %v", err, err)
 			}
-			if codeIsString && code != "" && ae.Code != scrub.clean(code) {
+			if codeIsString && code != "" && ae.Code != safetext.Excerpt(scrub.clean(code), maxCodeBytes) {
 				t.Fatalf("code %q became %q", code, ae.Code)
 			}
 			if ae.HTTPStatus != status {
