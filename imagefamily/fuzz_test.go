@@ -16,6 +16,9 @@ import (
 // referenceFamilyOK restates the API document's family rules independently
 // of ValidateFamily, so the fuzzer compares two readings of the same rules.
 func referenceFamilyOK(s string) bool {
+	if rest, ok := strings.CutPrefix(s, "acs:"); ok {
+		return referenceSharedFamilyOK(rest)
+	}
 	n := utf8.RuneCountInString(s)
 	if n < 2 || n > 128 {
 		return false
@@ -31,6 +34,34 @@ func referenceFamilyOK(s string) bool {
 	}
 	for _, p := range []string{"http://", "https://", "acs:", "aliyun"} {
 		if strings.HasPrefix(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// referenceSharedFamilyOK is the acs: rule written out by hand: an optional
+// owner account id (1 to 20 digits) and ':', then a family part of 2 to 128
+// letters, digits, '.', '_', '-', starting with a letter or digit.
+func referenceSharedFamilyOK(rest string) bool {
+	if i := strings.IndexByte(rest, ':'); i >= 0 {
+		owner := rest[:i]
+		if len(owner) < 1 || len(owner) > 20 {
+			return false
+		}
+		for _, r := range owner {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		rest = rest[i+1:]
+	}
+	if len(rest) < 2 || len(rest) > 128 {
+		return false
+	}
+	for i, r := range rest {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || !(r == '.' || r == '_' || r == '-')) {
 			return false
 		}
 	}
