@@ -1,0 +1,111 @@
+// Package arch checks that the import graph is the one docs/architecture.md
+// draws: the table of allowed imports there is the source of truth.
+package arch
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/imagefamily/packer-plugin-alicloud-image-family"
+
+func repoRoot(t *testing.T) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the repository")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// documented reads the "Allowed imports" table: package -> allowed imports.
+func documented(t *testing.T, root string) map[string][]string {
+	f, err := os.Open(filepath.Join(root, "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	row := regexp.MustCompile("^\\| `([^`]+)` \\|(.*)\\|$")
+	code := regexp.MustCompile("`([^`]+)`")
+	out := map[string][]string{}
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "### Allowed imports"):
+			in = true
+		case in && strings.HasPrefix(line, "#"):
+			in = false
+		case in:
+			if m := row.FindStringSubmatch(line); m != nil {
+				var allowed []string
+				for _, c := range code.FindAllStringSubmatch(m[2], -1) {
+					allowed = append(allowed, c[1])
+				}
+				out[m[1]] = allowed
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("docs/architecture.md has no Allowed imports table")
+	}
+	return out
+}
+
+// actual lists each package's non-test imports within the module.
+func actual(t *testing.T, root string) map[string][]string {
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	got := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], module), "/")
+		var ours []string
+		for _, imp := range fields[1:] {
+			if rest, ok := strings.CutPrefix(imp, module+"/"); ok {
+				ours = append(ours, rest)
+			}
+		}
+		got[pkg] = ours
+	}
+	return got
+}
+
+func TestImportsMatchTheArchitecturePage(t *testing.T) {
+	root := repoRoot(t)
+	doc, got := documented(t, root), actual(t, root)
+	for pkg, imports := range got {
+		allowed, ok := doc[pkg]
+		if !ok {
+			t.Errorf("package %s is not in docs/architecture.md's Allowed imports table", pkg)
+			continue
+		}
+		for _, imp := range imports {
+			if !slices.Contains(allowed, imp) {
+				t.Errorf("%s imports %s, which docs/architecture.md does not allow", pkg, imp)
+			}
+		}
+		for _, a := range allowed {
+			if !slices.Contains(imports, a) {
+				t.Errorf("docs/architecture.md lets %s import %s, but it does not: keep the page exact", pkg, a)
+			}
+		}
+	}
+	for pkg := range doc {
+		if _, ok := got[pkg]; !ok {
+			t.Errorf("docs/architecture.md lists %s, which is not a package", pkg)
+		}
+	}
+}
