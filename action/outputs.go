@@ -3,14 +3,16 @@ package action
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 )
 
 // output is one name/value pair for GITHUB_OUTPUT, kept in order so the file
@@ -58,6 +60,70 @@ func writeOutputs(path string, outs []output) error {
 	return nil
 }
 
+// outputsFor lists every output, including empty ones: an output that is
+// always written reads as an empty string rather than being absent when nothing is found.
+func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imagefamily.Image, changed bool) ([]output, error) {
+	first, found1 := images[results[0].Region]
+	found := len(images) == len(results)
+
+	ids := map[string]string{}
+	for region, img := range images {
+		ids[region] = img.ImageID
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+
+	var whole []byte
+	switch {
+	case len(results) > 1:
+		// Several regions: an object region -> image (regions with no
+		// image left out), so fromJSON(...)[region] works in a matrix.
+		whole, err = json.Marshal(images)
+	case found1:
+		whole, err = json.Marshal(first)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	// Every field of the image's table is an output, named and written as
+	// every front names and writes it (imagefamily.Fields); empty when the
+	// first region has no image.
+	var outs []output
+	for _, f := range imagefamily.Fields() {
+		v := ""
+		if found1 {
+			v = f.Text(first)
+		}
+		outs = append(outs, output{f.ActionName(), v})
+	}
+	return append(outs,
+		output{"found", strconv.FormatBool(found)},
+		output{"json", string(whole)},
+		output{"image-ids", string(idsJSON)},
+		output{"changed", strconv.FormatBool(changed)},
+	), nil
+}
+
+// failureOutputs is every output of a step that found nothing usable: an
+// input error, a failed ID-token request, a lookup that failed as a whole.
+// The names and order are those of outputsFor: every field of the table
+// empty, then found, json, image-ids and changed.
+func failureOutputs() []output {
+	var outs []output
+	for _, f := range imagefamily.Fields() {
+		outs = append(outs, output{f.ActionName(), ""})
+	}
+	return append(outs,
+		output{"found", "false"},
+		output{"json", ""},
+		output{"image-ids", "{}"},
+		output{"changed", "false"},
+	)
+}
+
 // valueEnd ends a value's last line. The Windows runner ends a line at
 // "\r\n" as well as "\n", so there a value ending in "\r" followed by a bare
 // "\n" would lose its "\r"; "\r\n" keeps it (found by FuzzWriteOutputs).
@@ -89,36 +155,4 @@ func delimiterFor(value string) (string, error) {
 		}
 	}
 	return "", errors.New("could not choose an output delimiter absent from the value")
-}
-
-// appendSummary appends markdown to the job summary. A missing
-// GITHUB_STEP_SUMMARY (old runners, some local runners) only loses the table,
-// so it is not an error.
-func appendSummary(path, markdown string) error {
-	if path == "" {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing job summary: %w", err)
-	}
-	if _, err := f.WriteString(markdown); err != nil {
-		f.Close()
-		return fmt.Errorf("writing job summary: %w", err)
-	}
-	return f.Close()
-}
-
-// mdCell makes an API-supplied string safe inside a Markdown table cell of
-// the job summary (which renders HTML too): no line or column breaks, no
-// HTML, no links or emphasis, no control characters (safetext.Markdown).
-func mdCell(s string) string { return safetext.Markdown(s) }
-
-// codeSpan makes a string safe inside a `code span` of a table cell. Inside
-// a code span Markdown's backslash escapes show literally, so only what
-// could end the span, the cell or the row, or open HTML, is replaced; the
-// values shown this way (image ids, the family) are checked by the core and
-// never hold any of it.
-func codeSpan(s string) string {
-	return strings.NewReplacer("`", "'", "|", `\|`, "&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(safetext.Terminal(s))
 }
