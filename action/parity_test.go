@@ -1,27 +1,12 @@
 package action
 
 import (
-	"bytes"
 	"encoding/json"
-	"reflect"
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 )
-
-// decodeExact parses JSON keeping numbers as written: equal values mean the
-// same members, values and JSON types.
-func decodeExact(t *testing.T, b []byte) any {
-	t.Helper()
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return v
-}
 
 // The json output is the API's Image as it was sent, for one region and for
 // several (an object region -> Image): absent members stay absent, unknown
@@ -31,7 +16,7 @@ func TestJSONOutputIsTheAPIsImage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := ecstest.StartHostile(ecstest.ServeImage(image))
 			defer h.Close()
-			want := decodeExact(t, []byte(image))
+			want := []byte(image)
 			for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-hangzhou", "cn-shanghai"}} {
 				s := hostileStep(t, h, regions).run(WithRequest(func(r *imagefamily.Request) { r.Transport = h.Transport() }))
 				if s.code != 0 {
@@ -39,7 +24,7 @@ func TestJSONOutputIsTheAPIsImage(t *testing.T) {
 				}
 				out := s.outputs()["json"]
 				if len(regions) == 1 {
-					if got := decodeExact(t, []byte(out)); !reflect.DeepEqual(got, want) {
+					if !sameJSON(t, []byte(out), want) {
 						t.Fatalf("json output differs from the API's Image\n got: %s\nwant: %s", out, image)
 					}
 					continue
@@ -49,11 +34,21 @@ func TestJSONOutputIsTheAPIsImage(t *testing.T) {
 					t.Fatalf("multi-region json %q: %v", out, err)
 				}
 				for _, r := range regions {
-					if got := decodeExact(t, m[r]); !reflect.DeepEqual(got, want) {
+					if !sameJSON(t, m[r], want) {
 						t.Fatalf("%s: json differs\n got: %s\nwant: %s", r, m[r], image)
 					}
 				}
 			}
 		})
 	}
+}
+
+// sameJSON is ecstest.SameJSON, failing the test when got is not JSON.
+func sameJSON(t *testing.T, got, want []byte) bool {
+	t.Helper()
+	same, err := ecstest.SameJSON(got, want)
+	if err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, got)
+	}
+	return same
 }

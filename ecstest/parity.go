@@ -1,8 +1,11 @@
 package ecstest
 
 import (
+	"bytes"
+	"encoding/json"
 	"maps"
 	"net/http"
+	"reflect"
 )
 
 // Answers for parity tests: Image objects as the API may send them, which
@@ -82,4 +85,27 @@ func ServeImage(image string) HostileRow {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"RequestId":"473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E","Image":` + image + `}`))
 		}}
+}
+
+// SameJSON reports whether got is the JSON value want: the same members,
+// values and JSON types, numbers compared as written. Output escapes and
+// white space may differ. An error means got is not JSON.
+func SameJSON(got, want []byte) (bool, error) {
+	g, err := decodeExact(got)
+	if err != nil {
+		return false, err
+	}
+	w, err := decodeExact(want)
+	if err != nil {
+		return false, err
+	}
+	return reflect.DeepEqual(g, w), nil
+}
+
+func decodeExact(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	err := d.Decode(&v)
+	return v, err
 }

@@ -1,27 +1,22 @@
 package imagefamily
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 )
 
-// decodeExact parses JSON keeping numbers as written, so equality means the
-// same members, the same values and the same JSON types.
-func decodeExact(t *testing.T, b []byte) any {
+// sameJSON is ecstest.SameJSON, failing the test when got is not JSON.
+func sameJSON(t *testing.T, got, want []byte) bool {
 	t.Helper()
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
+	same, err := ecstest.SameJSON(got, want)
+	if err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, got)
 	}
-	return v
+	return same
 }
 
 func TestImageJSONIsTheAPIsImage(t *testing.T) {
@@ -38,7 +33,7 @@ func TestImageJSONIsTheAPIsImage(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got, want := decodeExact(t, out), decodeExact(t, []byte(image)); !reflect.DeepEqual(got, want) {
+				if !sameJSON(t, out, []byte(image)) {
 					t.Fatalf("JSON differs from the API's Image\n got: %s\nwant: %s", out, image)
 				}
 			}
@@ -48,7 +43,7 @@ func TestImageJSONIsTheAPIsImage(t *testing.T) {
 			if err := json.Unmarshal(both, &m); err != nil || len(m) != 2 {
 				t.Fatalf("map: %v %s", err, both)
 			}
-			if !reflect.DeepEqual(decodeExact(t, m["cn-shanghai"]), decodeExact(t, []byte(image))) {
+			if !sameJSON(t, m["cn-shanghai"], []byte(image)) {
 				t.Fatalf("multi-region JSON differs: %s", m["cn-shanghai"])
 			}
 			// The typed view still works, and a round trip keeps the bytes.
@@ -57,7 +52,7 @@ func TestImageJSONIsTheAPIsImage(t *testing.T) {
 			}
 			var back Image
 			if err := json.Unmarshal(mustMarshal(t, img), &back); err != nil || back.ImageID != img.ImageID ||
-				!reflect.DeepEqual(decodeExact(t, mustMarshal(t, back)), decodeExact(t, []byte(image))) {
+				!sameJSON(t, mustMarshal(t, back), []byte(image)) {
 				t.Fatalf("round trip: %v %+v", err, back)
 			}
 		})

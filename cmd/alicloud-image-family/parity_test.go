@@ -1,24 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"reflect"
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 )
-
-func decodeExact(t *testing.T, b []byte) any {
-	t.Helper()
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return v
-}
 
 // `--output json` of the real binary is the API's Image as sent, as the
 // aliyun CLI shows it under .Image: the same members (absent ones absent,
@@ -35,13 +22,13 @@ func TestOutputJSONIsTheAPIsImage(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": hostileKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret, "no_proxy": "127.0.0.1,localhost"}
-			want := decodeExact(t, []byte(image))
+			want := []byte(image)
 			r := runCLI(t, &emulatorProcess{CertFile: cert}, env, "resolve", "--region", "cn-hangzhou",
 				"--image-family", "web-base", "--endpoint", h.Endpoint(), "--output", "json")
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
-			if got := decodeExact(t, []byte(r.stdout)); !reflect.DeepEqual(got, want) {
+			if !sameJSON(t, []byte(r.stdout), want) {
 				t.Fatalf("--output json differs from the API's Image\n got: %s\nwant: %s", r.stdout, image)
 			}
 			r = runCLI(t, &emulatorProcess{CertFile: cert}, env, "resolve", "--region", "cn-hangzhou,cn-shanghai",
@@ -51,10 +38,20 @@ func TestOutputJSONIsTheAPIsImage(t *testing.T) {
 				t.Fatalf("two regions: exit %d %q %s", r.code, r.stdout, r.stderr)
 			}
 			for region, raw := range m {
-				if got := decodeExact(t, raw); !reflect.DeepEqual(got, want) {
+				if !sameJSON(t, raw, want) {
 					t.Fatalf("%s differs\n got: %s\nwant: %s", region, raw, image)
 				}
 			}
 		})
 	}
+}
+
+// sameJSON is ecstest.SameJSON, failing the test when got is not JSON.
+func sameJSON(t *testing.T, got, want []byte) bool {
+	t.Helper()
+	same, err := ecstest.SameJSON(got, want)
+	if err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, got)
+	}
+	return same
 }
