@@ -1,0 +1,280 @@
+package imagefamily
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/template/config"
+
+	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+)
+
+// Environment variables for the region, in the order they are read: the
+// official alicloud builder's name first, then the Alibaba Cloud SDK's.
+var regionEnv = []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"}
+
+// maxRetriesLimit follows the core's cap of 20 attempts, which keeps a typo
+// such as 1000 from turning an outage into an hour of retries.
+const maxRetriesLimit = 19
+
+// Configure decodes and checks the block. It never touches the network and
+// needs no credentials, so `packer validate` works anywhere.
+func (d *Datasource) Configure(raws ...any) error {
+	d.config = Config{}
+	d.unknown = nil
+	d.regions = nil
+	d.emptyRegions = false
+	// Interpolate is off: data sources exist only in HCL2 templates, where
+	// Go-template interpolation of strings ({{ ... }}) has no business
+	// rewriting a secret that happens to contain braces.
+	if err := config.Decode(&d.config, &config.DecodeOpts{
+		PluginType:  "packer.datasource.alicloud-image-family",
+		Interpolate: false,
+	}, raws...); err != nil {
+		return err
+	}
+	c := &d.config
+
+	var errs *packersdk.MultiError
+	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, err) }
+	known := func(attr, v string) bool {
+		if v == unknownPlaceholder {
+			d.markUnknown(attr)
+			return false
+		}
+		return v != ""
+	}
+
+	// The regions: region first, then regions, each once. The environment
+	// and the profile supply a region only when neither attribute is set.
+	regionsGiven := c.Regions != nil
+	if c.Region == "" && !regionsGiven {
+		for _, name := range regionEnv {
+			if v := os.Getenv(name); v != "" {
+				c.Region = v
+				break
+			}
+		}
+	}
+	var profileRegionErr error
+	if c.Region == "" && !regionsGiven && c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder {
+		// Like the aliyun CLI: the selected profile's region_id. The output
+		// attribute `region` says which region was used.
+		region, from, err := core.ProfileRegion(core.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
+		if err != nil {
+			profileRegionErr = err
+		} else if region != "" {
+			log.Printf("[INFO] alicloud-image-family: region %s from %s", region, safetext.Terminal(from))
+			c.Region = region
+		}
+	}
+	if known("region", c.Region) {
+		if err := core.ValidateRegion(c.Region); err != nil {
+			add(attrError(err))
+		} else {
+			d.addRegion(c.Region)
+		}
+	}
+	for _, r := range c.Regions {
+		if !known("regions", r) {
+			if r == "" {
+				add(errors.New(`regions: an element is empty: give region ids such as "cn-hangzhou"`))
+			}
+			continue
+		}
+		if err := core.ValidateRegion(r); err != nil {
+			add(fmt.Errorf("regions: %w", err))
+			continue
+		}
+		d.addRegion(r)
+	}
+	d.emptyRegions = regionsGiven && len(c.Regions) == 0 && c.Region == ""
+
+	if c.ImageFamily == "" {
+		add(errors.New("image_family is required: give the name of the image family to resolve, such as \"web-base\""))
+	}
+	if profileRegionErr != nil {
+		add(fmt.Errorf("region: %w", profileRegionErr))
+	} else if c.Region == "" && !regionsGiven {
+		add(errors.New("region is required: set region or regions, the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable, or region_id in the aliyun CLI profile"))
+	}
+
+	req := core.Request{
+		Family: c.ImageFamily,
+		Credentials: core.Credentials{
+			AccessKeyID:     c.AccessKey,
+			AccessKeySecret: c.SecretKey,
+			SecurityToken:   c.SecurityToken,
+			Profile:         c.Profile,
+			ProfileFile:     c.SharedCredentialsFile,
+			ECSRoleName:     c.RAMRoleName,
+			AssumeRoleARN:   c.RAMRoleARN,
+			RoleSessionName: c.RAMSessionName,
+			STSEndpoint:     c.STSEndpoint,
+		},
+		Endpoint: c.CustomEndpointECS,
+		Front:    core.FrontPacker,
+		Guards: core.Guards{
+			Architecture: c.Architecture,
+			OSType:       c.OSType,
+		},
+		NewerThan: c.NewerThan,
+	}
+	if len(d.regions) > 0 {
+		req.Region = d.regions[0]
+	}
+
+	if known("timeout", c.Timeout) {
+		// The core's parser: a Go duration or a bare number of seconds,
+		// within MinTimeout..MaxTimeout, refusing values that overflow
+		// (18446744074 seconds) instead of wrapping them into nonsense.
+		t, err := core.ParseDuration("timeout", c.Timeout, core.MinTimeout, core.MaxTimeout)
+		if err != nil {
+			add(attrError(err))
+		} else {
+			req.Timeout = t
+		}
+	}
+	if c.MaxRetries != nil {
+		n := *c.MaxRetries
+		if n < 0 || n > maxRetriesLimit {
+			add(fmt.Errorf("max_retries %d is out of range: give 0 (no retries) to %d", n, maxRetriesLimit))
+		} else {
+			// The core counts attempts, the attribute counts retries.
+			req.Retry.MaxAttempts = n + 1
+		}
+	}
+	if known("max_age", c.MaxAge) {
+		age, err := core.ParseMaxAge("max_age", c.MaxAge)
+		if err != nil {
+			add(err)
+		} else {
+			req.Guards.MaxAge = age
+		}
+	}
+	waitKnown := known("wait_timeout", c.WaitTimeout)
+	if waitKnown {
+		w, err := core.ParseDuration("wait_timeout", c.WaitTimeout, 0, core.MaxWait)
+		if err != nil {
+			add(err)
+			waitKnown = false
+		} else {
+			req.Wait = w
+		}
+	}
+	// Each guard on its own, so that every bad one is reported.
+	for _, g := range []struct {
+		attr, value string
+		guards      core.Guards
+	}{
+		{"architecture", c.Architecture, core.Guards{Architecture: c.Architecture}},
+		{"os_type", c.OSType, core.Guards{OSType: c.OSType}},
+	} {
+		if known(g.attr, g.value) {
+			if err := core.ValidateSettings(core.Request{Guards: g.guards}); err != nil {
+				add(attrError(err))
+			}
+		}
+	}
+	known("newer_than", c.NewerThan)
+
+	if known("expected_image_id", c.ExpectedImageID) {
+		if err := checkExpected(c.ExpectedImageID, req.Region); err != nil {
+			add(err)
+		}
+		if len(d.regions) > 1 {
+			add(fmt.Errorf("expected_image_id %s: it is for a single region, and %d regions are looked up (%s): drop regions, or check the image ids per region with image_ids",
+				safetext.Quote(c.ExpectedImageID, 160), len(d.regions), strings.Join(d.regions, ", ")))
+		}
+	}
+
+	// The core's offline checks. Values Packer has not computed yet are
+	// skipped (family, region) or replaced by stand-ins the core accepts
+	// (everything else), so that what is known is still checked during
+	// `packer validate`.
+	if known("image_family", c.ImageFamily) {
+		if err := core.ValidateFamily(c.ImageFamily); err != nil {
+			add(attrError(err))
+		}
+	}
+	check := standIns(req, d.markUnknown)
+	check.Guards = core.Guards{} // checked above
+	if c.WaitTimeout != "" && !waitKnown && check.NewerThan != "" {
+		// A wait that is unknown (or refused above) must not also make
+		// newer_than look like it has no wait.
+		check.Wait = time.Minute
+	}
+	if err := core.ValidateSettings(check); err != nil {
+		add(attrError(err))
+	}
+
+	d.req = req
+	if errs != nil && len(errs.Errors) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// addRegion appends a region unless it is listed already.
+func (d *Datasource) addRegion(r string) {
+	if !slices.Contains(d.regions, r) {
+		d.regions = append(d.regions, r)
+	}
+}
+
+// checkExpected checks that expected_image_id is one image id, with the
+// core's rules (ParseExpected), before anything is sent.
+func checkExpected(id, region string) error {
+	if strings.ContainsAny(id, ",; \t\r\n=") {
+		return fmt.Errorf("expected_image_id %s: give one image id, such as m-bp1g7004ksh0oeuc0001", safetext.Quote(id, 160))
+	}
+	if core.ValidateRegion(region) != nil {
+		region = "cn-hangzhou" // a stand-in: the region has its own diagnostic
+	}
+	if _, err := core.ParseExpected("expected_image_id", region+"="+id); err != nil {
+		var ve *core.ValidationError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("expected_image_id %s: it is not an image id (such as m-bp1g7004ksh0oeuc0001)", safetext.Quote(id, 160))
+		}
+		return err
+	}
+	return nil
+}
+
+// markUnknown records an attribute whose value is a placeholder.
+func (d *Datasource) markUnknown(attr string) {
+	if !slices.Contains(d.unknown, attr) {
+		d.unknown = append(d.unknown, attr)
+	}
+}
+
+// standIns returns a copy of req with every placeholder replaced by a value
+// the core accepts, reporting each attribute it replaced.
+func standIns(req core.Request, mark func(attr string)) core.Request {
+	sub := func(attr string, v *string, standIn string) {
+		if *v == unknownPlaceholder {
+			mark(attr)
+			*v = standIn
+		}
+	}
+	sub("custom_endpoint_ecs", &req.Endpoint, "ecs.cn-hangzhou.aliyuncs.com")
+	cr := &req.Credentials
+	sub("sts_endpoint", &cr.STSEndpoint, "sts.aliyuncs.com")
+	sub("ram_role_arn", &cr.AssumeRoleARN, "acs:ram::1000000000000000:role/unknown")
+	sub("ram_session_name", &cr.RoleSessionName, "unknown")
+	sub("ram_role_name", &cr.ECSRoleName, "unknown")
+	sub("access_key", &cr.AccessKeyID, "unknown")
+	sub("secret_key", &cr.AccessKeySecret, "unknown")
+	sub("security_token", &cr.SecurityToken, "unknown")
+	sub("profile", &cr.Profile, "unknown")
+	sub("shared_credentials_file", &cr.ProfileFile, "unknown")
+	sub("newer_than", &req.NewerThan, "")
+	return req
+}

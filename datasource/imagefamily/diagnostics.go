@@ -1,0 +1,109 @@
+package imagefamily
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+)
+
+// attributes maps the core's user-facing field names to this data source's
+// attribute names, so that a validation error points at the line to fix.
+var attributes = map[string]string{
+	"image family":      "image_family",
+	"region":            "region",
+	"endpoint":          "custom_endpoint_ecs",
+	"STS endpoint":      "sts_endpoint",
+	"timeout":           "timeout",
+	"access key id":     "access_key",
+	"access key secret": "secret_key",
+	"security token":    "security_token",
+	"role ARN":          "ram_role_arn",
+	"role session name": "ram_session_name",
+	"ECS RAM role name": "ram_role_name",
+	"architecture":      "architecture",
+	"os type":           "os_type",
+	"max age":           "max_age",
+	"wait":              "wait_timeout",
+	"newer than":        "newer_than",
+}
+
+// attrError prefixes a core validation error with the attribute it is about.
+func attrError(err error) error {
+	var ve *core.ValidationError
+	if errors.As(err, &ve) {
+		if attr, ok := attributes[ve.Field]; ok {
+			return fmt.Errorf("%s: %w", attr, err)
+		}
+	}
+	return err
+}
+
+// regionsError is the diagnostic for the regions that failed: the error
+// itself when one did, else one line naming how many failed and each
+// error, all of them visible to errors.Is and errors.As. noneFound says that
+// ignore_missing_regions was set but no region had an image.
+func regionsError(errs []error, total int, noneFound bool) error {
+	if len(errs) == 1 && !noneFound {
+		return errs[0]
+	}
+	format := fmt.Sprintf("%d of %d regions failed: ", len(errs), total)
+	if noneFound {
+		format = fmt.Sprintf("none of the %d regions has an available image (ignore_missing_regions needs at least one): ", total)
+	}
+	args := make([]any, len(errs))
+	for i, e := range errs {
+		if i > 0 {
+			format += "; "
+		}
+		format += "%w"
+		args[i] = e
+	}
+	return fmt.Errorf(format, args...)
+}
+
+// maxDiagnostic bounds the text of a diagnostic. The core's messages are one
+// line of at most 2 KiB; the guard errors are shorter still.
+const maxDiagnostic = 4096
+
+// safeError wraps the error Execute returns, which Packer prints as the
+// diagnostic on the data block: its text is one bounded line with every
+// control character, escape sequence and bidi override written visibly, so
+// an endpoint cannot start a line of Packer's output, recolour the terminal
+// or retitle the window through it, whatever the layers below let through.
+// errors.Is and errors.As still see the error it wraps. (The type has no
+// doc comment of its own so that struct-markdown makes no docs partial of
+// it.)
+func safeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &printableError{err: err}
+}
+
+type printableError struct{ err error }
+
+func (e *printableError) Error() string { return safetext.Excerpt(e.err.Error(), maxDiagnostic) }
+func (e *printableError) Unwrap() error { return e.err }
+
+// describe makes sure the diagnostic Packer prints names the family and the
+// region. The core's API and not-found errors already do (with the
+// RequestId), and so do its refused-answer and timeout errors for the ECS
+// call (their operation names both); credential, transport and validation
+// errors do not, so they get a prefix. Nothing is added twice.
+func describe(err error, family, region string) error {
+	var apiErr *core.APIError
+	var nf *core.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		return err
+	case errors.As(err, &apiErr) && apiErr.Family == family && apiErr.Region == region:
+		return err
+	}
+	if msg := err.Error(); strings.Contains(msg, fmt.Sprintf("family %q", family)) && strings.Contains(msg, "in region "+region) {
+		return err
+	}
+	return fmt.Errorf("resolving image family %q in region %s: %w", family, region, err)
+}

@@ -1,0 +1,144 @@
+package imagefamily
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
+	"github.com/zclconf/go-cty/cty"
+
+	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+)
+
+// Execute resolves the family in every region. Every network call happens
+// here.
+func (d *Datasource) Execute() (cty.Value, error) {
+	null := cty.NullVal(cty.EmptyObject)
+	if len(d.unknown) > 0 {
+		sort.Strings(d.unknown)
+		return null, fmt.Errorf("cannot resolve image family: %s not known yet (it depends on a value Packer has not computed)", strings.Join(d.unknown, ", "))
+	}
+	if d.emptyRegions || len(d.regions) == 0 {
+		return null, errors.New("regions is empty: list at least one region id, such as [\"cn-hangzhou\"], or set region")
+	}
+	req := d.req
+	if logEnabled() {
+		// The core redacts every secret from this trace; with PACKER_LOG
+		// set, Packer copies the plugin's log into its own.
+		req.Debug = logWriter{}
+	}
+	// Packer gives a data source no UI: retries and wait progress go to the
+	// plugin log, which Packer shows with PACKER_LOG=1. (Packer 1.15.1 reads
+	// a plugin's stderr only into that same log; nothing a plugin writes
+	// reaches the terminal otherwise.) The core escapes what these lines
+	// quote from the server.
+	req.Retry.OnRetry = func(n core.RetryNotice) {
+		log.Printf("[INFO] alicloud-image-family: %s", n)
+	}
+	req.OnProgress = func(p core.WaitProgress) {
+		log.Printf("[INFO] alicloud-image-family: family %s: %s", safetext.Quote(req.Family, 160), p)
+	}
+	req.Guards.Now = d.now
+	if d.prepare != nil {
+		d.prepare(&req)
+	}
+	regions := d.regions
+	log.Printf("[INFO] alicloud-image-family: resolving family %s in %s",
+		safetext.Quote(req.Family, 160), regionList(regions))
+
+	results, err := core.ResolveRegions(context.Background(), req, regions, 0)
+	if err != nil {
+		// Configure ran the same checks: this is not expected to happen.
+		return null, safeError(fmt.Errorf("resolving image family %s in %s: %w", safetext.Quote(req.Family, 160), regionList(regions), attrError(err)))
+	}
+
+	ids := map[string]string{}
+	var first *core.Result
+	var failed, missing []error
+	var credErr error
+	var missingRegions []string
+	for i := range results {
+		r := &results[i]
+		switch {
+		case r.Err == nil:
+			// The core checked the answer; the log line escapes what came
+			// from the server anyway, as every line the data source prints
+			// does.
+			log.Printf("[INFO] alicloud-image-family: family %s in region %s resolved to %s (created %s)",
+				safetext.Quote(req.Family, 160), safetext.Terminal(r.Region),
+				safetext.Excerpt(r.Image.ImageID, 160), safetext.Excerpt(r.Image.CreationTime, 64))
+			ids[r.Region] = r.Image.ImageID
+			if first == nil {
+				first = r
+			}
+		case errors.Is(r.Err, core.ErrNotFound):
+			missing = append(missing, describe(r.Err, req.Family, r.Region))
+			missingRegions = append(missingRegions, r.Region)
+		case errors.As(r.Err, new(*core.CredentialsError)):
+			// Credentials are obtained once for every region: one failure,
+			// reported once.
+			if credErr == nil {
+				credErr = r.Err
+			}
+		default:
+			failed = append(failed, describe(guardDiagnostic(r.Err), req.Family, r.Region))
+		}
+	}
+	if credErr != nil {
+		e := describe(credErr, req.Family, regions[0])
+		if len(regions) > 1 {
+			e = fmt.Errorf("resolving image family %q in %s: %w", req.Family, regionList(regions), credErr)
+		}
+		failed = append([]error{e}, failed...)
+	}
+	if len(missing) > 0 && d.config.IgnoreMissingRegions && first != nil {
+		log.Printf("[INFO] alicloud-image-family: ignore_missing_regions: no available image of family %s in %s; left out of image_ids",
+			safetext.Quote(req.Family, 160), regionList(missingRegions))
+		missing = nil
+	}
+	// Other failures first: they are never ignored.
+	if errs := append(failed, missing...); len(errs) > 0 {
+		return null, safeError(regionsError(errs, len(regions), first == nil && d.config.IgnoreMissingRegions && len(failed) == 0))
+	}
+	if want := d.config.ExpectedImageID; want != "" {
+		if changes := core.Changes(map[string]string{first.Region: want}, results); len(changes) > 0 {
+			return null, safeError(&DriftError{Family: req.Family, Change: changes[0]})
+		}
+	}
+	// The outputs are machine values: they stay exact, never escaped.
+	return hcl2helper.HCL2ValueFromConfig(toOutput(first.Image, first.Region, ids), d.OutputSpec()), nil
+}
+
+// regionList is "region R" or "regions R1, R2".
+func regionList(regions []string) string {
+	if len(regions) == 1 {
+		return "region " + regions[0]
+	}
+	return "regions " + strings.Join(regions, ", ")
+}
+
+type logWriter struct{}
+
+// Write hands a line of the core's trace to the standard logger. Going
+// through log.Print rather than writing to log.Writer() directly serialises
+// the trace with every other log line (the logger's lock) and gives it the
+// same prefix: the core may still write a line from an SDK call it gave up
+// on at the deadline, after Resolve has returned, concurrently with the
+// data source's own lines. (The type has no doc comment of its own so that
+// struct-markdown makes no docs partial of it.)
+func (logWriter) Write(p []byte) (int, error) {
+	log.Print(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// logEnabled mirrors Packer's own rule for PACKER_LOG: set and not "0".
+func logEnabled() bool {
+	v := os.Getenv("PACKER_LOG")
+	return v != "" && v != "0"
+}
