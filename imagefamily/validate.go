@@ -101,8 +101,10 @@ func ValidateRegion(region string) error {
 	switch {
 	case region == "":
 		return bad("it is required; give a region id such as cn-hangzhou")
-	case len(region) > 64:
-		return bad("it must be at most 64 characters long")
+	case len(region) > 63:
+		// It becomes one DNS label of the endpoint (ecs.<region>.aliyuncs.com),
+		// and a label holds at most 63 bytes (found by FuzzValidateRegion).
+		return bad("it must be at most 63 characters long")
 	case strings.ToLower(region) != region && regionPattern.MatchString(strings.ToLower(region)):
 		return bad(fmt.Sprintf("region ids are lower case; use %q", strings.ToLower(region)))
 	case !regionPattern.MatchString(region):

@@ -94,7 +94,7 @@ func TestValidateRegion(t *testing.T) {
 		"-cn":                   "region id",
 		"cn--hangzhou":          "region id",
 		"cn-hangzhou.":          "region id",
-		strings.Repeat("a", 70): "64",
+		strings.Repeat("a", 70): "63",
 	}
 	for r, rule := range invalid {
 		err := ValidateRegion(r)

@@ -64,7 +64,7 @@ func cliBadInputs() []badInputRow {
 		{name: "region upper case", args: withFamily("--region", "CN-HANGZHOU"), frags: []string{"region", `lower case; use "cn-hangzhou"`}},
 		{name: "region with underscore", args: withFamily("--region", "cn_hangzhou"), frags: []string{`region "cn_hangzhou"`, "hyphen-separated"}},
 		{name: "region without hyphen", args: withFamily("--region", "hangzhou"), frags: []string{`region "hangzhou"`, "region id"}},
-		{name: "region of 65 characters", args: withFamily("--region", "cn-"+strings.Repeat("a", 62)), frags: []string{"region", "at most 64 characters"}},
+		{name: "region of 64 characters", args: withFamily("--region", "cn-"+strings.Repeat("a", 61)), frags: []string{"region", "at most 63 characters"}},
 		{name: "region list with a bad entry", args: withFamily("--region", "cn-hangzhou,xx_bad"), frags: []string{`region "xx_bad"`, "region id"}},
 		{name: "region empty", args: withFamily("--region", ""), frags: []string{"region", "at least one region is required"}},
 		{name: "region from the environment", env: with(keys, "ALICLOUD_REGION", "Cn-Hangzhou"), args: withFamily(), noRegion: true,
