@@ -60,8 +60,20 @@ func assertNoSecret(t *testing.T, err error) {
 	t.Helper()
 	msg := err.Error()
 	for _, v := range []string{fuzzSecret, rpcencode.Encode(fuzzSecret), rpcencode.Encode(rpcencode.Encode(fuzzSecret))} {
-		if strings.Contains(msg, v) {
-			t.Fatalf("the secret appears in the error: %q", msg)
+		for from := 0; ; {
+			i := strings.Index(msg[from:], v)
+			if i < 0 {
+				break
+			}
+			i += from
+			// The secret starts with 'f', a hex digit: an escape written
+			// for a control byte the server sent (DEL is \x7f) followed by
+			// "uzz-secret..." spells it without the server ever having it
+			// (found by FuzzClassifyErrorBody). That is not a leak.
+			if !(i >= 3 && msg[i-3:i-1] == `\x`) && !(i >= 5 && msg[i-5:i-3] == `\u`) {
+				t.Fatalf("the secret appears in the error: %q", msg)
+			}
+			from = i + 1
 		}
 	}
 }
