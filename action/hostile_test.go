@@ -43,7 +43,6 @@ const (
 var ourCommands = []string{"::error ", "::error::", "::warning ", "::warning::", "::add-mask::", "::debug::", "::notice ", "::notice::"}
 
 func TestHostileEndpoints(t *testing.T) {
-	warmHostileRows(t)
 	for _, row := range ecstest.HostileRows() {
 		for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-hangzhou", "cn-shanghai"}} {
 			name := row.Name + "/one region"
@@ -79,31 +78,6 @@ func TestHostileEndpoints(t *testing.T) {
 			})
 		}
 	}
-}
-
-// warmHostileRows sends each row one request and waits for the answer's
-// headers, outside the measured runs: a row may build its fixture on first
-// use inside the handler (the gzip bomb compresses 64 MiB, several seconds
-// under -race), which would otherwise eat the first run's 3s timeout.
-func warmHostileRows(t *testing.T) {
-	t.Helper()
-	var wg sync.WaitGroup
-	for _, row := range ecstest.HostileRows() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h := ecstest.StartHostile(row)
-			defer h.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.URL()+"/?ImageFamily=web-base", nil)
-			client := &http.Client{Transport: h.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			if resp, err := client.Do(req); err == nil {
-				resp.Body.Close()
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // hostileStep is a step whose inputs arrive as a JavaScript-style runner

@@ -108,7 +108,6 @@ func TestHostileMemory(t *testing.T) {
 // what GNU time prints as %M).
 func measureRow(t *testing.T, row ecstest.HostileRow, runs int, command func(*ecstest.HostileServer) []string) HostileMemoryEntry {
 	t.Helper()
-	prewarmHostileRow(row)
 	e := HostileMemoryEntry{Row: row.Name}
 	var rss []int64
 	var wall time.Duration

@@ -2,12 +2,10 @@ package imagefamily
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +34,6 @@ func TestExecuteHostileEndpoints(t *testing.T) {
 	t.Cleanup(func() { log.SetOutput(io.Discard) })
 
 	rows := ecstest.HostileRows()
-	warmHostileRows(rows)
 	for _, row := range rows {
 		t.Run(row.Name, func(t *testing.T) {
 			logBuf.Reset()
@@ -107,22 +104,6 @@ max_retries         = %d
 			}
 			scan.Check(t, "plugin log", logBuf.String())
 		})
-	}
-}
-
-// warmHostileRows runs every row's Serve once against a recorder with a
-// request that is already cancelled, before any timer starts, so that a
-// body a row builds lazily and caches (as the gzip bomb once was, taking
-// longer than HostileTimeoutSetting under -race) is never built inside a
-// real request, where its cost would count against the lookup's deadline
-// and turn a refused answer into a timeout. Streaming rows stop at once on
-// the cancelled request.
-func warmHostileRows(rows []ecstest.HostileRow) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	for _, row := range rows {
-		req := httptest.NewRequest("POST", "https://127.0.0.1/?ImageFamily=web-base", nil).WithContext(ctx)
-		row.Serve(httptest.NewRecorder(), req, ecstest.HostileEnv{Other: "http://127.0.0.1:1"})
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,7 +147,6 @@ func TestHostileEndpointsPacker(t *testing.T) {
 		t.Logf("%d rows, %d at a time, in %s", ran.Load(), hostileParallel, time.Since(start).Round(time.Millisecond))
 	})
 	rows := ecstest.HostileRows()
-	warmHostileRows(rows)
 	for _, row := range rows {
 		t.Run(row.Name, func(t *testing.T) {
 			t.Parallel()
@@ -163,22 +161,6 @@ func TestHostileEndpointsPacker(t *testing.T) {
 				t.Logf("exit %d after %s\nstdout:\n%s\nstderr:\n%s", r.code, r.elapsed.Round(time.Millisecond), r.stdout, r.stderr)
 			}
 		})
-	}
-}
-
-// warmHostileRows runs every row's Serve once against a recorder with a
-// request that is already cancelled, before any timer starts, so that a
-// body a row builds lazily and caches (as the gzip bomb once was, taking
-// longer than HostileTimeoutSetting under -race) is never built inside a
-// real request, where its cost would count against the lookup's deadline
-// and turn a refused answer into a timeout. Streaming rows stop at once on
-// the cancelled request.
-func warmHostileRows(rows []ecstest.HostileRow) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	for _, row := range rows {
-		req := httptest.NewRequest("POST", "https://127.0.0.1/?ImageFamily=web-base", nil).WithContext(ctx)
-		row.Serve(httptest.NewRecorder(), req, ecstest.HostileEnv{Other: "http://127.0.0.1:1"})
 	}
 }
 
