@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # output.go, action.yml's outputs and the field tables of docs/action.md and
 # docs/cli.md come from the core's table of image fields (internal/fieldgen).
 generated=(':(glob)**/*.hcl2spec.go' docs-partials .web-docs
-  datasource/imagefamily/output.go action.yml docs/action.md docs/cli.md)
+  datasource/family/output.go action.yml docs/action.md docs/cli.md)
 
 go generate ./...
 

@@ -5,7 +5,7 @@
 # and the top heading removed (the site adds its own). .web-docs/README.md and
 # .web-docs/metadata.hcl are written by hand.
 #
-# Called from the //go:generate lines of datasource/imagefamily, after the
+# Called from the //go:generate lines of datasource/family, after the
 # partials are regenerated; scripts/check-generated.sh checks the result.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

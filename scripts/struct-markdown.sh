@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs `go tool packer-sdc struct-markdown` for the package in the current
-# directory (the //go:generate line of datasource/imagefamily calls it).
+# directory (the //go:generate line of datasource/family calls it).
 #
 # Why a wrapper: packer-sdc v0.6.9 finds the project root by walking up to a
 # directory named packer-plugin-*, and when there is none it loops forever

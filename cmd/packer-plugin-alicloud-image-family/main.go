@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/plugin"
 	sdkversion "github.com/hashicorp/packer-plugin-sdk/version"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/datasource/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/datasource/family"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
 )
 
@@ -18,7 +18,7 @@ func main() {
 	pps := plugin.NewSet()
 	// DEFAULT_NAME makes the data source's type the plugin's own name:
 	// data "alicloud-image-family" "x" {}.
-	pps.RegisterDatasource(plugin.DEFAULT_NAME, new(imagefamily.Datasource))
+	pps.RegisterDatasource(plugin.DEFAULT_NAME, new(family.Datasource))
 	// Built at run time, not at package init, so that release builds that
 	// stamp version.Version with -ldflags are reported as stamped, and builds
 	// of a released module version report that version (version.Parts).

@@ -156,8 +156,8 @@ func TestCheckedInFilesAreCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, _ := datasourceOutput()
-	if b, err := os.ReadFile(filepath.Join(root, "datasource/imagefamily/output.go")); err != nil || string(b) != string(src) {
-		t.Errorf("datasource/imagefamily/output.go is stale (%v): run go generate ./...", err)
+	if b, err := os.ReadFile(filepath.Join(root, "datasource/family/output.go")); err != nil || string(b) != string(src) {
+		t.Errorf("datasource/family/output.go is stale (%v): run go generate ./...", err)
 	}
 	for path, section := range map[string]string{"action.yml": actionYAML(), "docs/action.md": actionTable(), "docs/cli.md": cliTable()} {
 		b, err := os.ReadFile(filepath.Join(root, path))

@@ -1,11 +1,11 @@
-package imagefamily
+package family
 
 import (
 	"errors"
 	"fmt"
 	"strings"
 
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
@@ -32,7 +32,7 @@ var attributes = map[string]string{
 
 // attrError prefixes a core validation error with the attribute it is about.
 func attrError(err error) error {
-	var ve *core.ValidationError
+	var ve *imagefamily.ValidationError
 	if errors.As(err, &ve) {
 		if attr, ok := attributes[ve.Field]; ok {
 			return fmt.Errorf("%s: %w", attr, err)
@@ -94,8 +94,8 @@ func (e *printableError) Unwrap() error { return e.err }
 // call (their operation names both); credential, transport and validation
 // errors do not, so they get a prefix. Nothing is added twice.
 func describe(err error, family, region string) error {
-	var apiErr *core.APIError
-	var nf *core.NotFoundError
+	var apiErr *imagefamily.APIError
+	var nf *imagefamily.NotFoundError
 	switch {
 	case errors.As(err, &nf):
 		return err

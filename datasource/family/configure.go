@@ -1,4 +1,4 @@
-package imagefamily
+package family
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
@@ -67,7 +67,7 @@ func (d *Datasource) Configure(raws ...any) error {
 	if c.Region == "" && !regionsGiven && c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder {
 		// Like the aliyun CLI: the selected profile's region_id. The output
 		// attribute `region` says which region was used.
-		region, from, err := core.ProfileRegion(core.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
+		region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
 		if err != nil {
 			profileRegionErr = err
 		} else if region != "" {
@@ -76,7 +76,7 @@ func (d *Datasource) Configure(raws ...any) error {
 		}
 	}
 	if known("region", c.Region) {
-		if err := core.ValidateRegion(c.Region); err != nil {
+		if err := imagefamily.ValidateRegion(c.Region); err != nil {
 			add(attrError(err))
 		} else {
 			d.addRegion(c.Region)
@@ -89,7 +89,7 @@ func (d *Datasource) Configure(raws ...any) error {
 			}
 			continue
 		}
-		if err := core.ValidateRegion(r); err != nil {
+		if err := imagefamily.ValidateRegion(r); err != nil {
 			add(fmt.Errorf("regions: %w", err))
 			continue
 		}
@@ -106,9 +106,9 @@ func (d *Datasource) Configure(raws ...any) error {
 		add(errors.New("region is required: set region or regions, the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable, or region_id in the aliyun CLI profile"))
 	}
 
-	req := core.Request{
+	req := imagefamily.Request{
 		Family: c.ImageFamily,
-		Credentials: core.Credentials{
+		Credentials: imagefamily.Credentials{
 			AccessKeyID:     c.AccessKey,
 			AccessKeySecret: c.SecretKey,
 			SecurityToken:   c.SecurityToken,
@@ -120,8 +120,8 @@ func (d *Datasource) Configure(raws ...any) error {
 			STSEndpoint:     c.STSEndpoint,
 		},
 		Endpoint: c.CustomEndpointECS,
-		Front:    core.FrontPacker,
-		Guards: core.Guards{
+		Front:    imagefamily.FrontPacker,
+		Guards: imagefamily.Guards{
 			Architecture: c.Architecture,
 			OSType:       c.OSType,
 		},
@@ -135,7 +135,7 @@ func (d *Datasource) Configure(raws ...any) error {
 		// The core's parser: a Go duration or a bare number of seconds,
 		// within MinTimeout..MaxTimeout, refusing values that overflow
 		// (18446744074 seconds) instead of wrapping them into nonsense.
-		t, err := core.ParseDuration("timeout", c.Timeout, core.MinTimeout, core.MaxTimeout)
+		t, err := imagefamily.ParseDuration("timeout", c.Timeout, imagefamily.MinTimeout, imagefamily.MaxTimeout)
 		if err != nil {
 			add(attrError(err))
 		} else {
@@ -152,7 +152,7 @@ func (d *Datasource) Configure(raws ...any) error {
 		}
 	}
 	if known("max_age", c.MaxAge) {
-		age, err := core.ParseMaxAge("max_age", c.MaxAge)
+		age, err := imagefamily.ParseMaxAge("max_age", c.MaxAge)
 		if err != nil {
 			add(err)
 		} else {
@@ -161,7 +161,7 @@ func (d *Datasource) Configure(raws ...any) error {
 	}
 	waitKnown := known("wait_timeout", c.WaitTimeout)
 	if waitKnown {
-		w, err := core.ParseDuration("wait_timeout", c.WaitTimeout, 0, core.MaxWait)
+		w, err := imagefamily.ParseDuration("wait_timeout", c.WaitTimeout, 0, imagefamily.MaxWait)
 		if err != nil {
 			add(err)
 			waitKnown = false
@@ -172,13 +172,13 @@ func (d *Datasource) Configure(raws ...any) error {
 	// Each guard on its own, so that every bad one is reported.
 	for _, g := range []struct {
 		attr, value string
-		guards      core.Guards
+		guards      imagefamily.Guards
 	}{
-		{"architecture", c.Architecture, core.Guards{Architecture: c.Architecture}},
-		{"os_type", c.OSType, core.Guards{OSType: c.OSType}},
+		{"architecture", c.Architecture, imagefamily.Guards{Architecture: c.Architecture}},
+		{"os_type", c.OSType, imagefamily.Guards{OSType: c.OSType}},
 	} {
 		if known(g.attr, g.value) {
-			if err := core.ValidateSettings(core.Request{Guards: g.guards}); err != nil {
+			if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: g.guards}); err != nil {
 				add(attrError(err))
 			}
 		}
@@ -200,18 +200,18 @@ func (d *Datasource) Configure(raws ...any) error {
 	// (everything else), so that what is known is still checked during
 	// `packer validate`.
 	if known("image_family", c.ImageFamily) {
-		if err := core.ValidateFamily(c.ImageFamily); err != nil {
+		if err := imagefamily.ValidateFamily(c.ImageFamily); err != nil {
 			add(attrError(err))
 		}
 	}
 	check := standIns(req, d.markUnknown)
-	check.Guards = core.Guards{} // checked above
+	check.Guards = imagefamily.Guards{} // checked above
 	if c.WaitTimeout != "" && !waitKnown && check.NewerThan != "" {
 		// A wait that is unknown (or refused above) must not also make
 		// newer_than look like it has no wait.
 		check.Wait = time.Minute
 	}
-	if err := core.ValidateSettings(check); err != nil {
+	if err := imagefamily.ValidateSettings(check); err != nil {
 		add(attrError(err))
 	}
 
@@ -235,11 +235,11 @@ func checkExpected(id, region string) error {
 	if strings.ContainsAny(id, ",; \t\r\n=") {
 		return fmt.Errorf("expected_image_id %s: give one image id, such as m-bp1g7004ksh0oeuc0001", safetext.Quote(id, 160))
 	}
-	if core.ValidateRegion(region) != nil {
+	if imagefamily.ValidateRegion(region) != nil {
 		region = "cn-hangzhou" // a stand-in: the region has its own diagnostic
 	}
-	if _, err := core.ParseExpected("expected_image_id", region+"="+id); err != nil {
-		var ve *core.ValidationError
+	if _, err := imagefamily.ParseExpected("expected_image_id", region+"="+id); err != nil {
+		var ve *imagefamily.ValidationError
 		if errors.As(err, &ve) {
 			return fmt.Errorf("expected_image_id %s: it is not an image id (such as m-bp1g7004ksh0oeuc0001)", safetext.Quote(id, 160))
 		}
@@ -257,7 +257,7 @@ func (d *Datasource) markUnknown(attr string) {
 
 // standIns returns a copy of req with every placeholder replaced by a value
 // the core accepts, reporting each attribute it replaced.
-func standIns(req core.Request, mark func(attr string)) core.Request {
+func standIns(req imagefamily.Request, mark func(attr string)) imagefamily.Request {
 	sub := func(attr string, v *string, standIn string) {
 		if *v == unknownPlaceholder {
 			mark(attr)

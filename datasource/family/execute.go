@@ -1,4 +1,4 @@
-package imagefamily
+package family
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
 	"github.com/zclconf/go-cty/cty"
 
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
@@ -38,10 +38,10 @@ func (d *Datasource) Execute() (cty.Value, error) {
 	// a plugin's stderr only into that same log; nothing a plugin writes
 	// reaches the terminal otherwise.) The core escapes what these lines
 	// quote from the server.
-	req.Retry.OnRetry = func(n core.RetryNotice) {
+	req.Retry.OnRetry = func(n imagefamily.RetryNotice) {
 		log.Printf("[INFO] alicloud-image-family: %s", n)
 	}
-	req.OnProgress = func(p core.WaitProgress) {
+	req.OnProgress = func(p imagefamily.WaitProgress) {
 		log.Printf("[INFO] alicloud-image-family: family %s: %s", safetext.Quote(req.Family, 160), p)
 	}
 	req.Guards.Now = d.now
@@ -52,14 +52,14 @@ func (d *Datasource) Execute() (cty.Value, error) {
 	log.Printf("[INFO] alicloud-image-family: resolving family %s in %s",
 		safetext.Quote(req.Family, 160), regionList(regions))
 
-	results, err := core.ResolveRegions(context.Background(), req, regions, 0)
+	results, err := imagefamily.ResolveRegions(context.Background(), req, regions, 0)
 	if err != nil {
 		// Configure ran the same checks: this is not expected to happen.
 		return null, safeError(fmt.Errorf("resolving image family %s in %s: %w", safetext.Quote(req.Family, 160), regionList(regions), attrError(err)))
 	}
 
 	ids := map[string]string{}
-	var first *core.Result
+	var first *imagefamily.Result
 	var failed, missing []error
 	var credErr error
 	var missingRegions []string
@@ -77,10 +77,10 @@ func (d *Datasource) Execute() (cty.Value, error) {
 			if first == nil {
 				first = r
 			}
-		case errors.Is(r.Err, core.ErrNotFound):
+		case errors.Is(r.Err, imagefamily.ErrNotFound):
 			missing = append(missing, describe(r.Err, req.Family, r.Region))
 			missingRegions = append(missingRegions, r.Region)
-		case errors.As(r.Err, new(*core.CredentialsError)):
+		case errors.As(r.Err, new(*imagefamily.CredentialsError)):
 			// Credentials are obtained once for every region: one failure,
 			// reported once.
 			if credErr == nil {
@@ -107,7 +107,7 @@ func (d *Datasource) Execute() (cty.Value, error) {
 		return null, safeError(regionsError(errs, len(regions), first == nil && d.config.IgnoreMissingRegions && len(failed) == 0))
 	}
 	if want := d.config.ExpectedImageID; want != "" {
-		if changes := core.Changes(map[string]string{first.Region: want}, results); len(changes) > 0 {
+		if changes := imagefamily.Changes(map[string]string{first.Region: want}, results); len(changes) > 0 {
 			return null, safeError(&DriftError{Family: req.Family, Change: changes[0]})
 		}
 	}

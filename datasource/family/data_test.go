@@ -1,4 +1,4 @@
-package imagefamily
+package family
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
 
@@ -116,7 +116,7 @@ func TestConfigureMinimal(t *testing.T) {
 image_family = "web-base"
 region       = "cn-hangzhou"
 `)
-	if d.req.Family != "web-base" || d.req.Region != "cn-hangzhou" || d.req.Front != core.FrontPacker {
+	if d.req.Family != "web-base" || d.req.Region != "cn-hangzhou" || d.req.Front != imagefamily.FrontPacker {
 		t.Fatalf("request = %+v", d.req)
 	}
 	if d.req.Retry.MaxAttempts != 0 || d.req.Timeout != 0 {
@@ -474,7 +474,7 @@ func run(t *testing.T, srv *ecstest.Server, body string) (cty.Value, error) {
 	if n := srv.Requests("") - before; n != 0 {
 		t.Fatalf("Configure sent %d requests; it must work offline", n)
 	}
-	d.prepare = func(r *core.Request) { r.Transport = srv.Transport() }
+	d.prepare = func(r *imagefamily.Request) { r.Transport = srv.Transport() }
 	d.now = func() time.Time { return time.Date(2024, 3, 11, 0, 0, 0, 0, time.UTC) }
 	return d.Execute()
 }
@@ -594,17 +594,17 @@ func TestExecuteErrors(t *testing.T) {
 		class      error
 		want       []string
 	}{
-		{"missing image", "image_family = \"no-such-family\"\nregion = \"cn-hangzhou\"" + creds, core.ErrNotFound,
+		{"missing image", "image_family = \"no-such-family\"\nregion = \"cn-hangzhou\"" + creds, imagefamily.ErrNotFound,
 			[]string{`"no-such-family"`, "cn-hangzhou", "RequestId"}},
-		{"family only in another region", "image_family = \"web-base\"\nregion = \"cn-beijing\"" + creds, core.ErrNotFound,
+		{"family only in another region", "image_family = \"web-base\"\nregion = \"cn-beijing\"" + creds, imagefamily.ErrNotFound,
 			[]string{`"web-base"`, "cn-beijing", "RequestId", "another region"}},
-		{"denied credential", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + deniedID + "\"\nsecret_key = \"" + deniedKey + "\"", core.ErrAccessDenied,
+		{"denied credential", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + deniedID + "\"\nsecret_key = \"" + deniedKey + "\"", imagefamily.ErrAccessDenied,
 			[]string{`"web-base"`, "cn-hangzhou", "RequestId", "InvalidUser.Unauthorized"}},
-		{"wrong secret", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + keyID + "\"\nsecret_key = \"wrong-secret-value-0003\"", core.ErrAuthFailed,
+		{"wrong secret", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + keyID + "\"\nsecret_key = \"wrong-secret-value-0003\"", imagefamily.ErrAuthFailed,
 			[]string{`"web-base"`, "cn-hangzhou", "RequestId"}},
-		{"unknown region", "image_family = \"web-base\"\nregion = \"cn-nowhere-1\"" + creds, core.ErrRegionNotFound,
+		{"unknown region", "image_family = \"web-base\"\nregion = \"cn-nowhere-1\"" + creds, imagefamily.ErrRegionNotFound,
 			[]string{`"web-base"`, "cn-nowhere-1", "RequestId", "InvalidRegionId.NotFound"}},
-		{"no credentials", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"", core.ErrNoCredentials,
+		{"no credentials", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"", imagefamily.ErrNoCredentials,
 			[]string{`"web-base"`, "cn-hangzhou", "credentials"}},
 		{"role not trusted", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nram_role_arn = \"acs:ram::123456789012:role/other\"" + creds, nil,
 			[]string{`"web-base"`, "cn-hangzhou", "RequestId"}},
@@ -656,7 +656,7 @@ func TestExecuteGuards(t *testing.T) {
 				t.Fatal("the guard let the image through")
 			}
 			var ge *GuardError
-			if !errors.As(err, &ge) || !errors.Is(err, core.ErrGuard) {
+			if !errors.As(err, &ge) || !errors.Is(err, imagefamily.ErrGuard) {
 				t.Fatalf("error %T %q is not a GuardError of class ErrGuard", err, err)
 			}
 			want := append([]string{`"web-base"`, "cn-hangzhou", "m-base-mid", "RequestId "}, tc.want...)
@@ -693,7 +693,7 @@ func TestExecuteLogHasNoSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
-	d.prepare = func(r *core.Request) {
+	d.prepare = func(r *imagefamily.Request) {
 		r.Transport = srv.Transport()
 		r.Credentials.OnSecret = func(v string) { issued = append(issued, v) }
 	}

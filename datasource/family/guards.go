@@ -1,10 +1,10 @@
-package imagefamily
+package family
 
 import (
 	"errors"
 	"fmt"
 
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
@@ -26,7 +26,7 @@ var guardAttributes = map[string]string{
 // errors.Is(err, imagefamily.ErrGuard) still see) with the guard named by
 // its attribute.
 type GuardError struct {
-	*core.GuardError
+	*imagefamily.GuardError
 	Attr string // architecture, os_type or max_age
 }
 
@@ -49,7 +49,7 @@ func (e *GuardError) Unwrap() error { return e.GuardError }
 // guardDiagnostic turns the core's guard error into the data source's; any
 // other error is returned as it is.
 func guardDiagnostic(err error) error {
-	var ge *core.GuardError
+	var ge *imagefamily.GuardError
 	if !errors.As(err, &ge) {
 		return err
 	}
@@ -64,7 +64,7 @@ func guardDiagnostic(err error) error {
 // change, in the core's words ("region: old -> new (created ...)").
 type DriftError struct {
 	Family string
-	Change core.Change
+	Change imagefamily.Change
 }
 
 func (e *DriftError) Error() string {

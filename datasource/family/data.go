@@ -4,7 +4,7 @@
 //go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,DatasourceOutput,DiskDeviceMapping
 //go:generate ../../scripts/render-docs.sh
 
-// Package imagefamily is the Packer data source `alicloud-image-family`: it
+// Package family is the Packer data source `alicloud-image-family`: it
 // resolves an Alibaba Cloud image family to its newest available image.
 //
 // It is a thin adapter. Configure maps HCL attributes onto the core's
@@ -14,7 +14,7 @@
 // Packer's: attribute names in diagnostics, how region and regions combine,
 // ignore_missing_regions, expected_image_id, and where progress lines go (the
 // plugin log: Packer gives a data source no UI).
-package imagefamily
+package family
 
 import (
 	"time"
@@ -23,7 +23,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 )
 
 // Config is the body of a `data "alicloud-image-family"` block.
@@ -151,7 +151,7 @@ type Datasource struct {
 	config Config
 
 	// req is the core request Configure built; Execute sends it.
-	req core.Request
+	req imagefamily.Request
 	// regions are the regions to look in, in order, without duplicates:
 	// region first, then regions. Placeholders are left out (and recorded
 	// in unknown).
@@ -168,7 +168,7 @@ type Datasource struct {
 	now func() time.Time
 	// prepare, when set, adjusts the request before Resolve. Tests use it to
 	// plug in the emulator's transport.
-	prepare func(*core.Request)
+	prepare func(*imagefamily.Request)
 }
 
 var _ packersdk.Datasource = (*Datasource)(nil)

@@ -1,4 +1,4 @@
-package imagefamily
+package family
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
@@ -48,7 +48,7 @@ custom_endpoint_ecs = %q
 timeout             = %q
 max_retries         = %d
 `, hostileSecret, h.URL(), ecstest.HostileTimeoutSetting, ecstest.HostileMaxAttempts-1))
-			d.prepare = func(r *core.Request) { r.Transport = h.Transport() }
+			d.prepare = func(r *imagefamily.Request) { r.Transport = h.Transport() }
 			v, err := d.Execute()
 
 			if n := h.OtherRequests(); n != 0 {
@@ -93,7 +93,7 @@ max_retries         = %d
 						t.Errorf("diagnostic starts with forged %q", f)
 					}
 				}
-				if errors.Is(err, core.ErrInvalidInput) {
+				if errors.Is(err, imagefamily.ErrInvalidInput) {
 					t.Errorf("a server answer became an input error: %v", err)
 				}
 			}
@@ -153,7 +153,7 @@ func checkLog(t *testing.T, out string, forged []string) {
 // prints is one bounded line of printable text, and errors.Is/As still see
 // the original.
 func TestDiagnosticIsPrintable(t *testing.T) {
-	inner := &core.APIError{Code: "X"}
+	inner := &imagefamily.APIError{Code: "X"}
 	raw := fmt.Errorf("denied\x1b[2J\x1b]0;title\x07\n::error::forged\r\n\u202eevil %s %w", strings.Repeat("long ", 10000), inner)
 	err := safeError(raw)
 	msg := err.Error()
@@ -166,7 +166,7 @@ func TestDiagnosticIsPrintable(t *testing.T) {
 	if !strings.Contains(msg, `denied\x1b[2J`) || !strings.Contains(msg, `\n::error::forged`) || !strings.Contains(msg, `\u202e`) {
 		t.Errorf("escapes are not visible: %q", msg[:200])
 	}
-	var api *core.APIError
+	var api *imagefamily.APIError
 	if !errors.As(err, &api) || api != inner {
 		t.Errorf("errors.As lost the wrapped error")
 	}
@@ -179,9 +179,9 @@ func TestDiagnosticIsPrintable(t *testing.T) {
 // is escaped, even though the core refuses answers with control characters
 // in the first place.
 func TestGuardErrorIsPrintable(t *testing.T) {
-	ge := guardDiagnostic(&core.GuardError{
+	ge := guardDiagnostic(&imagefamily.GuardError{
 		Guard: "architecture", Expected: `"arm64"`, Found: "\"x86\x1b[31m_64\n::error::f\"",
-		Image:  core.Image{ImageID: "m-abc\x1b]0;t\x07", ImageName: "web\n::add-mask::x\u202e", CreationTime: "2024\r01"},
+		Image:  imagefamily.Image{ImageID: "m-abc\x1b]0;t\x07", ImageName: "web\n::add-mask::x\u202e", CreationTime: "2024\r01"},
 		Region: "cn-hangzhou", Family: "web-base", RequestID: "R\n::error::rid",
 	})
 	msg := ge.Error()
@@ -194,7 +194,7 @@ func TestGuardErrorIsPrintable(t *testing.T) {
 			t.Errorf("guard error lacks %q: %s", want, msg)
 		}
 	}
-	if !errors.Is(ge, core.ErrGuard) {
+	if !errors.Is(ge, imagefamily.ErrGuard) {
 		t.Errorf("errors.Is(ErrGuard) lost the core's class")
 	}
 }

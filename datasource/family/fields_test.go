@@ -1,4 +1,4 @@
-package imagefamily
+package family
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/fieldtest"
 )
 
@@ -30,7 +30,7 @@ access_key          = "LTAIFIELDTEST0001"
 secret_key          = "field-test-secret-0001"
 custom_endpoint_ecs = %q
 `, fieldtest.Family, h.URL()))
-	d.prepare = func(r *core.Request) { r.Transport = h.Transport() }
+	d.prepare = func(r *imagefamily.Request) { r.Transport = h.Transport() }
 	v, err := d.Execute()
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
@@ -41,7 +41,7 @@ custom_endpoint_ecs = %q
 		attrs = append(attrs, name)
 	}
 	var wantAttrs []string
-	for _, f := range core.Fields() {
+	for _, f := range imagefamily.Fields() {
 		wantAttrs = append(wantAttrs, f.Name)
 	}
 	wantAttrs = append(wantAttrs, "region", "image_ids")
@@ -54,7 +54,7 @@ custom_endpoint_ecs = %q
 		t.Errorf("region = %q", got)
 	}
 
-	for _, f := range core.Fields() {
+	for _, f := range imagefamily.Fields() {
 		a := v.GetAttr(f.Name)
 		if a.IsNull() || !a.IsKnown() {
 			t.Errorf("%s is %#v", f.Name, a)
@@ -82,7 +82,7 @@ custom_endpoint_ecs = %q
 			if !a.Type().IsMapType() || !reflect.DeepEqual(got, val) {
 				t.Errorf("%s = %v, want %v", f.Name, got, val)
 			}
-		case []core.DiskDeviceMapping:
+		case []imagefamily.DiskDeviceMapping:
 			elems := a.AsValueSlice()
 			if !a.Type().IsListType() || len(elems) != len(val) {
 				t.Errorf("%s = %#v, want %d disks", f.Name, a, len(val))
@@ -90,10 +90,10 @@ custom_endpoint_ecs = %q
 			}
 			for i, m := range val {
 				e := elems[i]
-				if n := len(e.Type().AttributeTypes()); n != len(core.DiskMappingFields()) {
-					t.Errorf("%s[%d] has %d attributes, the table %d", f.Name, i, n, len(core.DiskMappingFields()))
+				if n := len(e.Type().AttributeTypes()); n != len(imagefamily.DiskMappingFields()) {
+					t.Errorf("%s[%d] has %d attributes, the table %d", f.Name, i, n, len(imagefamily.DiskMappingFields()))
 				}
-				for _, mf := range core.DiskMappingFields() {
+				for _, mf := range imagefamily.DiskMappingFields() {
 					if got := e.GetAttr(mf.Name).AsString(); got != mf.Value(m) {
 						t.Errorf("%s[%d].%s = %q, want %q", f.Name, i, mf.Name, got, mf.Value(m))
 					}
@@ -112,7 +112,7 @@ func TestOutputStructFollowsTheTable(t *testing.T) {
 	img := fieldtest.Image()
 	out := reflect.ValueOf(toOutput(img, "cn-hangzhou", nil))
 	typ := out.Type()
-	fields := core.Fields()
+	fields := imagefamily.Fields()
 	if typ.NumField() != len(fields)+2 {
 		t.Fatalf("DatasourceOutput has %d fields, the table %d (+ region, image_ids)", typ.NumField(), len(fields))
 	}
@@ -121,7 +121,7 @@ func TestOutputStructFollowsTheTable(t *testing.T) {
 		if sf.Name != f.GoName || sf.Tag.Get("mapstructure") != f.Name {
 			t.Errorf("field %d is %s %q, want %s %q", i, sf.Name, sf.Tag.Get("mapstructure"), f.GoName, f.Name)
 		}
-		if f.Kind == core.KindDiskMappings {
+		if f.Kind == imagefamily.KindDiskMappings {
 			continue // the data source's own element type, checked above
 		}
 		if got := out.Field(i).Interface(); !reflect.DeepEqual(got, f.Value(img)) {
@@ -129,7 +129,7 @@ func TestOutputStructFollowsTheTable(t *testing.T) {
 		}
 	}
 	mt := reflect.TypeOf(DiskDeviceMapping{})
-	for i, mf := range core.DiskMappingFields() {
+	for i, mf := range imagefamily.DiskMappingFields() {
 		if sf := mt.Field(i); sf.Name != mf.GoName || sf.Tag.Get("mapstructure") != mf.Name {
 			t.Errorf("disk field %d is %s %q, want %s %q", i, sf.Name, sf.Tag.Get("mapstructure"), mf.GoName, mf.Name)
 		}

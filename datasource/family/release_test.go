@@ -1,4 +1,4 @@
-package imagefamily
+package family
 
 // Release promotion through the data source: several regions at once
 // (regions, image_ids, ignore_missing_regions), drift (expected_image_id),
@@ -22,7 +22,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	core "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
@@ -83,7 +83,7 @@ func TestConfigureRegionsPlaceholders(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Configure refused a placeholder: %v", err)
 			}
-			d.prepare = func(r *core.Request) { r.Transport = srv.Transport() }
+			d.prepare = func(r *imagefamily.Request) { r.Transport = srv.Transport() }
 			_, err = d.Execute()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Execute = %v, want %q", err, tc.want)
@@ -211,7 +211,7 @@ func runReleaseSleep(t *testing.T, srv *ecstest.Server, body string, sleep func(
 	if n := srv.Requests("") - before; n != 0 {
 		t.Fatalf("Configure sent %d requests", n)
 	}
-	d.prepare = func(r *core.Request) {
+	d.prepare = func(r *imagefamily.Request) {
 		r.Transport = srv.Transport()
 		r.Retry.Sleep = sleep
 	}
@@ -273,7 +273,7 @@ func TestExecuteRegionsConcurrently(t *testing.T) {
 	d := mustConfigure(t, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\", \"cn-qingdao\", \"cn-beijing\"]\n"+creds+
 		"custom_endpoint_ecs = \""+srv.URL+"\"\n")
 	inFlight := &countingTransport{base: srv.Transport()}
-	d.prepare = func(r *core.Request) { r.Transport = inFlight }
+	d.prepare = func(r *imagefamily.Request) { r.Transport = inFlight }
 	v, err := d.Execute()
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
@@ -311,7 +311,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 
 	// A region without an image fails the build, naming it.
 	_, err, _ := runRelease(t, srv, three)
-	if err == nil || !errors.Is(err, core.ErrNotFound) ||
+	if err == nil || !errors.Is(err, imagefamily.ErrNotFound) ||
 		!strings.Contains(err.Error(), `no available image in family "web-base" in region cn-beijing`) {
 		t.Fatalf("Execute with an empty region = %v", err)
 	}
@@ -343,7 +343,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 
 	// No region with an image: the build still fails, naming each.
 	_, err, _ = runRelease(t, srv, "image_family = \"arm-base\"\nregions = [\"cn-beijing\", \"cn-shanghai\"]\nignore_missing_regions = true\n")
-	if err == nil || !errors.Is(err, core.ErrNotFound) {
+	if err == nil || !errors.Is(err, imagefamily.ErrNotFound) {
 		t.Fatalf("Execute with no image anywhere = %v", err)
 	}
 	for _, w := range []string{"none of the 2 regions has an available image (ignore_missing_regions needs at least one)", "in region cn-beijing", "in region cn-shanghai"} {
@@ -354,7 +354,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 
 	// Other failures are never ignored.
 	_, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-nowhere-1\", \"cn-beijing\"]\nignore_missing_regions = true\n")
-	if err == nil || !errors.Is(err, core.ErrRegionNotFound) || !strings.Contains(err.Error(), "cn-nowhere-1") {
+	if err == nil || !errors.Is(err, imagefamily.ErrRegionNotFound) || !strings.Contains(err.Error(), "cn-nowhere-1") {
 		t.Fatalf("an unknown region with ignore_missing_regions = %v", err)
 	}
 	if strings.Contains(err.Error(), "cn-beijing") {
@@ -363,7 +363,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 
 	// Several failures: one line naming each, every class visible.
 	_, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-nowhere-1\", \"cn-beijing\"]\n")
-	if err == nil || !errors.Is(err, core.ErrRegionNotFound) || !errors.Is(err, core.ErrNotFound) {
+	if err == nil || !errors.Is(err, imagefamily.ErrRegionNotFound) || !errors.Is(err, imagefamily.ErrNotFound) {
 		t.Fatalf("two failed regions = %v", err)
 	}
 	for _, w := range []string{"2 of 3 regions failed", "cn-nowhere-1", "InvalidRegionId.NotFound", "in region cn-beijing"} {
@@ -382,9 +382,9 @@ func TestExecuteRegionsCredentialsOnce(t *testing.T) {
 	clearEnv(t)
 	srv := newReleaseEmulator(t)
 	d := mustConfigure(t, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\ncustom_endpoint_ecs = \""+srv.URL+"\"\n")
-	d.prepare = func(r *core.Request) { r.Transport = srv.Transport() }
+	d.prepare = func(r *imagefamily.Request) { r.Transport = srv.Transport() }
 	_, err := d.Execute()
-	if err == nil || !errors.Is(err, core.ErrNoCredentials) {
+	if err == nil || !errors.Is(err, imagefamily.ErrNoCredentials) {
 		t.Fatalf("Execute without credentials = %v", err)
 	}
 	if !strings.Contains(err.Error(), `resolving image family "web-base" in regions cn-hangzhou, cn-shanghai`) ||
@@ -407,7 +407,7 @@ func TestExecuteGuardsInEveryRegion(t *testing.T) {
 		t.Fatal("max_age let a 10-day-old image through")
 	}
 	var ge *GuardError
-	if !errors.As(err, &ge) || !errors.Is(err, core.ErrGuard) || ge.Attr != "max_age" || ge.Region != "cn-hangzhou" {
+	if !errors.As(err, &ge) || !errors.Is(err, imagefamily.ErrGuard) || ge.Attr != "max_age" || ge.Region != "cn-hangzhou" {
 		t.Fatalf("error %T %v", err, err)
 	}
 	if !strings.Contains(err.Error(), "fails the max_age guard: expected an image at most 9d old, found one 10d old") ||
@@ -527,10 +527,10 @@ func TestExecuteWaitDeadline(t *testing.T) {
 	// next poll would be at 6s).
 	d := mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nwait_timeout = 5\nnewer_than = \"m-base-mid\"\n"+creds+
 		"custom_endpoint_ecs = \""+srv.URL+"\"\n")
-	d.prepare = func(r *core.Request) { r.Transport = srv.Transport() }
+	d.prepare = func(r *imagefamily.Request) { r.Transport = srv.Transport() }
 	start := time.Now()
 	_, err := d.Execute()
-	if err == nil || !errors.Is(err, core.ErrNotFound) {
+	if err == nil || !errors.Is(err, imagefamily.ErrNotFound) {
 		t.Fatalf("Execute = %v", err)
 	}
 	for _, w := range []string{`no available image newer than m-base-mid in family "web-base" in region cn-hangzhou after waiting`,
