@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
-	"time"
 )
 
 // keys are credentials ready to sign with.
@@ -70,80 +68,6 @@ func defaultProfileIgnored(getenv func(string) string) bool {
 		strings.EqualFold(getenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED"), "true")
 }
 
-var (
-	roleARNPattern     = regexp.MustCompile(`^acs:ram::[0-9]+:role/[A-Za-z0-9._@/+=,-]+$`)
-	providerARNPattern = regexp.MustCompile(`^acs:ram::[0-9]+:oidc-provider/[A-Za-z0-9._@/+=,-]+$`)
-	sessionNamePattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{2,64}$`)
-)
-
-// validateCredentials checks explicit credential settings offline: missing
-// halves of a pair, two sources set at once, malformed ARNs and durations.
-func validateCredentials(c Credentials) error {
-	bad := func(field, value, rule string) error {
-		return &ValidationError{Field: field, Value: value, Rule: rule}
-	}
-	hasStatic := c.AccessKeyID != "" || c.AccessKeySecret != ""
-	hasOIDC := c.OIDCProviderARN != "" || c.OIDCTokenFile != "" || c.OIDCToken != "" || c.OIDCRoleARN != ""
-	hasProfile := c.Profile != "" || c.ProfileFile != ""
-	hasECS := c.ECSRoleName != ""
-	switch {
-	case c.AccessKeyID != "" && c.AccessKeySecret == "":
-		return bad("access key secret", "", "it is required when an access key id is given")
-	case c.AccessKeySecret != "" && c.AccessKeyID == "":
-		return bad("access key id", "", "it is required when an access key secret is given")
-	case c.SecurityToken != "" && !hasStatic:
-		return bad("security token", redacted, "it needs the access key id and secret it was issued with")
-	}
-	sources := []string{}
-	for _, s := range []struct {
-		on   bool
-		name string
-	}{{hasStatic, "access key"}, {hasOIDC, "OIDC"}, {hasProfile, "CLI profile"}, {hasECS, "ECS RAM role name"}} {
-		if s.on {
-			sources = append(sources, s.name)
-		}
-	}
-	if len(sources) > 1 {
-		return bad("credentials", strings.Join(sources, " + "), "set only one credential source; "+
-			"to exchange keys for a role use the role ARN to assume (AssumeRole) instead of combining sources")
-	}
-	if hasOIDC {
-		switch {
-		case c.OIDCRoleARN == "":
-			return bad("OIDC role ARN", "", "it is required for OIDC (the role to assume, acs:ram::<account>:role/<name>)")
-		case c.OIDCProviderARN == "":
-			return bad("OIDC provider ARN", "", "it is required for OIDC (acs:ram::<account>:oidc-provider/<name>)")
-		case c.OIDCToken == "" && c.OIDCTokenFile == "":
-			return bad("OIDC token file", "", "an OIDC token or a token file is required")
-		}
-	}
-	if c.OIDCRoleARN != "" && !roleARNPattern.MatchString(c.OIDCRoleARN) {
-		return bad("OIDC role ARN", c.OIDCRoleARN, "it must look like acs:ram::123456789012:role/role-name")
-	}
-	if c.OIDCProviderARN != "" && !providerARNPattern.MatchString(c.OIDCProviderARN) {
-		return bad("OIDC provider ARN", c.OIDCProviderARN, "it must look like acs:ram::123456789012:oidc-provider/provider-name")
-	}
-	if c.AssumeRoleARN != "" && !roleARNPattern.MatchString(c.AssumeRoleARN) {
-		return bad("role ARN", c.AssumeRoleARN, "it must look like acs:ram::123456789012:role/role-name")
-	}
-	if c.RoleSessionName != "" && !sessionNamePattern.MatchString(c.RoleSessionName) {
-		return bad("role session name", c.RoleSessionName, "it must be 2 to 64 characters: letters, digits, '.', '@', '_' and '-'")
-	}
-	if d := c.RoleSessionDuration; d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
-		return bad("role session duration", d.String(), "it must be between 15m and 12h (STS limits)")
-	}
-	if c.ECSRoleName != "" && !regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`).MatchString(c.ECSRoleName) {
-		return bad("ECS RAM role name", c.ECSRoleName, "it must be a RAM role name (letters, digits, '.', '_' and '-'), not an ARN")
-	}
-	if _, err := parseEndpoint("STS endpoint", c.STSEndpoint); err != nil {
-		return err
-	}
-	if _, err := parseEndpoint("metadata endpoint", c.MetadataEndpoint); err != nil {
-		return err
-	}
-	return nil
-}
-
 // obtainKeys walks the credential order and returns the first keys found,
 // exchanged through AssumeRole when a role ARN is set.
 func (s *session) obtainKeys(ctx context.Context) (keys, error) {
@@ -161,10 +85,7 @@ func (s *session) obtainKeys(ctx context.Context) (keys, error) {
 	if role == "" {
 		return k, nil
 	}
-	if !roleARNPattern.MatchString(role) {
-		return keys{}, &ValidationError{Field: "role ARN", Value: role, Rule: "it must look like acs:ram::123456789012:role/role-name"}
-	}
-	return s.assumeRole(ctx, k, role, roleSettings{})
+	return s.assumeRole(ctx, k, role, roleSettings{}) // which checks the role ARN first
 }
 
 func (s *session) baseKeys(ctx context.Context) (keys, error) {
@@ -181,19 +102,14 @@ func (s *session) baseKeys(ctx context.Context) (keys, error) {
 	}
 
 	if ek, ok := lookupEnvKeys(s.getenv); ok {
-		if ek.id == "" || ek.secret == "" {
-			missing := ek.idVar
-			if ek.id != "" {
-				missing = ek.secretVar
-			}
-			return keys{}, &ValidationError{Field: "environment", Value: missing, Rule: missing + " is empty or unset while its pair is set; set both"}
+		if err := validateEnvKeys(ek); err != nil {
+			return keys{}, err
 		}
 		return keys{ID: ek.id, Secret: ek.secret, Token: ek.token, Source: "environment (" + ek.idVar + ")"}, nil
 	}
 	if role, provider, file := s.getenv("ALIBABA_CLOUD_ROLE_ARN"), s.getenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN"), s.getenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE"); role != "" || provider != "" || file != "" {
-		if role == "" || provider == "" || file == "" {
-			return keys{}, &ValidationError{Field: "environment", Value: "ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE",
-				Rule: "OIDC needs all three variables; some are unset"}
+		if err := validateEnvOIDC(role, provider, file); err != nil {
+			return keys{}, err
 		}
 		return s.oidcKeys(ctx, role, provider, "", file, "environment (ALIBABA_CLOUD_OIDC_TOKEN_FILE)", roleSettings{})
 	}

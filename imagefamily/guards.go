@@ -3,7 +3,6 @@ package imagefamily
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,20 +61,6 @@ func (e *GuardError) Is(target error) bool { return target == ErrGuard }
 // active reports whether any guard is set.
 func (g Guards) active() bool { return g.Architecture != "" || g.OSType != "" || g.MaxAge != 0 }
 
-// validate checks the guards offline.
-func (g Guards) validate() error {
-	if g.Architecture != "" && !containsFold(Architectures, g.Architecture) {
-		return &ValidationError{Field: "architecture", Value: g.Architecture, Rule: "it must be one the API reports: " + strings.Join(Architectures, ", ")}
-	}
-	if g.OSType != "" && !containsFold(OSTypes, g.OSType) {
-		return &ValidationError{Field: "os type", Value: g.OSType, Rule: "it must be one the API reports: " + strings.Join(OSTypes, ", ")}
-	}
-	if g.MaxAge < 0 {
-		return &ValidationError{Field: "max age", Value: g.MaxAge.String(), Rule: "it must be positive"}
-	}
-	return nil
-}
-
 // Check applies the guards to a resolved image.
 func (g Guards) Check(img Image, region, family string) error {
 	fail := func(guard, expected, found string) error {
@@ -112,38 +97,6 @@ func quoteOrNone(s string) string {
 		return "none (the API left it empty)"
 	}
 	return safetext.Quote(s, 160)
-}
-
-// maxAgeDays is the most days a time.Duration holds (about 292 years).
-const maxAgeDays = int(math.MaxInt64 / int64(24*time.Hour))
-
-// ParseMaxAge reads a maximum image age as every front accepts it: a Go
-// duration ("720h") or a whole number of days ("30d"), which Go durations
-// cannot express. It returns a *ValidationError naming field.
-func ParseMaxAge(field, s string) (time.Duration, error) {
-	bad := func(rule string) (time.Duration, error) {
-		return 0, &ValidationError{Field: field, Value: s, Rule: rule}
-	}
-	var age time.Duration
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil {
-			return bad(`write a duration such as "720h" or a number of days such as "30d"`)
-		}
-		if n > maxAgeDays {
-			return bad(fmt.Sprintf("it must be at most %dd", maxAgeDays))
-		}
-		age = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		if age, err = time.ParseDuration(s); err != nil {
-			return bad(`write a duration such as "720h" or a number of days such as "30d"`)
-		}
-	}
-	if age <= 0 {
-		return bad("it must be positive")
-	}
-	return age, nil
 }
 
 // FormatAge prints an age in days and hours, the unit people count image

@@ -108,8 +108,8 @@ type cliProfile struct {
 // roleSettings are the profile's own STS settings, used like the aliyun CLI
 // uses them for the role modes.
 func (p *cliProfile) roleSettings() (roleSettings, error) {
-	if p.ExpiredSeconds != 0 && (p.ExpiredSeconds < 900 || p.ExpiredSeconds > 3600) {
-		return roleSettings{}, fmt.Errorf("expired_seconds %d is out of range: STS issues credentials for 900 to 3600 seconds", p.ExpiredSeconds)
+	if err := validateExpiredSeconds(p.ExpiredSeconds); err != nil {
+		return roleSettings{}, err
 	}
 	return roleSettings{sessionName: p.RAMSessionName, expiredSeconds: p.ExpiredSeconds,
 		stsEndpoint: p.STSEndpoint, stsRegion: p.STSRegion, source: fmt.Sprintf("CLI profile %q", p.Name)}, nil

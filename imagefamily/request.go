@@ -156,9 +156,6 @@ func (p WaitProgress) String() string {
 	return fmt.Sprintf("waiting in %s: poll %d saw %s; next poll in %s", p.Region, p.Poll, p.Seen, p.Next.Round(time.Second))
 }
 
-// MaxWait bounds Request.Wait: an image build that takes longer is stuck.
-const MaxWait = 6 * time.Hour
-
 // RetryNotice describes one retry: what failed, why, and how long until the
 // next attempt. Its strings are escaped and bounded.
 type RetryNotice struct {

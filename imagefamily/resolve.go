@@ -38,15 +38,8 @@ func Resolve(ctx context.Context, req Request) (Image, error) {
 // regions; each carries its own error. A request that fails validation is
 // returned as err before anything is sent. req.Region is ignored.
 func ResolveRegions(ctx context.Context, req Request, regions []string, concurrency int) ([]Result, error) {
-	if len(regions) == 0 {
-		return nil, &ValidationError{Field: "region", Value: "", Rule: "at least one region is required"}
-	}
-	for _, r := range regions {
-		one := req
-		one.Region = r
-		if err := Validate(one); err != nil {
-			return nil, err
-		}
+	if err := validateRegions(req, regions); err != nil {
+		return nil, err
 	}
 	if concurrency <= 0 {
 		concurrency = min(len(regions), DefaultConcurrency)
@@ -196,77 +189,4 @@ func newECSClient(region string, cfg *sdk.Config, k keys) (*ecs.Client, error) {
 	clientInit.Lock()
 	defer clientInit.Unlock()
 	return ecs.NewClientWithOptions(region, cfg, k.credential())
-}
-
-// Validate checks everything that can be checked offline: family, region,
-// endpoints, timeouts, retry bounds and credential settings that contradict
-// each other. Packer's Configure and every front call it; Resolve calls it
-// too, so nothing invalid is ever sent.
-func Validate(req Request) error {
-	if err := ValidateFamily(req.Family); err != nil {
-		return err
-	}
-	if err := ValidateRegion(req.Region); err != nil {
-		return err
-	}
-	return validateSettings(req)
-}
-
-// ValidateSettings checks everything but the region and family, for fronts
-// whose region or family is not known yet (Packer placeholders).
-func ValidateSettings(req Request) error { return validateSettings(req) }
-
-func validateSettings(req Request) error {
-	if _, err := parseEndpoint("endpoint", req.Endpoint); err != nil {
-		return err
-	}
-	if req.Timeout < 0 {
-		return &ValidationError{Field: "timeout", Value: req.Timeout.String(), Rule: "it must be positive"}
-	}
-	if req.Timeout > 0 && req.Timeout < MinTimeout {
-		return &ValidationError{Field: "timeout", Value: req.Timeout.String(), Rule: "it must be at least 100ms (a unit is probably missing, such as 30s)"}
-	}
-	if req.Timeout > MaxTimeout {
-		return &ValidationError{Field: "timeout", Value: req.Timeout.String(), Rule: fmt.Sprintf("it must be at most %s", MaxTimeout)}
-	}
-	if req.Retry.MaxAttempts < 0 || req.Retry.MaxAttempts > maxAttemptsLimit {
-		return &ValidationError{Field: "max attempts", Value: fmt.Sprint(req.Retry.MaxAttempts), Rule: fmt.Sprintf("it must be between 1 and %d (0 means the default, %d)", maxAttemptsLimit, defaultMaxAttempts)}
-	}
-	if err := req.Guards.validate(); err != nil {
-		return err
-	}
-	if req.Wait < 0 || req.Wait > MaxWait {
-		return &ValidationError{Field: "wait", Value: req.Wait.String(), Rule: fmt.Sprintf("it must be between 0 (no waiting) and %s", MaxWait)}
-	}
-	if req.NewerThan != "" {
-		if !imageIDPattern.MatchString(req.NewerThan) {
-			return &ValidationError{Field: "newer than", Value: req.NewerThan, Rule: "it must be an image id, such as m-bp1g7004ksh0oeuc0001"}
-		}
-		if req.Wait == 0 {
-			return &ValidationError{Field: "newer than", Value: req.NewerThan, Rule: "it only has a meaning with a wait (how long to wait for a newer image)"}
-		}
-	}
-	return validateCredentials(req.Credentials)
-}
-
-// ParseRegions splits a region list as users write it: separated by commas,
-// newlines or white space, blanks dropped, duplicates removed (first kept),
-// each validated.
-func ParseRegions(s string) ([]string, error) {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
-	var out []string
-	seen := map[string]bool{}
-	for _, f := range fields {
-		if err := ValidateRegion(f); err != nil {
-			return nil, err
-		}
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
-	}
-	if len(out) == 0 {
-		return nil, &ValidationError{Field: "region", Value: s, Rule: "at least one region is required, such as cn-hangzhou"}
-	}
-	return out, nil
 }

@@ -114,8 +114,8 @@ func (s *session) sessionParams(rs roleSettings) (name string, seconds int) {
 // assumeRole exchanges keys for a role's STS credentials. It is a signed RPC
 // call, so it goes through the SDK's signer like the ECS call.
 func (s *session) assumeRole(ctx context.Context, base keys, role string, rs roleSettings) (keys, error) {
-	if !roleARNPattern.MatchString(role) {
-		return keys{}, &ValidationError{Field: "role ARN", Value: role, Rule: "it must look like acs:ram::123456789012:role/role-name"}
+	if err := validateRoleARN("role ARN", role); err != nil {
+		return keys{}, err
 	}
 	ep, err := s.stsEndpoint(rs)
 	if err != nil {

@@ -3,11 +3,124 @@ package imagefamily
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// The offline rules of a Request, in one place and in the order of the
+// DescribeImageFromFamily parameter table: RegionId, ImageFamily, then our
+// own settings (endpoint, timeout, retries, guards, wait and newer-than) and
+// last the credentials (validate_credentials.go). The expectations of drift
+// checks are read in validate_expected.go. Every front calls Validate (or
+// ValidateSettings while Packer has not computed the region or family yet)
+// and the parsers below; none restates a rule. A broken rule is a
+// *ValidationError (exit code 2), returned before anything is sent.
+
+// Validate checks everything that can be checked offline: family, region,
+// endpoints, timeouts, retry bounds, guards, the wait and credential
+// settings that contradict each other. Every front calls it; Resolve calls
+// it too, so nothing invalid is ever sent. The family is checked before the
+// region, as it always was: with both wrong, the family is reported.
+func Validate(req Request) error {
+	if err := ValidateFamily(req.Family); err != nil {
+		return err
+	}
+	if err := ValidateRegion(req.Region); err != nil {
+		return err
+	}
+	return validateSettings(req)
+}
+
+// ValidateSettings checks everything but the region and family, for fronts
+// whose region or family is not known yet (Packer placeholders).
+func ValidateSettings(req Request) error { return validateSettings(req) }
+
+// validateSettings: the settings, in the order of the table.
+func validateSettings(req Request) error {
+	for _, rule := range []func() error{
+		func() error { _, err := parseEndpoint("endpoint", req.Endpoint); return err },
+		func() error { return validateTimeout(req.Timeout) },
+		func() error { return validateRetry(req.Retry) },
+		req.Guards.validate,
+		func() error { return validateWait(req.Wait, req.NewerThan) },
+		func() error { return validateCredentials(req.Credentials) },
+	} {
+		if err := rule(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateRegions checks the request of ResolveRegions in each region.
+func validateRegions(req Request, regions []string) error {
+	if len(regions) == 0 {
+		return &ValidationError{Field: "region", Value: "", Rule: "at least one region is required"}
+	}
+	for _, r := range regions {
+		one := req
+		one.Region = r
+		if err := Validate(one); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RegionId (Request.Region).
+
+// Region ids are lower-case words joined by hyphens, such as cn-hangzhou,
+// ap-southeast-1 or cn-shanghai-finance-1.
+var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+){1,5}$`)
+
+// ValidateRegion checks that a region id is well formed. Whether the region
+// exists is the API's answer (InvalidRegionId.NotFound): a pre-check with
+// DescribeRegions would double the requests and go stale as regions open.
+func ValidateRegion(region string) error {
+	bad := func(rule string) error {
+		return &ValidationError{Field: "region", Value: region, Rule: rule}
+	}
+	switch {
+	case region == "":
+		return bad("it is required; give a region id such as cn-hangzhou")
+	case len(region) > 63:
+		// It becomes one DNS label of the endpoint (ecs.<region>.aliyuncs.com),
+		// and a label holds at most 63 bytes (found by FuzzValidateRegion).
+		return bad("it must be at most 63 characters long")
+	case strings.ToLower(region) != region && regionPattern.MatchString(strings.ToLower(region)):
+		return bad(fmt.Sprintf("region ids are lower case; use %q", strings.ToLower(region)))
+	case !regionPattern.MatchString(region):
+		return bad("it must be a region id: lower-case letters and digits in hyphen-separated words, such as cn-hangzhou or ap-southeast-1")
+	}
+	return nil
+}
+
+// ParseRegions splits a region list as users write it: separated by commas,
+// newlines or white space, blanks dropped, duplicates removed (first kept),
+// each validated.
+func ParseRegions(s string) ([]string, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range fields {
+		if err := ValidateRegion(f); err != nil {
+			return nil, err
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &ValidationError{Field: "region", Value: s, Rule: "at least one region is required, such as cn-hangzhou"}
+	}
+	return out, nil
+}
+
+// ImageFamily (Request.Family).
 
 // Family name rules, from the DescribeImageFromFamily API document: 2 to 128
 // characters; letters, digits, ':', '_' and '-'; starts with a letter; must
@@ -87,31 +200,11 @@ func firstBadFamilyChar(s string) string {
 
 func isASCIILetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
-// Region ids are lower-case words joined by hyphens, such as cn-hangzhou,
-// ap-southeast-1 or cn-shanghai-finance-1.
-var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+){1,5}$`)
+// The endpoint (Request.Endpoint, like Credentials.STSEndpoint and
+// MetadataEndpoint): parseEndpoint, in endpoint.go with the rest of
+// endpoint handling.
 
-// ValidateRegion checks that a region id is well formed. Whether the region
-// exists is the API's answer (InvalidRegionId.NotFound): a pre-check with
-// DescribeRegions would double the requests and go stale as regions open.
-func ValidateRegion(region string) error {
-	bad := func(rule string) error {
-		return &ValidationError{Field: "region", Value: region, Rule: rule}
-	}
-	switch {
-	case region == "":
-		return bad("it is required; give a region id such as cn-hangzhou")
-	case len(region) > 63:
-		// It becomes one DNS label of the endpoint (ecs.<region>.aliyuncs.com),
-		// and a label holds at most 63 bytes (found by FuzzValidateRegion).
-		return bad("it must be at most 63 characters long")
-	case strings.ToLower(region) != region && regionPattern.MatchString(strings.ToLower(region)):
-		return bad(fmt.Sprintf("region ids are lower case; use %q", strings.ToLower(region)))
-	case !regionPattern.MatchString(region):
-		return bad("it must be a region id: lower-case letters and digits in hyphen-separated words, such as cn-hangzhou or ap-southeast-1")
-	}
-	return nil
-}
+// The timeout (Request.Timeout; the fronts read it with ParseDuration).
 
 // Ranges of the durations a user sets. A lookup that needs more than an hour
 // is stuck, not slow; a timeout under 100ms cannot complete a TLS handshake.
@@ -161,6 +254,95 @@ var durationSyntax = regexp.MustCompile(`^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|
 func isOverflow(err error) bool {
 	var ne *strconv.NumError
 	return errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange)
+}
+
+func validateTimeout(d time.Duration) error {
+	switch {
+	case d < 0:
+		return &ValidationError{Field: "timeout", Value: d.String(), Rule: "it must be positive"}
+	case d > 0 && d < MinTimeout:
+		return &ValidationError{Field: "timeout", Value: d.String(), Rule: "it must be at least 100ms (a unit is probably missing, such as 30s)"}
+	case d > MaxTimeout:
+		return &ValidationError{Field: "timeout", Value: d.String(), Rule: fmt.Sprintf("it must be at most %s", MaxTimeout)}
+	}
+	return nil
+}
+
+// Retries (Request.Retry).
+
+func validateRetry(p RetryPolicy) error {
+	if p.MaxAttempts < 0 || p.MaxAttempts > maxAttemptsLimit {
+		return &ValidationError{Field: "max attempts", Value: fmt.Sprint(p.MaxAttempts), Rule: fmt.Sprintf("it must be between 1 and %d (0 means the default, %d)", maxAttemptsLimit, defaultMaxAttempts)}
+	}
+	return nil
+}
+
+// The guards (Request.Guards; the fronts read the age with ParseMaxAge).
+
+// validate checks the guards offline.
+func (g Guards) validate() error {
+	if g.Architecture != "" && !containsFold(Architectures, g.Architecture) {
+		return &ValidationError{Field: "architecture", Value: g.Architecture, Rule: "it must be one the API reports: " + strings.Join(Architectures, ", ")}
+	}
+	if g.OSType != "" && !containsFold(OSTypes, g.OSType) {
+		return &ValidationError{Field: "os type", Value: g.OSType, Rule: "it must be one the API reports: " + strings.Join(OSTypes, ", ")}
+	}
+	if g.MaxAge < 0 {
+		return &ValidationError{Field: "max age", Value: g.MaxAge.String(), Rule: "it must be positive"}
+	}
+	return nil
+}
+
+// maxAgeDays is the most days a time.Duration holds (about 292 years).
+const maxAgeDays = int(math.MaxInt64 / int64(24*time.Hour))
+
+// ParseMaxAge reads a maximum image age as every front accepts it: a Go
+// duration ("720h") or a whole number of days ("30d"), which Go durations
+// cannot express. It returns a *ValidationError naming field.
+func ParseMaxAge(field, s string) (time.Duration, error) {
+	bad := func(rule string) (time.Duration, error) {
+		return 0, &ValidationError{Field: field, Value: s, Rule: rule}
+	}
+	var age time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return bad(`write a duration such as "720h" or a number of days such as "30d"`)
+		}
+		if n > maxAgeDays {
+			return bad(fmt.Sprintf("it must be at most %dd", maxAgeDays))
+		}
+		age = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if age, err = time.ParseDuration(s); err != nil {
+			return bad(`write a duration such as "720h" or a number of days such as "30d"`)
+		}
+	}
+	if age <= 0 {
+		return bad("it must be positive")
+	}
+	return age, nil
+}
+
+// The wait (Request.Wait, Request.NewerThan).
+
+// MaxWait bounds Request.Wait: an image build that takes longer is stuck.
+const MaxWait = 6 * time.Hour
+
+func validateWait(wait time.Duration, newerThan string) error {
+	if wait < 0 || wait > MaxWait {
+		return &ValidationError{Field: "wait", Value: wait.String(), Rule: fmt.Sprintf("it must be between 0 (no waiting) and %s", MaxWait)}
+	}
+	if newerThan != "" {
+		if !imageIDPattern.MatchString(newerThan) {
+			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it must be an image id, such as m-bp1g7004ksh0oeuc0001"}
+		}
+		if wait == 0 {
+			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it only has a meaning with a wait (how long to wait for a newer image)"}
+		}
+	}
+	return nil
 }
 
 // ValidateImageID checks that id has the shape of an image id (custom

@@ -1,0 +1,133 @@
+package imagefamily
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// The credential rules: the settings of Request.Credentials (validate.go
+// checks them last, after the request's own parameters), then what the
+// environment and the credential chain hand over at lookup time. Every rule
+// is here once; the chain (credentials.go, profile.go, sts.go) calls it.
+
+var (
+	roleARNPattern     = regexp.MustCompile(`^acs:ram::[0-9]+:role/[A-Za-z0-9._@/+=,-]+$`)
+	providerARNPattern = regexp.MustCompile(`^acs:ram::[0-9]+:oidc-provider/[A-Za-z0-9._@/+=,-]+$`)
+	sessionNamePattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{2,64}$`)
+	ecsRoleNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+)
+
+// validateRoleARN is the role-ARN rule, for every role the core assumes:
+// the OIDC role, the role ARN to assume (a setting, ALICLOUD_ASSUME_ROLE_ARN
+// or an aliyun CLI profile's ram_role_arn). field names the setting.
+func validateRoleARN(field, arn string) error {
+	if !roleARNPattern.MatchString(arn) {
+		return &ValidationError{Field: field, Value: arn, Rule: "it must look like acs:ram::123456789012:role/role-name"}
+	}
+	return nil
+}
+
+// validateCredentials checks explicit credential settings offline: missing
+// halves of a pair, two sources set at once, malformed ARNs and durations.
+func validateCredentials(c Credentials) error {
+	bad := func(field, value, rule string) error {
+		return &ValidationError{Field: field, Value: value, Rule: rule}
+	}
+	hasStatic := c.AccessKeyID != "" || c.AccessKeySecret != ""
+	hasOIDC := c.OIDCProviderARN != "" || c.OIDCTokenFile != "" || c.OIDCToken != "" || c.OIDCRoleARN != ""
+	hasProfile := c.Profile != "" || c.ProfileFile != ""
+	hasECS := c.ECSRoleName != ""
+	switch {
+	case c.AccessKeyID != "" && c.AccessKeySecret == "":
+		return bad("access key secret", "", "it is required when an access key id is given")
+	case c.AccessKeySecret != "" && c.AccessKeyID == "":
+		return bad("access key id", "", "it is required when an access key secret is given")
+	case c.SecurityToken != "" && !hasStatic:
+		return bad("security token", redacted, "it needs the access key id and secret it was issued with")
+	}
+	sources := []string{}
+	for _, s := range []struct {
+		on   bool
+		name string
+	}{{hasStatic, "access key"}, {hasOIDC, "OIDC"}, {hasProfile, "CLI profile"}, {hasECS, "ECS RAM role name"}} {
+		if s.on {
+			sources = append(sources, s.name)
+		}
+	}
+	if len(sources) > 1 {
+		return bad("credentials", strings.Join(sources, " + "), "set only one credential source; "+
+			"to exchange keys for a role use the role ARN to assume (AssumeRole) instead of combining sources")
+	}
+	if hasOIDC {
+		switch {
+		case c.OIDCRoleARN == "":
+			return bad("OIDC role ARN", "", "it is required for OIDC (the role to assume, acs:ram::<account>:role/<name>)")
+		case c.OIDCProviderARN == "":
+			return bad("OIDC provider ARN", "", "it is required for OIDC (acs:ram::<account>:oidc-provider/<name>)")
+		case c.OIDCToken == "" && c.OIDCTokenFile == "":
+			return bad("OIDC token file", "", "an OIDC token or a token file is required")
+		}
+	}
+	if c.OIDCRoleARN != "" {
+		if err := validateRoleARN("OIDC role ARN", c.OIDCRoleARN); err != nil {
+			return err
+		}
+	}
+	if c.OIDCProviderARN != "" && !providerARNPattern.MatchString(c.OIDCProviderARN) {
+		return bad("OIDC provider ARN", c.OIDCProviderARN, "it must look like acs:ram::123456789012:oidc-provider/provider-name")
+	}
+	if c.AssumeRoleARN != "" {
+		if err := validateRoleARN("role ARN", c.AssumeRoleARN); err != nil {
+			return err
+		}
+	}
+	if c.RoleSessionName != "" && !sessionNamePattern.MatchString(c.RoleSessionName) {
+		return bad("role session name", c.RoleSessionName, "it must be 2 to 64 characters: letters, digits, '.', '@', '_' and '-'")
+	}
+	if d := c.RoleSessionDuration; d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
+		return bad("role session duration", d.String(), "it must be between 15m and 12h (STS limits)")
+	}
+	if c.ECSRoleName != "" && !ecsRoleNamePattern.MatchString(c.ECSRoleName) {
+		return bad("ECS RAM role name", c.ECSRoleName, "it must be a RAM role name (letters, digits, '.', '_' and '-'), not an ARN")
+	}
+	if _, err := parseEndpoint("STS endpoint", c.STSEndpoint); err != nil {
+		return err
+	}
+	if _, err := parseEndpoint("metadata endpoint", c.MetadataEndpoint); err != nil {
+		return err
+	}
+	return nil
+}
+
+// validateEnvKeys: static keys from the environment come as a pair; a lone
+// half names the variable that is missing.
+func validateEnvKeys(ek envKeys) error {
+	if ek.id != "" && ek.secret != "" {
+		return nil
+	}
+	missing := ek.idVar
+	if ek.id != "" {
+		missing = ek.secretVar
+	}
+	return &ValidationError{Field: "environment", Value: missing, Rule: missing + " is empty or unset while its pair is set; set both"}
+}
+
+// validateEnvOIDC: OIDC from the environment needs all three variables.
+func validateEnvOIDC(role, provider, tokenFile string) error {
+	if role == "" || provider == "" || tokenFile == "" {
+		return &ValidationError{Field: "environment", Value: "ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+			Rule: "OIDC needs all three variables; some are unset"}
+	}
+	return nil
+}
+
+// validateExpiredSeconds: an aliyun CLI profile's expired_seconds (0: not
+// set) is a session length STS issues.
+func validateExpiredSeconds(n int) error {
+	if n != 0 && (n < 900 || n > 3600) {
+		return fmt.Errorf("expired_seconds %d is out of range: STS issues credentials for 900 to 3600 seconds", n)
+	}
+	return nil
+}
