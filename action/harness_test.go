@@ -2,7 +2,6 @@ package action
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 )
 
 // step is one simulated action step: an injected environment, temporary
@@ -28,22 +28,9 @@ type step struct {
 	err     error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the step's stdout: the action writes it from several
+// goroutines (one per region) while a test may read it.
+type syncBuffer = syncio.Buffer
 
 // newStep prepares a step with the given inputs (names as in action.yml).
 // The environment has nothing from the real process: no credentials, no

@@ -14,6 +14,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
 )
 
@@ -34,34 +35,15 @@ type session struct {
 	// deadline (the SDK cannot be cancelled) may still finish a trace line
 	// after Resolve returned, and the caller must be free to read its
 	// writer then. Writes are serialised, and dropped once the session ends.
-	debug *gatedWriter
-}
-
-// gatedWriter forwards writes until closed, one at a time.
-type gatedWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	closed bool
-}
-
-func (g *gatedWriter) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return len(p), nil
-	}
-	return g.w.Write(p)
+	debug *syncio.Writer
 }
 
 // end closes the gate: nothing is written to Request.Debug after the call
 // that made the session returns.
 func (s *session) end() {
-	if s.debug == nil {
-		return
+	if s.debug != nil {
+		s.debug.Close()
 	}
-	s.debug.mu.Lock()
-	s.debug.closed = true
-	s.debug.mu.Unlock()
 }
 
 func newSession(req Request) *session {
@@ -76,7 +58,7 @@ func newSession(req Request) *session {
 	c := req.Credentials
 	s := &session{req: req, getenv: getenv, base: base, scrub: &scrubber{}, ua: userAgent(req.Front)}
 	if req.Debug != nil {
-		s.debug = &gatedWriter{w: req.Debug}
+		s.debug = syncio.NewWriter(req.Debug)
 	}
 	for _, secret := range []string{c.AccessKeySecret, c.SecurityToken, c.OIDCToken} {
 		s.scrub.add(secret)

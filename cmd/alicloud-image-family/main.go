@@ -19,11 +19,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/action"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
 )
 
@@ -41,21 +41,8 @@ const (
 type app struct {
 	getenv    func(string) string
 	stdout    io.Writer
-	stderr    io.Writer         // run wraps it in a lockedWriter
+	stderr    io.Writer         // run wraps it in a syncio.Writer
 	transport http.RoundTripper // nil: the default; the demo passes the emulator's
-}
-
-// lockedWriter serialises Writes: one message (report writes each in one
-// Write) is never cut by another goroutine's.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func main() {
@@ -87,8 +74,8 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 	// Regions are resolved concurrently and each may report (retries, wait
 	// progress): every message is one Write, and Writes are serialised, so
 	// lines never interleave mid-line.
-	if _, ok := a.stderr.(*lockedWriter); !ok && a.stderr != nil {
-		a.stderr = &lockedWriter{w: a.stderr}
+	if _, ok := a.stderr.(*syncio.Writer); !ok && a.stderr != nil {
+		a.stderr = syncio.NewWriter(a.stderr)
 	}
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usage)
