@@ -210,25 +210,29 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 
 	switch {
 	case in.oidc():
-		// Everything that can be checked offline is checked before a token
-		// is requested: invalid input must not send anything anywhere.
-		probe := req
-		probe.Credentials.OIDCRoleARN, probe.Credentials.OIDCProviderARN = in.roleToAssume, in.oidcProviderARN
-		probe.Credentials.OIDCToken = "not-requested-yet"
-		if err := imagefamily.Validate(probe); err != nil {
-			return err
-		}
-		token, err := idToken(ctx, a, in.audience, in.timeout, req.Retry)
-		if err != nil {
-			return err
-		}
 		req.Credentials.OIDCRoleARN = in.roleToAssume
 		req.Credentials.OIDCProviderARN = in.oidcProviderARN
-		req.Credentials.OIDCToken = token
 	case in.roleToAssume != "":
 		// With static keys, or with whatever the environment chain finds
 		// (an earlier credentials step), assume the role on top.
 		req.Credentials.AssumeRoleARN = in.roleToAssume
+	}
+	// The core checks the whole request (the first region's; ParseRegions
+	// checked the others) before a token is requested: invalid input must
+	// not send anything anywhere.
+	probe := req
+	if in.oidc() {
+		probe.Credentials.OIDCToken = "not-requested-yet"
+	}
+	if err := imagefamily.Validate(probe); err != nil {
+		return err
+	}
+	if in.oidc() {
+		token, err := idToken(ctx, a, in.audience, in.timeout, req.Retry)
+		if err != nil {
+			return err
+		}
+		req.Credentials.OIDCToken = token
 	}
 
 	var results []imagefamily.Result

@@ -87,11 +87,9 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 		return &imagefamily.ValidationError{Field: field, Value: value, Rule: rule}
 	}
 
-	// The family is checked by the core as well; checking it here first
-	// gives the error before an ID token is minted for nothing.
-	if err := imagefamily.ValidateFamily(in.family); err != nil {
-		return nil, err
-	}
+	// The family and every other rule of the request are the core's: run
+	// checks the whole request with imagefamily.Validate before anything
+	// is sent. What is read here is the action's own syntax.
 
 	region := input(a, "region")
 	if region == "" {
@@ -101,22 +99,15 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(regions) == 0 {
-		return nil, bad("input region", region, "it lists no region; give one region id such as cn-hangzhou, or several separated by commas or newlines")
-	}
 	in.regions = regions
 
-	// Static keys come as a pair; a lone half is always a mistake (usually a
-	// secret that is not available to this workflow, such as in a pull
-	// request from a fork), and silently falling back to the environment
-	// chain would hide it.
-	switch {
-	case in.accessKeyID != "" && in.accessKeySecret == "":
-		return nil, bad("input access-key-secret", "", "access-key-id is set but access-key-secret is empty; set both (secrets are not passed to workflows triggered from forks)")
-	case in.accessKeyID == "" && in.accessKeySecret != "":
-		return nil, bad("input access-key-id", "", "access-key-secret is set but access-key-id is empty; set both")
-	case in.securityToken != "" && in.accessKeyID == "":
-		return nil, bad("input security-token", "(hidden)", "a security token is only used together with access-key-id and access-key-secret")
+	// Static keys come as a pair (the core's rule); a lone half is always a
+	// mistake (usually a secret that is not available to this workflow, such
+	// as in a pull request from a fork), and silently falling back to the
+	// environment chain would hide it. The error names the inputs.
+	keys := imagefamily.Credentials{AccessKeyID: in.accessKeyID, AccessKeySecret: in.accessKeySecret, SecurityToken: in.securityToken}
+	if err := imagefamily.ValidateSettings(imagefamily.Request{Credentials: keys}); err != nil {
+		return nil, keyInputError(err)
 	}
 
 	if in.oidcProviderARN != "" && in.roleToAssume == "" {
@@ -246,6 +237,24 @@ func readWait(a *githubactions.Action, in *inputs) error {
 		in.newerThan = v
 	}
 	return nil
+}
+
+// keyInputError words the core's refusal of the static keys for the
+// inputs that set them.
+func keyInputError(err error) error {
+	var ve *imagefamily.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	switch ve.Field {
+	case "access key secret":
+		return &imagefamily.ValidationError{Field: "input access-key-secret", Value: "", Rule: "access-key-id is set but access-key-secret is empty; set both (secrets are not passed to workflows triggered from forks)"}
+	case "access key id":
+		return &imagefamily.ValidationError{Field: "input access-key-id", Value: "", Rule: "access-key-secret is set but access-key-id is empty; set both"}
+	case "security token":
+		return &imagefamily.ValidationError{Field: "input security-token", Value: "(hidden)", Rule: "a security token is only used together with access-key-id and access-key-secret"}
+	}
+	return err
 }
 
 // namedInput renames the field of a core *ValidationError to the input that
