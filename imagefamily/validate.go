@@ -270,9 +270,14 @@ func validateTimeout(d time.Duration) error {
 
 // Retries (Request.Retry).
 
+// MaxAttempts is the most attempts RetryPolicy.MaxAttempts may ask for: a
+// typo such as 1000 must not turn an outage into an hour of retries. The
+// fronts that count retries rather than attempts offer one less.
+const MaxAttempts = maxAttemptsLimit
+
 func validateRetry(p RetryPolicy) error {
-	if p.MaxAttempts < 0 || p.MaxAttempts > maxAttemptsLimit {
-		return &ValidationError{Field: "max attempts", Value: fmt.Sprint(p.MaxAttempts), Rule: fmt.Sprintf("it must be between 1 and %d (0 means the default, %d)", maxAttemptsLimit, defaultMaxAttempts)}
+	if p.MaxAttempts < 0 || p.MaxAttempts > MaxAttempts {
+		return &ValidationError{Field: "max attempts", Value: fmt.Sprint(p.MaxAttempts), Rule: fmt.Sprintf("it must be between 1 and %d (0 means the default, %d)", MaxAttempts, defaultMaxAttempts)}
 	}
 	return nil
 }

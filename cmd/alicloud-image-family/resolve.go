@@ -155,8 +155,9 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	// The core reads zero as "the default"; from the command line it can
 	// only be a mistake (docs/cli.md gives 1 to 20 and a positive duration).
+	// The upper bound is the core's (imagefamily.Validate checks it too).
 	if f.maxAttempts < 1 {
-		return a.usageError("--max-attempts must be between 1 and 20 (1 disables retries), not %d", f.maxAttempts)
+		return a.usageError("--max-attempts must be between 1 and %d (1 disables retries), not %d", imagefamily.MaxAttempts, f.maxAttempts)
 	}
 	timeout, err := f.timeout.duration()
 	if err != nil {

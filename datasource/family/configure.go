@@ -20,9 +20,9 @@ import (
 // official alicloud builder's name first, then the Alibaba Cloud SDK's.
 var regionEnv = []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"}
 
-// maxRetriesLimit follows the core's cap of 20 attempts, which keeps a typo
-// such as 1000 from turning an outage into an hour of retries.
-const maxRetriesLimit = 19
+// maxRetriesLimit is the core's cap of attempts (imagefamily.MaxAttempts)
+// counted in retries, as the attribute counts them.
+const maxRetriesLimit = imagefamily.MaxAttempts - 1
 
 // Configure decodes and checks the block. It never touches the network and
 // needs no credentials, so `packer validate` works anywhere.
@@ -186,7 +186,7 @@ func (d *Datasource) Configure(raws ...any) error {
 	known("newer_than", c.NewerThan)
 
 	if known("expected_image_id", c.ExpectedImageID) {
-		if err := checkExpected(c.ExpectedImageID, req.Region); err != nil {
+		if err := checkExpected(c.ExpectedImageID); err != nil {
 			add(err)
 		}
 		if len(d.regions) > 1 {
@@ -230,20 +230,13 @@ func (d *Datasource) addRegion(r string) {
 }
 
 // checkExpected checks that expected_image_id is one image id, with the
-// core's rules (ParseExpected), before anything is sent.
-func checkExpected(id, region string) error {
+// core's rule (ValidateImageID), before anything is sent.
+func checkExpected(id string) error {
 	if strings.ContainsAny(id, ",; \t\r\n=") {
 		return fmt.Errorf("expected_image_id %s: give one image id, such as m-bp1g7004ksh0oeuc0001", safetext.Quote(id, 160))
 	}
-	if imagefamily.ValidateRegion(region) != nil {
-		region = "cn-hangzhou" // a stand-in: the region has its own diagnostic
-	}
-	if _, err := imagefamily.ParseExpected("expected_image_id", region+"="+id); err != nil {
-		var ve *imagefamily.ValidationError
-		if errors.As(err, &ve) {
-			return fmt.Errorf("expected_image_id %s: it is not an image id (such as m-bp1g7004ksh0oeuc0001)", safetext.Quote(id, 160))
-		}
-		return err
+	if imagefamily.ValidateImageID("expected_image_id", id) != nil {
+		return fmt.Errorf("expected_image_id %s: it is not an image id (such as m-bp1g7004ksh0oeuc0001)", safetext.Quote(id, 160))
 	}
 	return nil
 }
