@@ -6,6 +6,7 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
 )
 
 // The json output is the API's Image as it was sent, for one region and for
@@ -24,7 +25,7 @@ func TestJSONOutputIsTheAPIsImage(t *testing.T) {
 				}
 				out := s.outputs()["json"]
 				if len(regions) == 1 {
-					if !sameJSON(t, []byte(out), want) {
+					if !e2etest.SameJSON(t, []byte(out), want) {
 						t.Fatalf("json output differs from the API's Image\n got: %s\nwant: %s", out, image)
 					}
 					continue
@@ -34,21 +35,11 @@ func TestJSONOutputIsTheAPIsImage(t *testing.T) {
 					t.Fatalf("multi-region json %q: %v", out, err)
 				}
 				for _, r := range regions {
-					if !sameJSON(t, m[r], want) {
+					if !e2etest.SameJSON(t, m[r], want) {
 						t.Fatalf("%s: json differs\n got: %s\nwant: %s", r, m[r], image)
 					}
 				}
 			}
 		})
 	}
-}
-
-// sameJSON is ecstest.SameJSON, failing the test when got is not JSON.
-func sameJSON(t *testing.T, got, want []byte) bool {
-	t.Helper()
-	same, err := ecstest.SameJSON(got, want)
-	if err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, got)
-	}
-	return same
 }

@@ -7,17 +7,8 @@ import (
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
 )
-
-// sameJSON is ecstest.SameJSON, failing the test when got is not JSON.
-func sameJSON(t *testing.T, got, want []byte) bool {
-	t.Helper()
-	same, err := ecstest.SameJSON(got, want)
-	if err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, got)
-	}
-	return same
-}
 
 func TestImageJSONIsTheAPIsImage(t *testing.T) {
 	for name, image := range ecstest.ParityImages() {
@@ -33,7 +24,7 @@ func TestImageJSONIsTheAPIsImage(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !sameJSON(t, out, []byte(image)) {
+				if !e2etest.SameJSON(t, out, []byte(image)) {
 					t.Fatalf("JSON differs from the API's Image\n got: %s\nwant: %s", out, image)
 				}
 			}
@@ -43,7 +34,7 @@ func TestImageJSONIsTheAPIsImage(t *testing.T) {
 			if err := json.Unmarshal(both, &m); err != nil || len(m) != 2 {
 				t.Fatalf("map: %v %s", err, both)
 			}
-			if !sameJSON(t, m["cn-shanghai"], []byte(image)) {
+			if !e2etest.SameJSON(t, m["cn-shanghai"], []byte(image)) {
 				t.Fatalf("multi-region JSON differs: %s", m["cn-shanghai"])
 			}
 			// The typed view still works, and a round trip keeps the bytes.
@@ -52,7 +43,7 @@ func TestImageJSONIsTheAPIsImage(t *testing.T) {
 			}
 			var back Image
 			if err := json.Unmarshal(mustMarshal(t, img), &back); err != nil || back.ImageID != img.ImageID ||
-				!sameJSON(t, mustMarshal(t, back), []byte(image)) {
+				!e2etest.SameJSON(t, mustMarshal(t, back), []byte(image)) {
 				t.Fatalf("round trip: %v %+v", err, back)
 			}
 		})

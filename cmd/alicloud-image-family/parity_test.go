@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
 )
 
 // `--output json` of the real binary is the API's Image as sent, as the
@@ -28,7 +29,7 @@ func TestOutputJSONIsTheAPIsImage(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
-			if !sameJSON(t, []byte(r.stdout), want) {
+			if !e2etest.SameJSON(t, []byte(r.stdout), want) {
 				t.Fatalf("--output json differs from the API's Image\n got: %s\nwant: %s", r.stdout, image)
 			}
 			r = runCLI(t, &emulatorProcess{CertFile: cert}, env, "resolve", "--region", "cn-hangzhou,cn-shanghai",
@@ -38,20 +39,10 @@ func TestOutputJSONIsTheAPIsImage(t *testing.T) {
 				t.Fatalf("two regions: exit %d %q %s", r.code, r.stdout, r.stderr)
 			}
 			for region, raw := range m {
-				if !sameJSON(t, raw, want) {
+				if !e2etest.SameJSON(t, raw, want) {
 					t.Fatalf("%s differs\n got: %s\nwant: %s", region, raw, image)
 				}
 			}
 		})
 	}
-}
-
-// sameJSON is ecstest.SameJSON, failing the test when got is not JSON.
-func sameJSON(t *testing.T, got, want []byte) bool {
-	t.Helper()
-	same, err := ecstest.SameJSON(got, want)
-	if err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, got)
-	}
-	return same
 }

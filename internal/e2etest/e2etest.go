@@ -1,7 +1,8 @@
 // Package e2etest gives the end-to-end tests one way to get the real
 // programs they drive: the tools scripts/tools.sh builds (Packer, act,
-// GoReleaser) and this repository's CLI. It is test support, imported only
-// by _test.go files.
+// GoReleaser) and this repository's CLI; and the fronts' parity tests one
+// way to compare JSON with the emulator's (SameJSON). It is test support,
+// imported only by _test.go files.
 package e2etest
 
 import (
@@ -137,4 +138,14 @@ func Emulator(t testing.TB, fixture string) (srv *ecstest.Server, certFile strin
 		t.Fatal(err)
 	}
 	return srv, certFile
+}
+
+// SameJSON is ecstest.SameJSON, failing the test when got is not JSON.
+func SameJSON(t testing.TB, got, want []byte) bool {
+	t.Helper()
+	same, err := ecstest.SameJSON(got, want)
+	if err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, got)
+	}
+	return same
 }
