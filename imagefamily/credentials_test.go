@@ -361,3 +361,49 @@ func TestOIDCProfileSTSSettings(t *testing.T) {
 		t.Fatalf("RoleSessionName %q, want the profile's over the request's", got)
 	}
 }
+
+// The role-ARN rule is one (validateRoleARN): the same refusal, value and
+// words whether the ARN is a setting checked by Validate, the OIDC role, the
+// ALICLOUD_ASSUME_ROLE_ARN variable or an aliyun CLI profile's ram_role_arn
+// read at lookup time; none of them sends anything.
+func TestRoleARNRuleOnce(t *testing.T) {
+	srv := emulator(t)
+	const bad = "acs:ram::123456789012:user/image-reader"
+	want := func(field string) ValidationError {
+		return ValidationError{Field: field, Value: bad, Rule: "it must look like acs:ram::123456789012:role/role-name"}
+	}
+	home := t.TempDir()
+	writeProfile(t, home, `{"current":"role","profiles":[{"name":"role","mode":"RamRoleArn","access_key_id":"`+demoID+
+		`","access_key_secret":"`+demoSecret+`","ram_role_arn":"`+bad+`"}]}`)
+	cases := []struct {
+		name  string
+		edit  func(*Request)
+		field string
+	}{
+		{"setting", func(r *Request) { r.Credentials.AssumeRoleARN = bad }, "role ARN"},
+		{"OIDC setting", func(r *Request) {
+			r.Credentials = Credentials{OIDCRoleARN: bad, OIDCProviderARN: "acs:ram::123456789012:oidc-provider/gh", OIDCToken: "t", Getenv: envFunc(nil)}
+		}, "OIDC role ARN"},
+		{"environment", func(r *Request) {
+			r.Credentials.Getenv = envFunc(map[string]string{"ALICLOUD_ASSUME_ROLE_ARN": bad})
+		}, "role ARN"},
+		{"aliyun CLI profile", func(r *Request) {
+			r.Credentials = Credentials{Profile: "role", HomeDir: home, STSEndpoint: srv.Endpoint(), Getenv: envFunc(nil)}
+		}, "role ARN"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv.ResetCounts()
+			r := request(srv)
+			c.edit(&r)
+			_, err := Resolve(context.Background(), r)
+			var ve *ValidationError
+			if !errors.As(err, &ve) || *ve != want(c.field) {
+				t.Errorf("err = %v, want %v", err, &ValidationError{Field: c.field, Value: bad, Rule: want(c.field).Rule})
+			}
+			if n := srv.Requests(""); n != 0 {
+				t.Errorf("%d requests sent", n)
+			}
+		})
+	}
+}
