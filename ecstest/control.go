@@ -327,39 +327,13 @@ func (s *Server) applyFault(fr faultRequest) *controlStatus {
 		return bad("\"delay\" applies to kinds \"delay\" and \"latency\" only")
 	}
 
-	switch fr.Kind {
-	case FaultThrottle, FaultThrottle429:
-		var opts []ThrottleOption
-		if fr.Kind == FaultThrottle429 {
-			opts = append(opts, TooManyRequests())
-		}
-		if fr.RetryAfter != "" {
-			opts = append(opts, RetryAfter(retryAfter))
-		}
-		s.Throttle(fr.Action, n, opts...)
-	case FaultStatus:
-		if fr.Status < 400 || fr.Status > 599 {
-			return bad("kind \"status\" needs \"status\" between 400 and 599, got %d", fr.Status)
-		}
-		s.FailStatus(fr.Action, n, fr.Status, fr.Code)
-	case FaultDelay:
-		s.Delay(fr.Action, delay)
-	case FaultHang:
-		s.Hang(fr.Action)
-	case FaultMalformed:
-		s.MalformedBody(fr.Action, n)
-	case FaultTruncated:
-		s.TruncatedBody(fr.Action, n)
-	case FaultEmpty:
-		s.EmptyBody(fr.Action, n)
-	case FaultDrop:
-		s.DropConnection(fr.Action, n)
-	case FaultLatency:
-		if fr.Action != "" {
-			return bad("kind \"latency\" applies to every action; use kind \"delay\" for one action")
-		}
-		s.Latency(delay)
+	if fr.Kind == FaultStatus && (fr.Status < 400 || fr.Status > 599) {
+		return bad("kind \"status\" needs \"status\" between 400 and 599, got %d", fr.Status)
 	}
+	if fr.Kind == FaultLatency && fr.Action != "" {
+		return bad("kind \"latency\" applies to every action; use kind \"delay\" for one action")
+	}
+	s.Inject(FaultSpec{Kind: fr.Kind, Action: fr.Action, N: n, Status: fr.Status, Code: fr.Code, Delay: delay, RetryAfter: retryAfter})
 	return nil
 }
 

@@ -1,9 +1,10 @@
 package main
 
-// The fault matrix through the real CLI binary against the emulator process
-// (the same rows as imagefamily/faults_matrix_test.go, seen from outside):
-// each row states the exit code (docs/cli.md), a fragment of stderr and the
-// requests the emulator saw.
+// The CLI's runner of the fault table (ecstest.FaultRows, the rows the core
+// runs in imagefamily/faults_matrix_test.go), through the real binary
+// against the emulator process: each row is checked for its exit code
+// (docs/cli.md), a fragment of stderr, the retry lines and the requests the
+// emulator saw.
 
 import (
 	"bufio"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,10 +22,14 @@ import (
 )
 
 const (
-	describeAction = "DescribeImageFromFamily"
+	describeAction = ecstest.ActionDescribe
 	oidcRoleARN    = "acs:ram::123456789012:role/github-oidc-image-reader"
 	oidcProvARN    = "acs:ram::123456789012:oidc-provider/github"
 )
+
+// processStartAllowance is what a runner that starts the binary adds to a
+// row's time bound.
+const processStartAllowance = time.Second
 
 // stsSession is a set of STS credentials the emulator issued.
 type stsSession struct{ id, secret, token string }
@@ -53,109 +59,56 @@ func oidcEnv(t *testing.T) map[string]string {
 	return map[string]string{"ALIBABA_CLOUD_ROLE_ARN": oidcRoleARN, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": oidcProvARN, "ALIBABA_CLOUD_OIDC_TOKEN_FILE": file}
 }
 
-type cliFaultRow struct {
-	name   string
-	faults []ecstest.FaultSpec
-	// env returns the row's environment (nil: the demo keys); it may ask
-	// the emulator for STS credentials.
-	env      func(t *testing.T, e *emulatorProcess) map[string]string
-	args     []string
-	code     int
-	frag     string
-	requests map[string]int // by action; "" is every request
-	within   time.Duration
-	// retries is how many retry lines stderr holds ("retrying ...: attempt
-	// N of M failed (...); next attempt in ..."), one before each request
-	// but the first of each exchange.
-	retries int
-}
-
-func cliFaultRows() []cliFaultRow {
-	throttle := func(n int) ecstest.FaultSpec {
-		return ecstest.FaultSpec{Kind: ecstest.FaultThrottle, Action: describeAction, N: n}
+// faultInvocation maps a row onto the binary's environment and flags. STS
+// secrets the row brings in are in the environment, where runCLI finds
+// every *SECRET* and *TOKEN* variable to scan for.
+func faultInvocation(t *testing.T, e *emulatorProcess, row ecstest.FaultRow) (env map[string]string, args []string) {
+	t.Helper()
+	switch row.Credentials {
+	case ecstest.CredKeys:
+		env = demoEnv
+	case ecstest.CredWrongSecret:
+		env = with(demoEnv, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", ecstest.FaultWrongSecret)
+	case ecstest.CredSTSWrongSecret:
+		s := assumeRole(t, e)
+		env = stsEnv(s.id, ecstest.FaultWrongSecret, s.token)
+	case ecstest.CredSTSExpired:
+		s := assumeRole(t, e)
+		if err := e.Control.ExpireSessions(); err != nil {
+			t.Fatal(err)
+		}
+		env = stsEnv(s.id, s.secret, s.token)
+	case ecstest.CredSTSOtherToken:
+		a, b := assumeRole(t, e), assumeRole(t, e)
+		env = stsEnv(a.id, a.secret, b.token)
+	case ecstest.CredOIDC:
+		env = oidcEnv(t)
+	default:
+		t.Fatalf("row %q: credentials %d have no mapping in the CLI's runner", row.Name, row.Credentials)
 	}
-	fault := func(kind ecstest.FaultKind, n int) ecstest.FaultSpec {
-		return ecstest.FaultSpec{Kind: kind, Action: describeAction, N: n}
+	if row.Untrusted {
+		// A certificate file without the emulator's certificate.
+		env = with(env, "SSL_CERT_FILE", filepath.Join(t.TempDir(), "none.pem"))
 	}
-	return []cliFaultRow{
-		{name: "throttled twice then success", faults: []ecstest.FaultSpec{throttle(2)},
-			code: exitOK, requests: map[string]int{describeAction: 3}, retries: 2},
-		{name: "throttled 4 times then success (attempt limit 5)", faults: []ecstest.FaultSpec{throttle(4)},
-			args: []string{"--max-attempts", "5"}, code: exitOK, requests: map[string]int{describeAction: 5}, retries: 4},
-		{name: "throttled as often as the attempt limit", faults: []ecstest.FaultSpec{throttle(3)},
-			args: []string{"--max-attempts", "3"}, code: exitFailure, frag: "Throttling.User (HTTP 400)", requests: map[string]int{describeAction: 3}, retries: 2},
-		// x-acs-retry-after 800ms and a 2s deadline: attempts at 0, 0.8s and
-		// 1.6s; the next wait would end past the deadline.
-		{name: "throttled forever fails within the deadline",
-			faults: []ecstest.FaultSpec{{Kind: ecstest.FaultThrottle429, Action: describeAction, N: 1000, RetryAfter: 800 * time.Millisecond}},
-			args:   []string{"--max-attempts", "20", "--timeout", "2s"}, code: exitFailure, frag: "The API is throttling this account",
-			requests: map[string]int{describeAction: 3}, retries: 2, within: 2*time.Second + time.Second},
-		{name: "500 once then success", faults: []ecstest.FaultSpec{{Kind: ecstest.FaultStatus, Action: describeAction, N: 1, Status: 500}},
-			code: exitOK, requests: map[string]int{describeAction: 2}, retries: 1},
-		{name: "503 on every attempt", faults: []ecstest.FaultSpec{{Kind: ecstest.FaultStatus, Action: describeAction, N: 100, Status: 503}},
-			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "ServiceUnavailable (HTTP 503)", requests: map[string]int{describeAction: 2}, retries: 1},
-		{name: "malformed JSON", faults: []ecstest.FaultSpec{fault(ecstest.FaultMalformed, 1)},
-			code: exitFailure, frag: "not valid JSON", requests: map[string]int{describeAction: 1}},
-		{name: "truncated JSON on every attempt", faults: []ecstest.FaultSpec{fault(ecstest.FaultTruncated, 100)},
-			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "EOF (after 2 attempts)", requests: map[string]int{describeAction: 2}, retries: 1},
-		{name: "empty body", faults: []ecstest.FaultSpec{fault(ecstest.FaultEmpty, 1)},
-			code: exitFailure, frag: "empty body", requests: map[string]int{describeAction: 1}},
-		{name: "connection dropped on every attempt", faults: []ecstest.FaultSpec{fault(ecstest.FaultDrop, 100)},
-			args: []string{"--max-attempts", "2"}, code: exitFailure, frag: "EOF (after 2 attempts)", requests: map[string]int{describeAction: 2}, retries: 1},
-		{name: "server hangs past the timeout", faults: []ecstest.FaultSpec{{Kind: ecstest.FaultHang, Action: describeAction}},
-			args: []string{"--timeout", "1s"}, code: exitFailure, frag: "Raise the timeout", requests: map[string]int{describeAction: 1}, within: 5 * time.Second},
-		{name: "wrong secret",
-			env: func(*testing.T, *emulatorProcess) map[string]string {
-				return with(demoEnv, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "wrong-secret-value-xyz")
-			},
-			code: exitFailure, frag: "SignatureDoesNotMatch", requests: map[string]int{describeAction: 1}},
-		// SignatureDoesNotMatch echoes the string to sign, which holds the
-		// token percent-encoded twice; runCLI scans for it in every form.
-		{name: "wrong secret with a security token",
-			env: func(t *testing.T, e *emulatorProcess) map[string]string {
-				s := assumeRole(t, e)
-				return stsEnv(s.id, "wrong-secret-value-xyz", s.token)
-			},
-			code: exitFailure, frag: "secret does not match", requests: map[string]int{describeAction: 1}},
-		{name: "expired security token",
-			env: func(t *testing.T, e *emulatorProcess) map[string]string {
-				s := assumeRole(t, e)
-				if err := e.Control.ExpireSessions(); err != nil {
-					t.Fatal(err)
-				}
-				return stsEnv(s.id, s.secret, s.token)
-			},
-			code: exitFailure, frag: "InvalidSecurityToken.Expired", requests: map[string]int{describeAction: 1}},
-		{name: "security token of another key",
-			env: func(t *testing.T, e *emulatorProcess) map[string]string {
-				a, b := assumeRole(t, e), assumeRole(t, e)
-				return stsEnv(a.id, a.secret, b.token)
-			},
-			code: exitFailure, frag: "InvalidSecurityToken.MismatchWithAccessKey", requests: map[string]int{describeAction: 1}},
-		{name: "STS unreachable during OIDC",
-			env:  func(t *testing.T, _ *emulatorProcess) map[string]string { return oidcEnv(t) },
-			args: []string{"--sts-endpoint", "127.0.0.1:1", "--max-attempts", "2"}, code: exitFailure, frag: "connection refused",
-			requests: map[string]int{"": 0}, retries: 1},
-		{name: "STS answers 503 during OIDC",
-			faults: []ecstest.FaultSpec{{Kind: ecstest.FaultStatus, Action: "AssumeRoleWithOIDC", N: 100, Status: 503}},
-			env:    func(t *testing.T, _ *emulatorProcess) map[string]string { return oidcEnv(t) },
-			args:   []string{"--max-attempts", "2"}, code: exitFailure, frag: "STS AssumeRoleWithOIDC failed: ServiceUnavailable",
-			requests: map[string]int{"AssumeRoleWithOIDC": 2, describeAction: 0}, retries: 1},
+	args = []string{"--image-family", "web-base", "--max-attempts", strconv.Itoa(row.MaxAttempts)}
+	if row.STSUnreachable {
+		args = append(args, "--sts-endpoint", "127.0.0.1:1")
 	}
+	if row.Timeout > 0 {
+		args = append(args, "--timeout", row.Timeout.String())
+	}
+	return env, args
 }
 
 func TestFaultMatrixCLI(t *testing.T) {
 	e := startEmulator(t)
-	for _, row := range cliFaultRows() {
-		t.Run(row.name, func(t *testing.T) {
+	for _, row := range ecstest.FaultRows() {
+		t.Run(row.Name, func(t *testing.T) {
 			if err := e.Control.ClearFaults(); err != nil {
 				t.Fatal(err)
 			}
-			env := demoEnv
-			if row.env != nil {
-				env = row.env(t, e)
-			}
-			for _, f := range row.faults {
+			env, args := faultInvocation(t, e, row)
+			for _, f := range row.Faults {
 				if err := e.Control.Fault(f); err != nil {
 					t.Fatal(err)
 				}
@@ -163,18 +116,16 @@ func TestFaultMatrixCLI(t *testing.T) {
 			if err := e.Control.ResetCounts(); err != nil {
 				t.Fatal(err)
 			}
-			// Secrets of the row (an STS token and secret) are scanned by
-			// runCLI, which takes every *SECRET* and *TOKEN* variable.
-			r := runCLI(t, e, env, resolveArgs(e, append([]string{"--image-family", "web-base"}, row.args...)...)...)
+			r := runCLI(t, e, env, resolveArgs(e, args...)...)
 			t.Logf("exit %d after %v: %s", r.code, r.elapsed.Round(time.Millisecond), strings.TrimSpace(r.stderr))
-			if r.code != row.code {
-				t.Errorf("exit code %d, want %d", r.code, row.code)
+			if r.code != row.ExitCode() {
+				t.Errorf("exit code %d, want %d", r.code, row.ExitCode())
 			}
-			if row.code == exitOK && r.stdout != wantNewest+"\n" {
+			if row.ExitCode() == exitOK && r.stdout != wantNewest+"\n" {
 				t.Errorf("stdout %q", r.stdout)
 			}
-			if row.code != exitOK && (r.stdout != "" || !strings.Contains(r.stderr, row.frag)) {
-				t.Errorf("stdout %q, stderr lacks %q", r.stdout, row.frag)
+			if row.ExitCode() != exitOK && (r.stdout != "" || !strings.Contains(r.stderr, row.Fragment)) {
+				t.Errorf("stdout %q, stderr lacks %q", r.stdout, row.Fragment)
 			}
 			var retries []string
 			for _, l := range strings.Split(r.stderr, "\n") {
@@ -182,17 +133,17 @@ func TestFaultMatrixCLI(t *testing.T) {
 					retries = append(retries, l)
 				}
 			}
-			if len(retries) != row.retries {
-				t.Errorf("%d retry lines on stderr, want %d", len(retries), row.retries)
+			if len(retries) != row.Retries {
+				t.Errorf("%d retry lines on stderr, want %d", len(retries), row.Retries)
 			}
-			if row.within > 0 && r.elapsed > row.within {
-				t.Errorf("took %v, want at most %v", r.elapsed, row.within)
+			if row.Within > 0 && r.elapsed > row.Within+processStartAllowance {
+				t.Errorf("took %v, want at most %v", r.elapsed, row.Within+processStartAllowance)
 			}
 			counts, err := e.Control.Requests()
 			if err != nil {
 				t.Fatal(err)
 			}
-			for action, want := range row.requests {
+			for action, want := range row.Requests {
 				got := counts.ByAction[action]
 				if action == "" {
 					got = counts.All

@@ -1,0 +1,277 @@
+package ecstest
+
+import "time"
+
+// The fault table: every way a real ECS or STS endpoint fails (throttling,
+// 5xx, broken bodies, dropped connections, hangs, bad credentials, STS down
+// during OIDC, an untrusted certificate) and what every front must make of
+// it. The core, the CLI binary, the action's entry point, a real packer
+// build and act each run the rows through their own runner (files named
+// faults_matrix_test.go, packer_matrix_test.go, act_matrix_test.go), so a
+// new fault is one row here that every front must answer.
+//
+// The hostile table (hostile.go) is its sibling: endpoints that answer but
+// cannot be trusted. Rows here are faults of an honest endpoint.
+
+// FaultOutcome is the class of what a lookup under a row ends in.
+type FaultOutcome int
+
+const (
+	// FaultFound: the lookup succeeds with the fixture's newest image.
+	FaultFound FaultOutcome = iota
+	// FaultThrottled: imagefamily.ErrThrottled.
+	FaultThrottled
+	// FaultAPIError: imagefamily.ErrAPI (an error answer, or one that is
+	// not a usable API answer).
+	FaultAPIError
+	// FaultNetwork: imagefamily.ErrNetwork (no answer: refused, dropped,
+	// cut short, certificate not trusted).
+	FaultNetwork
+	// FaultTimeout: imagefamily.ErrTimeout (the lookup's deadline passed).
+	FaultTimeout
+	// FaultAuthFailed: imagefamily.ErrAuthFailed (the endpoint refused the
+	// credentials).
+	FaultAuthFailed
+)
+
+func (o FaultOutcome) String() string {
+	switch o {
+	case FaultFound:
+		return "found"
+	case FaultThrottled:
+		return "throttled"
+	case FaultAPIError:
+		return "API error"
+	case FaultNetwork:
+		return "network error"
+	case FaultTimeout:
+		return "timeout"
+	case FaultAuthFailed:
+		return "authentication failed"
+	}
+	return "unknown"
+}
+
+// FaultCredentials is what credentials the front is given for a row.
+type FaultCredentials int
+
+const (
+	// CredKeys: the fixture's access key pair.
+	CredKeys FaultCredentials = iota
+	// CredWrongSecret: the fixture's key id with FaultWrongSecret.
+	CredWrongSecret
+	// CredSTSWrongSecret: STS credentials (AssumeRole) whose secret is
+	// replaced with FaultWrongSecret; the server's SignatureDoesNotMatch
+	// message echoes the string to sign, which holds the security token.
+	CredSTSWrongSecret
+	// CredSTSExpired: STS credentials whose session the emulator expired
+	// (ExpireSessions) after issuing them.
+	CredSTSExpired
+	// CredSTSOtherToken: the key and secret of one STS session with the
+	// security token of another.
+	CredSTSOtherToken
+	// CredOIDC: a GitHub-shaped ID token for the fixture's OIDC role,
+	// exchanged with AssumeRoleWithOIDC at the row's STS endpoint.
+	CredOIDC
+)
+
+// FaultWrongSecret is the secret the wrong-secret rows give. It is a
+// secret like any other: no output may show it.
+const FaultWrongSecret = "fault-table-wrong-secret-0001"
+
+// Actions the rows name.
+const (
+	ActionDescribe         = "DescribeImageFromFamily"
+	ActionAssumeRoleOIDC   = "AssumeRoleWithOIDC"
+	faultAttemptsUnlimited = 100 // "every attempt": more than any row's attempt budget
+)
+
+// FaultRow is one fault and what the user must get.
+type FaultRow struct {
+	Name string
+
+	// What the endpoint does: the faults injected (Server.Inject, or
+	// Control.Fault for an emulator process) after the row's credentials
+	// were obtained and before the lookup.
+	Faults []FaultSpec
+	// Credentials the front is given.
+	Credentials FaultCredentials
+	// STSUnreachable points the front's STS endpoint at a closed port.
+	STSUnreachable bool
+	// Untrusted: the front trusts no certificate (an empty pool), so the
+	// emulator's TLS certificate is not trusted.
+	Untrusted bool
+
+	// The front's settings. MaxAttempts is the attempt budget (Packer's
+	// max_retries is MaxAttempts-1); Timeout 0 is the front's default.
+	MaxAttempts int
+	Timeout     time.Duration
+
+	// What the user gets.
+	Outcome FaultOutcome
+	// DuringCredentials: the failure comes while obtaining credentials, so
+	// the error is a credentials error (imagefamily.ErrCredentials) too.
+	DuringCredentials bool
+	// Fragment appears in the error message (the core's error, the CLI's
+	// stderr, the action's ::error annotation, the Packer diagnostic);
+	// compared case-sensitively.
+	Fragment string
+	// Requests the emulator must see, by action; "" is every request.
+	Requests map[string]int
+	// Retries is how many retries are reported (the core's OnRetry hook,
+	// the CLI's "retrying" lines): one before every attempt but the first
+	// of each exchange.
+	Retries int
+	// Within bounds the lookup's wall time, for the rows about deadlines
+	// (0: no bound). Runners that start a process add their start-up
+	// allowance. Rows with a bound need the real retry waits.
+	Within time.Duration
+}
+
+// ExitCode is the CLI's and the action's exit code for the row (docs/cli.md):
+// 0 when found, 1 for every fault.
+func (r FaultRow) ExitCode() int {
+	if r.Outcome == FaultFound {
+		return 0
+	}
+	return 1
+}
+
+// NeedsSTS reports whether the front must be given STS credentials issued
+// by the emulator (AssumeRole) before the row's faults are injected.
+func (r FaultRow) NeedsSTS() bool {
+	switch r.Credentials {
+	case CredSTSWrongSecret, CredSTSExpired, CredSTSOtherToken:
+		return true
+	}
+	return false
+}
+
+// FaultRows is the fault table. Every row states its attempt budget, so the
+// request counts are exact whatever a front's default.
+func FaultRows() []FaultRow {
+	describe := func(kind FaultKind, n int) FaultSpec { return FaultSpec{Kind: kind, Action: ActionDescribe, N: n} }
+	status := func(action string, n, code int) FaultSpec {
+		return FaultSpec{Kind: FaultStatus, Action: action, N: n, Status: code}
+	}
+	every := faultAttemptsUnlimited
+	d := func(n int) map[string]int { return map[string]int{ActionDescribe: n} }
+	return []FaultRow{
+		{Name: "throttled once then success", Faults: []FaultSpec{describe(FaultThrottle, 1)},
+			MaxAttempts: 5, Requests: d(2), Retries: 1},
+		{Name: "throttled (HTTP 429) twice then success", Faults: []FaultSpec{describe(FaultThrottle429, 2)},
+			MaxAttempts: 5, Requests: d(3), Retries: 2},
+		{Name: "throttled 4 times then success (attempt limit 5)", Faults: []FaultSpec{describe(FaultThrottle, 4)},
+			MaxAttempts: 5, Requests: d(5), Retries: 4},
+		{Name: "throttled as often as the attempt limit", Faults: []FaultSpec{describe(FaultThrottle, 3)},
+			MaxAttempts: 3, Outcome: FaultThrottled, Fragment: "Throttling.User (HTTP 400)", Requests: d(3), Retries: 2},
+		{Name: "throttled (HTTP 429) past the attempt limit", Faults: []FaultSpec{describe(FaultThrottle429, every)},
+			MaxAttempts: 3, Outcome: FaultThrottled, Fragment: "after 3 attempts. The API is throttling this account",
+			Requests: d(3), Retries: 2},
+		// Real waits: x-acs-retry-after 800ms against a 2s deadline allows
+		// attempts at 0, 0.8s and 1.6s; the next wait would end past the
+		// deadline, so the lookup stops with the throttling error (not a
+		// timeout) before the deadline.
+		{Name: "throttled forever fails within the deadline",
+			Faults:      []FaultSpec{{Kind: FaultThrottle, Action: ActionDescribe, N: 1000, RetryAfter: 800 * time.Millisecond}},
+			MaxAttempts: 20, Timeout: 2 * time.Second,
+			Outcome: FaultThrottled, Fragment: "The API is throttling this account", Requests: d(3), Retries: 2,
+			Within: 2 * time.Second},
+		{Name: "500 once then success", Faults: []FaultSpec{status(ActionDescribe, 1, 500)},
+			MaxAttempts: 5, Requests: d(2), Retries: 1},
+		{Name: "503 twice then success", Faults: []FaultSpec{status(ActionDescribe, 2, 503)},
+			MaxAttempts: 5, Requests: d(3), Retries: 2},
+		{Name: "500 on every attempt", Faults: []FaultSpec{status(ActionDescribe, every, 500)},
+			MaxAttempts: 3, Outcome: FaultAPIError, Fragment: "InternalError (HTTP 500)", Requests: d(3), Retries: 2},
+		{Name: "503 on every attempt", Faults: []FaultSpec{status(ActionDescribe, every, 503)},
+			MaxAttempts: 2, Outcome: FaultAPIError, Fragment: "ServiceUnavailable (HTTP 503)", Requests: d(2), Retries: 1},
+		{Name: "502 from a gateway without an API body", Faults: []FaultSpec{status(ActionDescribe, every, 502)},
+			MaxAttempts: 2, Outcome: FaultAPIError, Fragment: "HTTP 502", Requests: d(2), Retries: 1},
+		// A body that is not JSON is not retried: the same server would
+		// most likely answer the same again.
+		{Name: "malformed JSON", Faults: []FaultSpec{describe(FaultMalformed, 1)},
+			MaxAttempts: 5, Outcome: FaultAPIError, Fragment: "not valid JSON", Requests: d(1)},
+		{Name: "truncated JSON on every attempt", Faults: []FaultSpec{describe(FaultTruncated, every)},
+			MaxAttempts: 2, Outcome: FaultNetwork, Fragment: "EOF (after 2 attempts)", Requests: d(2), Retries: 1},
+		{Name: "truncated JSON once then success", Faults: []FaultSpec{describe(FaultTruncated, 1)},
+			MaxAttempts: 5, Requests: d(2), Retries: 1},
+		{Name: "empty body", Faults: []FaultSpec{describe(FaultEmpty, 1)},
+			MaxAttempts: 5, Outcome: FaultAPIError, Fragment: "empty body", Requests: d(1)},
+		{Name: "connection dropped once then success", Faults: []FaultSpec{describe(FaultDrop, 1)},
+			MaxAttempts: 5, Requests: d(2), Retries: 1},
+		{Name: "connection dropped on every attempt", Faults: []FaultSpec{describe(FaultDrop, every)},
+			MaxAttempts: 2, Outcome: FaultNetwork, Fragment: "EOF (after 2 attempts)", Requests: d(2), Retries: 1},
+		{Name: "server hangs past the timeout", Faults: []FaultSpec{{Kind: FaultHang, Action: ActionDescribe}},
+			MaxAttempts: 5, Timeout: time.Second,
+			Outcome: FaultTimeout, Fragment: "Raise the timeout", Requests: d(1), Within: 3 * time.Second},
+		{Name: "server answers after the timeout", Faults: []FaultSpec{{Kind: FaultDelay, Action: ActionDescribe, Delay: 5 * time.Second}},
+			MaxAttempts: 5, Timeout: time.Second,
+			Outcome: FaultTimeout, Fragment: "Raise the timeout", Requests: d(1), Within: 3 * time.Second},
+		// Not retried, and never retried over plain HTTP: nothing reaches
+		// the emulator.
+		{Name: "TLS certificate not trusted", Untrusted: true,
+			MaxAttempts: 5, Outcome: FaultNetwork, Fragment: "TLS certificate not trusted", Requests: map[string]int{"": 0}},
+		{Name: "wrong secret", Credentials: CredWrongSecret,
+			MaxAttempts: 5, Outcome: FaultAuthFailed, Fragment: "SignatureDoesNotMatch", Requests: d(1)},
+		// The server's SignatureDoesNotMatch message echoes its string to
+		// sign, which holds the security token percent-encoded twice:
+		// runners scan every output for the token in every encoding.
+		{Name: "wrong secret with a security token", Credentials: CredSTSWrongSecret,
+			MaxAttempts: 5, Outcome: FaultAuthFailed, Fragment: "secret does not match", Requests: d(1)},
+		{Name: "expired security token", Credentials: CredSTSExpired,
+			MaxAttempts: 5, Outcome: FaultAuthFailed, Fragment: "InvalidSecurityToken.Expired", Requests: d(1)},
+		{Name: "security token of another key", Credentials: CredSTSOtherToken,
+			MaxAttempts: 5, Outcome: FaultAuthFailed, Fragment: "InvalidSecurityToken.MismatchWithAccessKey", Requests: d(1)},
+		{Name: "STS unreachable during OIDC", Credentials: CredOIDC, STSUnreachable: true,
+			MaxAttempts: 2, Outcome: FaultNetwork, DuringCredentials: true, Fragment: "connection refused",
+			Requests: map[string]int{"": 0}, Retries: 1},
+		{Name: "STS answers 503 during OIDC", Credentials: CredOIDC, Faults: []FaultSpec{status(ActionAssumeRoleOIDC, every, 503)},
+			MaxAttempts: 2, Outcome: FaultAPIError, DuringCredentials: true,
+			Fragment: "STS AssumeRoleWithOIDC failed: ServiceUnavailable",
+			Requests: map[string]int{ActionAssumeRoleOIDC: 2, ActionDescribe: 0}, Retries: 1},
+		{Name: "STS hangs during OIDC", Credentials: CredOIDC, Faults: []FaultSpec{{Kind: FaultHang, Action: ActionAssumeRoleOIDC}},
+			MaxAttempts: 5, Timeout: time.Second,
+			Outcome: FaultTimeout, DuringCredentials: true, Fragment: "Raise the timeout",
+			Requests: map[string]int{ActionAssumeRoleOIDC: 1, ActionDescribe: 0}, Within: 3 * time.Second},
+		{Name: "STS throttled once during OIDC then success", Credentials: CredOIDC,
+			Faults:      []FaultSpec{{Kind: FaultThrottle, Action: ActionAssumeRoleOIDC, N: 1}},
+			MaxAttempts: 5, Requests: map[string]int{ActionAssumeRoleOIDC: 2, ActionDescribe: 1}, Retries: 1},
+	}
+}
+
+// Inject applies one fault the way Control.Fault does for an emulator
+// process, so in-process runners and process runners read the same rows.
+func (s *Server) Inject(f FaultSpec) {
+	n := f.N
+	if n == 0 {
+		n = 1
+	}
+	var opts []ThrottleOption
+	if f.RetryAfter > 0 {
+		opts = append(opts, RetryAfter(f.RetryAfter))
+	}
+	switch f.Kind {
+	case FaultThrottle:
+		s.Throttle(f.Action, n, opts...)
+	case FaultThrottle429:
+		s.Throttle(f.Action, n, append(opts, TooManyRequests())...)
+	case FaultStatus:
+		s.FailStatus(f.Action, n, f.Status, f.Code)
+	case FaultDelay:
+		s.Delay(f.Action, f.Delay)
+	case FaultHang:
+		s.Hang(f.Action)
+	case FaultMalformed:
+		s.MalformedBody(f.Action, n)
+	case FaultTruncated:
+		s.TruncatedBody(f.Action, n)
+	case FaultEmpty:
+		s.EmptyBody(f.Action, n)
+	case FaultDrop:
+		s.DropConnection(f.Action, n)
+	case FaultLatency:
+		s.Latency(f.Delay)
+	default:
+		panic("ecstest: Inject: unknown fault kind " + string(f.Kind))
+	}
+}
