@@ -22,6 +22,17 @@ import (
 // These tests run the real core against the signing emulator (ECS and STS),
 // so what the action sends is what a real endpoint would accept.
 
+// issued matches STS credentials the emulator hands out; none may ever be
+// printed.
+var issued = regexp.MustCompile(`STS\.[A-Za-z0-9]{20,}|CAIS[A-Za-z0-9+/=_-]{40,}`)
+
+func (s *step) assertNoIssuedCredentials() {
+	s.t.Helper()
+	if m := issued.FindString(s.unmasked()); m != "" {
+		s.t.Errorf("STS-issued credential %q... in the step's output", m[:8])
+	}
+}
+
 const (
 	emuKeyID     = "LTAIACTIONTESTKEY0001"
 	emuSecret    = "action-test-secret-NOT-REAL-0001"
@@ -75,17 +86,6 @@ func emuInputs(srv *ecstest.Server, kv ...string) map[string]string {
 		m[kv[i]] = kv[i+1]
 	}
 	return m
-}
-
-// issued matches STS credentials the emulator hands out; none may ever be
-// printed.
-var issued = regexp.MustCompile(`STS\.[A-Za-z0-9]{20,}|CAIS[A-Za-z0-9+/=_-]{40,}`)
-
-func (s *step) assertNoIssuedCredentials() {
-	s.t.Helper()
-	if m := issued.FindString(s.unmasked()); m != "" {
-		s.t.Errorf("STS-issued credential %q... in the step's output", m[:8])
-	}
 }
 
 func TestEmulatorStaticKeys(t *testing.T) {

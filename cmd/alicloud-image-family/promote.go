@@ -118,27 +118,26 @@ func readExpectFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-// coreFieldFlags are the core's names of the request fields the CLI sets
-// from a flag of its own, so that a refusal by imagefamily.Validate names
+// flagNamed renames the field of a core *ValidationError to the CLI's flag
+// for it (coreFieldFlags), so that a refusal by imagefamily.Validate names
 // the flag to change.
+func flagNamed(err error) error {
+	if ve, flag, ok := imagefamily.FrontName(err, coreFieldFlags); ok {
+		named := *ve
+		named.Field = flag
+		return &named
+	}
+	return err
+}
+
+// coreFieldFlags are the core's names of the request fields the CLI sets
+// from a flag of its own.
 var coreFieldFlags = map[string]string{
 	"architecture": "--architecture",
 	"os type":      "--os-type",
 	"max age":      "--max-age",
 	"wait":         "--wait",
 	"newer than":   "--newer-than",
-}
-
-func flagNamed(err error) error {
-	var ve *imagefamily.ValidationError
-	if errors.As(err, &ve) {
-		if name, ok := coreFieldFlags[ve.Field]; ok {
-			named := *ve
-			named.Field = name
-			return &named
-		}
-	}
-	return err
 }
 
 // reportChanges writes one line per region whose newest image is not the

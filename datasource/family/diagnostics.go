@@ -32,11 +32,8 @@ var attributes = map[string]string{
 
 // attrError prefixes a core validation error with the attribute it is about.
 func attrError(err error) error {
-	var ve *imagefamily.ValidationError
-	if errors.As(err, &ve) {
-		if attr, ok := attributes[ve.Field]; ok {
-			return fmt.Errorf("%s: %w", attr, err)
-		}
+	if _, attr, ok := imagefamily.FrontName(err, attributes); ok {
+		return fmt.Errorf("%s: %w", attr, err)
 	}
 	return err
 }
