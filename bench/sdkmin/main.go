@@ -1,7 +1,7 @@
 // Command sdkmin is the yardstick for the CLI benchmark: the smallest
 // program that makes the same DescribeImageFromFamily call with the SDK,
 // with no validation, retries, credential chain or error mapping. The CLI is
-// measured against it (scripts/bench-cli.sh).
+// measured against it (bench/report).
 package main
 
 import (

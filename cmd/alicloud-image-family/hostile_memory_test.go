@@ -1,11 +1,13 @@
 package main
 
-// The memory measurement behind docs/benchmarks.md ("Memory against a
-// hostile endpoint"): peak RSS of the real CLI binary while the endpoint
+// A memory measurement: peak RSS of the real CLI binary while the endpoint
 // streams an endless body (and the other oversized rows of the hostile
 // table) vs a normal lookup. It is a measurement, not a test: it runs only
-// when HOSTILE_RSS_JSON names the file to write (scripts/bench-hostile.sh,
-// scripts/bench.sh), and asserts nothing about the numbers.
+// when HOSTILE_RSS_JSON names the file to write, and asserts nothing about
+// the numbers. docs/benchmarks.md ("Memory against a hostile endpoint")
+// takes its numbers from bench/report, which starts each program through
+// bench/rusage: a child started from this test process is charged at least
+// this process's own peak RSS.
 
 import (
 	"encoding/json"
@@ -60,7 +62,7 @@ type HostileMemoryEntry struct {
 func TestHostileMemory(t *testing.T) {
 	out := os.Getenv("HOSTILE_RSS_JSON")
 	if out == "" {
-		t.Skip("a measurement for scripts/bench-hostile.sh; set HOSTILE_RSS_JSON=FILE to run it")
+		t.Skip("a measurement (docs/benchmarks.md takes its numbers from bench/report); set HOSTILE_RSS_JSON=FILE to run it")
 	}
 	runs := 10
 	if v, err := strconv.Atoi(os.Getenv("HOSTILE_RSS_RUNS")); err == nil && v > 0 {
