@@ -127,17 +127,9 @@ func (f Field) Text(img Image) string {
 	case bool:
 		return strconv.FormatBool(v)
 	case map[string]string:
+		keys := slices.Sorted(maps.Keys(v))
 		var b strings.Builder
-		b.WriteByte('{')
-		for i, k := range slices.Sorted(maps.Keys(v)) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(jsonText(k))
-			b.WriteByte(':')
-			b.WriteString(jsonText(v[k]))
-		}
-		b.WriteByte('}')
+		writeObject(&b, len(keys), func(i int) (string, string) { return keys[i], v[keys[i]] })
 		return b.String()
 	case []DiskDeviceMapping:
 		var b strings.Builder
@@ -146,21 +138,30 @@ func (f Field) Text(img Image) string {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteByte('{')
-			for j, mf := range diskMappingFields {
-				if j > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(jsonText(mf.API))
-				b.WriteByte(':')
-				b.WriteString(jsonText(mf.Value(m)))
-			}
-			b.WriteByte('}')
+			writeObject(&b, len(diskMappingFields), func(j int) (string, string) {
+				return diskMappingFields[j].API, diskMappingFields[j].Value(m)
+			})
 		}
 		b.WriteByte(']')
 		return b.String()
 	}
 	panic("imagefamily: field " + f.Name + " has a value of an unexpected type")
+}
+
+// writeObject writes a JSON object of n string members, in order; member
+// gives the name and the value of the i-th.
+func writeObject(b *strings.Builder, n int, member func(i int) (name, value string)) {
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, value := member(i)
+		b.WriteString(jsonText(name))
+		b.WriteByte(':')
+		b.WriteString(jsonText(value))
+	}
+	b.WriteByte('}')
 }
 
 // jsonText is s as a JSON string, not HTML-escaped.
@@ -284,18 +285,11 @@ var fields = []Field{
 }
 
 var diskMappingFields = []DiskMappingField{
-	{Name: "device", API: "Device", GoName: "Device",
-		Description: "Device name, such as `/dev/xvda`."},
-	{Name: "size", API: "Size", GoName: "Size",
-		Description: "Disk size in GiB, as a string the way the API gives it (HCL converts it to a number where one is expected)."},
-	{Name: "snapshot_id", API: "SnapshotId", GoName: "SnapshotID",
-		Description: "Snapshot id of the disk."},
-	{Name: "type", API: "Type", GoName: "Type",
-		Description: "`system` or `data`."},
-	{Name: "format", API: "Format", GoName: "Format",
-		Description: "Image file format for imported images, such as `qcow2`."},
-	{Name: "import_oss_bucket", API: "ImportOSSBucket", GoName: "ImportOSSBucket",
-		Description: "OSS bucket an imported image came from."},
-	{Name: "import_oss_object", API: "ImportOSSObject", GoName: "ImportOSSObject",
-		Description: "OSS object an imported image came from."},
+	{Name: "device", API: "Device", GoName: "Device", Description: "Device name, such as `/dev/xvda`."},
+	{Name: "size", API: "Size", GoName: "Size", Description: "Disk size in GiB, as a string the way the API gives it (HCL converts it to a number where one is expected)."},
+	{Name: "snapshot_id", API: "SnapshotId", GoName: "SnapshotID", Description: "Snapshot id of the disk."},
+	{Name: "type", API: "Type", GoName: "Type", Description: "`system` or `data`."},
+	{Name: "format", API: "Format", GoName: "Format", Description: "Image file format for imported images, such as `qcow2`."},
+	{Name: "import_oss_bucket", API: "ImportOSSBucket", GoName: "ImportOSSBucket", Description: "OSS bucket an imported image came from."},
+	{Name: "import_oss_object", API: "ImportOSSObject", GoName: "ImportOSSObject", Description: "OSS object an imported image came from."},
 }
