@@ -1,7 +1,8 @@
 // Command report is the benchmark report: it builds the programs it
 // measures, starts emulators in process (package ecstest, TLS on loopback),
-// runs every measured command itself (wall time per run, peak RSS from the
-// kernel at exit), and writes docs/benchmarks.md: every comparison side by
+// runs every measured command through bench/rusage (wall time per run, peak
+// RSS from the kernel at exit), the commands of one comparison interleaved
+// run by run, and writes docs/benchmarks.md: every comparison side by
 // side, ratios first with the absolute numbers beside them, and the machine
 // described. scripts/bench.sh (`make bench`) runs it in a loopback-only
 // network namespace when it can.
