@@ -15,6 +15,7 @@ import (
 // resolving one image) and trivial.yml (the same output from a one-line
 // step), in alternating pairs; then the action built from source.
 type actResult struct {
+	version                 string // `act --version`
 	action, trivial, source series
 	// act's own step times ("Success - Main resolve [225ms]"), ms: the whole
 	// step, and for the action its composite's inner launcher step.
@@ -122,7 +123,7 @@ func (b *bench) measureAct() (*actResult, string, error) {
 	}
 	clear(times)
 	times["action"], times["trivial"], times["source"] = &stepTimes{}, &stepTimes{}, &stepTimes{}
-	res := &actResult{}
+	res := &actResult{version: firstLine(b.act, "--version")}
 	s, err := b.measure(0, b.runs.act, action, trivial)
 	if err != nil {
 		return nil, "", err

@@ -95,6 +95,12 @@ func envInt(name string, def int) int {
 
 func logf(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
 
+func skipped(skip bool, section, why string) {
+	if skip {
+		logf("%s: SKIPPED (the report says so): %s", section, why)
+	}
+}
+
 // report measures everything and writes the report; the exit code is 1 when
 // the data source missed its target, as the shell version's was.
 func report(out string, r runs) (int, error) {
@@ -116,6 +122,7 @@ func report(out string, r runs) (int, error) {
 	if rep.packer, rep.packerSkip, err = b.measurePacker(); err != nil {
 		return 0, err
 	}
+	skipped(rep.packer == nil, "packer build", rep.packerSkip)
 	logf("fan-out (%d runs each)", r.fanout)
 	if rep.fanout, err = b.measureFanout(); err != nil {
 		return 0, err
@@ -128,6 +135,7 @@ func report(out string, r runs) (int, error) {
 	if rep.act, rep.actSkip, err = b.measureAct(); err != nil {
 		return 0, err
 	}
+	skipped(rep.act == nil, "act", rep.actSkip)
 	for _, s := range []struct {
 		path string
 		into *int64
@@ -196,10 +204,10 @@ func setup(r runs) (*bench, func(), error) {
 // (TOOLS_CACHE, default ~/.cache/alicloud-image-family/tools), then PATH.
 // It returns the path, or "" and why.
 func findTool(name, version string) (string, string) {
-	if p := os.Getenv(strings.ToUpper(name)); p != "" {
-		return p, ""
-	}
 	var places []string
+	if p := os.Getenv(strings.ToUpper(name)); p != "" {
+		places = append(places, p)
+	}
 	if dir := os.Getenv("CI_TOOLS_BIN"); dir != "" {
 		places = append(places, filepath.Join(dir, name))
 	}
@@ -217,7 +225,7 @@ func findTool(name, version string) (string, string) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, ""
 	}
-	return "", fmt.Sprintf("%s %s not found (not in %s, CI_TOOLS_BIN or PATH; `bash scripts/tools.sh %s` builds it)",
+	return "", fmt.Sprintf("%s %s not found (not at %s nor on PATH; `bash scripts/tools.sh %s` builds it)",
 		name, version, strings.Join(places, ", "), name)
 }
 

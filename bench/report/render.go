@@ -50,8 +50,8 @@ func render(r *reportData) string {
 	if r.packer != nil {
 		tools = append(tools, r.packer.version)
 	}
-	if r.act != nil {
-		tools = append(tools, "act "+actVersion)
+	if a := r.act; a != nil {
+		tools = append(tools, a.version)
 	}
 	network := "no network namespace was available, but nothing was configured with a non-loopback address " +
 		"and act ran with its proxies pointed at a closed loopback port"
@@ -267,7 +267,7 @@ func renderAct(p printer, r *reportData) {
 	if !heading(p, "The action step under act", a != nil, r.actSkip) {
 		return
 	}
-	p("act %s in host mode (`-P ubuntu-latest=-self-hosted`, offline, no", actVersion)
+	p("%s in host mode (`-P ubuntu-latest=-self-hosted`, offline, no", a.version)
 	p("cache server) runs `testdata/bench/action.yml` (checkout, `uses: ./`")
 	p("resolving one image against the emulator, a step using the output) and")
 	p("`testdata/bench/trivial.yml` (the same job with the output set by a")

@@ -187,3 +187,41 @@ func TestRender(t *testing.T) {
 		t.Logf("report:\n%s", out)
 	}
 }
+
+func TestRenderPackerAndAct(t *testing.T) {
+	r := fixedReport()
+	r.packer = &packerResult{version: "Packer v1.15.1",
+		datasource: ser("ds", []float64{800, 900}), literal: ser("lit", []float64{400, 500}),
+		rssDatasource: ser("ds", []float64{1, 1}, 61440, 60416), rssLiteral: ser("lit", []float64{1, 1}, 60416, 60416),
+		pluginKiB: 27136, pluginStarts: 2}
+	r.act = &actResult{version: "act version 0.2.89",
+		action: ser("a", []float64{700, 740}, 40960, 39936), trivial: ser("t", []float64{600, 600}),
+		source: ser("s", []float64{2000, 2200}), stepAction: []float64{120, 130}, stepTrivial: []float64{10, 15},
+		stepSource: []float64{1600}, innerAction: []float64{100}, innerSource: []float64{1580}, actionKiB: 15155}
+	out := render(r)
+	for _, want := range []string{
+		"go1.26.8, Linux 6.1, Packer v1.15.1, act version 0.2.89.\n",
+		"| `packer build` with the data source vs a literal image id (mean) | 1.89x | 0.850 s vs 0.450 s (+0.400 s; medians +0.400 s) |",
+		"| packer build wall time (mean of 2) | 1.89x | 0.850 s ± 0.071 | 0.450 s ± 0.071 | +0.400 s |",
+		"| peak memory of packer (max RSS of 2 builds; the larger of Packer and its largest child) | 1.02x | 60.0 MiB | 59.0 MiB | |",
+		"The plugin process itself peaked at 26.5 MiB (max over its 2 starts in 2 builds",
+		"Target (under 0.3 s more): MISSED.",
+		"| act job with the action step vs a one-line step (medians of 2 alternating pairs) | 1.20x | 720.0 ms vs 600.0 ms (paired difference +120 ms ± 20.0 s.e.) |",
+		"| the action step itself vs the one-line step (act's step times) | 10.00x | 125.0 ms vs 12.5 ms (+112 ms) |",
+		"act version 0.2.89 in host mode",
+		"| act run wall time (median) | 1.20x | 720.0 ms | 600.0 ms | 2100.0 ms |",
+		"| inside it: the launcher and the binary (composite's inner step) | | 100.0 ms | | 1580.0 ms |",
+		"Peak memory: the action's own process 14.8 MiB",
+		"| `act` | the action workflow | 40.0 MiB | the larger of act and its largest child, max of 2 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if r.packer.targetMet() {
+		t.Error("0.4 s more met a 0.3 s target")
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", out)
+	}
+}
