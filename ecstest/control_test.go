@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 )
 
 func newControlled(t *testing.T, tls bool) *Server {
@@ -350,7 +352,7 @@ func startMain(t *testing.T, extra ...string) ReadyInfo {
 	}
 	ready := filepath.Join(dir, "ready.json")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncio.Buffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- Main(ctx, append([]string{"--fixture", fixture, "--tls", "--cert-file", filepath.Join(dir, "cert.pem"),

@@ -174,7 +174,7 @@ func FaultRows() []FaultRow {
 		// timeout) before the deadline.
 		{Name: "throttled forever fails within the deadline",
 			Faults:      []FaultSpec{{Kind: FaultThrottle, Action: ActionDescribe, N: 1000, RetryAfter: 800 * time.Millisecond}},
-			MaxAttempts: 20, Timeout: 2 * time.Second,
+			MaxAttempts: 5, Timeout: 2 * time.Second,
 			Outcome: FaultThrottled, Fragment: "The API is throttling this account", Requests: d(3), Retries: 2,
 			Within: 2 * time.Second},
 		{Name: "500 once then success", Faults: []FaultSpec{status(ActionDescribe, 1, 500)},

@@ -12,11 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 )
 
 func TestTLSServerTrust(t *testing.T) {
@@ -91,24 +92,6 @@ func TestParseFixture(t *testing.T) {
 	}
 }
 
-// syncBuffer lets the test read what Main writes from another goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestMainProcessMode(t *testing.T) {
 	dir := t.TempDir()
 	fixture := filepath.Join(dir, "fixture.json")
@@ -120,7 +103,7 @@ func TestMainProcessMode(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncio.Buffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- Main(ctx, []string{"--fixture", fixture, "--tls", "--cert-file", certFile,
@@ -216,7 +199,7 @@ func TestMainUsageErrors(t *testing.T) {
 		{[]string{"--fixture", bad}, 1, "unknown field"},
 		{[]string{"--fixture", filepath.Join(dir, "missing.json")}, 1, "missing.json"},
 	} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr syncio.Buffer
 		code := Main(context.Background(), tc.args, &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) || stdout.String() != "" {
 			t.Errorf("%v: exit %d stderr %q stdout %q", tc.args, code, stderr.String(), stdout.String())
