@@ -1,42 +1,262 @@
 package actione2e
 
-// A few rows of the fault matrix and of the bad-input table through act, the
-// way a runner starts the action (action.yml, the launcher, the binary): the
-// other rows run through action.Main in the action package, since each act
-// run takes seconds.
+// act's runner of the fault table (ecstest.FaultRows, the rows the core runs
+// in imagefamily/faults_matrix_test.go), the way a runner starts the action
+// (action.yml, the launcher, the binary), followed by a few rows of the
+// bad-input table: one generated workflow, one act run. Between the rows, a
+// step calls a gate this test serves on loopback, which injects the next
+// row's faults into the emulator (and after the row, records what the
+// emulator saw), so every row sees exactly its own faults.
+//
+// The action has no input for the attempt budget (it is always 5), so act
+// runs the rows whose budget is 5; action.Main runs every row with the
+// budget set on the request (action/faults_matrix_test.go).
 
 import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
 
-const matrixWorkflow = `# Written by test/action/act_matrix_test.go.
+// actionAttempts is the action's fixed attempt budget.
+const actionAttempts = 5
+
+const (
+	actRoleARN     = "acs:ram::123456789012:role/image-reader"
+	actOIDCRole    = "acs:ram::123456789012:role/github-image-reader"
+	actOIDCProvier = "acs:ram::123456789012:oidc-provider/github"
+)
+
+// actRow is one row of the table as the workflow runs it.
+type actRow struct {
+	row     ecstest.FaultRow
+	id      string            // the step id, row-N
+	secrets map[string]string // act secrets the row's inputs name
+}
+
+// rowGate injects each row's faults when the workflow reaches it and
+// records the emulator's counts after it.
+type rowGate struct {
+	emu    *ecstest.Server
+	rows   map[string]actRow
+	mu     sync.Mutex
+	counts map[string]map[string]int // step id -> action -> requests
+}
+
+func (g *rowGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	what, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	row, ok := g.rows[id]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch what {
+	case "before":
+		g.emu.ClearFaults()
+		if row.row.Credentials == ecstest.CredSTSExpired {
+			g.emu.ExpireSessions()
+		}
+		for _, f := range row.row.Faults {
+			g.emu.Inject(f)
+		}
+		g.emu.ResetCounts()
+	case "after":
+		g.emu.ClearFaults()
+		seen := map[string]int{}
+		for action := range row.row.Requests {
+			seen[action] = g.emu.Requests(action)
+		}
+		g.mu.Lock()
+		g.counts[id] = seen
+		g.mu.Unlock()
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// gateStep calls the gate with bash alone (no curl on a bare runner).
+func gateStep(what, id string) string {
+	return fmt.Sprintf(`      - name: gate %[1]s %[2]s
+        shell: bash
+        run: |
+          echo "FAULT-ROW-%[3]s %[2]s"
+          exec 3<>/dev/tcp/127.0.0.1/$FAULT_GATE_PORT
+          printf 'GET /%[1]s/%[2]s HTTP/1.0\r\n\r\n' >&3
+          grep -q '^ok' <&3
+`, what, id, strings.ToUpper(what))
+}
+
+// actRows picks the rows act can express and gives each its credentials:
+// STS ones are issued here, before the run, and handed over as act secrets.
+// The rows whose credentials expire come last: ExpireSessions ends every
+// session issued so far.
+func actRows(t *testing.T, w *world) []actRow {
+	var rows []actRow
+	for _, row := range ecstest.FaultRows() {
+		if row.MaxAttempts != actionAttempts {
+			t.Logf("act skips %q: its attempt budget is %d, the action's is %d", row.Name, row.MaxAttempts, actionAttempts)
+			continue
+		}
+		rows = append(rows, actRow{row: row})
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		return rows[i].row.Credentials != ecstest.CredSTSExpired && rows[j].row.Credentials == ecstest.CredSTSExpired
+	})
+	for i := range rows {
+		r := &rows[i]
+		r.id = "row-" + strconv.Itoa(i+1)
+		key := strings.ToUpper(strings.ReplaceAll(r.id, "-", "_"))
+		sts := func(other bool, secretOverride string) {
+			a := assumeRoleE2E(t, w.emu)
+			token := a[2]
+			if other {
+				token = assumeRoleE2E(t, w.emu)[2]
+			}
+			secret := a[1]
+			if secretOverride != "" {
+				secret = secretOverride
+			}
+			r.secrets = map[string]string{key + "_ID": a[0], key + "_SECRET": secret, key + "_TOKEN": token, key + "_ISSUED_SECRET": a[1]}
+		}
+		switch r.row.Credentials {
+		case ecstest.CredKeys:
+			r.secrets = map[string]string{key + "_ID": e2eKeyID, key + "_SECRET": e2eSecret}
+		case ecstest.CredWrongSecret:
+			r.secrets = map[string]string{key + "_ID": e2eKeyID, key + "_SECRET": ecstest.FaultWrongSecret}
+		case ecstest.CredSTSWrongSecret:
+			sts(false, ecstest.FaultWrongSecret)
+		case ecstest.CredSTSExpired:
+			sts(false, "")
+		case ecstest.CredSTSOtherToken:
+			sts(true, "")
+		case ecstest.CredOIDC:
+		default:
+			t.Fatalf("row %q: credentials %d have no mapping in act's runner", r.row.Name, r.row.Credentials)
+		}
+	}
+	return rows
+}
+
+// assumeRoleE2E obtains STS credentials (id, secret, token) from the
+// emulator with the workflow's key.
+func assumeRoleE2E(t *testing.T, emu *ecstest.Server) [3]string {
+	t.Helper()
+	c, err := ecstest.AssumeRole(emu.Client(), emu.URL, e2eKeyID, e2eSecret, actRoleARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return [3]string{c.AccessKeyID, c.AccessKeySecret, c.SecurityToken}
+}
+
+// rowStep is the action step of one row.
+func rowStep(r actRow) string {
+	var b strings.Builder
+	key := strings.ToUpper(strings.ReplaceAll(r.id, "-", "_"))
+	fmt.Fprintf(&b, "      # %s\n      - id: %s\n        uses: ./\n        continue-on-error: true\n", r.row.Name, r.id)
+	env := map[string]string{}
+	if r.row.Credentials == ecstest.CredOIDC {
+		// The job's keys would compete with OIDC.
+		env["ALIBABA_CLOUD_ACCESS_KEY_ID"], env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "", ""
+	}
+	if r.row.Untrusted {
+		env["SSL_CERT_FILE"] = "/nonexistent/none.pem"
+	}
+	if len(env) > 0 {
+		b.WriteString("        env:\n")
+		for _, k := range sortedKeys(env) {
+			fmt.Fprintf(&b, "          %s: %q\n", k, env[k])
+		}
+	}
+	b.WriteString("        with:\n          region: cn-hangzhou\n          image-family: web-base\n          endpoint: ${{ env.EMULATOR_ENDPOINT }}\n")
+	sts := "${{ env.EMULATOR_ENDPOINT }}"
+	if r.row.STSUnreachable {
+		sts = "127.0.0.1:1"
+	}
+	fmt.Fprintf(&b, "          sts-endpoint: %s\n", sts)
+	if r.row.Credentials == ecstest.CredOIDC {
+		fmt.Fprintf(&b, "          role-to-assume: %s\n          oidc-provider-arn: %s\n", actOIDCRole, actOIDCProvier)
+	} else {
+		fmt.Fprintf(&b, "          access-key-id: ${{ secrets.%[1]s_ID }}\n          access-key-secret: ${{ secrets.%[1]s_SECRET }}\n", key)
+		if _, ok := r.secrets[key+"_TOKEN"]; ok {
+			fmt.Fprintf(&b, "          security-token: ${{ secrets.%s_TOKEN }}\n", key)
+		}
+	}
+	if r.row.Timeout > 0 {
+		fmt.Fprintf(&b, "          timeout: %s\n", r.row.Timeout)
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// matrixWorkflow is a job for each fault row, then one for the bad-input
+// steps, each job needing the one before (so the rows run in turn, as the
+// gate expects). One job per row, because act v0.2.89 slows down with every
+// further run of a composite action in one job (a row's step took 50s after
+// twenty of them) and then drops the step's annotations.
+func matrixWorkflow(rows []actRow) string {
+	var b strings.Builder
+	b.WriteString(`# Written by test/action/act_matrix_test.go.
 name: action matrix
 on: push
+permissions:
+  id-token: write
+  contents: read
+env:
+  ALIBABA_CLOUD_ACCESS_KEY_ID: ${{ secrets.ALICLOUD_ACCESS_KEY_ID }}
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: ${{ secrets.ALICLOUD_ACCESS_KEY_SECRET }}
 jobs:
-  matrix:
-    runs-on: ubuntu-latest
-    env:
-      ALIBABA_CLOUD_ACCESS_KEY_ID: ${{ secrets.ALICLOUD_ACCESS_KEY_ID }}
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: ${{ secrets.ALICLOUD_ACCESS_KEY_SECRET }}
-    steps:
-      - uses: actions/checkout@v4
-      # Fault: throttled on every request; the step fails within its
-      # timeout with the throttling error.
-      - id: throttled
-        uses: ./
-        continue-on-error: true
-        with:
-          region: cn-hangzhou
-          image-family: web-base
-          endpoint: ${{ env.EMULATOR_ENDPOINT }}
-          timeout: 2s
-      # Bad input: image_family is not an input of this action (a typo of
+`)
+	job := func(id, needs string) {
+		fmt.Fprintf(&b, "  %s:\n    runs-on: ubuntu-latest\n", id)
+		if needs != "" {
+			fmt.Fprintf(&b, "    needs: [%s]\n", needs)
+		}
+		b.WriteString("    steps:\n      - uses: actions/checkout@v4\n")
+	}
+	prev := ""
+	for _, r := range rows {
+		job(r.id, prev)
+		prev = r.id
+		b.WriteString(gateStep("before", r.id))
+		b.WriteString(rowStep(r))
+		b.WriteString(gateStep("after", r.id))
+		fmt.Fprintf(&b, `      - name: outcome %[1]s
+        shell: bash
+        env:
+          OUTCOME: ${{ steps.%[1]s.outcome }}
+          IMAGE: ${{ steps.%[1]s.outputs.image-id }}
+        run: echo "FAULT-ROW-OUTCOME %[1]s $OUTCOME image=$IMAGE"
+`, r.id)
+	}
+	job("bad-inputs", prev)
+	b.WriteString(badInputSteps)
+	b.WriteString(badInputAssert)
+	return b.String()
+}
+
+const badInputSteps = `      # Bad input: image_family is not an input of this action (a typo of
       # image-family), so the required family is missing.
       - id: misspelt-input
         uses: ./
@@ -89,11 +309,11 @@ jobs:
           image-family: web-base
           endpoint: ${{ env.EMULATOR_ENDPOINT }}
           architecture: amd64
-      - name: Assert outcomes
+`
+
+const badInputAssert = `      - name: Assert outcomes
         shell: bash
         env:
-          THROTTLED: ${{ steps.throttled.outcome }}
-          THROTTLED_FOUND: ${{ steps.throttled.outputs.found }}
           MISSPELT: ${{ steps.misspelt-input.outcome }}
           BAD_REGION: ${{ steps.bad-region.outcome }}
           BAD_EXPECTED: ${{ steps.bad-expected.outcome }}
@@ -107,8 +327,6 @@ jobs:
           check() {
             if [ "$2" = "$3" ]; then echo "ok $1"; else echo "::error::$1 is '$2', want '$3'"; fail=1; fi
           }
-          check throttled.outcome "$THROTTLED" failure
-          check throttled.found "$THROTTLED_FOUND" false
           check misspelt-input.outcome "$MISSPELT" failure
           check bad-region.outcome "$BAD_REGION" failure
           check bad-expected.outcome "$BAD_EXPECTED" failure
@@ -120,22 +338,37 @@ jobs:
           [ "$fail" = 0 ] && echo "E2E-MATRIX-OK"
 `
 
+// actRetryLine is a retry line of the step log, as act shows it.
+var actRetryLine = regexp.MustCompile(`\| retrying .+: attempt \d+ of \d+ failed \(.+\); next attempt in \S+`)
+
 func TestActMatrix(t *testing.T) {
 	w := newWorld(t)
+	rows := actRows(t, w)
+	gate := &rowGate{emu: w.emu, rows: map[string]actRow{}, counts: map[string]map[string]int{}}
+	var secretArgs []string
+	scan := secretscan.New(ecstest.FaultWrongSecret)
+	for _, r := range rows {
+		gate.rows[r.id] = r
+		for _, k := range sortedKeys(r.secrets) {
+			secretArgs = append(secretArgs, "--secret", k+"="+r.secrets[k])
+			if strings.HasSuffix(k, "_SECRET") || strings.HasSuffix(k, "_TOKEN") {
+				scan.Add(r.secrets[k])
+			}
+		}
+	}
+	gateSrv := httptest.NewServer(gate)
+	t.Cleanup(gateSrv.Close)
+	port := gateSrv.Listener.Addr().(*net.TCPAddr).Port
+
 	dir := filepath.Join(w.ws, "testdata", "workflows")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "matrix.yml"), []byte(matrixWorkflow), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "matrix.yml"), []byte(matrixWorkflow(rows)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// x-acs-retry-after 800ms against the 2s timeout: attempts at 0, 0.8s
-	// and 1.6s, then the next wait would pass the deadline.
-	w.emu.Throttle("DescribeImageFromFamily", 1000, ecstest.RetryAfter(800*time.Millisecond))
-	r := w.act("matrix.yml", nil)
-	r.must(t, "E2E-MATRIX-OK",
-		"::error title=Image family lookup failed in cn-hangzhou::ECS DescribeImageFromFamily for family \"web-base\" in region cn-hangzhou failed: Throttling.User",
-		"after 3 attempts. The API is throttling this account",
+	res := w.act("matrix.yml", []string{"FAULT_GATE_PORT=" + strconv.Itoa(port)}, secretArgs...)
+	res.must(t, "E2E-MATRIX-OK",
 		"::error title=Image family lookup failed::invalid image family \"\": it is required",
 		"::error title=Image family lookup failed::invalid region \"CN-HANGZHOU\": region ids are lower case",
 		"::error title=Image family lookup failed::invalid input expected-image-ids \"cn-hangzhou=m-bp1e2enew000000002\": it must be one JSON object of region to image id",
@@ -143,16 +376,76 @@ func TestActMatrix(t *testing.T) {
 		"::error title=Image family lookup failed::invalid input wait-timeout \"-5m\": it must be between 0s and 6h0m0s",
 		"::error title=Image family lookup failed::invalid input architecture \"amd64\": it must be one the API reports: x86_64, arm64, i386",
 	)
-	// Only the throttled step sent anything: every bad input exits 2
-	// before a request.
-	if n, all := w.emu.Requests("DescribeImageFromFamily"), w.emu.Requests(""); n != 3 || all != 3 {
-		t.Errorf("the emulator saw %d lookups (%d requests), want 3", n, all)
+	scan.Check(t, "act's log", res.out)
+	sections := rowSections(res.out)
+	for _, r := range rows {
+		t.Run(r.row.Name, func(t *testing.T) {
+			log, ok := sections[r.id]
+			if !ok {
+				t.Fatalf("no section of the log for %s", r.id)
+			}
+			want := "success image=m-bp1e2enew000000002"
+			if r.row.ExitCode() != 0 {
+				want = "failure image="
+			}
+			if !strings.Contains(log, "FAULT-ROW-OUTCOME "+r.id+" "+want+"\n") && !strings.HasSuffix(log, "FAULT-ROW-OUTCOME "+r.id+" "+want) {
+				t.Errorf("outcome: want %q", want)
+			}
+			if r.row.ExitCode() != 0 {
+				var annotation string
+				for _, l := range strings.Split(log, "\n") {
+					if strings.Contains(l, "::error ") {
+						annotation = l
+					}
+				}
+				if !strings.Contains(annotation, r.row.Fragment) {
+					t.Errorf("no ::error annotation with %q", r.row.Fragment)
+				}
+			}
+			if n := len(actRetryLine.FindAllString(log, -1)); n != r.row.Retries {
+				t.Errorf("%d retry lines, want %d", n, r.row.Retries)
+			}
+			gate.mu.Lock()
+			seen := gate.counts[r.id]
+			gate.mu.Unlock()
+			for action, want := range r.row.Requests {
+				if seen[action] != want {
+					t.Errorf("the emulator saw %d %q requests, want %d", seen[action], action, want)
+				}
+			}
+			if t.Failed() {
+				t.Logf("log of %s:\n%s", r.id, log)
+			}
+		})
 	}
 	// act v0.2.89, unlike GitHub's runner, does not warn about an input the
 	// action does not declare; the misspelt input is caught only because
 	// the family it was meant to give is required. Record which it is, so a
 	// newer act that warns is noticed.
-	if strings.Contains(r.out, "Unexpected input") {
+	if strings.Contains(res.out, "Unexpected input") {
 		t.Logf("act warns about unexpected inputs")
 	}
+}
+
+// rowSections cuts act's log into each row's part: from the gate's "before"
+// marker to its outcome line.
+func rowSections(out string) map[string]string {
+	sections := map[string]string{}
+	var id string
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if i := strings.Index(l, "FAULT-ROW-BEFORE "); i >= 0 && !strings.Contains(l, "echo") {
+			id, b = strings.TrimSpace(l[i+len("FAULT-ROW-BEFORE "):]), strings.Builder{}
+		}
+		if id == "" {
+			continue
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+		if strings.Contains(l, "FAULT-ROW-OUTCOME "+id+" ") && !strings.Contains(l, "echo") {
+			sections[id] = b.String()
+			id = ""
+		}
+	}
+	return sections
 }
