@@ -251,65 +251,47 @@ jobs:
 `, r.id)
 	}
 	job("bad-inputs", prev)
-	b.WriteString(badInputSteps)
+	b.WriteString(badInputSteps())
 	b.WriteString(badInputAssert)
 	return b.String()
 }
 
-const badInputSteps = `      # Bad input: image_family is not an input of this action (a typo of
-      # image-family), so the required family is missing.
-      - id: misspelt-input
-        uses: ./
-        continue-on-error: true
-        with:
-          region: cn-hangzhou
-          image_family: web-base
-          endpoint: ${{ env.EMULATOR_ENDPOINT }}
-      # Bad input: an upper-case region.
-      - id: bad-region
-        uses: ./
-        continue-on-error: true
-        with:
-          region: CN-HANGZHOU
-          image-family: web-base
-          endpoint: ${{ env.EMULATOR_ENDPOINT }}
-      # Bad input: expected-image-ids that is not the image-ids shape.
-      - id: bad-expected
-        uses: ./
-        continue-on-error: true
-        with:
-          region: cn-hangzhou
-          image-family: web-base
-          endpoint: ${{ env.EMULATOR_ENDPOINT }}
-          expected-image-ids: cn-hangzhou=m-bp1e2enew000000002
-      # Bad input: expected-image-ids naming a region not looked up.
-      - id: unknown-expected-region
-        uses: ./
-        continue-on-error: true
-        with:
-          region: cn-hangzhou
-          image-family: web-base
-          endpoint: ${{ env.EMULATOR_ENDPOINT }}
-          expected-image-ids: '{"cn-shanghai":"m-uf6e2eshanghai00001"}'
-      # Bad input: a negative wait.
-      - id: negative-wait
-        uses: ./
-        continue-on-error: true
-        with:
-          region: cn-hangzhou
-          image-family: web-base
-          endpoint: ${{ env.EMULATOR_ENDPOINT }}
-          wait-timeout: -5m
-      # Bad input: a guard with an unknown value.
-      - id: bad-guard
-        uses: ./
-        continue-on-error: true
-        with:
-          region: cn-hangzhou
-          image-family: web-base
-          endpoint: ${{ env.EMULATOR_ENDPOINT }}
-          architecture: amd64
-`
+// actBadInputs are rows of the bad-input table run through act: each step
+// must fail before a request, with its annotation.
+var actBadInputs = []struct {
+	id, why    string
+	with       []string // inputs beyond the endpoint, in pairs
+	annotation string   // after "::error title=Image family lookup failed::"
+}{
+	{"misspelt-input", "image_family is not an input of this action (a typo of image-family), so the required family is missing",
+		[]string{"region", "cn-hangzhou", "image_family", "web-base"}, `invalid image family "": it is required`},
+	{"bad-region", "an upper-case region",
+		[]string{"region", "CN-HANGZHOU", "image-family", "web-base"}, `invalid region "CN-HANGZHOU": region ids are lower case`},
+	{"bad-expected", "expected-image-ids that is not the image-ids shape",
+		[]string{"region", "cn-hangzhou", "image-family", "web-base", "expected-image-ids", "cn-hangzhou=m-bp1e2enew000000002"},
+		`invalid input expected-image-ids "cn-hangzhou=m-bp1e2enew000000002": it must be one JSON object of region to image id`},
+	{"unknown-expected-region", "expected-image-ids naming a region not looked up",
+		[]string{"region", "cn-hangzhou", "image-family", "web-base", "expected-image-ids", `'{"cn-shanghai":"m-uf6e2eshanghai00001"}'`},
+		`invalid input expected-image-ids "cn-shanghai": it names a region that is not being looked up (cn-hangzhou)`},
+	{"negative-wait", "a negative wait",
+		[]string{"region", "cn-hangzhou", "image-family", "web-base", "wait-timeout", "-5m"},
+		`invalid input wait-timeout "-5m": it must be between 0s and 6h0m0s`},
+	{"bad-guard", "a guard with an unknown value",
+		[]string{"region", "cn-hangzhou", "image-family", "web-base", "architecture", "amd64"},
+		`invalid input architecture "amd64": it must be one the API reports: x86_64, arm64, i386`},
+}
+
+func badInputSteps() string {
+	var b strings.Builder
+	for _, s := range actBadInputs {
+		fmt.Fprintf(&b, "      # Bad input: %s.\n      - id: %s\n        uses: ./\n        continue-on-error: true\n        with:\n", s.why, s.id)
+		for i := 0; i+1 < len(s.with); i += 2 {
+			fmt.Fprintf(&b, "          %s: %s\n", s.with[i], s.with[i+1])
+		}
+		b.WriteString("          endpoint: ${{ env.EMULATOR_ENDPOINT }}\n")
+	}
+	return b.String()
+}
 
 const badInputAssert = `      - name: Assert outcomes
         shell: bash
@@ -368,14 +350,11 @@ func TestActMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := w.act("matrix.yml", []string{"FAULT_GATE_PORT=" + strconv.Itoa(port)}, secretArgs...)
-	res.must(t, "E2E-MATRIX-OK",
-		"::error title=Image family lookup failed::invalid image family \"\": it is required",
-		"::error title=Image family lookup failed::invalid region \"CN-HANGZHOU\": region ids are lower case",
-		"::error title=Image family lookup failed::invalid input expected-image-ids \"cn-hangzhou=m-bp1e2enew000000002\": it must be one JSON object of region to image id",
-		"::error title=Image family lookup failed::invalid input expected-image-ids \"cn-shanghai\": it names a region that is not being looked up (cn-hangzhou)",
-		"::error title=Image family lookup failed::invalid input wait-timeout \"-5m\": it must be between 0s and 6h0m0s",
-		"::error title=Image family lookup failed::invalid input architecture \"amd64\": it must be one the API reports: x86_64, arm64, i386",
-	)
+	markers := []string{"E2E-MATRIX-OK"}
+	for _, s := range actBadInputs {
+		markers = append(markers, "::error title=Image family lookup failed::"+s.annotation)
+	}
+	res.must(t, markers...)
 	scan.Check(t, "act's log", res.out)
 	sections := rowSections(res.out)
 	for _, r := range rows {
