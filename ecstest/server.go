@@ -58,6 +58,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,13 +85,13 @@ type Server struct {
 	// URL is scheme://127.0.0.1:port, without a trailing slash.
 	URL string
 
-	listener net.Listener
-	http     *http.Server
-	cert     *x509.Certificate
-	certPEM  []byte
-	closing  chan struct{}
-	closeMu  sync.Once
-	wg       sync.WaitGroup
+	// ts serves the emulator: httptest gives it the listener, TLS,
+	// connection tracking and Close, as users of httptest expect.
+	ts      *httptest.Server
+	cert    *x509.Certificate
+	certPEM []byte
+	closing chan struct{}
+	closeMu sync.Once
 
 	mu       sync.Mutex
 	accounts map[string]Account
@@ -188,41 +189,39 @@ func Start(f *Fixture, o Options) (*Server, error) {
 		s.images[r] = imgs
 	}
 
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("ecstest: listen on %s: %w", addr, err)
+	ts := httptest.NewUnstartedServer(s)
+	if o.Addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			ts.Close()
+			return nil, fmt.Errorf("ecstest: listen on %s: %w", addr, err)
+		}
+		ts.Listener.Close()
+		ts.Listener = ln
 	}
-	scheme := "http"
+	ts.Config.ReadHeaderTimeout = 10 * time.Second
+	// HTTP/1.1 only: the fault injector hijacks connections, which HTTP/2
+	// cannot do, and the real RPC endpoints answer HTTP/1.1 as well.
+	ts.Config.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+	// Handshake failures are expected (tests of untrusted certificates,
+	// clients going away) and would only clutter the test output.
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if o.TLS {
+		// Our own certificate rather than httptest's: it also names
+		// localhost, and is a CA, so it can be the only entry of
+		// SSL_CERT_FILE for a child process.
 		tlsCert, err := s.makeCert()
 		if err != nil {
-			ln.Close()
+			ts.Close()
 			return nil, err
 		}
-		// HTTP/1.1 only: the fault injector hijacks connections, which HTTP/2
-		// cannot do, and the real RPC endpoints answer HTTP/1.1 as well.
-		ln = tls.NewListener(ln, &tls.Config{
-			Certificates: []tls.Certificate{tlsCert},
-			NextProtos:   []string{"http/1.1"},
-			MinVersion:   tls.VersionTLS12,
-		})
-		scheme = "https"
+		ts.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+		ts.StartTLS()
+	} else {
+		ts.Start()
 	}
-	s.listener = ln
-	s.URL = scheme + "://" + ln.Addr().String()
-	s.http = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		// Handshake failures are expected (tests of untrusted certificates,
-		// clients going away) and would only clutter the test output.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		_ = s.http.Serve(ln)
-	}()
+	s.ts = ts
+	s.URL = ts.URL
 	return s, nil
 }
 
@@ -248,13 +247,15 @@ func checkLoopback(addr string) error {
 func (s *Server) Close() {
 	s.closeMu.Do(func() {
 		close(s.closing)
-		_ = s.http.Close()
-		s.wg.Wait()
+		// Every connection, active ones too (a handler holding a hung
+		// request is woken by closing), then httptest's Close.
+		s.ts.CloseClientConnections()
+		s.ts.Close()
 	})
 }
 
 // Endpoint is host:port, the form the SDK takes as a Domain.
-func (s *Server) Endpoint() string { return s.listener.Addr().String() }
+func (s *Server) Endpoint() string { return s.ts.Listener.Addr().String() }
 
 // Certificate is the TLS server's certificate (nil for plain HTTP).
 func (s *Server) Certificate() *x509.Certificate { return s.cert }
@@ -294,8 +295,10 @@ func (s *Server) Transport() *http.Transport {
 	return t
 }
 
-// Client returns an http.Client using Transport().
-func (s *Server) Client() *http.Client { return &http.Client{Transport: s.Transport()} }
+// Client returns httptest's client for the server: it trusts the
+// server's certificate, uses no proxy, and its idle connections are closed
+// by Close.
+func (s *Server) Client() *http.Client { return s.ts.Client() }
 
 func (s *Server) makeCert() (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
