@@ -217,17 +217,16 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		// (an earlier credentials step), assume the role on top.
 		req.Credentials.AssumeRoleARN = in.roleToAssume
 	}
-	// The core checks the whole request (the first region's; ParseRegions
-	// checked the others) before a token is requested: invalid input must
-	// not send anything anywhere.
-	probe := req
 	if in.oidc() {
+		// Everything that can be checked offline is checked before a token
+		// is requested: invalid input must not send anything anywhere. In
+		// the other modes the core's lookup checks the same request before
+		// it sends anything, and its error is reported for the region.
+		probe := req
 		probe.Credentials.OIDCToken = "not-requested-yet"
-	}
-	if err := imagefamily.Validate(probe); err != nil {
-		return err
-	}
-	if in.oidc() {
+		if err := imagefamily.Validate(probe); err != nil {
+			return err
+		}
 		token, err := idToken(ctx, a, in.audience, in.timeout, req.Retry)
 		if err != nil {
 			return err

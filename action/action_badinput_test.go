@@ -308,3 +308,36 @@ func TestFailureWritesOutputs(t *testing.T) {
 		t.Errorf("exit %d, want 2 and no warning:\n%s", s.code, s.stdout)
 	}
 }
+
+// Which error a step reports, and under which title, stays as it was when
+// the core's rules moved into one place: a bad family is reported before
+// the action's own inputs (family and region both bad: the family), and a
+// rule only the core checks, in a single-region run with keys, is reported
+// by the lookup for its region.
+func TestBadInputActionOrderAndTitle(t *testing.T) {
+	srv := emulator(t)
+	keys := []string{"access-key-id", emuKeyID, "access-key-secret", emuSecret}
+	for _, c := range []struct {
+		name, want string
+		inputs     []string
+	}{
+		{"family and region both bad", `::error title=Image family lookup failed::invalid image family "1x"`,
+			[]string{"image-family", "1x", "region", "CN-x"}},
+		{"family bad and a lone key half", `::error title=Image family lookup failed::invalid image family "1x"`,
+			[]string{"image-family", "1x", "access-key-secret", ""}},
+		{"endpoint only the core checks, one region, keys", `::error title=Image family lookup failed in cn-hangzhou::invalid endpoint "ftp://x"`,
+			[]string{"endpoint", "ftp://x"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv.ResetCounts()
+			s := newStep(t, emuInputs(srv, append(append([]string{}, keys...), c.inputs...)...))
+			s.runMain(viaEmulator(srv))
+			if s.code != 2 || !strings.Contains(s.stdout.String(), c.want) {
+				t.Errorf("exit %d, want 2 and %q in:\n%s", s.code, c.want, s.stdout.String())
+			}
+			if n := srv.Requests(""); n != 0 {
+				t.Errorf("the emulator saw %d requests; want none", n)
+			}
+		})
+	}
+}

@@ -87,9 +87,13 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 		return &imagefamily.ValidationError{Field: field, Value: value, Rule: rule}
 	}
 
-	// The family and every other rule of the request are the core's: run
-	// checks the whole request with imagefamily.Validate before anything
-	// is sent. What is read here is the action's own syntax.
+	// The family's rule is the core's; asking it here, first, reports a bad
+	// family before the action's own inputs, and before an ID token is
+	// minted for nothing. Every other rule of the request is checked by the
+	// core when the request is complete.
+	if err := imagefamily.ValidateFamily(in.family); err != nil {
+		return nil, err
+	}
 
 	region := input(a, "region")
 	if region == "" {

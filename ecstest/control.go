@@ -333,7 +333,7 @@ func (s *Server) applyFault(fr faultRequest) *controlStatus {
 	if fr.Kind == FaultLatency && fr.Action != "" {
 		return bad("kind \"latency\" applies to every action; use kind \"delay\" for one action")
 	}
-	s.Inject(FaultSpec{Kind: fr.Kind, Action: fr.Action, N: n, Status: fr.Status, Code: fr.Code, Delay: delay, RetryAfter: retryAfter})
+	s.inject(FaultSpec{Kind: fr.Kind, Action: fr.Action, N: n, Status: fr.Status, Code: fr.Code, Delay: delay, RetryAfter: retryAfter}, fr.RetryAfter != "")
 	return nil
 }
 

@@ -117,6 +117,15 @@ func TestControlCountsAndFaults(t *testing.T) {
 	if e := decodeError(t, a); a.status != 429 || e.Code != "Throttling" || a.header.Get("x-acs-retry-after") != "1500" {
 		t.Fatalf("throttle429: %d %+v %v", a.status, e, a.header)
 	}
+	// "retry_after": "0s" sends the header with 0, as a server may.
+	req, _ := http.NewRequest(http.MethodPost, s.URL+ControlPrefix+"faults", strings.NewReader(`{"kind": "throttle", "retry_after": "0s"}`))
+	if resp, err := s.Client().Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("retry_after 0s: %v %v", resp, err)
+	}
+	a = raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil)
+	if v, ok := a.header["X-Acs-Retry-After"]; a.status != 400 || !ok || len(v) != 1 || v[0] != "0" {
+		t.Fatalf("throttle with retry_after 0s: %d %v", a.status, a.header)
+	}
 
 	// The body faults and drop, each once.
 	for _, tc := range []struct {

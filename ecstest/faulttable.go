@@ -241,13 +241,17 @@ func FaultRows() []FaultRow {
 
 // Inject applies one fault the way Control.Fault does for an emulator
 // process, so in-process runners and process runners read the same rows.
-func (s *Server) Inject(f FaultSpec) {
+func (s *Server) Inject(f FaultSpec) { s.inject(f, f.RetryAfter > 0) }
+
+// inject is Inject; withRetryAfter sends x-acs-retry-after even when it is 0
+// (the control API's "retry_after": "0s").
+func (s *Server) inject(f FaultSpec, withRetryAfter bool) {
 	n := f.N
 	if n == 0 {
 		n = 1
 	}
 	var opts []ThrottleOption
-	if f.RetryAfter > 0 {
+	if withRetryAfter {
 		opts = append(opts, RetryAfter(f.RetryAfter))
 	}
 	switch f.Kind {

@@ -19,9 +19,11 @@ var (
 	ecsRoleNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 )
 
-// validateRoleARN is the role-ARN rule, for every role the core assumes:
-// the OIDC role, the role ARN to assume (a setting, ALICLOUD_ASSUME_ROLE_ARN
-// or an aliyun CLI profile's ram_role_arn). field names the setting.
+// validateRoleARN is the role-ARN rule, for the OIDC role given as a
+// setting and every role ARN to assume (a setting, ALICLOUD_ASSUME_ROLE_ARN
+// or an aliyun CLI profile's ram_role_arn). An OIDC role from
+// ALIBABA_CLOUD_ROLE_ARN or an OIDC profile goes to STS as given (as it
+// always has), and STS refuses a malformed one. field names the setting.
 func validateRoleARN(field, arn string) error {
 	if !roleARNPattern.MatchString(arn) {
 		return &ValidationError{Field: field, Value: arn, Rule: "it must look like acs:ram::123456789012:role/role-name"}
