@@ -21,16 +21,12 @@ import (
 type step struct {
 	t       *testing.T
 	env     map[string]string
-	stdout  *syncBuffer
+	stdout  *syncio.Buffer // written from one goroutine per region
 	outPath string
 	sumPath string
 	code    int
 	err     error
 }
-
-// syncBuffer is the step's stdout: the action writes it from several
-// goroutines (one per region) while a test may read it.
-type syncBuffer = syncio.Buffer
 
 // newStep prepares a step with the given inputs (names as in action.yml).
 // The environment has nothing from the real process: no credentials, no
@@ -42,7 +38,7 @@ func newStep(t *testing.T, inputs map[string]string) *step {
 	s := &step{
 		t:       t,
 		env:     map[string]string{},
-		stdout:  &syncBuffer{},
+		stdout:  &syncio.Buffer{},
 		outPath: filepath.Join(dir, "output"),
 		sumPath: filepath.Join(dir, "summary"),
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 )
 
 var emuKeys = []string{"access-key-id", emuKeyID, "access-key-secret", emuSecret}
@@ -401,7 +402,7 @@ func TestRetryLines(t *testing.T) {
 // write that started while another was in progress could interleave with
 // it on a real pipe.
 type overlapWriter struct {
-	syncBuffer
+	syncio.Buffer
 	inside, overlaps atomic.Int32
 }
 
@@ -411,7 +412,7 @@ func (w *overlapWriter) Write(p []byte) (int, error) {
 	}
 	defer w.inside.Add(-1)
 	time.Sleep(2 * time.Millisecond) // widen the window
-	return w.syncBuffer.Write(p)
+	return w.Buffer.Write(p)
 }
 
 // The regions' lookups retry concurrently; every retry line is whole, and no

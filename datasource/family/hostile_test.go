@@ -28,7 +28,7 @@ func TestExecuteHostileEndpoints(t *testing.T) {
 	t.Setenv("PACKER_LOG", "1")
 	// The core may still write a trace line from an SDK call it abandoned
 	// at the deadline after Execute returned: the buffer takes a lock.
-	var logBuf syncBuffer
+	var logBuf syncio.Buffer
 	log.SetOutput(&logBuf)
 	t.Cleanup(func() { log.SetOutput(io.Discard) })
 
@@ -105,10 +105,6 @@ max_retries         = %d
 		})
 	}
 }
-
-// syncBuffer is the plugin log, which the core's goroutines write while
-// the test reads it.
-type syncBuffer = syncio.Buffer
 
 // checkLog: every line of the plugin log is printable, none starts with
 // forged text, and the signature is only ever written redacted.

@@ -24,6 +24,7 @@ import (
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 )
 
 // ---- Configure ----
@@ -200,7 +201,7 @@ func runRelease(t *testing.T, srv *ecstest.Server, body string) (cty.Value, erro
 
 func runReleaseSleep(t *testing.T, srv *ecstest.Server, body string, sleep func(context.Context, time.Duration) error) (cty.Value, error, string) {
 	t.Helper()
-	var logBuf syncBuffer
+	var logBuf syncio.Buffer
 	log.SetOutput(&logBuf)
 	t.Cleanup(func() { log.SetOutput(io.Discard) })
 	before := srv.Requests("")
