@@ -16,7 +16,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,20 +52,6 @@ func assumeRole(t *testing.T, srv *ecstest.Server) stsCreds {
 	return stsCreds{c.AccessKeyID, c.AccessKeySecret, c.SecurityToken}
 }
 
-// httpsOnly records the scheme of every request and trusts no certificate.
-type httpsOnly struct {
-	mu   sync.Mutex
-	urls []string
-	base http.RoundTripper
-}
-
-func (h *httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
-	h.mu.Lock()
-	h.urls = append(h.urls, r.URL.Scheme)
-	h.mu.Unlock()
-	return h.base.RoundTrip(r)
-}
-
 // stepRetryLine is the step log's line for a retry (imagefamily.RetryNotice).
 var stepRetryLine = regexp.MustCompile(`^retrying .+: attempt \d+ of \d+ failed \(.+\); next attempt in \S+$`)
 
@@ -75,7 +60,7 @@ var stepRetryLine = regexp.MustCompile(`^retrying .+: attempt \d+ of \d+ failed 
 // attempt budget (it is always the default, 5), so the row's budget is set
 // on the request, as a test-only option. Secrets the row brings in are
 // inputs, which scanAll scans for.
-func faultStep(t *testing.T, srv *ecstest.Server, tokens *githubTokens, row ecstest.FaultRow) (*step, []Option) {
+func faultStep(t *testing.T, srv *ecstest.Server, tokens *httptest.Server, row ecstest.FaultRow) (*step, []Option) {
 	t.Helper()
 	keys := func(id, secret, token string) *step {
 		return newStep(t, emuInputs(srv, "access-key-id", id, "access-key-secret", secret, "security-token", token))
@@ -97,7 +82,7 @@ func faultStep(t *testing.T, srv *ecstest.Server, tokens *githubTokens, row ecst
 		a, b := assumeRole(t, srv), assumeRole(t, srv)
 		s = keys(a.id, a.secret, b.token)
 	case ecstest.CredOIDC:
-		s = oidcStep(t, srv, tokens.srv)
+		s = oidcStep(t, srv, tokens)
 	default:
 		t.Fatalf("row %q: credentials %d have no mapping in the action's runner", row.Name, row.Credentials)
 	}
@@ -112,24 +97,17 @@ func faultStep(t *testing.T, srv *ecstest.Server, tokens *githubTokens, row ecst
 		opts = []Option{realSleep(srv)}
 	}
 	if row.Untrusted {
-		tr := &httpsOnly{base: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}
+		// Trusts no certificate at all.
+		tr := &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}
 		opts = append(opts, WithRequest(func(r *imagefamily.Request) { r.Transport = tr }))
 	}
 	opts = append(opts, WithRequest(func(r *imagefamily.Request) { r.Retry.MaxAttempts = row.MaxAttempts }))
 	return s, opts
 }
 
-// githubTokens is the stand-in of the runner's ID token service and the
-// tokens it minted (secrets too).
-type githubTokens struct {
-	srv    *httptest.Server
-	minted *[]string
-}
-
 func TestFaultMatrixAction(t *testing.T) {
 	srv := emulator(t)
-	tokenSrv, minted := githubTokenService(t)
-	tokens := &githubTokens{tokenSrv, minted}
+	tokens, minted := githubTokenService(t)
 	for _, row := range ecstest.FaultRows() {
 		t.Run(row.Name, func(t *testing.T) {
 			srv.ClearFaults()
@@ -141,7 +119,7 @@ func TestFaultMatrixAction(t *testing.T) {
 			srv.ResetCounts()
 			start := time.Now()
 			s.runMain(opts...)
-			s.assertNoSecrets(*tokens.minted...)
+			s.assertNoSecrets(*minted...) // the minted ID tokens are secrets too
 			checkActionRow(t, s, row.ExitCode(), row.Fragment, time.Since(start), row.Within)
 			var retries int
 			for _, l := range strings.Split(s.stdout.String(), "\n") {

@@ -81,9 +81,8 @@ const FaultWrongSecret = "fault-table-wrong-secret-0001"
 
 // Actions the rows name.
 const (
-	ActionDescribe         = "DescribeImageFromFamily"
-	ActionAssumeRoleOIDC   = "AssumeRoleWithOIDC"
-	faultAttemptsUnlimited = 100 // "every attempt": more than any row's attempt budget
+	ActionDescribe       = "DescribeImageFromFamily"
+	ActionAssumeRoleOIDC = "AssumeRoleWithOIDC"
 )
 
 // FaultRow is one fault and what the user must get.
@@ -137,16 +136,6 @@ func (r FaultRow) ExitCode() int {
 	return 1
 }
 
-// NeedsSTS reports whether the front must be given STS credentials issued
-// by the emulator (AssumeRole) before the row's faults are injected.
-func (r FaultRow) NeedsSTS() bool {
-	switch r.Credentials {
-	case CredSTSWrongSecret, CredSTSExpired, CredSTSOtherToken:
-		return true
-	}
-	return false
-}
-
 // FaultRows is the fault table. Every row states its attempt budget, so the
 // request counts are exact whatever a front's default.
 func FaultRows() []FaultRow {
@@ -154,7 +143,7 @@ func FaultRows() []FaultRow {
 	status := func(action string, n, code int) FaultSpec {
 		return FaultSpec{Kind: FaultStatus, Action: action, N: n, Status: code}
 	}
-	every := faultAttemptsUnlimited
+	const every = 100 // "on every attempt": more than any row's attempt budget
 	d := func(n int) map[string]int { return map[string]int{ActionDescribe: n} }
 	return []FaultRow{
 		{Name: "throttled once then success", Faults: []FaultSpec{describe(FaultThrottle, 1)},
