@@ -113,9 +113,7 @@ func TestFaultMatrixAction(t *testing.T) {
 			srv.ClearFaults()
 			t.Cleanup(srv.ClearFaults)
 			s, opts := faultStep(t, srv, tokens, row)
-			for _, f := range row.Faults {
-				srv.Inject(f)
-			}
+			srv.Inject(row.Faults...)
 			srv.ResetCounts()
 			start := time.Now()
 			s.runMain(opts...)

@@ -228,9 +228,14 @@ func FaultRows() []FaultRow {
 	}
 }
 
-// Inject applies one fault the way Control.Fault does for an emulator
-// process, so in-process runners and process runners read the same rows.
-func (s *Server) Inject(f FaultSpec) { s.inject(f, f.RetryAfter > 0) }
+// Inject applies faults, in order, the way Control.Fault does for an
+// emulator process, so in-process runners and process runners read the
+// same rows (srv.Inject(row.Faults...)).
+func (s *Server) Inject(faults ...FaultSpec) {
+	for _, f := range faults {
+		s.inject(f, f.RetryAfter > 0)
+	}
+}
 
 // inject is Inject; withRetryAfter sends x-acs-retry-after even when it is 0
 // (the control API's "retry_after": "0s").

@@ -125,9 +125,7 @@ func TestFaultMatrix(t *testing.T) {
 			srv.SetTokenLifetime(0)
 			t.Cleanup(srv.ClearFaults)
 			r, extra := faultRequest(t, srv, row)
-			for _, f := range row.Faults {
-				srv.Inject(f)
-			}
+			srv.Inject(row.Faults...)
 			srv.ResetCounts() // after the row's credentials, which may come from STS
 			var retries atomic.Int32
 			r.Retry.OnRetry = func(RetryNotice) { retries.Add(1) }

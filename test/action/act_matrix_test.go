@@ -68,9 +68,7 @@ func (g *rowGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if row.row.Credentials == ecstest.CredSTSExpired {
 			g.emu.ExpireSessions()
 		}
-		for _, f := range row.row.Faults {
-			g.emu.Inject(f)
-		}
+		g.emu.Inject(row.row.Faults...)
 		g.emu.ResetCounts()
 	case "after":
 		g.emu.ClearFaults()

@@ -173,9 +173,7 @@ func TestFaultMatrixPacker(t *testing.T) {
 			w.emu.ClearFaults()
 			t.Cleanup(w.emu.ClearFaults)
 			vars, env := faultBuild(t, w, row)
-			for _, f := range row.Faults {
-				w.emu.Inject(f)
-			}
+			w.emu.Inject(row.Faults...)
 			w.emu.ResetCounts()
 			start := time.Now()
 			args := []string{"build", "-color=false", "-var", "endpoint=" + w.emu.Endpoint(), "-var", "sts_endpoint=" + w.emu.Endpoint()}
