@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/worktree"
 )
 
 // actResult: act in host mode runs testdata/bench/action.yml (the action
@@ -69,7 +68,7 @@ func (b *bench) measureAct() (*actResult, string, error) {
 	defer emu.Close()
 	dir := filepath.Join(b.work, "act")
 	ws := filepath.Join(dir, "ws")
-	if err := copyWorkTree(b.root, ws); err != nil {
+	if err := worktree.Copy(b.root, ws); err != nil {
 		return nil, "", err
 	}
 	goenv := []string{"--env", "GOPROXY=off", "--env", "GOFLAGS=-mod=mod", "--env", "GOTOOLCHAIN=local", "--env", "CGO_ENABLED=0"}
@@ -162,53 +161,4 @@ func (b *bench) measureAct() (*actResult, string, error) {
 		return nil, "", fmt.Errorf("the action's RSS wrapper recorded nothing in %d runs", actRSSRuns)
 	}
 	return res, "", nil
-}
-
-// copyWorkTree gives act exactly this working tree (tracked and new files)
-// as a fresh one-commit repository, as test/action does: act copies "the
-// local repository" for actions/checkout.
-func copyWorkTree(root, ws string) error {
-	out, err := exec.Command("git", "-C", root, "ls-files", "-co", "--exclude-standard", "-z").Output()
-	if err != nil {
-		return fmt.Errorf("git ls-files: %v", err)
-	}
-	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
-		src := filepath.Join(root, name)
-		fi, err := os.Lstat(src)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue // deleted in the tree, or a link
-		}
-		if err := copyFile(src, filepath.Join(ws, name), fi.Mode().Perm()); err != nil {
-			return err
-		}
-	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"},
-		{"-c", "user.email=bench@example.invalid", "-c", "user.name=bench", "commit", "-q", "-m", "bench"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = ws
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %v\n%s", args[0], err, out)
-		}
-	}
-	return nil
-}
-
-func copyFile(src, dst string, perm os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

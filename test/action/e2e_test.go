@@ -19,6 +19,7 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/worktree"
 )
 
 const (
@@ -38,38 +39,9 @@ func actBinary(t *testing.T) string {
 // "the local repo" is exactly this tree and nothing outside it.
 func workspace(t *testing.T) string {
 	t.Helper()
-	root := repoRoot(t)
 	ws := t.TempDir()
-	list, err := exec.Command("git", "-C", root, "ls-files", "-co", "--exclude-standard", "-z").Output()
-	if err != nil {
-		t.Fatalf("git ls-files: %v", err)
-	}
-	for _, f := range strings.Split(strings.TrimRight(string(list), "\x00"), "\x00") {
-		src := filepath.Join(root, f)
-		info, err := os.Lstat(src)
-		if err != nil || !info.Mode().IsRegular() {
-			continue // deleted in the working tree, or a symlink
-		}
-		data, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(ws, f)
-		os.MkdirAll(filepath.Dir(dst), 0o755)
-		if err := os.WriteFile(dst, data, info.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", "-A"},
-		{"-c", "user.email=e2e@example.invalid", "-c", "user.name=e2e", "commit", "-q", "-m", "e2e"},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = ws
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, b)
-		}
+	if err := worktree.Copy(repoRoot(t), ws); err != nil {
+		t.Fatal(err)
 	}
 	return ws
 }
