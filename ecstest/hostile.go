@@ -261,7 +261,7 @@ func HostileRows() []HostileRow {
 	refused := func(name, fragment string, serve func(http.ResponseWriter, *http.Request, HostileEnv), forged ...string) HostileRow {
 		return HostileRow{Name: name, Serve: serve, Outcome: HostileRefused, ExitCode: 1, Fragment: fragment, Requests: 1, Forged: forged}
 	}
-	return []HostileRow{
+	rows := []HostileRow{
 		{Name: "well-formed answer (baseline)", Serve: answerWith(func(map[string]any) {}),
 			Outcome: HostileFound, ExitCode: 0, Requests: 1},
 
@@ -379,6 +379,8 @@ func HostileRows() []HostileRow {
 			Forged: []string{"::error::forged-description"},
 			Serve:  answerWith(set("Description", "line one\n::error::forged-description\n\x1b[31mred"))},
 	}
+	// 5. Shapes: answers under the cap built to be expensive (shapes.go).
+	return append(rows, shapeRows()...)
 }
 
 // String names an outcome in test output.

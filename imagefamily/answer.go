@@ -91,18 +91,25 @@ func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
 		return Image{}, c.refuse("body", none, "HTTP 2xx with an empty body; every real answer is a JSON object with a RequestId", ""), false
 	}
 	var env answerEnvelope
+	if g := (depthGuard{max: MaxJSONDepth}); !g.feed(body) {
+		return Image{}, c.refuse("body", none, deepRule, ""), false
+	}
 	if !json.Valid(body) {
 		return Image{}, c.refuse("body", string(body), "it is not valid JSON; an API answer is a JSON object", ""), false
 	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return Image{}, c.refuse("body", string(body), "it must be a JSON object, as every API answer is", ""), false
-	}
-	if path, name, ok := checkKeys(body); !ok {
-		where := strings.TrimPrefix(path, ".")
+	if p := checkShape(body); p != nil {
+		where := strings.TrimPrefix(p.path, ".")
 		if where == "" {
 			where = "the answer"
 		}
-		return Image{}, c.refuse("member name", name, "in "+safetext.Excerpt(where, 80)+" two members have the same name but for letter case, a member differs from the API's name only by case (JSON readers disagree on which one counts), or an object has over 512 members", ""), false
+		field, value := "member name", p.name
+		if p.name == "" {
+			field, value = "body", none
+		}
+		return Image{}, c.refuse(field, value, "in "+safetext.Excerpt(where, 80)+" "+p.rule, ""), false
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Image{}, c.refuse("body", string(body), "it must be a JSON object, as every API answer is", ""), false
 	}
 	requestID, _ := jsonString(env.RequestID)
 	if requestID != "" && !requestIDPattern.MatchString(requestID) {
@@ -277,68 +284,6 @@ func jsonScalar(raw json.RawMessage) (string, bool) {
 		return s, true
 	}
 	return string(raw), true
-}
-
-// checkKeys refuses a body in which any JSON object has two members whose
-// names are equal under Unicode case folding ("ImageId" and "imageId", or
-// "Status" and "ſtatus"). encoding/json matches names without regard to
-// case and keeps the last, while jq, Python and JavaScript read the exact
-// name: the checked image and the JSON written to outputs (Image.Raw) would
-// then disagree. Inside the Image object, a member that matches one of the
-// API's names only by case folding is refused for the same reason.
-func checkKeys(body []byte) (path, name string, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	known := imageMemberNames()
-	var walk func(path string, inImage bool) (string, string, bool)
-	walk = func(path string, inImage bool) (string, string, bool) {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", "", true // malformed JSON is reported elsewhere
-		}
-		switch tok {
-		case json.Delim('{'):
-			var seen []string
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return "", "", true
-				}
-				k, _ := kt.(string)
-				if len(seen) >= maxMembers {
-					// A real object has at most a few dozen members; the
-					// pairwise check must not become a CPU sink.
-					return path, k, false
-				}
-				for _, s := range seen {
-					if strings.EqualFold(s, k) {
-						return path, k, false
-					}
-				}
-				seen = append(seen, k)
-				if inImage {
-					for _, n := range known {
-						if n != k && strings.EqualFold(n, k) {
-							return path, k, false
-						}
-					}
-				}
-				if p, n, ok := walk(path+"."+k, path == "" && k == "Image"); !ok {
-					return p, n, false
-				}
-			}
-			dec.Token() // '}'
-		case json.Delim('['):
-			for i := 0; dec.More(); i++ {
-				if p, n, ok := walk(fmt.Sprintf("%s[%d]", path, i), false); !ok {
-					return p, n, false
-				}
-			}
-			dec.Token() // ']'
-		}
-		return "", "", true
-	}
-	return walk("", false)
 }
 
 // maxMembers bounds the members of one JSON object in an answer.

@@ -128,12 +128,16 @@ func (b *boundary) check(req *http.Request, resp *http.Response) (*http.Response
 			Rule: fmt.Sprintf("answers are read up to %s (MaxResponseBytes); a real answer is a few KiB", capText()),
 		})
 	}
-	resp.Body = &cappedBody{rc: resp.Body, left: MaxResponseBytes, onExceed: func() error {
-		return b.record(&AnswerError{
-			Endpoint: origin, Field: "body", Value: "longer than " + capText(),
-			Rule: fmt.Sprintf("answers are read up to %s (MaxResponseBytes); a real answer is a few KiB", capText()),
-		})
-	}}
+	resp.Body = &cappedBody{rc: resp.Body, left: MaxResponseBytes, depth: depthGuard{max: MaxJSONDepth},
+		onExceed: func() error {
+			return b.record(&AnswerError{
+				Endpoint: origin, Field: "body", Value: "longer than " + capText(),
+				Rule: fmt.Sprintf("answers are read up to %s (MaxResponseBytes); a real answer is a few KiB", capText()),
+			})
+		},
+		onDeep: func() error {
+			return b.record(&AnswerError{Endpoint: origin, Field: "body", Rule: deepRule})
+		}}
 	return resp, nil
 }
 
@@ -153,11 +157,15 @@ func redirectTarget(base *url.URL, location string) string {
 }
 
 // cappedBody reads at most left bytes; one more is an error, and the rest is
-// never read (the connection is closed, not drained).
+// never read (the connection is closed, not drained). A JSON body nested
+// deeper than MaxJSONDepth is an error as soon as the depth is reached, so
+// that no parser (the SDK's included) builds on it.
 type cappedBody struct {
 	rc       io.ReadCloser
 	left     int64
+	depth    depthGuard
 	onExceed func() error
+	onDeep   func() error
 	err      error
 }
 
@@ -174,6 +182,10 @@ func (c *cappedBody) Read(p []byte) (int, error) {
 		return int(c.left), c.err
 	}
 	c.left -= int64(n)
+	if !c.depth.feed(p[:n]) {
+		c.err = c.onDeep()
+		return 0, c.err
+	}
 	return n, err
 }
 
@@ -218,9 +230,14 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, ae
 	}
 	if cb, ok := resp.Body.(*cappedBody); ok {
-		exceed := cb.onExceed
+		exceed, deep := cb.onExceed, cb.onDeep
 		cb.onExceed = func() error {
 			e := exceed().(*AnswerError)
+			e.Op = g.service
+			return e
+		}
+		cb.onDeep = func() error {
+			e := deep().(*AnswerError)
 			e.Op = g.service
 			return e
 		}

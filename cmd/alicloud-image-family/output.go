@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -109,4 +110,62 @@ func (a *app) recoverInternal(code *int) {
 		escapingWriter{w: a.stderr, keepTabs: true}.Write(debug.Stack())
 	}
 	*code = exitFailure
+}
+
+// writeIndented writes compact JSON (as json.Marshal makes it) to w in the
+// layout of json.Indent with no prefix: one element per line, empty
+// objects and arrays kept as {} and [], ": " after member names. It keeps
+// no more than one token in memory, so the indented text, which grows with
+// the nesting, is never built whole.
+func writeIndented(w *bufio.Writer, src []byte, indent string) {
+	depth := 0
+	newline := func() {
+		w.WriteByte('\n')
+		for range depth {
+			w.WriteString(indent)
+		}
+	}
+	inString, escaped := false, false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inString {
+			w.WriteByte(c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			w.WriteByte(c)
+		case '{', '[':
+			w.WriteByte(c)
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				w.WriteByte(src[i+1])
+				i++
+				continue
+			}
+			depth++
+			newline()
+		case '}', ']':
+			depth--
+			newline()
+			w.WriteByte(c)
+		case ',':
+			w.WriteByte(c)
+			newline()
+		case ':':
+			w.WriteString(": ")
+		case ' ', '\t', '\r', '\n':
+			// Compact input has none outside strings.
+		default:
+			w.WriteByte(c)
+		}
+	}
 }

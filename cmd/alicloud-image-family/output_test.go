@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +170,36 @@ func TestSeveralRegionsNoneFoundPrintNothing(t *testing.T) {
 		out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-shanghai,cn-beijing", "--image-family", "web-base", "--output", output)
 		if code != exitNotFound || out != "" || strings.Count(errOut, "\n") != 2 {
 			t.Errorf("--output %s: exit %d, stdout %q, stderr %q", output, code, out, errOut)
+		}
+	}
+}
+
+// writeIndented is json.Indent without holding the result: same bytes for
+// every shape of the hostile generator (accepted or not) and for ordinary
+// values with strings that hold brackets, quotes and escapes.
+func TestWriteIndentedIsJSONIndent(t *testing.T) {
+	inputs := []string{
+		`{}`, `[]`, `{"a":[]}`, `{"a":{},"b":[1,2,{"c":null}]}`, `"x"`, `12`,
+		`{"s":"a,b:{[\"]}\\","t":"\u2028##[error]x","u":[[],[[]],{}]}`,
+	}
+	for _, s := range ecstest.HostileShapes() {
+		if b := s.Body("web-base", 64<<10); json.Valid(b) {
+			inputs = append(inputs, string(b)) // deeper than encoding/json reads: not valid
+		}
+	}
+	for _, in := range inputs {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, []byte(in)); err != nil {
+			t.Fatalf("%.60s: %v", in, err)
+		}
+		var want bytes.Buffer
+		json.Indent(&want, compact.Bytes(), "", "  ")
+		var got bytes.Buffer
+		w := bufio.NewWriter(&got)
+		writeIndented(w, compact.Bytes(), "  ")
+		w.Flush()
+		if got.String() != want.String() {
+			t.Errorf("%.60s: writeIndented differs from json.Indent (%d vs %d bytes)", in, got.Len(), want.Len())
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -303,12 +304,18 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 	return code
 }
 
+// printJSON writes v as json.MarshalIndent would, indenting as it writes:
+// an accepted answer nested to the limit indents to many times its size,
+// and that text is never held in memory whole.
 func (a *app) printJSON(v any) int {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.Marshal(v)
 	if err != nil {
 		return a.fail(err)
 	}
-	fmt.Fprintf(a.stdout, "%s\n", b)
+	w := bufio.NewWriter(a.stdout)
+	writeIndented(w, b, "  ")
+	w.WriteByte('\n')
+	w.Flush()
 	return exitOK
 }
 
