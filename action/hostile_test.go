@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -70,8 +71,8 @@ func TestHostileEndpoints(t *testing.T) {
 				elapsed := time.Since(start)
 				runtime.ReadMemStats(&after)
 				checkHostileStep(t, row, h, s, regions, rec)
-				if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
-					t.Errorf("the step allocated %d MiB; reads are not bounded", grew>>20)
+				if grew := after.TotalAlloc - before.TotalAlloc; grew > h.AllocBound() {
+					t.Errorf("the step allocated %d MiB for %d bytes served; reads are not bounded", grew>>20, h.ServedBytes())
 				}
 				t.Logf("%s, %d region(s): exit %d, stdout %d bytes, %d requests, %v",
 					row.Outcome, len(regions), s.code, len(s.stdout.String()), h.Requests(), elapsed.Round(time.Millisecond))
@@ -89,7 +90,7 @@ func hostileStep(t *testing.T, h *ecstest.HostileServer, regions []string) *step
 	s.env["INPUT_ENDPOINT"] = h.Endpoint()
 	s.env["INPUT_ACCESS-KEY-ID"] = hostileKeyID
 	s.env["INPUT_ACCESS-KEY-SECRET"] = hostileSecret
-	s.env["INPUT_TIMEOUT"] = ecstest.HostileTimeoutSetting.String()
+	s.env["INPUT_TIMEOUT"] = h.Timeout().String()
 	return s
 }
 
@@ -116,6 +117,12 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 	}
 	if n := h.OtherRequests(); n != 0 {
 		t.Errorf("the second listener (a redirect target) saw %d requests, want 0", n)
+	}
+
+	// Every sink together (step log, GITHUB_OUTPUT, summary) stays within a
+	// small multiple of what was served.
+	if n := int64(len(s.everything())); n > h.OutputBound() {
+		t.Errorf("the step wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), ecstest.HostileOutputRatio)
 	}
 
 	// Outputs, read the way the runner reads GITHUB_OUTPUT.
@@ -169,14 +176,17 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 		// The description output is the accepted image's, exact, as the
 		// data source's attribute is: outputs are machine values, written
 		// to GITHUB_OUTPUT, never to the step log.
-		if sent := rec.descriptions(); len(sent) > 0 && outs["description"] != sent[0] {
-			t.Errorf("description output %q, want the first region's %q", excerptForLog(outs["description"]), excerptForLog(sent[0]))
+		if sent := rec.images(); len(sent) > 0 {
+			d, _ := sent[0].(map[string]any)["Description"].(string)
+			if outs["description"] != d {
+				t.Errorf("description output %q, want the first region's %q", excerptForLog(outs["description"]), excerptForLog(d))
+			}
 		}
 	}
 	for name, v := range outs {
 		for _, f := range row.Forged {
-			if (name == "json" || name == "description") && found {
-				continue // the accepted image, exact (JSON-escaped in json)
+			if found {
+				continue // the accepted image's fields, exact (JSON-escaped in json and tags)
 			}
 			if strings.Contains(v, f) {
 				t.Errorf("output %s holds forged text %q", name, f)
@@ -279,22 +289,23 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 }
 
 // checkJSONOutput: the json output is the accepted image as the endpoint
-// sent it; the description, forged workflow command and all, kept exactly.
+// sent it, every member (the description, forged workflow command and all)
+// kept exactly.
 func checkJSONOutput(t *testing.T, out string, regions []string, rec *answerRecorder) {
 	t.Helper()
-	sent := rec.descriptions()
+	sent := rec.images()
 	if len(sent) != len(regions) {
 		t.Fatalf("recorded %d answers, want %d", len(sent), len(regions))
 	}
-	var images []map[string]any
+	var images []any
 	if len(regions) == 1 {
-		var img map[string]any
+		var img any
 		if err := json.Unmarshal([]byte(out), &img); err != nil {
 			t.Fatalf("json output: %v", err)
 		}
 		images = append(images, img)
 	} else {
-		var byRegion map[string]map[string]any
+		var byRegion map[string]any
 		if err := json.Unmarshal([]byte(out), &byRegion); err != nil {
 			t.Fatalf("json output: %v", err)
 		}
@@ -303,9 +314,8 @@ func checkJSONOutput(t *testing.T, out string, regions []string, rec *answerReco
 		}
 	}
 	for _, img := range images {
-		if img["ImageId"] != ecstest.HostileImageID || img["Description"] != sent[0] {
-			t.Errorf("json output holds image %v with description %q, want %q as sent",
-				img["ImageId"], img["Description"], sent[0])
+		if !reflect.DeepEqual(img, sent[0]) {
+			t.Errorf("json output differs from the image as sent: %.300v", img)
 		}
 	}
 }
@@ -327,15 +337,15 @@ func (a *answerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// descriptions lists the Image.Description of every complete JSON answer.
-func (a *answerRecorder) descriptions() []string {
+// images lists the Image of every complete JSON answer, decoded.
+func (a *answerRecorder) images() []any {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var out []string
+	var out []any
 	for _, b := range a.bodies {
-		var v struct{ Image struct{ Description *string } }
-		if json.Unmarshal(b, &v) == nil && v.Image.Description != nil {
-			out = append(out, *v.Image.Description)
+		var v struct{ Image any }
+		if json.Unmarshal(b, &v) == nil && v.Image != nil {
+			out = append(out, v.Image)
 		}
 	}
 	return out
@@ -350,7 +360,7 @@ type teeBody struct {
 
 func (b *teeBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if b.buf.Len() < 64<<10 {
+	if b.buf.Len() < 2<<20 { // the whole of any answer the core reads (it caps at 1 MiB)
 		b.buf.Write(p[:n])
 	}
 	return n, err

@@ -42,8 +42,13 @@ const (
 )
 
 // HostileTimeoutSetting is the lookup timeout runners give rows whose
-// outcome is HostileTimeout (and may give every row).
+// outcome is HostileTimeout; HostileServer.Timeout says which to use.
 const HostileTimeoutSetting = 3 * time.Second
+
+// hostileSlackTimeout is the timeout of every other row: long enough that
+// reading an answer at the cap under the race detector on a busy machine
+// never turns into a timeout, which the row would not expect.
+const hostileSlackTimeout = 60 * time.Second
 
 // HostileMaxAttempts is the attempt budget runners configure, so that
 // Requests can be stated exactly.
@@ -89,7 +94,9 @@ type HostileServer struct {
 	ECS   *httptest.Server
 	Other *httptest.Server
 
+	row           HostileRow
 	ecsRequests   atomic.Int64
+	servedBytes   atomic.Int64
 	otherRequests atomic.Int64
 	stop          chan struct{}
 	stopOnce      sync.Once
@@ -99,7 +106,7 @@ type HostileServer struct {
 // ends any endless body the row is still sending).
 func StartHostile(row HostileRow) *HostileServer {
 	gzipBomb()
-	h := &HostileServer{stop: make(chan struct{})}
+	h := &HostileServer{row: row, stop: make(chan struct{})}
 	h.Other = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.otherRequests.Add(1)
 		w.WriteHeader(http.StatusTeapot)
@@ -109,10 +116,19 @@ func StartHostile(row HostileRow) *HostileServer {
 		h.ecsRequests.Add(1)
 		// The row sees the server's stop channel, so an endless body ends
 		// when the test closes the server even if the client never reads.
-		row.Serve(w, r.WithContext(context.WithValue(r.Context(), stopKey{}, h.stop)), env)
+		row.Serve(countingWriter{w, &h.servedBytes}, r.WithContext(context.WithValue(r.Context(), stopKey{}, h.stop)), env)
 	}))
 	h.ECS.StartTLS()
 	return h
+}
+
+// Timeout is the lookup timeout a runner gives the row: HostileTimeoutSetting
+// when the row's outcome is a timeout, a minute otherwise.
+func (h *HostileServer) Timeout() time.Duration {
+	if h.row.Outcome == HostileTimeout {
+		return HostileTimeoutSetting
+	}
+	return hostileSlackTimeout
 }
 
 // Endpoint is the ECS listener's host:port (HTTPS).
@@ -124,6 +140,54 @@ func (h *HostileServer) URL() string { return h.ECS.URL }
 // OtherOrigin is the second listener's scheme://host, as a refused
 // redirect's message names it.
 func (h *HostileServer) OtherOrigin() string { return h.Other.URL }
+
+// ServedBytes is how many body bytes the ECS listener wrote, over all
+// requests (what a client could have read, before its cap).
+func (h *HostileServer) ServedBytes() int64 { return h.servedBytes.Load() }
+
+// HostileOutputRatio bounds every output a front writes from an answer
+// (stdout in each format, the step log, GITHUB_OUTPUT, the summary, the
+// Packer UI and attributes), as a multiple of the bytes served plus
+// HostileOutputSlack. The largest is the CLI's indented JSON of an answer
+// nested to the client's limit: about 12.5 times the answer.
+const (
+	HostileOutputRatio = 13
+	HostileOutputSlack = 64 << 10
+)
+
+// OutputBound is the most output a front may write for what this server
+// served.
+func (h *HostileServer) OutputBound() int64 {
+	return HostileOutputRatio*h.ServedBytes() + HostileOutputSlack
+}
+
+// AllocBound is the most a lookup in process may allocate in all (Go's
+// TotalAlloc, garbage included) for what this server served: linear in the
+// answer, with room for the SDK's own parse, the check, the typed image and
+// every output. Memory that grows faster than the answer (a path string per
+// nesting level, indentation held whole) exceeds it at the cap.
+func (h *HostileServer) AllocBound() uint64 {
+	read := min(h.ServedBytes(), int64(h.Requests())<<20) // a client reads at most 1 MiB of each
+	return 160*uint64(read) + 48<<20
+}
+
+// countingWriter counts body bytes and keeps http.Flusher working.
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // Requests is how many requests reached the ECS listener.
 func (h *HostileServer) Requests() int { return int(h.ecsRequests.Load()) }

@@ -34,6 +34,9 @@ type HostileShape struct {
 	Refused bool
 	// Fragment appears in a refusal's message.
 	Fragment string
+	// Forged is text the accepted answer's Description plants (see
+	// HostileRow.Forged).
+	Forged []string
 }
 
 // shapeHead is a well-formed image's members, without the closing braces;
@@ -145,6 +148,7 @@ func HostileShapes() []HostileShape {
 				return []byte(b.String() + tail)
 			}},
 		{Name: "string escapes (control characters, line separators, a workflow command)",
+			Forged: []string{"::error::x", "##[add-mask]m"},
 			Body: func(family string, size int) []byte {
 				// The description decodes to 4096 bytes of control
 				// characters and commands (the API's limit for free text);
@@ -212,8 +216,7 @@ func ServeShape(s HostileShape, size int) func(http.ResponseWriter, *http.Reques
 func shapeRows() []HostileRow {
 	var rows []HostileRow
 	for _, s := range HostileShapes() {
-		row := HostileRow{Name: "shape: " + s.Name, Serve: ServeShape(s, ShapeCap), Requests: 1,
-			Forged: []string{"::error::x", "##[add-mask]", "##[error]"}}
+		row := HostileRow{Name: "shape: " + s.Name, Serve: ServeShape(s, ShapeCap), Requests: 1, Forged: s.Forged}
 		if s.Refused {
 			row.Outcome, row.ExitCode, row.Fragment = HostileRefused, 1, s.Fragment
 		} else {

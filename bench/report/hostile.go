@@ -54,7 +54,7 @@ func (b *bench) measureHostile() (*hostileResult, error) {
 		var err error
 		r.cli, err = b.hostileSeries(*row, "cli", func(h *ecstest.HostileServer) []string {
 			return []string{b.cli, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--endpoint", h.Endpoint(),
-				"--timeout", ecstest.HostileTimeoutSetting.String(), "--max-attempts", "1"}
+				"--timeout", h.Timeout().String(), "--max-attempts", "1"}
 		})
 		if err != nil {
 			return nil, err

@@ -32,6 +32,7 @@ type sample struct {
 	wall   time.Duration
 	rssKiB int64
 	exit   int
+	cpu    time.Duration // user plus system time
 }
 
 // series is every timed run of one command.
@@ -72,18 +73,18 @@ func (b *bench) run(c command) (sample, []byte, error) {
 	return s, stdout.Bytes(), nil
 }
 
-// readRusage reads what bench/rusage wrote: "WALL_NS MAXRSS_KIB EXIT".
+// readRusage reads what bench/rusage wrote: "WALL_NS MAXRSS_KIB EXIT CPU_NS".
 func readRusage(path string) (sample, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return sample{}, fmt.Errorf("no measurement: %v", err)
 	}
-	var ns int64
+	var ns, cpu int64
 	var s sample
-	if _, err := fmt.Sscan(string(b), &ns, &s.rssKiB, &s.exit); err != nil {
+	if _, err := fmt.Sscan(string(b), &ns, &s.rssKiB, &s.exit, &cpu); err != nil {
 		return sample{}, fmt.Errorf("bad measurement %q: %v", b, err)
 	}
-	s.wall = time.Duration(ns)
+	s.wall, s.cpu = time.Duration(ns), time.Duration(cpu)
 	return s, nil
 }
 

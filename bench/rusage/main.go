@@ -3,7 +3,7 @@
 //	rusage FILE PROG [ARGS...]
 //
 // PROG is a path (no PATH lookup). It runs PROG with this process's environment and stdio, waits for it,
-// writes "WALL_NS MAXRSS_KIB EXIT" to FILE and exits as PROG did (1 if PROG
+// writes "WALL_NS MAXRSS_KIB EXIT CPU_NS" to FILE (CPU_NS: user plus system time) and exits as PROG did (1 if PROG
 // could not start). bench/report runs every measured command through it.
 //
 // It exists because of how Linux counts peak RSS: Go starts children with
@@ -51,9 +51,14 @@ func main() {
 	if ws.Signaled() {
 		code = 128 + int(ws.Signal())
 	}
-	if err := os.WriteFile(os.Args[1], fmt.Appendf(nil, "%d %d %d\n", wall.Nanoseconds(), ru.Maxrss, code), 0o644); err != nil {
+	if err := os.WriteFile(os.Args[1], fmt.Appendf(nil, "%d %d %d %d\n", wall.Nanoseconds(), ru.Maxrss, code, cpu(ru)), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "rusage: %v\n", err)
 		os.Exit(1)
 	}
 	os.Exit(code)
+}
+
+// cpu is the user plus system time the program used.
+func cpu(ru syscall.Rusage) int64 {
+	return syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)
 }

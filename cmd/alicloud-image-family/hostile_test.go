@@ -75,7 +75,7 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 	args := []string{"resolve",
 		"--region", strings.Join(mode.regions, ","), "--image-family", "web-base",
 		"--endpoint", h.Endpoint(),
-		"--timeout", ecstest.HostileTimeoutSetting.String(),
+		"--timeout", h.Timeout().String(),
 		"--max-attempts", fmt.Sprint(ecstest.HostileMaxAttempts),
 		"--output", mode.output}
 	r := runCLI(t, &emulatorProcess{CertFile: cert}, env, args...)
@@ -106,6 +106,9 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 		t.Errorf("the second listener (a redirect target) saw %d requests, want 0", n)
 	}
 
+	if n := int64(len(r.stdout) + len(r.stderr)); n > h.OutputBound() {
+		t.Errorf("wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), ecstest.HostileOutputRatio)
+	}
 	checkHostileStdout(t, row, mode, r.stdout)
 	checkHostileStderr(t, row, mode, h, r.stderr)
 

@@ -46,7 +46,7 @@ secret_key          = %q
 custom_endpoint_ecs = %q
 timeout             = %q
 max_retries         = %d
-`, hostileSecret, h.URL(), ecstest.HostileTimeoutSetting, ecstest.HostileMaxAttempts-1))
+`, hostileSecret, h.URL(), h.Timeout(), ecstest.HostileMaxAttempts-1))
 			d.prepare = func(r *imagefamily.Request) { r.Transport = h.Transport() }
 			v, err := d.Execute()
 
