@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
@@ -32,9 +33,37 @@ type config struct {
 	resolve        func(context.Context, imagefamily.Request) (imagefamily.Image, error)
 	resolveRegions func(context.Context, imagefamily.Request, []string, int) ([]imagefamily.Result, error)
 
-	// outputsAttempted is set once report has tried to write the step
-	// outputs, so that a failure after that point does not write them twice.
-	outputsAttempted bool
+	// outputsWritten is set once report has written the step outputs, so
+	// that a failure after that point does not write them twice. A failed
+	// write leaves it unset: Run then writes the failure outputs.
+	outputsWritten bool
+
+	// secrets are the secret values this step knows of (inputs, the GitHub
+	// tokens, keys STS issued), kept out of the message of a panic. Regions'
+	// goroutines add to it (OnSecret), hence the lock.
+	secretsMu sync.Mutex
+	secrets   []string
+}
+
+// addSecret records a secret for internalError.
+func (c *config) addSecret(v string) {
+	if v == "" {
+		return
+	}
+	c.secretsMu.Lock()
+	defer c.secretsMu.Unlock()
+	c.secrets = append(c.secrets, v)
+}
+
+// internalError is the error of a panic recovered in the step's own
+// goroutine: its value without any secret of the step or the environment,
+// escaped and bounded (imagefamily.NewInternalError), class
+// imagefamily.ErrInternal, exit code 1.
+func (c *config) internalError(a *githubactions.Action, r any) error {
+	c.secretsMu.Lock()
+	secrets := append([]string(nil), c.secrets...)
+	c.secretsMu.Unlock()
+	return imagefamily.NewInternalError("", r, imagefamily.Credentials{Getenv: a.Getenv}, secrets...)
 }
 
 // WithRequest lets the caller adjust the request after the inputs have been
@@ -59,9 +88,28 @@ func WithRequest(f func(*imagefamily.Request)) Option {
 // core's own requests (imagefamily.GuardTransport): a redirect is refused,
 // never followed (it would carry the runner's bearer token elsewhere), and a
 // body is read up to imagefamily.MaxResponseBytes.
-func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...Option) int {
+//
+// A panic is exit code 1, never Go's 2 (which means bad input here) and never
+// a goroutine dump: Run recovers it as an error like any other (an
+// annotation, the failure outputs); this is the last line of defence for a
+// panic Run could not handle, one ::error line written here directly.
+func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...Option) (code int) {
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout),
 		githubactions.WithHTTPClient(idTokenClient()))
+	defer func() {
+		if r := recover(); r != nil {
+			secrets := []string{getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")}
+			for _, name := range secretInputs {
+				secrets = append(secrets, input(a, name))
+			}
+			msg := imagefamily.NewInternalError("", r, imagefamily.Credentials{Getenv: getenv}, secrets...).Error()
+			// The data of a workflow command: '%' written %25; Terminal
+			// has already escaped line breaks and every other control.
+			code = 1
+			defer func() { _ = recover() }() // stdout itself may be what panicked
+			fmt.Fprintf(stdout, "::error title=Image family lookup failed::%s\n", strings.ReplaceAll(safetext.Terminal(msg), "%", "%25"))
+		}
+	}()
 	return ExitCode(Run(ctx, a, opts...))
 }
 
@@ -102,32 +150,63 @@ func onlyNotFound(err error) bool {
 // summary. Every failure is reported as an ::error annotation before Run
 // returns it, and every output is written (with the values of a step that
 // found nothing, when GITHUB_OUTPUT is set), so the caller only needs to turn
-// the error into an exit code (ExitCode).
+// the error into an exit code (ExitCode). That includes a panic anywhere in
+// the step: it is returned as an *imagefamily.InternalError (exit code 1);
+// the core returns a panic in a region's goroutine as that region's error.
 //
 // The Action must have been created with the step's environment
 // (githubactions.WithGetenv) and standard output (githubactions.WithWriter);
 // its HTTP client (githubactions.WithHTTPClient) fetches the ID token.
-func Run(ctx context.Context, a *githubactions.Action, opts ...Option) error {
-	c := config{resolve: imagefamily.Resolve, resolveRegions: imagefamily.ResolveRegions}
+func Run(ctx context.Context, a *githubactions.Action, opts ...Option) (err error) {
+	c := &config{resolve: imagefamily.Resolve, resolveRegions: imagefamily.ResolveRegions}
 	for _, o := range opts {
 		if o != nil {
-			o(&c)
+			o(c)
 		}
 	}
-	err := c.run(ctx, a)
+	defer func() {
+		// A panic while reporting a failure (below): still an error, and
+		// still the failure outputs if they are not written yet.
+		if r := recover(); r != nil {
+			err = c.internalError(a, r)
+			c.writeFailureOutputs(a)
+		}
+	}()
+	err = c.runRecovering(ctx, a)
 	var r *reportedError
 	if err != nil && !errors.As(err, &r) {
 		annotate(a, "Image family lookup failed", err)
 	}
-	if err != nil && !c.outputsAttempted && a.Getenv("GITHUB_OUTPUT") != "" {
-		// docs/action.md promises every output on every run: a later step
-		// reading steps.<id>.outputs.found gets "false", not an absent
-		// value, also after an input error (exit code 2).
-		if werr := writeOutputs(a.Getenv("GITHUB_OUTPUT"), failureOutputs()); werr != nil {
-			a.Warningf("%s", safetext.Terminal(werr.Error()))
-		}
+	if err != nil {
+		c.writeFailureOutputs(a)
 	}
 	return err
+}
+
+// runRecovering is run, with a panic in it (in this goroutine: reading
+// inputs, the ID-token request, report) returned as an internal error.
+func (c *config) runRecovering(ctx context.Context, a *githubactions.Action) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.internalError(a, r)
+		}
+	}()
+	return c.run(ctx, a)
+}
+
+// writeFailureOutputs writes every output with the values of a step that
+// found nothing, unless report wrote the outputs already or there is no
+// GITHUB_OUTPUT file. docs/action.md promises every output on every run: a
+// later step reading steps.<id>.outputs.found gets "false", not an absent
+// value, also after an input error (exit code 2) or a panic (exit code 1).
+func (c *config) writeFailureOutputs(a *githubactions.Action) {
+	if c.outputsWritten || a.Getenv("GITHUB_OUTPUT") == "" {
+		return
+	}
+	c.outputsWritten = true
+	if werr := writeOutputs(a.Getenv("GITHUB_OUTPUT"), failureOutputs()); werr != nil {
+		a.Warningf("%s", safetext.Terminal(werr.Error()))
+	}
 }
 
 // idTokenService names the GitHub ID-token service in refused answers.
@@ -158,7 +237,9 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 	// add-mask command, so nothing may be printed before these.
 	for _, name := range secretInputs {
 		mask(a, input(a, name))
+		c.addSecret(input(a, name))
 	}
+	c.addSecret(a.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
 
 	in, err := readInputs(a)
 	if err != nil {
@@ -188,7 +269,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 			Getenv:          a.Getenv,
 			// STS-issued keys and tokens never reach this code, but the
 			// runner must know them to mask them in any later log line.
-			OnSecret: func(v string) { mask(a, v) },
+			OnSecret: func(v string) { mask(a, v); c.addSecret(v) },
 		},
 	}
 	if req.Credentials.RoleSessionName == "" && in.roleToAssume != "" {
@@ -232,6 +313,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 			return err
 		}
 		req.Credentials.OIDCToken = token
+		c.addSecret(token)
 	}
 
 	var results []imagefamily.Result

@@ -91,10 +91,13 @@ func (c *config) report(a *githubactions.Action, in *inputs, results []imagefami
 	if err != nil {
 		return err
 	}
-	c.outputsAttempted = true
 	if err := writeOutputs(a.Getenv("GITHUB_OUTPUT"), outs); err != nil {
+		// Not written (writeOutputs refuses before it touches the file),
+		// or the file could not be written: Run writes the failure
+		// outputs, or says why it could not.
 		return err
 	}
+	c.outputsWritten = true
 	if err := appendSummary(a.Getenv("GITHUB_STEP_SUMMARY"), summary(in, results, changes)); err != nil {
 		// The summary is a convenience; losing it must not fail a lookup
 		// whose outputs were written.

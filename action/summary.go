@@ -55,7 +55,7 @@ func errorClass(err error) string {
 	for _, s := range []error{
 		imagefamily.ErrGuard, imagefamily.ErrInvalidInput, imagefamily.ErrNoCredentials, imagefamily.ErrCredentials,
 		imagefamily.ErrAccessDenied, imagefamily.ErrRegionNotFound, imagefamily.ErrAuthFailed,
-		imagefamily.ErrThrottled, imagefamily.ErrTimeout, imagefamily.ErrNetwork, imagefamily.ErrAPI,
+		imagefamily.ErrThrottled, imagefamily.ErrTimeout, imagefamily.ErrNetwork, imagefamily.ErrAPI, imagefamily.ErrInternal,
 	} {
 		if errors.Is(err, s) {
 			return s.Error()

@@ -106,7 +106,12 @@ func invoke(ctx context.Context, op operation, policy RetryPolicy, tr *callTrans
 
 // runGuarded runs fn so that a panic inside the SDK (it panics on some
 // malformed error bodies) becomes an error, and so that the caller returns
-// as soon as ctx is done even if the SDK does not.
+// as soon as ctx is done even if the SDK does not. fn runs in a goroutine of
+// its own, which no other recover covers: a panic there, also one after the
+// caller has given up at the deadline, is recovered here, always. It is
+// classified as an answer that could not be read (ErrAPI, exit code 1 in
+// every front; the value scrubbed and bounded by classify): the SDK's
+// panics come from what the server sent.
 func runGuarded(ctx context.Context, fn func() error) error {
 	done := make(chan error, 1)
 	go func() {

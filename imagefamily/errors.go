@@ -3,8 +3,11 @@ package imagefamily
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // Sentinel errors. Every error Resolve returns matches exactly one class
@@ -35,6 +38,12 @@ var (
 	ErrAPI = errors.New("API error")
 	// ErrNetwork: the endpoint could not be reached (DNS, refused, reset, TLS).
 	ErrNetwork = errors.New("network error")
+	// ErrInternal: a bug, neither the input nor the endpoint's doing: a
+	// panic on the lookup path, recovered and returned as an
+	// *InternalError. Fronts treat it as "any other failure" (exit code 1),
+	// never as bad input (exit code 2, which is also what Go's runtime exits
+	// with after an unrecovered panic).
+	ErrInternal = errors.New("internal error")
 )
 
 // ValidationError names the field, the offending value and the rule it broke.
@@ -178,6 +187,61 @@ func (e *TransportError) Error() string {
 func (e *TransportError) Unwrap() error { return e.Err }
 
 func (e *TransportError) Is(target error) bool { return target == e.class }
+
+// InternalError is a panic recovered on the lookup path: in a region's
+// goroutine (ResolveRegions), in Resolve, while obtaining credentials, or in
+// a front (NewInternalError). It is an ordinary error of class ErrInternal.
+// A panic inside the SDK call itself (the SDK panics on some malformed error
+// bodies) is the answer's doing instead: an ErrAPI error saying the
+// response could not be read.
+type InternalError struct {
+	Op    string // what was being done, such as "ECS DescribeImageFromFamily for family "x" in region y"; may be empty
+	Value string // the panic value: every known secret removed, escaped, at most maxInternalBytes
+}
+
+func (e *InternalError) Error() string {
+	msg := "internal error: " + e.Value + "; this is a bug, please report it"
+	if e.Op != "" {
+		return e.Op + ": " + msg
+	}
+	return msg
+}
+
+func (e *InternalError) Is(target error) bool { return target == ErrInternal }
+
+// maxInternalBytes bounds the panic value quoted in an InternalError.
+const maxInternalBytes = 300
+
+// NewInternalError is the error of a panic a front recovered itself, with
+// the value recovered: fmt.Sprint of it, with every secret c holds or its
+// Getenv supplies (the environment's secret variables; os.Getenv when
+// Getenv is nil) and every one of extra removed in every encoding the core scrubs, then
+// escaped and bounded (safetext.Excerpt). op may be empty.
+func NewInternalError(op string, recovered any, c Credentials, extra ...string) *InternalError {
+	getenv := c.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	s := &scrubber{}
+	for _, v := range append(credentialSecrets(c, getenv), extra...) {
+		s.add(v)
+	}
+	// Every secret variable of the chain, not only the pair it would use.
+	for _, name := range secretEnv {
+		s.add(getenv(name))
+	}
+	return internalError(op, recovered, s)
+}
+
+// secretEnv are the environment variables that hold secrets the chain reads.
+var secretEnv = []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
+	"ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN", "SECURITY_TOKEN"}
+
+// internalError is the InternalError of a recovered panic value, scrubbed
+// with s.
+func internalError(op string, recovered any, s *scrubber) *InternalError {
+	return &InternalError{Op: op, Value: safetext.Excerpt(s.clean(fmt.Sprint(recovered)), maxInternalBytes)}
+}
 
 // CredentialsError says why no credentials could be produced.
 type CredentialsError struct {

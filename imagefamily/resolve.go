@@ -3,7 +3,6 @@ package imagefamily
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,15 +11,17 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
-
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // Resolve returns the newest available custom image of req.Family in
 // req.Region. It validates the request before any network call, obtains
 // credentials, and sends one DescribeImageFromFamily request per attempt
 // (retrying only what is worth retrying).
-func Resolve(ctx context.Context, req Request) (Image, error) {
+//
+// A panic on the way (a bug, in the core or in a hook of the request such as
+// OnRetry) is returned as an *InternalError (class ErrInternal), not
+// propagated.
+func Resolve(ctx context.Context, req Request) (img Image, err error) {
 	if err := Validate(req); err != nil {
 		return Image{}, err
 	}
@@ -28,15 +29,38 @@ func Resolve(ctx context.Context, req Request) (Image, error) {
 	defer cancel()
 	s := newSession(req)
 	defer s.end()
+	defer s.recoverLookup(req.Region, &img, &err)
 	return s.resolve(ctx, req.Region)
 }
+
+// recoverLookup turns a panic in region's lookup, in the goroutine it is
+// deferred in, into that lookup's error: an *InternalError with the panic
+// value scrubbed of every secret the session knows, escaped and bounded.
+// A panic in a goroutine is not caught by a recover in another one: every
+// goroutine the core starts on the lookup path defers this (a region's
+// lookup) or its own recover (runGuarded, the SDK call).
+func (s *session) recoverLookup(region string, img *Image, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	op := operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: s.req.Family}
+	*img, *err = Image{}, internalError(op.String(), r, s.scrub)
+}
+
+// testHookLookup, when set, runs at the start of every lookup attempt of a
+// region (each poll of a wait), in the goroutine that does it. It is nil in
+// production; tests set it to make a lookup panic (and a build with the tag
+// imagefamily_testpanic sets it, for the end-to-end tests of the binaries).
+var testHookLookup func(region string)
 
 // ResolveRegions resolves the same family in several regions concurrently,
 // at most concurrency at once (0 means DefaultConcurrency: every region in
 // one wave, up to 32), one SDK client per goroutine, with
 // credentials obtained once and shared. Results come back in the order of
 // regions; each carries its own error. A request that fails validation is
-// returned as err before anything is sent. req.Region is ignored.
+// returned as err before anything is sent. req.Region is ignored. A panic in
+// a region's lookup is that region's *InternalError (class ErrInternal).
 func ResolveRegions(ctx context.Context, req Request, regions []string, concurrency int) ([]Result, error) {
 	if err := validateRegions(req, regions); err != nil {
 		return nil, err
@@ -56,15 +80,10 @@ func ResolveRegions(ctx context.Context, req Request, regions []string, concurre
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A panic in one region's lookup is that region's error, not
-			// a crash of the process (the fronts recover only their own
-			// goroutine).
-			defer func() {
-				if r := recover(); r != nil {
-					results[i].Err = &TransportError{Op: operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: req.Family}.String(),
-						Err: errors.New("internal error: " + safetext.Excerpt(fmt.Sprint(r), 300)), class: ErrAPI}
-				}
-			}()
+			// A panic in one region's lookup is that region's error (an
+			// *InternalError), not a crash of the process: the fronts'
+			// recover runs in their own goroutine, not in this one.
+			defer s.recoverLookup(region, &results[i].Image, &results[i].Err)
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
@@ -105,6 +124,9 @@ func lookupDeadline(req Request) time.Duration {
 // resolve does one region's lookup with a client of its own: SDK clients are
 // not safe for concurrent use.
 func (s *session) resolveOnce(ctx context.Context, region string) (Image, error) {
+	if testHookLookup != nil {
+		testHookLookup(region)
+	}
 	k, err := s.credentials(ctx)
 	if err != nil {
 		return Image{}, err

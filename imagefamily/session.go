@@ -60,17 +60,23 @@ func newSession(req Request) *session {
 	if req.Debug != nil {
 		s.debug = syncio.NewWriter(req.Debug)
 	}
-	for _, secret := range []string{c.AccessKeySecret, c.SecurityToken, c.OIDCToken} {
+	for _, secret := range credentialSecrets(c, getenv) {
 		s.scrub.add(secret)
-	}
-	if ek, ok := lookupEnvKeys(getenv); ok {
-		s.scrub.add(ek.secret)
-		s.scrub.add(ek.token)
 	}
 	// Secrets the caller gave are already known to it; from here on, tell it
 	// of the ones the core obtains itself.
 	s.scrub.onSecret = c.OnSecret
 	return s
+}
+
+// credentialSecrets are the secrets known before any exchange: those the
+// credential settings hold and those the environment's keys hold.
+func credentialSecrets(c Credentials, getenv func(string) string) []string {
+	secrets := []string{c.AccessKeySecret, c.SecurityToken, c.OIDCToken}
+	if ek, ok := lookupEnvKeys(getenv); ok {
+		secrets = append(secrets, ek.secret, ek.token)
+	}
+	return secrets
 }
 
 var (
@@ -100,9 +106,19 @@ func userAgent(front Front) string {
 		" alibaba-cloud-sdk-go/" + sdk.Version
 }
 
-// credentials returns the keys, obtaining them once per session.
+// credentials returns the keys, obtaining them once per session. A panic
+// while obtaining them is the error every region gets: sync.Once counts a
+// panicking call as done, and the other regions must not go on with no keys
+// and no error.
 func (s *session) credentials(ctx context.Context) (keys, error) {
-	s.keysOnce.Do(func() { s.keys, s.keysErr = s.obtainKeys(ctx) })
+	s.keysOnce.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.keys, s.keysErr = keys{}, internalError("obtaining credentials", r, s.scrub)
+			}
+		}()
+		s.keys, s.keysErr = s.obtainKeys(ctx)
+	})
 	return s.keys, s.keysErr
 }
 

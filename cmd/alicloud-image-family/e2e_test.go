@@ -98,7 +98,13 @@ type run struct {
 // nothing from the developer's shell takes part.
 func runCLI(t *testing.T, e *emulatorProcess, env map[string]string, args ...string) run {
 	t.Helper()
-	cmd := exec.Command(cliBinary(t), args...)
+	return runBinary(t, cliBinary(t), e, env, args...)
+}
+
+// runBinary is runCLI with another build of the CLI.
+func runBinary(t *testing.T, bin string, e *emulatorProcess, env map[string]string, args ...string) run {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_PROXY=127.0.0.1,localhost", "SSL_CERT_FILE=" + e.CertFile}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -67,8 +67,11 @@ from --expect; 5 an image refused by a guard (--architecture, --os-type, --max-a
 `
 
 // run is the whole command. A panic in its goroutine becomes one line,
-// "internal error", and exit 1 (recoverInternal); the core recovers the
-// SDK's panics in the goroutines it starts.
+// "internal error", and exit 1 (recoverInternal); that covers the action
+// runtime (action.Main, which recovers its own first, to write its failure
+// outputs). A recover reaches only its own goroutine: the core recovers
+// every panic in the goroutines it starts (one per region, one per SDK
+// call) and returns it as that lookup's error, also exit 1.
 func (a *app) run(ctx context.Context, args []string) (code int) {
 	defer a.recoverInternal(&code)
 	// Regions are resolved concurrently and each may report (retries, wait

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
@@ -92,21 +93,27 @@ func (e escapingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// internalErrorMax bounds the panic value quoted in an internal error.
-const internalErrorMax = 300
-
 // recoverInternal turns a panic in the goroutine it is deferred in into one
 // line on stderr and exit 1: a crash must not look like bad input (Go exits
 // 2 after a panic) nor print a goroutine dump that may hold request data.
-// ALICLOUD_IMAGE_FAMILY_TRACEBACK=1 adds the stack, for a bug report.
+// The panic value loses every secret of the environment
+// (imagefamily.NewInternalError) and is escaped and bounded. Panics in the
+// goroutines the core starts (one per region, one per SDK call) never get
+// here: the core recovers them and returns them as errors, which fail
+// reports like any other (exit 1, class imagefamily.ErrInternal or, for the
+// SDK call, ErrAPI). ALICLOUD_IMAGE_FAMILY_TRACEBACK=1 adds the stack, for a
+// bug report.
 func (a *app) recoverInternal(code *int) {
 	r := recover()
 	if r == nil {
 		return
 	}
-	a.reportf("alicloud-image-family: internal error: %s (this is a bug; please report it with the command line that caused it)",
-		safetext.Excerpt(fmt.Sprint(r), internalErrorMax))
-	if a.getenv != nil && a.getenv("ALICLOUD_IMAGE_FAMILY_TRACEBACK") == "1" {
+	getenv := a.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	a.report("alicloud-image-family: " + imagefamily.NewInternalError("", r, imagefamily.Credentials{Getenv: getenv}).Error())
+	if getenv("ALICLOUD_IMAGE_FAMILY_TRACEBACK") == "1" {
 		escapingWriter{w: a.stderr, keepTabs: true}.Write(debug.Stack())
 	}
 	*code = exitFailure

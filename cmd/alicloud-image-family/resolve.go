@@ -130,8 +130,9 @@ Flags:
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nExit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image (or none newer\n"+
 			"before the --wait deadline); 4 found, but an image differs from --expect/--expect-file; 5 found, but refused by\n"+
-			"--architecture, --os-type or --max-age; 1 any other failure (an API error, a network failure, a timeout, or an\n"+
-			"answer refused as malformed or unsafe). With several regions the worst wins: 1, then 5, then 3, then 4, then 0.\n")
+			"--architecture, --os-type or --max-age; 1 any other failure (an API error, a network failure, a timeout, an\n"+
+			"answer refused as malformed or unsafe, or an internal error). With several regions the worst wins: 1, then 5,\n"+
+			"then 3, then 4, then 0.\n")
 	}
 	return fs
 }

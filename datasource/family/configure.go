@@ -25,12 +25,18 @@ var regionEnv = []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"}
 const maxRetriesLimit = imagefamily.MaxAttempts - 1
 
 // Configure decodes and checks the block. It never touches the network and
-// needs no credentials, so `packer validate` works anywhere.
-func (d *Datasource) Configure(raws ...any) error {
+// needs no credentials, so `packer validate` works anywhere. A panic is
+// returned as an error, as in Execute.
+func (d *Datasource) Configure(raws ...any) (err error) {
 	d.config = Config{}
 	d.unknown = nil
 	d.regions = nil
 	d.emptyRegions = false
+	defer func() {
+		if r := recover(); r != nil {
+			err = d.internalError(r)
+		}
+	}()
 	// Interpolate is off: data sources exist only in HCL2 templates, where
 	// Go-template interpolation of strings ({{ ... }}) has no business
 	// rewriting a secret that happens to contain braces.
@@ -41,6 +47,9 @@ func (d *Datasource) Configure(raws ...any) error {
 		return err
 	}
 	c := &d.config
+	if testHookConfigure != nil {
+		testHookConfigure(c)
+	}
 
 	var errs *packersdk.MultiError
 	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, err) }
@@ -221,6 +230,10 @@ func (d *Datasource) Configure(raws ...any) error {
 	}
 	return nil
 }
+
+// testHookConfigure, when set, runs in Configure once the block is decoded.
+// It is nil in production; tests set it to make Configure panic.
+var testHookConfigure func(*Config)
 
 // addRegion appends a region unless it is listed already.
 func (d *Datasource) addRegion(r string) {

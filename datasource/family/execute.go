@@ -18,8 +18,19 @@ import (
 
 // Execute resolves the family in every region. Every network call happens
 // here.
-func (d *Datasource) Execute() (cty.Value, error) {
+//
+// A panic is returned as an error (an *imagefamily.InternalError, "internal
+// error: ...; this is a bug, please report it"), never passed on: in a
+// plugin it would kill the process mid-RPC and Packer would show a crash
+// instead of a diagnostic. The core returns a panic in a region's goroutine
+// as that region's error.
+func (d *Datasource) Execute() (v cty.Value, err error) {
 	null := cty.NullVal(cty.EmptyObject)
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = null, d.internalError(r)
+		}
+	}()
 	if len(d.unknown) > 0 {
 		sort.Strings(d.unknown)
 		return null, fmt.Errorf("cannot resolve image family: %s not known yet (it depends on a value Packer has not computed)", strings.Join(d.unknown, ", "))
@@ -141,4 +152,13 @@ func (logWriter) Write(p []byte) (int, error) {
 func logEnabled() bool {
 	v := os.Getenv("PACKER_LOG")
 	return v != "" && v != "0"
+}
+
+// internalError is the diagnostic of a panic recovered in Configure or
+// Execute: the panic value without any secret of the block or the
+// environment, escaped and bounded (imagefamily.NewInternalError).
+func (d *Datasource) internalError(r any) error {
+	c := d.req.Credentials
+	return safeError(fmt.Errorf("alicloud-image-family: %w", imagefamily.NewInternalError("", r, c,
+		d.config.SecretKey, d.config.SecurityToken)))
 }

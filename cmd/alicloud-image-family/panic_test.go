@@ -1,0 +1,219 @@
+package main
+
+// A panic on the lookup path is exit code 1 with one line on stderr: never
+// Go's exit code 2 (which means bad input here), never a goroutine dump,
+// never a secret. In process for the CLI's own goroutine and the SDK call's;
+// through a real binary, built with the tag imagefamily_testpanic, for a
+// panic in a region's goroutine, which no recover in main can reach.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+)
+
+// checkNoCrash: stderr holds no runtime crash report and no escape or
+// forged line from the panic value.
+func checkNoCrash(t *testing.T, stderr string) {
+	t.Helper()
+	for _, crash := range []string{"panic:", "fatal error:", "goroutine ", "[running]", "runtime.", "\x1b"} {
+		if strings.Contains(stderr, crash) {
+			t.Errorf("%q on stderr:\n%s", crash, stderr)
+		}
+	}
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "::") {
+			t.Errorf("a line of stderr starts a workflow command: %q", line)
+		}
+	}
+}
+
+// panickingTransport panics inside the SDK call (in the goroutine the core
+// runs it in), quoting the secret.
+type panickingTransport struct{}
+
+func (panickingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	panic("boom " + demoSecret + "\n::error::forged\x1b[2J")
+}
+
+func TestPanicInTheSDKCallGoroutine(t *testing.T) {
+	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": demoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": demoSecret, "HOME": t.TempDir()}
+	for _, regions := range []string{"cn-hangzhou", "cn-hangzhou,cn-shanghai"} {
+		var out, errb bytes.Buffer
+		a := &app{getenv: func(k string) string { return env[k] }, stdout: &out, stderr: &errb, transport: panickingTransport{}}
+		code := a.run(context.Background(), []string{"resolve", "--region", regions, "--image-family", "web-base", "--endpoint", "127.0.0.1:1", "--max-attempts", "1"})
+		if code != exitFailure || out.Len() != 0 {
+			t.Errorf("%s: exit %d, stdout %q; want 1 and nothing", regions, code, out.String())
+		}
+		lines := strings.Split(strings.TrimSuffix(errb.String(), "\n"), "\n")
+		if len(lines) != strings.Count(regions, ",")+1 || !strings.Contains(errb.String(), "boom [REDACTED]") {
+			t.Errorf("%s: stderr %q; want one line per region quoting the panic", regions, errb.String())
+		}
+		checkNoCrash(t, errb.String())
+		if strings.Contains(errb.String(), demoSecret) {
+			t.Errorf("the secret on stderr: %q", errb.String())
+		}
+	}
+}
+
+// The CLI's own goroutine: one line, the secret of the environment gone.
+func TestPanicInTheCLIGoroutineLosesSecrets(t *testing.T) {
+	var errb bytes.Buffer
+	env := map[string]string{"ALICLOUD_SECRET_KEY": demoSecret}
+	a := &app{getenv: func(k string) string { return env[k] }, stdout: secretPanicWriter{}, stderr: &errb}
+	if code := a.run(context.Background(), []string{"version"}); code != exitFailure {
+		t.Errorf("exit %d, want 1", code)
+	}
+	got := errb.String()
+	if got != "alicloud-image-family: internal error: boom [REDACTED]\\n::error::forged\\x1b[2J; this is a bug, please report it\n" {
+		t.Errorf("stderr %q", got)
+	}
+	checkNoCrash(t, got)
+}
+
+type secretPanicWriter struct{}
+
+func (secretPanicWriter) Write([]byte) (int, error) {
+	panic("boom " + demoSecret + "\n::error::forged\x1b[2J")
+}
+
+var (
+	panicCLIOnce sync.Once
+	panicCLIPath string
+	panicCLIErr  error
+)
+
+// panicCLI builds the CLI with the tag imagefamily_testpanic: in that build
+// (never a release) ALICLOUD_IMAGE_FAMILY_TEST_PANIC names a region whose
+// lookup panics inside its goroutine.
+func panicCLI(t *testing.T) string {
+	t.Helper()
+	panicCLIOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "aif-panic-bin-")
+		if err != nil {
+			panicCLIErr = err
+			return
+		}
+		panicCLIPath = filepath.Join(dir, "alicloud-image-family")
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", "imagefamily_testpanic", "-o", panicCLIPath, e2etest.CLIPackage)
+		cmd.Dir = e2etest.RepoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			panicCLIErr = fmt.Errorf("go build -tags imagefamily_testpanic: %v\n%s", err, b)
+		}
+	})
+	if panicCLIErr != nil {
+		t.Fatal(panicCLIErr)
+	}
+	return panicCLIPath
+}
+
+// Several regions, a panic inside one region's goroutine: exit 1 (the worst
+// of found, not found and the internal error), one line for that region,
+// the other regions' results as usual.
+func TestE2EPanicInRegionGoroutine(t *testing.T) {
+	e := startEmulator(t)
+	bin := panicCLI(t)
+	env := with(demoEnv, "ALICLOUD_IMAGE_FAMILY_TEST_PANIC", "cn-shanghai")
+	r := runBinary(t, bin, e, env, resolveArgs(e, "--region", "cn-hangzhou,cn-shanghai,cn-beijing", "--image-family", "web-base")...)
+	if r.code != exitFailure {
+		t.Errorf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
+	}
+	if r.stdout != "cn-hangzhou\t"+wantNewest+"\n" {
+		t.Errorf("stdout %q; want cn-hangzhou's image", r.stdout)
+	}
+	want := `alicloud-image-family: cn-shanghai: ECS DescribeImageFromFamily for family "web-base" in region cn-shanghai: internal error: test panic in region cn-shanghai, holding the secret [REDACTED]\n::error::forged\x1b[2J; this is a bug, please report it` + "\n"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks the region's internal error line %q:\n%s", want, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "cn-beijing") {
+		t.Errorf("stderr lacks cn-beijing's not found:\n%s", r.stderr)
+	}
+	checkNoCrash(t, r.stderr)
+
+	// Without the hook's variable the same binary resolves as usual: the
+	// exit code above is the panic's.
+	r = runBinary(t, bin, e, demoEnv, resolveArgs(e, "--region", "cn-hangzhou", "--image-family", "web-base")...)
+	if r.code != exitOK || r.stdout != wantNewest+"\n" {
+		t.Errorf("without the hook: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// The action runs through the same binary (`alicloud-image-family action`,
+// started by action/launcher.sh): a panic in a region's goroutine is exit 1,
+// an annotation, and the failure outputs in GITHUB_OUTPUT.
+func TestE2EActionPanicInRegionGoroutine(t *testing.T) {
+	e := startEmulator(t)
+	bin := panicCLI(t)
+	outputs := filepath.Join(t.TempDir(), "output")
+	if err := os.WriteFile(outputs, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := with(demoEnv, "ALICLOUD_IMAGE_FAMILY_TEST_PANIC", "cn-hangzhou",
+		"GITHUB_OUTPUT", outputs,
+		"INPUT_REGION", "cn-hangzhou,cn-shanghai", "INPUT_IMAGE-FAMILY", "web-base",
+		"INPUT_ENDPOINT", e.Endpoint, "INPUT_STS-ENDPOINT", e.Endpoint)
+	r := runBinary(t, bin, e, env, "action")
+	if r.code != exitFailure {
+		t.Errorf("exit %d, want 1; stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "::error title=Image family lookup failed in cn-hangzhou::ECS DescribeImageFromFamily for family \"web-base\" in region cn-hangzhou: internal error: test panic in region cn-hangzhou, holding the secret [REDACTED]") {
+		t.Errorf("no annotation of the internal error:\n%s", r.stdout)
+	}
+	checkNoCrash(t, r.stderr)
+	for _, crash := range []string{"panic:", "fatal error:", "goroutine ", "[running]", "\x1b"} {
+		if strings.Contains(r.stdout, crash) {
+			t.Errorf("%q in the step log:\n%s", crash, r.stdout)
+		}
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "::") && !strings.HasPrefix(line, "::error title=") && !strings.HasPrefix(line, "::add-mask::") {
+			t.Errorf("a workflow command the action did not write: %q", line)
+		}
+	}
+	b, err := os.ReadFile(outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := readOutputs(t, string(b))
+	for name, want := range map[string]string{"found": "false", "image-id": "", "image-ids": "{}", "json": "{}", "changed": "false"} {
+		if v, ok := outs[name]; !ok || v != want {
+			t.Errorf("output %s = %q (written: %v), want %q", name, v, ok, want)
+		}
+	}
+}
+
+// readOutputs reads a GITHUB_OUTPUT file of name<<delimiter blocks, as the
+// action writes it; a name written twice fails the test.
+func readOutputs(t *testing.T, s string) map[string]string {
+	t.Helper()
+	outs := map[string]string{}
+	lines := strings.Split(s, "\n")
+	for i := 0; i < len(lines); i++ {
+		if lines[i] == "" {
+			continue
+		}
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			t.Fatalf("GITHUB_OUTPUT line %q", lines[i])
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		if _, dup := outs[name]; dup {
+			t.Fatalf("output %s written twice:\n%s", name, s)
+		}
+		outs[name] = strings.Join(val, "\n")
+	}
+	return outs
+}
