@@ -2,7 +2,10 @@ module github.com/imagefamily/packer-plugin-alicloud-image-family
 
 go 1.25.10
 
-require github.com/aliyun/alibaba-cloud-sdk-go v1.63.107
+require (
+	github.com/aliyun/alibaba-cloud-sdk-go v1.63.107
+	gopkg.in/yaml.v3 v3.0.1
+)
 
 require (
 	github.com/armon/go-metrics v0.4.1 // indirect
