@@ -131,6 +131,10 @@ func report(out string, r runs) (int, error) {
 	if rep.hostile, err = b.measureHostile(); err != nil {
 		return 0, err
 	}
+	logf("answers by their shape (%d runs per row and output)", r.hostile)
+	if rep.shapes, err = b.measureShapes(); err != nil {
+		return 0, err
+	}
 	logf("act (%d pairs, %d from source)", r.act, r.actSource)
 	if rep.act, rep.actSkip, err = b.measureAct(); err != nil {
 		return 0, err

@@ -24,6 +24,7 @@ type reportData struct {
 	actSkip    string
 	fanout     *fanoutResult
 	hostile    *hostileResult
+	shapes     *shapeResult
 	sizes      struct{ cli, plugin, sdkmin int64 }
 }
 
@@ -81,6 +82,7 @@ func render(r *reportData) string {
 	renderAct(p, r)
 	renderFanout(p, r)
 	renderHostile(p, r)
+	renderShapes(p, r)
 	renderMemory(p, r)
 	p("## Binary sizes")
 	p("")

@@ -111,10 +111,10 @@ func TestChecksAndParsers(t *testing.T) {
 	}
 
 	p := filepath.Join(t.TempDir(), "r")
-	if err := os.WriteFile(p, []byte("1500000 15155 3\n"), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte("1500000 15155 3 700000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := readRusage(p); err != nil || s.wall != 1500*time.Microsecond || s.rssKiB != 15155 || s.exit != 3 {
+	if s, err := readRusage(p); err != nil || s.wall != 1500*time.Microsecond || s.rssKiB != 15155 || s.exit != 3 || s.cpu != 700*time.Microsecond {
 		t.Errorf("readRusage = %+v, %v", s, err)
 	}
 	if err := os.WriteFile(p, []byte("garbage"), 0o644); err != nil {
