@@ -162,8 +162,8 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 				t.Errorf("row %d: %q", i, rows[i][:2])
 			}
 			if d, ok := served["Description"].(string); ok {
-				if got := rows[i][slices.Index(header, "description")]; got != safetext.Terminal(d) {
-					t.Errorf("%s: description column %q, want the served one escaped %q", region, got, safetext.Terminal(d))
+				if got := rows[i][slices.Index(header, "description")]; got != safetext.Printable(d) {
+					t.Errorf("%s: description column %q, want the served one escaped %q", region, got, safetext.Printable(d))
 				}
 			}
 		}
