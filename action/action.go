@@ -59,8 +59,11 @@ func WithRequest(f func(*imagefamily.Request)) Option {
 // core's own requests (imagefamily.GuardTransport): a redirect is refused,
 // never followed (it would carry the runner's bearer token elsewhere), and a
 // body is read up to imagefamily.MaxResponseBytes.
+//
+// stdout is the step log: Main writes to it through StepLog, so no line holds
+// the runner's legacy command prefix "##[".
 func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...Option) int {
-	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout),
+	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(StepLog(stdout)),
 		githubactions.WithHTTPClient(idTokenClient()))
 	return ExitCode(Run(ctx, a, opts...))
 }
@@ -105,8 +108,9 @@ func onlyNotFound(err error) bool {
 // the error into an exit code (ExitCode).
 //
 // The Action must have been created with the step's environment
-// (githubactions.WithGetenv) and standard output (githubactions.WithWriter);
-// its HTTP client (githubactions.WithHTTPClient) fetches the ID token.
+// (githubactions.WithGetenv) and standard output wrapped by StepLog
+// (githubactions.WithWriter(action.StepLog(os.Stdout))); its HTTP client
+// (githubactions.WithHTTPClient) fetches the ID token.
 func Run(ctx context.Context, a *githubactions.Action, opts ...Option) error {
 	c := config{resolve: imagefamily.Resolve, resolveRegions: imagefamily.ResolveRegions}
 	for _, o := range opts {
