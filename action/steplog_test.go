@@ -88,3 +88,18 @@ func TestStepLogWrites(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// Main writes through StepLog: a secret input holding "##[" is masked as it
+// is and as the rewritten log would show it.
+func TestMainWritesThroughStepLog(t *testing.T) {
+	s := newStep(t, map[string]string{"access-key-secret": "action-se##[cret-0001"}).runMain()
+	if s.code != 2 {
+		t.Errorf("exit %d, want 2 (no region)", s.code)
+	}
+	out := s.stdout.String()
+	for _, want := range []string{"::add-mask::action-se##[cret-0001\n", "::add-mask::action-se##\\[cret-0001\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+}
