@@ -89,11 +89,15 @@ func WithRequest(f func(*imagefamily.Request)) Option {
 // never followed (it would carry the runner's bearer token elsewhere), and a
 // body is read up to imagefamily.MaxResponseBytes.
 //
+// stdout is the step log: Main writes to it through StepLog, so no line holds
+// the runner's legacy command prefix "##[".
+//
 // A panic is exit code 1, never Go's 2 (which means bad input here) and never
 // a goroutine dump: Run recovers it as an error like any other (an
 // annotation, the failure outputs); this is the last line of defence for a
 // panic Run could not handle, one ::error line written here directly.
 func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...Option) (code int) {
+	stdout = StepLog(stdout)
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout),
 		githubactions.WithHTTPClient(idTokenClient()))
 	defer func() {
@@ -155,8 +159,9 @@ func onlyNotFound(err error) bool {
 // the core returns a panic in a region's goroutine as that region's error.
 //
 // The Action must have been created with the step's environment
-// (githubactions.WithGetenv) and standard output (githubactions.WithWriter);
-// its HTTP client (githubactions.WithHTTPClient) fetches the ID token.
+// (githubactions.WithGetenv) and standard output wrapped by StepLog
+// (githubactions.WithWriter(action.StepLog(os.Stdout))); its HTTP client
+// (githubactions.WithHTTPClient) fetches the ID token.
 func Run(ctx context.Context, a *githubactions.Action, opts ...Option) (err error) {
 	c := &config{resolve: imagefamily.Resolve, resolveRegions: imagefamily.ResolveRegions}
 	for _, o := range opts {

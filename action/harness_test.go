@@ -61,10 +61,11 @@ func newStep(t *testing.T, inputs map[string]string) *step {
 
 func (s *step) getenv(k string) string { return s.env[k] }
 
-// run runs the action once with the given options.
+// run runs the action once with the given options, its Action made as Run's
+// documentation says (stdout through StepLog).
 func (s *step) run(opts ...Option) *step {
 	s.t.Helper()
-	a := githubactions.New(githubactions.WithGetenv(s.getenv), githubactions.WithWriter(s.stdout))
+	a := githubactions.New(githubactions.WithGetenv(s.getenv), githubactions.WithWriter(StepLog(s.stdout)))
 	s.err = Run(context.Background(), a, opts...)
 	s.code = ExitCode(s.err)
 	s.scanAll()

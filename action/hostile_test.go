@@ -183,10 +183,14 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 			}
 		}
 	}
+	served := rec.servedStrings()
 	for name, v := range outs {
 		for _, f := range row.Forged {
-			if found {
-				continue // the accepted image's fields, exact (JSON-escaped in json and tags)
+			if (name == "json" || name == "description") && found {
+				continue // the accepted image, exact (JSON-escaped in json)
+			}
+			if found && served[v] {
+				continue // a member of the accepted image, exactly as served
 			}
 			if strings.Contains(v, f) {
 				t.Errorf("output %s holds forged text %q", name, f)
@@ -215,6 +219,15 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 			if strings.HasPrefix(line, f) && !ownMask {
 				t.Errorf("stdout line starts with forged text %q", f)
 			}
+			// The runner finds a legacy command anywhere in a line.
+			if strings.Contains(f, "##[") && strings.Contains(line, f) {
+				t.Errorf("stdout line holds the forged legacy command %q as it is: %s", f, excerptForLog(line))
+			}
+		}
+		// Nothing the action writes holds the legacy prefix but a mask of
+		// a secret that does (StepLog).
+		if strings.Contains(line, "##[") && !strings.HasPrefix(line, "::add-mask::") {
+			t.Errorf("stdout line holds the legacy command prefix \"##[\": %s", excerptForLog(line))
 		}
 		if v, ok := strings.CutPrefix(line, "::add-mask::"); ok && v != hostileSecret {
 			t.Errorf("a value other than the secret was masked: %q", excerptForLog(v))
@@ -337,6 +350,25 @@ func (a *answerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// servedStrings is the set of string members of every complete JSON
+// answer's Image: the values the accepted image's outputs hold exactly.
+func (a *answerRecorder) servedStrings() map[string]bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]bool{}
+	for _, b := range a.bodies {
+		var v struct{ Image map[string]any }
+		if json.Unmarshal(b, &v) == nil {
+			for _, m := range v.Image {
+				if s, ok := m.(string); ok {
+					out[s] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
 // images lists the Image of every complete JSON answer, decoded.
 func (a *answerRecorder) images() []any {
 	a.mu.Lock()
@@ -446,10 +478,10 @@ func TestHostileIDTokenService(t *testing.T) {
 		{name: "endless 500 error page with escapes and a workflow command",
 			serve: func(w http.ResponseWriter, r *http.Request, _ env) {
 				w.WriteHeader(http.StatusInternalServerError)
-				io.WriteString(w, "oops\x1b[2J\n::error::forged-by-token-service\n")
+				io.WriteString(w, "oops\x1b[2J\n::error::forged-by-token-service ##[error]forged-legacy-by-token-service\n")
 				streamUntilGone(w, r, bytes.Repeat([]byte("<p>error \x1b[31m</p>\n"), 2048), 0)
 			},
-			frag: "GitHub refused to mint an ID token", forged: []string{"::error::forged-by-token-service", "\x1b"}, requests: 5},
+			frag: "GitHub refused to mint an ID token", forged: []string{"::error::forged-by-token-service", "\x1b", "##[error]forged-legacy-by-token-service"}, requests: 5},
 		{name: "Content-Length of 2 GiB",
 			serve: func(w http.ResponseWriter, r *http.Request, _ env) {
 				w.Header().Set("Content-Length", "2147483648")
@@ -526,6 +558,9 @@ func TestHostileIDTokenService(t *testing.T) {
 				for _, f := range row.forged {
 					if strings.HasPrefix(line, f) {
 						t.Errorf("stdout line starts with forged text %q", f)
+					}
+					if strings.Contains(f, "##[") && strings.Contains(line, f) {
+						t.Errorf("stdout line holds the forged legacy command %q as it is: %q", f, line)
 					}
 				}
 				if strings.HasPrefix(line, "::error ") {

@@ -442,10 +442,40 @@ func HostileRows() []HostileRow {
 		{Name: "description with a workflow command (accepted, kept exact in JSON)", Outcome: HostileFound, ExitCode: 0, Requests: 1,
 			Forged: []string{"::error::forged-description"},
 			Serve:  answerWith(set("Description", "line one\n::error::forged-description\n\x1b[31mred"))},
+
+		// 5. Legacy runner commands. A GitHub runner also parses
+		// "##[command]data", looking for "##[" anywhere in a line, so a
+		// Forged string holding "##[" must not appear as it is anywhere in
+		// a line of human output (only in exact machine outputs).
+		{Name: "labels planting legacy runner commands (accepted, kept exact in outputs)", Outcome: HostileFound, ExitCode: 0, Requests: 1,
+			Forged: []string{legacyError, legacyMask, legacyStop},
+			Serve: answerWith(func(img map[string]any) {
+				img["ImageName"] = "web" + legacyError
+				img["ImageVersion"] = "7" + legacyMask
+				img["Description"] = "legacy " + legacyStop + " " + legacyError + " " + legacyMask
+			})},
+		{Name: "error Code and Message planting legacy runner commands (retried)", Outcome: HostileAPIError, ExitCode: 1,
+			Fragment: "Throttling.Hostile", Requests: HostileMaxAttempts,
+			Forged: []string{legacyError, legacyMask, legacyStop},
+			Serve: func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+				writeJSON(w, 400, map[string]any{"RequestId": "7A6B1E2C-0000-4000-8000-000000000005",
+					"Code": "Throttling.Hostile" + legacyError, "Message": "denied " + legacyMask + " " + legacyStop + " ##"})
+			}},
+		refused("Status planting legacy runner commands", "Status",
+			answerWith(set("Status", "Creating "+legacyStop+" "+legacyError)), legacyStop, legacyError),
 	}
 	// 5. Shapes: answers under the cap built to be expensive (shapes.go).
 	return append(rows, shapeRows()...)
 }
+
+// Legacy runner commands the rows of block 5 plant: an annotation, a mask of
+// the image id (which would hide it in the log), and a stop of all command
+// processing.
+const (
+	legacyError = "##[error]forged-legacy"
+	legacyMask  = "##[add-mask]" + HostileImageID
+	legacyStop  = "##[stop-commands]forged-legacy-stop"
+)
 
 // String names an outcome in test output.
 func (o HostileOutcome) String() string {

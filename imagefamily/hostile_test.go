@@ -38,12 +38,21 @@ func TestHostileEndpoints(t *testing.T) {
 		t.Run(row.Name, func(t *testing.T) {
 			h := ecstest.StartHostile(row)
 			defer h.Close()
+			req := hostileRequest(h)
+			var retryLines []string // OnRetry runs on this goroutine
+			req.Retry.OnRetry = func(n RetryNotice) { retryLines = append(retryLines, n.String()) }
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
-			img, err := Resolve(context.Background(), hostileRequest(h))
+			img, err := Resolve(context.Background(), req)
 			var after runtime.MemStats
 			runtime.ReadMemStats(&after)
 			checkHostileOutcome(t, row, h, img, err)
+			if n := len(retryLines); n != row.Requests-1 {
+				t.Errorf("%d retry notices, want %d", n, row.Requests-1)
+			}
+			for _, line := range retryLines {
+				checkNoLegacyForged(t, "retry notice", line, row.Forged)
+			}
 			// Bounded reads: whatever the row streams (64 MiB pages, endless
 			// bodies, 2 GiB promises), the lookup allocates a bounded amount.
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > h.AllocBound() {
@@ -110,6 +119,7 @@ func checkHostileOutcome(t *testing.T, row ecstest.HostileRow, h *ecstest.Hostil
 			t.Errorf("message starts with forged text %q", f)
 		}
 	}
+	checkNoLegacyForged(t, "message", msg, row.Forged)
 	for _, leak := range []string{hostileSecret, "Signature=", "SignatureNonce"} {
 		if strings.Contains(msg, leak) {
 			t.Errorf("message holds %q: %s", leak, msg)
@@ -117,6 +127,19 @@ func checkHostileOutcome(t *testing.T, row ecstest.HostileRow, h *ecstest.Hostil
 	}
 	if errors.Is(err, ErrInvalidInput) {
 		t.Errorf("a server answer became an input error (exit 2): %v", err)
+	}
+}
+
+// checkNoLegacyForged: forged text holding a GitHub runner's legacy command
+// prefix "##[" must not appear as it is anywhere in a line of human output
+// (the runner looks for the prefix anywhere in a line, not only at its
+// start).
+func checkNoLegacyForged(t *testing.T, what, text string, forged []string) {
+	t.Helper()
+	for _, f := range forged {
+		if strings.Contains(f, "##[") && strings.Contains(text, f) {
+			t.Errorf("%s holds the forged legacy command %q as it is: %s", what, f, text)
+		}
 	}
 }
 

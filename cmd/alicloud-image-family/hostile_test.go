@@ -5,7 +5,9 @@ package main
 // two. Each run states the exit code (never 2, never a Go panic), that stdout
 // holds exactly the result or nothing, that stderr names the problem in a
 // bounded amount of printable text where nothing forged starts a line, that
-// the signed request never shows, and how many requests each listener saw.
+// the signed request never shows, and how many requests each listener saw;
+// forged text holding the GitHub runner's legacy command prefix "##[" shows
+// nowhere in a line but in the exact --output text.
 
 import (
 	"encoding/json"
@@ -112,13 +114,21 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 	checkHostileStdout(t, row, mode, r.stdout)
 	checkHostileStderr(t, row, mode, h, r.stderr)
 
-	// Nothing forged starts a line, in either stream; the signed request
-	// never shows (runCLI has scanned for the secret itself).
+	// Nothing forged starts a line, in either stream, and forged text that
+	// holds the runner's legacy command prefix "##[" is nowhere in a line
+	// as it is (the runner looks for it anywhere): not on stderr, not in
+	// the JSON ("##\u005b", the same value). Only --output text keeps every
+	// printable character exact. The signed request never shows (runCLI
+	// has scanned for the secret itself).
 	for name, text := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
+		exact := name == "stdout" && mode.output == "text"
 		for i, line := range strings.Split(text, "\n") {
 			for _, f := range row.Forged {
 				if strings.HasPrefix(line, f) {
 					t.Errorf("%s line %d starts with forged text %q: %q", name, i+1, f, line)
+				}
+				if strings.Contains(f, "##[") && strings.Contains(line, f) && !exact {
+					t.Errorf("%s line %d holds the forged legacy command %q as it is: %q", name, i+1, f, line)
 				}
 			}
 		}
@@ -165,8 +175,8 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 				t.Errorf("row %d: %q", i, rows[i][:2])
 			}
 			if d, ok := served["Description"].(string); ok {
-				if got := rows[i][slices.Index(header, "description")]; got != safetext.Terminal(d) {
-					t.Errorf("%s: description column %q, want the served one escaped %q", region, got, safetext.Terminal(d))
+				if got := rows[i][slices.Index(header, "description")]; got != safetext.Printable(d) {
+					t.Errorf("%s: description column %q, want the served one escaped %q", region, got, safetext.Printable(d))
 				}
 			}
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/action"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
 )
@@ -41,9 +42,14 @@ const (
 type app struct {
 	getenv    func(string) string
 	stdout    io.Writer
-	stderr    io.Writer         // run wraps it in a syncio.Writer
+	stderr    io.Writer         // run wraps it in a stderrWriter
 	transport http.RoundTripper // nil: the default; the demo passes the emulator's
 }
+
+// stderrWriter is stderr as run hands it on: Writes serialised, "##["
+// rewritten (safetext.NoLegacyCommands). The demo's inner app gets it as it
+// is.
+type stderrWriter struct{ *syncio.Writer }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -76,9 +82,13 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 	defer a.recoverInternal(&code)
 	// Regions are resolved concurrently and each may report (retries, wait
 	// progress): every message is one Write, and Writes are serialised, so
-	// lines never interleave mid-line.
-	if _, ok := a.stderr.(*syncio.Writer); !ok && a.stderr != nil {
-		a.stderr = syncio.NewWriter(a.stderr)
+	// lines never interleave mid-line. Below the lock, every "##[" is
+	// written "##\[": in a GitHub Actions run: step, stderr is the step log,
+	// where the runner looks for that legacy command prefix anywhere in a
+	// line. Every path to stderr (report, the flag package, the --debug
+	// trace, the emulator's log) passes here.
+	if _, ok := a.stderr.(stderrWriter); !ok && a.stderr != nil {
+		a.stderr = stderrWriter{syncio.NewWriter(safetext.NoLegacyCommands(a.stderr))}
 	}
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usage)

@@ -298,7 +298,7 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 		return code
 	}
 	if output == "json" {
-		io.WriteString(a.stdout, "{"+b.String()+"\n}\n")
+		io.WriteString(a.stdout, "{"+noLegacyJSON(b.String())+"\n}\n")
 	} else {
 		io.WriteString(a.stdout, b.String())
 	}
@@ -314,10 +314,18 @@ func (a *app) printJSON(v any) int {
 		return a.fail(err)
 	}
 	w := bufio.NewWriter(a.stdout)
-	writeIndented(w, b, "  ")
+	writeIndented(w, []byte(noLegacyJSON(string(b))), "  ")
 	w.WriteByte('\n')
 	w.Flush()
 	return exitOK
+}
+
+// noLegacyJSON writes every "##[" in JSON text as "##\u005b": the same JSON
+// value, but no GitHub runner reads it as a legacy workflow command when the
+// JSON is printed to a run: step's log. "#" occurs in JSON text only inside
+// strings, so every "##[" is inside one, where "\u005b" is "[".
+func noLegacyJSON(s string) string {
+	return strings.ReplaceAll(s, "##[", `##\u005b`)
 }
 
 // note tells the user, on stderr, a choice made for them.

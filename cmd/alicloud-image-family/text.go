@@ -42,14 +42,17 @@ func textColumns() []string {
 func textHeader() string { return strings.Join(textColumns(), "\t") + "\n" }
 
 // textLine is one region's line. Every value passes through
-// safetext.Terminal, which writes a tab, a line break or any other control
+// safetext.Printable, which writes a tab, a line break or any other control
 // character visibly (\t, \n, \x1b), so a value can neither split its
 // column nor start a line. The core lets such characters through only in
-// the description; the rest are checked one-line labels.
+// the description; the rest are checked one-line labels. Printable, not
+// Terminal: this is machine output, read by scripts, and keeps every
+// printable character as the API sent it, "##[" included (docs/security.md:
+// capture it rather than letting it reach a GitHub step log).
 func textLine(region string, img imagefamily.Image) string {
-	vals := []string{safetext.Terminal(region)}
+	vals := []string{safetext.Printable(region)}
 	for _, f := range textFields() {
-		vals = append(vals, safetext.Terminal(f.Text(img)))
+		vals = append(vals, safetext.Printable(f.Text(img)))
 	}
 	return strings.Join(vals, "\t") + "\n"
 }

@@ -106,7 +106,7 @@ func checkTextColumns(t *testing.T, out string, regions []string) {
 				t.Errorf("field %s has no column %s", f.Name, f.ActionName())
 				continue
 			}
-			if want := safetext.Terminal(f.Text(img)); row[col] != want {
+			if want := safetext.Printable(f.Text(img)); row[col] != want {
 				t.Errorf("%s: column %s = %q, want %q", region, f.ActionName(), row[col], want)
 			}
 		}

@@ -91,6 +91,11 @@ max_retries         = %d
 					if strings.HasPrefix(msg, f) {
 						t.Errorf("diagnostic starts with forged %q", f)
 					}
+					// Packer prints the diagnostic into a CI log, where a
+					// GitHub runner finds "##[" anywhere in a line.
+					if strings.Contains(f, "##[") && strings.Contains(msg, f) {
+						t.Errorf("diagnostic holds the forged legacy command %q as it is: %s", f, msg)
+					}
 				}
 				if errors.Is(err, imagefamily.ErrInvalidInput) {
 					t.Errorf("a server answer became an input error: %v", err)
@@ -107,7 +112,8 @@ max_retries         = %d
 }
 
 // checkLog: every line of the plugin log is printable, none starts with
-// forged text, and the signature is only ever written redacted.
+// forged text or holds forged text with the legacy command prefix "##[",
+// and the signature is only ever written redacted.
 func checkLog(t *testing.T, out string, forged []string) {
 	t.Helper()
 	for i, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
@@ -117,6 +123,9 @@ func checkLog(t *testing.T, out string, forged []string) {
 		for _, f := range forged {
 			if strings.HasPrefix(strings.TrimLeft(l, " "), f) {
 				t.Errorf("log line %d starts with forged %q", i+1, f)
+			}
+			if strings.Contains(f, "##[") && strings.Contains(l, f) {
+				t.Errorf("log line %d holds the forged legacy command %q as it is: %q", i+1, f, l)
 			}
 		}
 		if j := strings.Index(l, "Signature="); j >= 0 && !strings.HasPrefix(l[j:], "Signature=[REDACTED]") {
@@ -146,6 +155,15 @@ func TestDiagnosticIsPrintable(t *testing.T) {
 	if !errors.As(err, &api) || api != inner {
 		t.Errorf("errors.As lost the wrapped error")
 	}
+	// A GitHub runner reading Packer's output finds "##[" anywhere in a
+	// line; the diagnostic writes it "##\[", also at the excerpt's cut.
+	for _, cut := range []int{0, 1, 2, 3} {
+		pad := strings.Repeat("x", maxDiagnostic-len("denied ")-cut)
+		msg := safeError(fmt.Errorf("denied %s##[error]forged ##[add-mask]m-x ##[stop-commands]y", pad)).Error()
+		if strings.Contains(msg, "##[") {
+			t.Errorf("diagnostic cut %d bytes into the prefix holds \"##[\": %q", cut, msg[len(msg)-80:])
+		}
+	}
 	if safeError(nil) != nil {
 		t.Errorf("safeError(nil) is not nil")
 	}
@@ -169,6 +187,14 @@ func TestGuardErrorIsPrintable(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("guard error lacks %q: %s", want, msg)
 		}
+	}
+	legacy := guardDiagnostic(&imagefamily.GuardError{
+		Guard: "architecture", Expected: `"arm64"`, Found: `"x86_64##[error]f"`,
+		Image:  imagefamily.Image{ImageID: "m-abc", ImageName: "web##[add-mask]m-abc", CreationTime: "2024-01-01T00:00:00Z"},
+		Region: "cn-hangzhou", Family: "web##[stop-commands]x", RequestID: "R-1",
+	}).Error()
+	if strings.Contains(legacy, "##[") || !strings.Contains(legacy, `web##\[add-mask]m-abc`) {
+		t.Errorf("guard error holds \"##[\" as it is: %s", legacy)
 	}
 	if !errors.Is(ge, imagefamily.ErrGuard) {
 		t.Errorf("errors.Is(ErrGuard) lost the core's class")

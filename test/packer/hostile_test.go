@@ -229,8 +229,9 @@ func checkHostilePacker(t *testing.T, row ecstest.HostileRow, h *ecstest.Hostile
 }
 
 // checkPrintable fails when text holds a control byte other than a line
-// break or tab, an escape sequence, a C1 control or a bidi override, or a
-// line that starts (also after indentation) with forged text.
+// break or tab, an escape sequence, a C1 control or a bidi override, a
+// line that starts (also after indentation) with forged text, or a line
+// that holds forged text with the legacy command prefix "##[" anywhere.
 func checkPrintable(t *testing.T, what, text string, forged []string) {
 	t.Helper()
 	for i, l := range strings.Split(text, "\n") {
@@ -242,6 +243,11 @@ func checkPrintable(t *testing.T, what, text string, forged []string) {
 		for _, f := range forged {
 			if strings.HasPrefix(l, f) || strings.HasPrefix(trimmed, f) {
 				t.Errorf("%s line %d starts with the forged text %q: %q", what, i+1, f, safetext.Excerpt(l, 300))
+			}
+			// A GitHub runner finds its legacy "##[" prefix anywhere in a
+			// line of Packer's output.
+			if strings.Contains(f, "##[") && strings.Contains(l, f) {
+				t.Errorf("%s line %d holds the forged legacy command %q as it is: %q", what, i+1, f, safetext.Excerpt(l, 300))
 			}
 		}
 	}
