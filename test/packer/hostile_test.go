@@ -174,6 +174,11 @@ func checkHostilePacker(t *testing.T, row ecstest.HostileRow, h *ecstest.Hostile
 	if n := h.Requests(); n != row.Requests {
 		t.Errorf("the endpoint saw %d requests, want %d", n, row.Requests)
 	}
+	// The Packer UI and the plugin's log stay within a small multiple of
+	// what was served (Packer's own lines are the slack).
+	if n := int64(len(combined) + len(r.log)); n > h.OutputBound() {
+		t.Errorf("packer wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), ecstest.HostileOutputRatio)
+	}
 
 	idFile, idErr := os.ReadFile(filepath.Join(r.outDir, "image_id"))
 	descFile, _ := os.ReadFile(filepath.Join(r.outDir, "description"))
