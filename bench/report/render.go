@@ -131,6 +131,13 @@ func renderHeadline(p printer, r *reportData) {
 			p("| 64 MiB error page: CLI vs the SDK alone (sdkmin), peak memory | %s | %s vs %s |", ratio(a, b), mib(a), mib(b))
 		}
 	}
+	if s := r.shapes; s != nil && len(s.rows) > 0 {
+		w, base := s.worst(), s.rows[0]
+		wr, br := w.samples.rssKiB().max, base.samples.rssKiB().max
+		wc, bc := w.samples.cpuMS().max, base.samples.cpuMS().max
+		p("| worst answer shape at the 1 MiB cap (%s, `--output %s`) vs a normal lookup, peak memory / CPU time | %s / %s | %s vs %s; %.0f ms vs %.0f ms (budget: 64 MiB, 1 s) |",
+			w.name, w.output, ratio(wr, br), ratio(wc, bc), mib(wr), mib(br), wc, bc)
+	}
 	if pk := r.packer; pk != nil {
 		d, l := pk.datasource.wallMS(), pk.literal.wallMS()
 		p("| `packer build` with the data source vs a literal image id (mean) | %s | %.3f s vs %.3f s (%+.3f s; medians %+.3f s) |",
