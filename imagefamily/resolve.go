@@ -10,6 +10,7 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
@@ -157,7 +158,10 @@ func (s *session) resolveOnce(ctx context.Context, region string) (Image, error)
 		r.ImageFamily = s.req.Family
 		r.SetReadTimeout(timeout)
 		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
-		resp := ecs.CreateDescribeImageFromFamilyResponse()
+		// A CommonResponse: the SDK keeps the body without parsing it (we
+		// parse it once, below); its own parse into the typed response cost
+		// as much as everything else for an answer of many tags.
+		resp := responses.NewCommonResponse()
 		err := client.DoAction(r, resp)
 		var ce *sdkerrors.ClientError
 		if err != nil && !(errors.As(err, &ce) && ce.ErrorCode() == sdkerrors.JsonUnmarshalErrorCode && resp.IsSuccess()) {
