@@ -482,6 +482,12 @@ func TestHostileIDTokenService(t *testing.T) {
 				streamUntilGone(w, r, bytes.Repeat([]byte("<p>error \x1b[31m</p>\n"), 2048), 0)
 			},
 			frag: "GitHub refused to mint an ID token", forged: []string{"::error::forged-by-token-service", "\x1b", "##[error]forged-legacy-by-token-service"}, requests: 5},
+		{name: "deep arrays under the cap",
+			serve: func(w http.ResponseWriter, r *http.Request, _ env) {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"count":1,"value":"x","nested":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}`)
+			},
+			frag: "nested more than 12 deep"},
 		{name: "Content-Length of 2 GiB",
 			serve: func(w http.ResponseWriter, r *http.Request, _ env) {
 				w.Header().Set("Content-Length", "2147483648")

@@ -151,7 +151,8 @@ func TestHostileCredentialEndpoints(t *testing.T) {
 	for _, r := range ecstest.HostileRows() {
 		rows[r.Name] = r
 	}
-	for _, name := range []string{"302 to another host, echoing the signed query", "endless chunked 200 body", "307 to plain http on another host"} {
+	for _, name := range []string{"302 to another host, echoing the signed query", "endless chunked 200 body", "307 to plain http on another host",
+		"shape: deep arrays in an unknown member", "shape: deep arrays in an error answer"} {
 		row := rows[name]
 		if row.Serve == nil {
 			t.Fatalf("no row %q", name)
