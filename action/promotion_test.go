@@ -334,8 +334,8 @@ func TestWaitNewerThan(t *testing.T) {
 // false it is a warning.
 func TestWaitDeadline(t *testing.T) {
 	srv := emulator(t)
-	// Real pauses: poll at 0s, pause 2s, poll at 2s; the next pause (4s)
-	// would pass the 3s deadline.
+	// Real pauses: poll at 0s, pause 2s, poll at 2s, pause 1s (not 4s: the
+	// time left), the last poll at the 3s deadline.
 	start := time.Now()
 	s := newStep(t, keyed(srv, "region", "cn-beijing", "wait-timeout", "3s")).runMain(realSleep(srv))
 	elapsed := time.Since(start)
@@ -343,15 +343,15 @@ func TestWaitDeadline(t *testing.T) {
 		t.Errorf("exit %d, want 3", s.code)
 	}
 	e := annotations(s, "::error ")
-	if len(e) != 1 || !strings.Contains(e[0], `no available image in family "web-base" in region cn-beijing after waiting 2s (2 polls; last seen: no available image)`) {
+	if len(e) != 1 || !strings.Contains(e[0], `no available image in family "web-base" in region cn-beijing after waiting 3s (3 polls; last seen: no available image)`) {
 		t.Errorf("errors %q", e)
 	}
-	if elapsed < 2*time.Second || elapsed > 6*time.Second {
-		t.Errorf("took %v, want about 2s", elapsed)
+	if elapsed < 3*time.Second || elapsed > 7*time.Second {
+		t.Errorf("took %v, want about 3s", elapsed)
 	}
 	checkFailureOutputs(t, s)
-	if n := len(linesWith(s, "waiting in cn-beijing: poll ")); n != 1 {
-		t.Errorf("%d progress lines, want 1", n)
+	if p := linesWith(s, "waiting in cn-beijing: poll "); len(p) != 2 || !strings.HasSuffix(p[1], "(the last, at the deadline)") {
+		t.Errorf("progress lines %q, want 2, the second announcing the last poll", p)
 	}
 
 	// newer-than: the last image seen is named.

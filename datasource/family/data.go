@@ -134,11 +134,13 @@ type Config struct {
 	// Wait up to this long for an image instead of failing at once: while the
 	// family has no available image (or, with `newer_than`, while its newest
 	// is still that image) it is looked up again, with a pause growing from
-	// 2s to 1m. A duration such as `20m` or a whole number of seconds, from
-	// `0` (no waiting, the default) to `6h`. Each poll is bounded by
-	// `timeout`. Progress lines go to the plugin log (`PACKER_LOG=1`); at the
-	// deadline the build fails saying how long it waited, how many polls it
-	// made and what it saw last.
+	// 2s to 1m that never runs past the deadline, and a last time at the
+	// deadline, so the wait lasts what it says. A duration such as `20m` or a
+	// whole number of seconds, from `0` (no waiting, the default) to `6h`.
+	// Each poll is bounded by `timeout`. Progress lines go to the plugin log
+	// (`PACKER_LOG=1`); when the poll at the deadline finds nothing either,
+	// the build fails saying how long it waited, how many polls it made and
+	// what it saw last.
 	WaitTimeout string `mapstructure:"wait_timeout" required:"false"`
 	// An image id to wait past: with `wait_timeout`, the lookup waits until
 	// the family's newest available image is another one (the image a

@@ -260,11 +260,11 @@ func TestWaitPacker(t *testing.T) {
 	noSecrets(t, r.out)
 
 	// At the deadline: how long, how many polls, what was seen last (polls
-	// at 0s and 2s; the next would be at 6s).
+	// at 0s, 2s and, the last, at the 5s deadline).
 	r = w.buildTemplate(nil, "deadline.pkr.hcl", releaseTemplate(w, keyID, keySecret,
 		"  region = \"cn-hangzhou\"\n  image_family = \"late-base\"\n  wait_timeout = 5", show))
 	failsOnDataBlock(t, r, `no available image in family "late-base" in region cn-hangzhou after waiting`,
-		"(2 polls; last seen: no available image)")
+		"after waiting 5s (3 polls; last seen: no available image)")
 	if t.Failed() {
 		t.Logf("packer output:\n%s", r.out)
 	}
