@@ -139,6 +139,45 @@ func TestBadInputAction(t *testing.T) {
 	}
 }
 
+// The action has no profile input; its equivalent is the environment of an
+// earlier step (ALICLOUD_PROFILE, ALICLOUD_SHARED_CREDENTIALS_FILE). A
+// profile or file named there but not there is bad input (exit 2) naming
+// the variable, and nothing is sent (issue #22; it used to be a failed
+// lookup, exit 1).
+func TestBadInputActionProfileFromEnvironment(t *testing.T) {
+	srv := emulator(t)
+	dir := t.TempDir()
+	file := dir + "/config.json"
+	if err := os.WriteFile(file, []byte(`{"current":"ci","profiles":[
+ {"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"},
+ {"name":"sso","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		env   map[string]string
+		frags []string
+	}{
+		{"ALICLOUD_PROFILE not in the file", map[string]string{"ALICLOUD_PROFILE": "nope", "ALICLOUD_SHARED_CREDENTIALS_FILE": file},
+			[]string{`invalid environment "ALICLOUD_PROFILE": there is no profile "nope" in ` + file, "the file has: ci, sso"}},
+		{"ALICLOUD_SHARED_CREDENTIALS_FILE missing", map[string]string{"ALICLOUD_SHARED_CREDENTIALS_FILE": dir + "/none.json"},
+			[]string{`invalid environment "ALICLOUD_SHARED_CREDENTIALS_FILE"`, dir + "/none.json does not exist"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv.ResetCounts()
+			s := newStep(t, emuInputs(srv))
+			for k, v := range c.env {
+				s.env[k] = v
+			}
+			s.runMain(viaEmulator(srv))
+			checkBadInput(t, s, c.frags)
+			if n := srv.Requests(""); n != 0 {
+				t.Errorf("the emulator saw %d requests; want none", n)
+			}
+		})
+	}
+}
+
 // waitRange is the rule of imagefamily.ParseDuration with 0 and
 // imagefamily.MaxWait.
 const waitRange = "it must be between 0s and 6h0m0s"

@@ -13,7 +13,8 @@ import (
 // The offline rules of a Request, in one place and in the order of the
 // DescribeImageFromFamily parameter table: RegionId, ImageFamily, then our
 // own settings (endpoint, timeout, retries, guards, wait and newer-than) and
-// last the credentials (validate_credentials.go). The expectations of drift
+// last the credentials (validate_credentials.go; the aliyun CLI profile they
+// read is checked before the region, which may come from it). The expectations of drift
 // checks are read in validate_expected.go. Every front calls Validate (or
 // ValidateSettings while Packer has not computed the region or family yet)
 // and the parsers below; none restates a rule. A broken rule is a
@@ -23,9 +24,15 @@ import (
 // endpoints, timeouts, retry bounds, guards, the wait and credential
 // settings that contradict each other. Every front calls it; Resolve calls
 // it too, so nothing invalid is ever sent. The family is checked before the
-// region, as it always was: with both wrong, the family is reported.
+// region, as it always was: with both wrong, the family is reported. The
+// aliyun CLI profile the credentials come from is read between the two
+// (ValidateProfile): the region may come from it, so a profile that is not
+// there is the mistake to report, not the region it could not give.
 func Validate(req Request) error {
 	if err := ValidateFamily(req.Family); err != nil {
+		return err
+	}
+	if err := ValidateProfile(req.Credentials); err != nil {
 		return err
 	}
 	if err := ValidateRegion(req.Region); err != nil {

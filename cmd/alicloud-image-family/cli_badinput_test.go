@@ -31,6 +31,11 @@ func fam(name, family string, frags ...string) badInputRow {
 	return badInputRow{name: "family " + name, args: []string{"--image-family", family}, frags: append([]string{"image family"}, frags...)}
 }
 
+// ciAndSSO is an aliyun CLI config file with the profiles ci and sso.
+const ciAndSSO = `{"current":"ci","profiles":[
+ {"name":"ci","mode":"AK","access_key_id":"LTAIPROFILECI","access_key_secret":"ci-secret","region_id":"cn-hangzhou"},
+ {"name":"sso","mode":"AK","access_key_id":"LTAIPROFILESSO","access_key_secret":"sso-secret"}]}`
+
 func withFamily(args ...string) []string {
 	return append([]string{"--image-family", "web-base"}, args...)
 }
@@ -104,6 +109,21 @@ func cliBadInputs() []badInputRow {
 		{name: "output format", args: withFamily("--output", "xml"), frags: []string{"--output", "id or json"}},
 		// Credential settings.
 		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source"}},
+		// The aliyun CLI profile, read before the region is looked for
+		// (the region may come from it): a profile or file that is not
+		// there is reported as such, not as a missing --region (issue #22).
+		{name: "profile not in the file, no region", args: withFamily("--profile-file", "$DIR/config.json", "--profile", "nope"), noRegion: true,
+			files: map[string]string{"config.json": ciAndSSO}, frags: []string{`--profile "nope"`, "there is no such profile in", "the file has: ci, sso"}},
+		{name: "profile not in the file", args: withFamily("--profile-file", "$DIR/config.json", "--profile", "nope"),
+			files: map[string]string{"config.json": ciAndSSO}, frags: []string{`--profile "nope"`, "there is no such profile in", "the file has: ci, sso"}},
+		{name: "profile without a config file", args: withFamily("--profile", "ci"), noRegion: true,
+			frags: []string{`--profile "ci"`, ".aliyun/config.json does not exist"}},
+		{name: "profile file missing", args: withFamily("--profile-file", "$DIR/none.json"), files: map[string]string{}, noRegion: true,
+			frags: []string{"--profile-file", "none.json does not exist"}},
+		{name: "profile file not JSON", args: withFamily("--profile-file", "$DIR/config.json", "--profile", "ci"), files: map[string]string{"config.json": `{"profiles":[`},
+			frags: []string{"--profile-file", "is not valid JSON"}},
+		{name: "profile file a directory", args: withFamily("--profile-file", "$DIR"), files: map[string]string{},
+			frags: []string{"--profile-file", "cannot be read: is a directory"}},
 		{name: "role ARN of another cloud", args: withFamily("--role-arn", "arn:aws:iam::123456789012:role/x"), frags: []string{"role ARN", "acs:ram::"}},
 		{name: "role session name too short", args: withFamily("--role-session-name", "a"), frags: []string{"role session name", "2 to 64 characters"}},
 		{name: "ECS role name given as an ARN", args: withFamily("--ram-role-name", "acs:ram::1:role/x"), frags: []string{"ECS RAM role name", "not an ARN"}},
