@@ -357,12 +357,37 @@ func validateWait(wait time.Duration, newerThan string) error {
 	return nil
 }
 
+// Image ids a user writes (the expected ids of a drift check) have one of
+// the two shapes image ids have: a custom image's (also a shared or
+// Marketplace one) is "m-" and lower-case letters and digits, about 20 in
+// practice (m-bp1g7004ksh0oeuc0001); a public image's is its name:
+// lower-case OS words, then underscore-separated parts, ending in the disk
+// format (aliyun_3_x64_20G_alibase_20240819.vhd,
+// win2022_21H2_x64_dtc_en-us_40G_alibase_20240816.vhd). Anything else, an
+// image family's name above all (web-base, pasted into the wrong field), is
+// refused: compared with the resolved id it would only ever read as a
+// change. Answers are checked with the looser imageIDPattern (answer.go).
+var (
+	customImageIDPattern = regexp.MustCompile(`^m-[0-9a-z]{8,30}$`)
+	publicImageIDPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(_[A-Za-z0-9-]+)+\.(vhd|raw|qcow2)$`)
+)
+
+// imageIDRule says what ValidateImageID accepts.
+const imageIDRule = "a custom image's id is m- and 8 to 30 lower-case letters or digits (such as m-bp1g7004ksh0oeuc0001); " +
+	"a public image's is its underscore-separated name ending in .vhd (such as aliyun_3_x64_20G_alibase_20240819.vhd); " +
+	"an image family's name is not an image id"
+
+// isImageID reports whether id has the shape of an image id (imageIDRule).
+func isImageID(id string) bool {
+	return len(id) <= 128 && (customImageIDPattern.MatchString(id) || publicImageIDPattern.MatchString(id))
+}
+
 // ValidateImageID checks that id has the shape of an image id (custom
-// m-bp1g7004ksh0oeuc0001 or public aliyun_3_x64_20G_alibase_20240819.vhd),
-// for settings that name one (expected ids, newer-than).
+// m-bp1g7004ksh0oeuc0001 or public aliyun_3_x64_20G_alibase_20240819.vhd;
+// imageIDRule), for the expected ids of a drift check.
 func ValidateImageID(field, id string) error {
-	if !imageIDPattern.MatchString(id) {
-		return &ValidationError{Field: field, Value: id, Rule: "it must be an image id: 2 to 128 letters, digits, '.', '_' or '-', such as m-bp1g7004ksh0oeuc0001"}
+	if !isImageID(id) {
+		return &ValidationError{Field: field, Value: id, Rule: "it is not an image id: " + imageIDRule}
 	}
 	return nil
 }

@@ -157,7 +157,15 @@ func cliBadInputs() []badInputRow {
 		{name: "expect only separators", args: withFamily("--expect", " , "), frags: []string{"--expect", "give REGION=IMAGE_ID pairs"}},
 		{name: "expect without =", args: withFamily("--expect", "cn-hangzhou"), frags: []string{`--expect "cn-hangzhou"`, "each pair is REGION=IMAGE_ID"}},
 		{name: "expect without an id", args: withFamily("--expect", "cn-hangzhou="), frags: []string{"--expect", "the image id for cn-hangzhou is not an image id"}},
-		{name: "expect with a malformed id", args: withFamily("--expect", "cn-hangzhou=m-1;rm -rf"), frags: []string{"--expect", "each pair is REGION=IMAGE_ID"}},
+		{name: "expect with a malformed id", args: withFamily("--expect", "cn-hangzhou=m-1;rm -rf"), frags: []string{`--expect "m-1"`, "is not an image id"}},
+		{name: "expect with a pair that is not one", args: withFamily("--expect", "cn-hangzhou=m-bp1demowebbase000003;rm -rf"), frags: []string{`--expect "rm"`, "each pair is REGION=IMAGE_ID"}},
+		// Issue #22: a family pasted for an image id used to pass, and read
+		// as a change (exit 4).
+		{name: "expect a family for an id", args: withFamily("--expect", "cn-hangzhou=web-base"),
+			frags: []string{`--expect "web-base"`, "the image id for cn-hangzhou is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits", "ending in .vhd", "an image family's name is not an image id"}},
+		{name: "expect an id too short", args: withFamily("--expect", "cn-hangzhou=m-bp1"), frags: []string{`--expect "m-bp1"`, "is not an image id"}},
+		{name: "expect file with a family for an id", args: withFamily("--expect-file", "$DIR/ids.json"), files: map[string]string{"ids.json": `{"cn-hangzhou":"web-base"}`},
+			frags: []string{`--expect-file "web-base"`, "the image id for cn-hangzhou is not an image id"}},
 		{name: "expect with a bad region", args: withFamily("--expect", "CN-HANGZHOU=m-bp1demowebbase000003"), frags: []string{`--expect "CN-HANGZHOU"`, "not a region id"}},
 		{name: "expect a region twice", args: withFamily("--expect", "cn-hangzhou=m-bp1demowebbase000003,cn-hangzhou=m-bp1demowebbase000002"),
 			frags: []string{`--expect "cn-hangzhou"`, "listed twice with different image ids"}},

@@ -254,8 +254,9 @@ func checkExpected(id string) error {
 	if strings.ContainsAny(id, ",; \t\r\n=") {
 		return fmt.Errorf("expected_image_id %s: give one image id, such as m-bp1g7004ksh0oeuc0001", safetext.Quote(id, 160))
 	}
-	if imagefamily.ValidateImageID("expected_image_id", id) != nil {
-		return fmt.Errorf("expected_image_id %s: it is not an image id (such as m-bp1g7004ksh0oeuc0001)", safetext.Quote(id, 160))
+	var ve *imagefamily.ValidationError
+	if errors.As(imagefamily.ValidateImageID("expected_image_id", id), &ve) {
+		return fmt.Errorf("expected_image_id %s: %s", safetext.Quote(id, 160), ve.Rule)
 	}
 	return nil
 }

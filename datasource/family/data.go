@@ -129,7 +129,10 @@ type Config struct {
 	// built on: when the family's newest image is another one (the family
 	// moved), the build fails, naming both ids (`cn-hangzhou:
 	// m-old -> m-new (created ...)`). Single region only: with several
-	// regions it is refused by `packer validate`.
+	// regions it is refused by `packer validate`. It must have an image id's
+	// shape (`m-` and 8 to 30 lower-case letters or digits, or a public
+	// image's name ending in `.vhd`); anything else, such as a family name,
+	// is refused by `packer validate`.
 	ExpectedImageID string `mapstructure:"expected_image_id" required:"false"`
 	// Wait up to this long for an image instead of failing at once: while the
 	// family has no available image (or, with `newer_than`, while its newest
