@@ -82,18 +82,26 @@ func TestBadInputAction(t *testing.T) {
 		{"guards with unknown values and OIDC (no token minted)", []string{"os-type", "solaris"}, true, []string{"input os-type", "linux, windows"}},
 
 		// Release promotion: drift.
-		{"expected-image-ids not JSON", []string{"expected-image-ids", "cn-hangzhou=m-hznew"}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
-		{"expected-image-ids a JSON array", []string{"expected-image-ids", `["m-hznew"]`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
+		{"expected-image-ids not JSON", []string{"expected-image-ids", "cn-hangzhou=m-hznew0001"}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
+		{"expected-image-ids a JSON array", []string{"expected-image-ids", `["m-hznew0001"]`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
 		{"expected-image-ids null", []string{"expected-image-ids", "null"}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
 		{"expected-image-ids with a number for an id", []string{"expected-image-ids", `{"cn-hangzhou":5}`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
-		{"expected-image-ids truncated", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew"`}, false, []string{"input expected-image-ids", "JSON object"}},
-		{"expected-image-ids with text after the object", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew"} junk`}, false, []string{"input expected-image-ids", "and nothing else"}},
-		{"expected-image-ids of two objects", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew"}{"cn-hangzhou":"m-hzold"}`}, false, []string{"input expected-image-ids", "and nothing else"}},
+		{"expected-image-ids truncated", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001"`}, false, []string{"input expected-image-ids", "JSON object"}},
+		{"expected-image-ids with text after the object", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001"} junk`}, false, []string{"input expected-image-ids", "and nothing else"}},
+		{"expected-image-ids of two objects", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001"}{"cn-hangzhou":"m-hzold0001"}`}, false, []string{"input expected-image-ids", "and nothing else"}},
 		{"expected-image-ids with a bad image id", []string{"expected-image-ids", `{"cn-hangzhou":"m hz!"}`}, false, []string{`input expected-image-ids "m hz!"`, "not an image id"}},
 		{"expected-image-ids with a null image id", []string{"expected-image-ids", `{"cn-hangzhou":null}`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
-		{"expected-image-ids with a bad region id", []string{"expected-image-ids", `{"CN-Hangzhou":"m-hznew"}`}, false, []string{`input expected-image-ids "CN-Hangzhou"`, "not a region id"}},
-		{"expected-image-ids naming a region not looked up", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew","cn-shanghai":"m-shnew"}`}, false, []string{`input expected-image-ids "cn-shanghai"`, "not being looked up (cn-hangzhou)"}},
-		{"expected-image-ids naming a region not looked up, with OIDC (no token minted)", []string{"expected-image-ids", `{"cn-beijing":"m-1"}`}, true, []string{`input expected-image-ids "cn-beijing"`, "not being looked up"}},
+		{"expected-image-ids with a bad region id", []string{"expected-image-ids", `{"CN-Hangzhou":"m-hznew0001"}`}, false, []string{`input expected-image-ids "CN-Hangzhou"`, "not a region id"}},
+		{"expected-image-ids naming a region not looked up", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001","cn-shanghai":"m-shnew0001"}`}, false, []string{`input expected-image-ids "cn-shanghai"`, "not being looked up (cn-hangzhou)"}},
+		{"expected-image-ids naming a region not looked up, with OIDC (no token minted)", []string{"expected-image-ids", `{"cn-beijing":"m-2zea00000000000001"}`}, true, []string{`input expected-image-ids "cn-beijing"`, "not being looked up"}},
+		// Issue #22: a value without an image id's shape used to pass (and
+		// only warn, as a change).
+		{"expected-image-ids with a family for an id", []string{"expected-image-ids", `{"cn-hangzhou":"web-base"}`}, false,
+			[]string{`input expected-image-ids "web-base"`, "the image id for cn-hangzhou is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits", "ending in .vhd"}},
+		{"expected-image-ids with a made-up id", []string{"expected-image-ids", `{"cn-hangzhou":"bogus"}`}, false,
+			[]string{`input expected-image-ids "bogus"`, "is not an image id"}},
+		{"expected-image-ids with a made-up id, with OIDC (no token minted)", []string{"expected-image-ids", `{"cn-hangzhou":"bogus"}`}, true,
+			[]string{`input expected-image-ids "bogus"`, "is not an image id"}},
 		{"fail-on-change not a boolean", []string{"fail-on-change", "yes"}, false, []string{`input fail-on-change "yes"`, "true or false"}},
 		{"fail-on-change without expected-image-ids", []string{"fail-on-change", "true"}, false, []string{"input fail-on-change", "needs expected-image-ids"}},
 		{"fail-on-change with an empty expected-image-ids (missing file)", []string{"fail-on-change", "true", "expected-image-ids", " \n"}, false, []string{"input fail-on-change", "needs expected-image-ids"}},
@@ -107,8 +115,8 @@ func TestBadInputAction(t *testing.T) {
 		{"wait-timeout huge", []string{"wait-timeout", "99999999999999999999"}, false, []string{"input wait-timeout", waitRange}},
 		{"wait-timeout of 18446744074 seconds (overflow)", []string{"wait-timeout", "18446744074"}, false, []string{`input wait-timeout "18446744074"`, waitRange}},
 		{"wait-timeout duration overflow", []string{"wait-timeout", "9999999999h"}, false, []string{`input wait-timeout "9999999999h"`, waitRange}},
-		{"newer-than without wait-timeout", []string{"newer-than", "m-hznew"}, false, []string{`input newer-than "m-hznew"`, "only has a meaning with wait-timeout"}},
-		{"newer-than with wait-timeout 0", []string{"newer-than", "m-hznew", "wait-timeout", "0"}, false, []string{"input newer-than", "only has a meaning with wait-timeout"}},
+		{"newer-than without wait-timeout", []string{"newer-than", "m-hznew0001"}, false, []string{`input newer-than "m-hznew0001"`, "only has a meaning with wait-timeout"}},
+		{"newer-than with wait-timeout 0", []string{"newer-than", "m-hznew0001", "wait-timeout", "0"}, false, []string{"input newer-than", "only has a meaning with wait-timeout"}},
 		{"newer-than not an image id", []string{"newer-than", "m hz!", "wait-timeout", "10m"}, false, []string{`input newer-than "m hz!"`, "must be an image id"}},
 		{"wait-timeout negative with OIDC (no token minted)", []string{"wait-timeout", "-5s"}, true, []string{"input wait-timeout", waitRange}},
 	}
@@ -132,6 +140,45 @@ func TestBadInputAction(t *testing.T) {
 			if len(*minted) != 0 {
 				t.Errorf("%d GitHub ID tokens were minted for a step whose input is invalid", len(*minted))
 			}
+			if n := srv.Requests(""); n != 0 {
+				t.Errorf("the emulator saw %d requests; want none", n)
+			}
+		})
+	}
+}
+
+// The action has no profile input; its equivalent is the environment of an
+// earlier step (ALICLOUD_PROFILE, ALICLOUD_SHARED_CREDENTIALS_FILE). A
+// profile or file named there but not there is bad input (exit 2) naming
+// the variable, and nothing is sent (issue #22; it used to be a failed
+// lookup, exit 1).
+func TestBadInputActionProfileFromEnvironment(t *testing.T) {
+	srv := emulator(t)
+	dir := t.TempDir()
+	file := dir + "/config.json"
+	if err := os.WriteFile(file, []byte(`{"current":"ci","profiles":[
+ {"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"},
+ {"name":"sso","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		env   map[string]string
+		frags []string
+	}{
+		{"ALICLOUD_PROFILE not in the file", map[string]string{"ALICLOUD_PROFILE": "nope", "ALICLOUD_SHARED_CREDENTIALS_FILE": file},
+			[]string{`invalid environment "ALICLOUD_PROFILE": there is no profile "nope" in ` + file, "the file has: ci, sso"}},
+		{"ALICLOUD_SHARED_CREDENTIALS_FILE missing", map[string]string{"ALICLOUD_SHARED_CREDENTIALS_FILE": dir + "/none.json"},
+			[]string{`invalid environment "ALICLOUD_SHARED_CREDENTIALS_FILE"`, dir + "/none.json does not exist"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv.ResetCounts()
+			s := newStep(t, emuInputs(srv))
+			for k, v := range c.env {
+				s.env[k] = v
+			}
+			s.runMain(viaEmulator(srv))
+			checkBadInput(t, s, c.frags)
 			if n := srv.Requests(""); n != 0 {
 				t.Errorf("the emulator saw %d requests; want none", n)
 			}
@@ -204,7 +251,7 @@ func TestBadInputActionUnknownInputs(t *testing.T) {
 	s.env["INPUT_FAIL_IF_NOT_FOUNDD"] = "maybe"
 	s.env["INPUT_MAX_ATTEMPTS"] = "99"
 	s.runMain(viaEmulator(srv))
-	if s.code != 0 || s.outputs()["image-id"] != "m-hznew" || srv.Requests(describeAction) != 1 {
+	if s.code != 0 || s.outputs()["image-id"] != "m-hznew0001" || srv.Requests(describeAction) != 1 {
 		t.Errorf("exit %d, outputs %v, %d requests", s.code, s.outputs(), srv.Requests(describeAction))
 	}
 }

@@ -58,8 +58,8 @@ func emulator(t *testing.T) *ecstest.Server {
 		},
 		Regions: []string{"cn-hangzhou", "cn-shanghai", "cn-beijing"},
 		Images: map[string][]ecs.Image{
-			"cn-hangzhou": {img("m-hzold", "2024-01-01T00:00:00Z", "Available"), img("m-hznew", "2024-02-01T00:00:00Z", "Available"), img("m-hzbroken", "2024-03-01T00:00:00Z", "UnAvailable")},
-			"cn-shanghai": {img("m-shnew", "2024-02-02T00:00:00Z", "Available")},
+			"cn-hangzhou": {img("m-hzold0001", "2024-01-01T00:00:00Z", "Available"), img("m-hznew0001", "2024-02-01T00:00:00Z", "Available"), img("m-hzbroken", "2024-03-01T00:00:00Z", "UnAvailable")},
+			"cn-shanghai": {img("m-shnew0001", "2024-02-02T00:00:00Z", "Available")},
 		},
 	}, ecstest.Options{TLS: true})
 	if err != nil {
@@ -97,12 +97,12 @@ func TestEmulatorStaticKeys(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", s.err, s.stdout)
 	}
 	outs := s.outputs()
-	if outs["image-id"] != "m-hznew" || outs["found"] != "true" || outs["image-version"] != "7" || outs["size"] != "40" ||
-		outs["creation-time"] != "2024-02-01T00:00:00Z" || outs["image-ids"] != `{"cn-hangzhou":"m-hznew"}` {
+	if outs["image-id"] != "m-hznew0001" || outs["found"] != "true" || outs["image-version"] != "7" || outs["size"] != "40" ||
+		outs["creation-time"] != "2024-02-01T00:00:00Z" || outs["image-ids"] != `{"cn-hangzhou":"m-hznew0001"}` {
 		t.Errorf("outputs = %v", outs)
 	}
 	var img imagefamily.Image
-	if err := json.Unmarshal([]byte(outs["json"]), &img); err != nil || img.ImageID != "m-hznew" || img.OSName != "Alibaba Cloud Linux 3" {
+	if err := json.Unmarshal([]byte(outs["json"]), &img); err != nil || img.ImageID != "m-hznew0001" || img.OSName != "Alibaba Cloud Linux 3" {
 		t.Errorf("json = %s", outs["json"])
 	}
 	if n := srv.Requests("DescribeImageFromFamily"); n != 1 {
@@ -125,7 +125,7 @@ func TestEmulatorEnvironmentChain(t *testing.T) {
 	s.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = emuSecret
 	s.env["RUNNER_DEBUG"] = "1"
 	s.run(viaEmulator(srv))
-	if s.err != nil || s.outputs()["image-id"] != "m-hznew" {
+	if s.err != nil || s.outputs()["image-id"] != "m-hznew0001" {
 		t.Fatalf("err %v outputs %v\n%s", s.err, s.outputs(), s.stdout)
 	}
 	s.assertNoSecrets(emuSecret)
@@ -171,7 +171,7 @@ func TestEmulatorSeveralRegions(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", s.err, s.stdout)
 	}
 	outs := s.outputs()
-	if outs["image-ids"] != `{"cn-hangzhou":"m-hznew","cn-shanghai":"m-shnew"}` || outs["image-id"] != "m-shnew" || outs["found"] != "true" {
+	if outs["image-ids"] != `{"cn-hangzhou":"m-hznew0001","cn-shanghai":"m-shnew0001"}` || outs["image-id"] != "m-shnew0001" || outs["found"] != "true" {
 		t.Errorf("outputs = %v", outs)
 	}
 	if n := srv.Requests("DescribeImageFromFamily"); n != 2 {
@@ -185,7 +185,7 @@ func TestEmulatorAssumeRoleWithKeys(t *testing.T) {
 	s.env["GITHUB_RUN_ID"] = "777"
 	s.env["RUNNER_DEBUG"] = "1"
 	s.run(viaEmulator(srv))
-	if s.err != nil || s.outputs()["image-id"] != "m-hznew" {
+	if s.err != nil || s.outputs()["image-id"] != "m-hznew0001" {
 		t.Fatalf("err %v\n%s", s.err, s.stdout)
 	}
 	if srv.Requests("AssumeRole") != 1 {
@@ -246,7 +246,7 @@ func TestEmulatorOIDC(t *testing.T) {
 	if s.err != nil {
 		t.Fatalf("Run: %v\n%s", s.err, s.stdout)
 	}
-	if s.outputs()["image-id"] != "m-hznew" || srv.Requests("AssumeRoleWithOIDC") != 1 {
+	if s.outputs()["image-id"] != "m-hznew0001" || srv.Requests("AssumeRoleWithOIDC") != 1 {
 		t.Errorf("outputs %v, AssumeRoleWithOIDC %d", s.outputs(), srv.Requests("AssumeRoleWithOIDC"))
 	}
 	if len(*minted) != 1 {

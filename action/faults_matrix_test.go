@@ -140,7 +140,7 @@ func checkActionRow(t *testing.T, s *step, code int, frag string, elapsed, withi
 		t.Errorf("exit %d, want %d", s.code, code)
 	}
 	if code == 0 {
-		if outs := s.outputs(); outs["image-id"] != "m-hznew" || outs["found"] != "true" {
+		if outs := s.outputs(); outs["image-id"] != "m-hznew0001" || outs["found"] != "true" {
 			t.Errorf("outputs %v", outs)
 		}
 	} else {

@@ -83,7 +83,7 @@ func TestGuardsPass(t *testing.T) {
 	} {
 		t.Run(strings.Join(in, " "), func(t *testing.T) {
 			srv.ResetCounts()
-			// m-hznew was created 2024-02-01, m-shnew 2024-02-02: ten days old.
+			// m-hznew0001 was created 2024-02-01, m-shnew0001 2024-02-02: ten days old.
 			s := newStep(t, keyed(srv, in...)).runMain(viaEmulator(srv), WithRequest(fixedClock("2024-02-11T00:00:00Z")))
 			if s.code != 0 || s.outputs()["image-id"] == "" || s.outputs()["found"] != "true" {
 				t.Fatalf("exit %d, outputs %v\n%s", s.code, s.outputs(), s.stdout)
@@ -129,7 +129,7 @@ func TestGuardsRefuse(t *testing.T) {
 			// The image's id, name and creation time, and expected vs found.
 			for _, f := range append([]string{
 				"::error title=Image refused by a guard in cn-hangzhou::",
-				`image family "web-base" in region cn-hangzhou resolved to m-hznew (web-base-m-hznew, created 2024-02-01T00:00:00Z)`,
+				`image family "web-base" in region cn-hangzhou resolved to m-hznew0001 (web-base-m-hznew0001, created 2024-02-01T00:00:00Z)`,
 			}, row.frags...) {
 				if !strings.Contains(errs[0], f) {
 					t.Errorf("annotation lacks %q:\n%s", f, errs[0])
@@ -163,7 +163,7 @@ func TestGuardsSeveralRegions(t *testing.T) {
 		!strings.Contains(errs[0], `expected "x86_64", found "arm64"`) {
 		t.Errorf("annotations %q", errs)
 	}
-	if outs := s.outputs(); outs["image-ids"] != `{"cn-hangzhou":"m-hznew"}` || outs["found"] != "false" || outs["image-id"] != "m-hznew" {
+	if outs := s.outputs(); outs["image-ids"] != `{"cn-hangzhou":"m-hznew0001"}` || outs["found"] != "false" || outs["image-id"] != "m-hznew0001" {
 		t.Errorf("outputs %v", outs)
 	}
 }
@@ -173,8 +173,8 @@ func TestGuardsSeveralRegions(t *testing.T) {
 func TestDriftUnchanged(t *testing.T) {
 	srv := emulator(t)
 	for _, fail := range []string{"false", "true"} {
-		s := newStep(t, keyed(srv, "expected-image-ids", `{"cn-hangzhou":"m-hznew"}`, "fail-on-change", fail)).runMain(viaEmulator(srv))
-		if s.code != 0 || s.outputs()["changed"] != "false" || s.outputs()["image-id"] != "m-hznew" {
+		s := newStep(t, keyed(srv, "expected-image-ids", `{"cn-hangzhou":"m-hznew0001"}`, "fail-on-change", fail)).runMain(viaEmulator(srv))
+		if s.code != 0 || s.outputs()["changed"] != "false" || s.outputs()["image-id"] != "m-hznew0001" {
 			t.Errorf("fail-on-change %s: exit %d, outputs %v\n%s", fail, s.code, s.outputs(), s.stdout)
 		}
 		if w := annotations(s, "::warning"); len(w) != 0 {
@@ -188,15 +188,15 @@ func TestDriftUnchanged(t *testing.T) {
 
 func TestDriftChanged(t *testing.T) {
 	srv := emulator(t)
-	s := newStep(t, keyed(srv, "expected-image-ids", `{"cn-hangzhou":"m-hzold"}`)).runMain(viaEmulator(srv))
+	s := newStep(t, keyed(srv, "expected-image-ids", `{"cn-hangzhou":"m-hzold0001"}`)).runMain(viaEmulator(srv))
 	if s.code != 0 {
 		t.Errorf("exit %d, want 0 (fail-on-change defaults to false)", s.code)
 	}
 	outs := s.outputs()
-	if outs["changed"] != "true" || outs["image-id"] != "m-hznew" || outs["image-ids"] != `{"cn-hangzhou":"m-hznew"}` || outs["found"] != "true" {
+	if outs["changed"] != "true" || outs["image-id"] != "m-hznew0001" || outs["image-ids"] != `{"cn-hangzhou":"m-hznew0001"}` || outs["found"] != "true" {
 		t.Errorf("outputs %v", outs)
 	}
-	const line = "cn-hangzhou: m-hzold -> m-hznew (created 2024-02-01T00:00:00Z)"
+	const line = "cn-hangzhou: m-hzold0001 -> m-hznew0001 (created 2024-02-01T00:00:00Z)"
 	w := annotations(s, "::warning ")
 	if len(w) != 1 || w[0] != "::warning title=Newest image changed in cn-hangzhou::"+line {
 		t.Errorf("warnings %q", w)
@@ -206,23 +206,23 @@ func TestDriftChanged(t *testing.T) {
 	}
 	sum := s.summary()
 	if !strings.Contains(sum, "**Changed** since `expected-image-ids` (so `changed` is `true`):") ||
-		!strings.Contains(sum, "- cn-hangzhou: m-hzold -&gt; m-hznew (created 2024-02-01T00:00:00Z)\n") {
+		!strings.Contains(sum, "- cn-hangzhou: m-hzold0001 -&gt; m-hznew0001 (created 2024-02-01T00:00:00Z)\n") {
 		t.Errorf("summary:\n%s", sum)
 	}
 }
 
 func TestDriftFailOnChange(t *testing.T) {
 	srv := emulator(t)
-	s := newStep(t, keyed(srv, "expected-image-ids", `{"cn-hangzhou":"m-hzold"}`, "fail-on-change", "true")).runMain(viaEmulator(srv))
+	s := newStep(t, keyed(srv, "expected-image-ids", `{"cn-hangzhou":"m-hzold0001"}`, "fail-on-change", "true")).runMain(viaEmulator(srv))
 	if s.code != 1 {
 		t.Errorf("exit %d, want 1", s.code)
 	}
 	outs := s.outputs()
-	if outs["changed"] != "true" || outs["image-id"] != "m-hznew" || outs["image-ids"] != `{"cn-hangzhou":"m-hznew"}` {
+	if outs["changed"] != "true" || outs["image-id"] != "m-hznew0001" || outs["image-ids"] != `{"cn-hangzhou":"m-hznew0001"}` {
 		t.Errorf("outputs %v (they must still hold the new ids)", outs)
 	}
 	e := annotations(s, "::error ")
-	if len(e) != 1 || e[0] != "::error title=Newest image changed in cn-hangzhou::cn-hangzhou: m-hzold -> m-hznew (created 2024-02-01T00:00:00Z)" {
+	if len(e) != 1 || e[0] != "::error title=Newest image changed in cn-hangzhou::cn-hangzhou: m-hzold0001 -> m-hznew0001 (created 2024-02-01T00:00:00Z)" {
 		t.Errorf("errors %q", e)
 	}
 	if len(annotations(s, "::warning")) != 0 {
@@ -237,17 +237,17 @@ func TestDriftFailOnChange(t *testing.T) {
 // a region missing from expected-image-ids is not compared.
 func TestDriftSeveralRegions(t *testing.T) {
 	srv := emulator(t)
-	srv.AddImage("cn-beijing", emuImage("m-bjnew", "2024-02-05T00:00:00Z"))
+	srv.AddImage("cn-beijing", emuImage("m-bjnew0001", "2024-02-05T00:00:00Z"))
 	s := newStep(t, keyed(srv, "region", "cn-shanghai,cn-beijing,cn-hangzhou",
-		"expected-image-ids", `{"cn-hangzhou":"m-hzold","cn-shanghai":"m-shnew"}`)).runMain(viaEmulator(srv))
+		"expected-image-ids", `{"cn-hangzhou":"m-hzold0001","cn-shanghai":"m-shnew0001"}`)).runMain(viaEmulator(srv))
 	if s.code != 0 || s.outputs()["changed"] != "true" {
 		t.Fatalf("exit %d outputs %v", s.code, s.outputs())
 	}
 	w := annotations(s, "::warning ")
-	if len(w) != 1 || !strings.HasSuffix(w[0], "::cn-hangzhou: m-hzold -> m-hznew (created 2024-02-01T00:00:00Z)") {
+	if len(w) != 1 || !strings.HasSuffix(w[0], "::cn-hangzhou: m-hzold0001 -> m-hznew0001 (created 2024-02-01T00:00:00Z)") {
 		t.Errorf("warnings %q", w)
 	}
-	if got := s.outputs()["image-ids"]; got != `{"cn-beijing":"m-bjnew","cn-hangzhou":"m-hznew","cn-shanghai":"m-shnew"}` {
+	if got := s.outputs()["image-ids"]; got != `{"cn-beijing":"m-bjnew0001","cn-hangzhou":"m-hznew0001","cn-shanghai":"m-shnew0001"}` {
 		t.Errorf("image-ids %s", got)
 	}
 }
@@ -265,13 +265,13 @@ func TestDriftRoundTrip(t *testing.T) {
 		t.Fatalf("exit %d, outputs %v\n%s", s.code, s.outputs(), s.stdout)
 	}
 
-	srv.AddImage("cn-shanghai", emuImage("m-shnewer", "2024-03-03T00:00:00Z"))
+	srv.AddImage("cn-shanghai", emuImage("m-shnewer001", "2024-03-03T00:00:00Z"))
 	s = newStep(t, keyed(srv, "region", "cn-hangzhou\ncn-shanghai", "expected-image-ids", committed, "fail-on-change", "true")).runMain(viaEmulator(srv))
 	if s.code != 1 || s.outputs()["changed"] != "true" ||
-		s.outputs()["image-ids"] != `{"cn-hangzhou":"m-hznew","cn-shanghai":"m-shnewer"}` {
+		s.outputs()["image-ids"] != `{"cn-hangzhou":"m-hznew0001","cn-shanghai":"m-shnewer001"}` {
 		t.Fatalf("exit %d, outputs %v\n%s", s.code, s.outputs(), s.stdout)
 	}
-	if e := annotations(s, "::error "); len(e) != 1 || !strings.HasSuffix(e[0], "::cn-shanghai: m-shnew -> m-shnewer (created 2024-03-03T00:00:00Z)") {
+	if e := annotations(s, "::error "); len(e) != 1 || !strings.HasSuffix(e[0], "::cn-shanghai: m-shnew0001 -> m-shnewer001 (created 2024-03-03T00:00:00Z)") {
 		t.Errorf("errors %q", e)
 	}
 }
@@ -280,7 +280,7 @@ func TestDriftRoundTrip(t *testing.T) {
 // and changed stays false.
 func TestDriftRegionNotFound(t *testing.T) {
 	srv := emulator(t)
-	s := newStep(t, keyed(srv, "region", "cn-beijing", "expected-image-ids", `{"cn-beijing":"m-bjold"}`,
+	s := newStep(t, keyed(srv, "region", "cn-beijing", "expected-image-ids", `{"cn-beijing":"m-bjold0001"}`,
 		"fail-if-not-found", "false")).runMain(viaEmulator(srv))
 	if s.code != 0 || s.outputs()["changed"] != "false" || s.outputs()["found"] != "false" {
 		t.Errorf("exit %d outputs %v\n%s", s.code, s.outputs(), s.stdout)
@@ -292,9 +292,9 @@ func TestDriftRegionNotFound(t *testing.T) {
 func TestWaitForImage(t *testing.T) {
 	srv := emulator(t)
 	// cn-beijing has no web-base image; one appears after two more answers.
-	srv.AddImageAfter("cn-beijing", emuImage("m-bjnew", "2024-05-01T00:00:00Z"), 2)
+	srv.AddImageAfter("cn-beijing", emuImage("m-bjnew0001", "2024-05-01T00:00:00Z"), 2)
 	s := newStep(t, keyed(srv, "region", "cn-beijing", "wait-timeout", "10m")).runMain(viaEmulator(srv))
-	if s.code != 0 || s.outputs()["image-id"] != "m-bjnew" {
+	if s.code != 0 || s.outputs()["image-id"] != "m-bjnew0001" {
 		t.Fatalf("exit %d outputs %v\n%s", s.code, s.outputs(), s.stdout)
 	}
 	want := []string{
@@ -311,19 +311,19 @@ func TestWaitForImage(t *testing.T) {
 
 func TestWaitNewerThan(t *testing.T) {
 	srv := emulator(t)
-	srv.AddImageAfter("cn-hangzhou", emuImage("m-hznewer", "2024-04-01T00:00:00Z"), 1)
-	s := newStep(t, keyed(srv, "newer-than", "m-hznew", "wait-timeout", "3600")).runMain(viaEmulator(srv))
-	if s.code != 0 || s.outputs()["image-id"] != "m-hznewer" {
+	srv.AddImageAfter("cn-hangzhou", emuImage("m-hznewer001", "2024-04-01T00:00:00Z"), 1)
+	s := newStep(t, keyed(srv, "newer-than", "m-hznew0001", "wait-timeout", "3600")).runMain(viaEmulator(srv))
+	if s.code != 0 || s.outputs()["image-id"] != "m-hznewer001" {
 		t.Fatalf("exit %d outputs %v\n%s", s.code, s.outputs(), s.stdout)
 	}
 	got := linesWith(s, "waiting in ")
-	if len(got) != 1 || got[0] != "waiting in cn-hangzhou: poll 1 saw m-hznew (created 2024-02-01T00:00:00Z); next poll in 2s" {
+	if len(got) != 1 || got[0] != "waiting in cn-hangzhou: poll 1 saw m-hznew0001 (created 2024-02-01T00:00:00Z); next poll in 2s" {
 		t.Errorf("progress lines %q", got)
 	}
 	// newer-than combines with drift: the new image is a change.
 	srv.AddImageAfter("cn-hangzhou", emuImage("m-hznewest", "2024-04-02T00:00:00Z"), 1)
-	s = newStep(t, keyed(srv, "newer-than", "m-hznewer", "wait-timeout", "1h",
-		"expected-image-ids", `{"cn-hangzhou":"m-hznewer"}`)).runMain(viaEmulator(srv))
+	s = newStep(t, keyed(srv, "newer-than", "m-hznewer001", "wait-timeout", "1h",
+		"expected-image-ids", `{"cn-hangzhou":"m-hznewer001"}`)).runMain(viaEmulator(srv))
 	if s.code != 0 || s.outputs()["image-id"] != "m-hznewest" || s.outputs()["changed"] != "true" {
 		t.Errorf("exit %d outputs %v\n%s", s.code, s.outputs(), s.stdout)
 	}
@@ -334,8 +334,8 @@ func TestWaitNewerThan(t *testing.T) {
 // false it is a warning.
 func TestWaitDeadline(t *testing.T) {
 	srv := emulator(t)
-	// Real pauses: poll at 0s, pause 2s, poll at 2s; the next pause (4s)
-	// would pass the 3s deadline.
+	// Real pauses: poll at 0s, pause 2s, poll at 2s, pause 1s (not 4s: the
+	// time left), the last poll at the 3s deadline.
 	start := time.Now()
 	s := newStep(t, keyed(srv, "region", "cn-beijing", "wait-timeout", "3s")).runMain(realSleep(srv))
 	elapsed := time.Since(start)
@@ -343,25 +343,25 @@ func TestWaitDeadline(t *testing.T) {
 		t.Errorf("exit %d, want 3", s.code)
 	}
 	e := annotations(s, "::error ")
-	if len(e) != 1 || !strings.Contains(e[0], `no available image in family "web-base" in region cn-beijing after waiting 2s (2 polls; last seen: no available image)`) {
+	if len(e) != 1 || !strings.Contains(e[0], `no available image in family "web-base" in region cn-beijing after waiting 3s (3 polls; last seen: no available image)`) {
 		t.Errorf("errors %q", e)
 	}
-	if elapsed < 2*time.Second || elapsed > 6*time.Second {
-		t.Errorf("took %v, want about 2s", elapsed)
+	if elapsed < 3*time.Second || elapsed > 7*time.Second {
+		t.Errorf("took %v, want about 3s", elapsed)
 	}
 	checkFailureOutputs(t, s)
-	if n := len(linesWith(s, "waiting in cn-beijing: poll ")); n != 1 {
-		t.Errorf("%d progress lines, want 1", n)
+	if p := linesWith(s, "waiting in cn-beijing: poll "); len(p) != 2 || !strings.HasSuffix(p[1], "(the last, at the deadline)") {
+		t.Errorf("progress lines %q, want 2, the second announcing the last poll", p)
 	}
 
 	// newer-than: the last image seen is named.
-	s = newStep(t, keyed(srv, "newer-than", "m-hznew", "wait-timeout", "3s", "fail-if-not-found", "false")).runMain(viaEmulator(srv))
+	s = newStep(t, keyed(srv, "newer-than", "m-hznew0001", "wait-timeout", "3s", "fail-if-not-found", "false")).runMain(viaEmulator(srv))
 	if s.code != 0 || s.outputs()["found"] != "false" {
 		t.Errorf("exit %d, outputs %v", s.code, s.outputs())
 	}
 	w := annotations(s, "::warning ")
-	if len(w) != 1 || !strings.Contains(w[0], "no available image newer than m-hznew in family \"web-base\" in region cn-hangzhou after waiting") ||
-		!strings.Contains(w[0], "last seen: m-hznew (created 2024-02-01T00:00:00Z)") {
+	if len(w) != 1 || !strings.Contains(w[0], "no available image newer than m-hznew0001 in family \"web-base\" in region cn-hangzhou after waiting") ||
+		!strings.Contains(w[0], "last seen: m-hznew0001 (created 2024-02-01T00:00:00Z)") {
 		t.Errorf("warnings %q", w)
 	}
 }
@@ -419,7 +419,7 @@ func (w *overlapWriter) Write(p []byte) (int, error) {
 // two writes overlap.
 func TestRetryLinesConcurrentRegions(t *testing.T) {
 	srv := emulator(t)
-	srv.AddImage("cn-beijing", emuImage("m-bjnew", "2024-02-05T00:00:00Z"))
+	srv.AddImage("cn-beijing", emuImage("m-bjnew0001", "2024-02-05T00:00:00Z"))
 	srv.Throttle(describeAction, 9)
 	srv.Delay(describeAction, 20*time.Millisecond)
 	s := newStep(t, keyed(srv, "region", "cn-hangzhou,cn-shanghai,cn-beijing"))
@@ -531,7 +531,7 @@ func TestOIDCTokenRetried(t *testing.T) {
 				}
 			}
 			if row.code == 0 {
-				if s.outputs()["image-id"] != "m-hznew" || srv.Requests("AssumeRoleWithOIDC") != 1 || len(*minted) != 1 {
+				if s.outputs()["image-id"] != "m-hznew0001" || srv.Requests("AssumeRoleWithOIDC") != 1 || len(*minted) != 1 {
 					t.Errorf("outputs %v, AssumeRoleWithOIDC %d, minted %d", s.outputs(), srv.Requests("AssumeRoleWithOIDC"), len(*minted))
 				}
 				// The token is masked before it is used, retries or not.

@@ -54,9 +54,14 @@ func lookupEnvKeys(getenv func(string) string) (envKeys, bool) {
 }
 
 // envProfileName is the profile the environment names, in the aliyun CLI's
-// and the SDKs' variables.
-func envProfileName(getenv func(string) string) string {
-	return firstNonEmpty(getenv("ALIBABA_CLOUD_PROFILE"), getenv("ALIBABACLOUD_PROFILE"), getenv("ALICLOUD_PROFILE"))
+// and the SDKs' variables, and the variable that names it.
+func envProfileName(getenv func(string) string) (name, variable string) {
+	for _, v := range []string{"ALIBABA_CLOUD_PROFILE", "ALIBABACLOUD_PROFILE", "ALICLOUD_PROFILE"} {
+		if name := getenv(v); name != "" {
+			return name, v
+		}
+	}
+	return "", ""
 }
 
 // defaultProfileIgnored: the aliyun CLI's ALIBABACLOUD_IGNORE_PROFILE=TRUE
@@ -88,43 +93,89 @@ func (s *session) obtainKeys(ctx context.Context) (keys, error) {
 	return s.assumeRole(ctx, k, role, roleSettings{}) // which checks the role ARN first
 }
 
-func (s *session) baseKeys(ctx context.Context) (keys, error) {
+// sourceKind is where the credential chain takes its keys from.
+type sourceKind int
+
+const (
+	noSource sourceKind = iota
+	explicitKeys
+	explicitOIDC
+	profileSource // an aliyun CLI profile: named explicitly, by the environment, or the default file's current one
+	explicitECSRole
+	envKeysSource
+	envOIDCSource
+	envECSRole
+)
+
+// credSource is the chain's choice, made from the settings and the
+// environment alone (and whether the default config file exists): nothing
+// is read or sent to make it.
+type credSource struct {
+	kind    sourceKind
+	profile profileRef // profileSource
+	env     envKeys    // envKeysSource
+}
+
+// source walks the credential order (above) to the first source that is
+// set. Every use of the order goes through it: the chain (baseKeys) and the
+// offline check of the profile it will read (ValidateProfile).
+func (s *session) source() credSource {
 	c := s.req.Credentials
 	switch {
 	case c.AccessKeyID != "":
-		return keys{ID: c.AccessKeyID, Secret: c.AccessKeySecret, Token: c.SecurityToken, Source: "explicit access key"}, nil
+		return credSource{kind: explicitKeys}
 	case c.OIDCRoleARN != "":
-		return s.oidcKeys(ctx, c.OIDCRoleARN, c.OIDCProviderARN, c.OIDCToken, c.OIDCTokenFile, "explicit OIDC settings", roleSettings{})
+		return credSource{kind: explicitOIDC}
 	case c.Profile != "" || c.ProfileFile != "":
-		return s.profileKeys(ctx, c.Profile, c.ProfileFile, true)
+		return credSource{kind: profileSource, profile: s.explicitProfile()}
 	case c.ECSRoleName != "":
-		return s.metadataKeys(ctx, c.ECSRoleName)
+		return credSource{kind: explicitECSRole}
 	}
-
 	if ek, ok := lookupEnvKeys(s.getenv); ok {
-		if err := validateEnvKeys(ek); err != nil {
+		return credSource{kind: envKeysSource, env: ek}
+	}
+	if s.getenv("ALIBABA_CLOUD_ROLE_ARN") != "" || s.getenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN") != "" || s.getenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE") != "" {
+		return credSource{kind: envOIDCSource}
+	}
+	if ref, ok := s.envProfile(); ok {
+		return credSource{kind: profileSource, profile: ref}
+	}
+	if path := s.defaultProfilePath(); path != "" && !defaultProfileIgnored(s.getenv) {
+		if _, err := os.Stat(path); err == nil {
+			return credSource{kind: profileSource, profile: defaultProfile(path)}
+		}
+	}
+	if s.getenv("ALIBABA_CLOUD_ECS_METADATA") != "" {
+		return credSource{kind: envECSRole}
+	}
+	return credSource{kind: noSource}
+}
+
+func (s *session) baseKeys(ctx context.Context) (keys, error) {
+	c := s.req.Credentials
+	src := s.source()
+	switch src.kind {
+	case explicitKeys:
+		return keys{ID: c.AccessKeyID, Secret: c.AccessKeySecret, Token: c.SecurityToken, Source: "explicit access key"}, nil
+	case explicitOIDC:
+		return s.oidcKeys(ctx, c.OIDCRoleARN, c.OIDCProviderARN, c.OIDCToken, c.OIDCTokenFile, "explicit OIDC settings", roleSettings{})
+	case profileSource:
+		return s.profileKeys(ctx, src.profile)
+	case explicitECSRole:
+		return s.metadataKeys(ctx, c.ECSRoleName)
+	case envKeysSource:
+		if err := validateEnvKeys(src.env); err != nil {
 			return keys{}, err
 		}
-		return keys{ID: ek.id, Secret: ek.secret, Token: ek.token, Source: "environment (" + ek.idVar + ")"}, nil
-	}
-	if role, provider, file := s.getenv("ALIBABA_CLOUD_ROLE_ARN"), s.getenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN"), s.getenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE"); role != "" || provider != "" || file != "" {
+		return keys{ID: src.env.id, Secret: src.env.secret, Token: src.env.token, Source: "environment (" + src.env.idVar + ")"}, nil
+	case envOIDCSource:
+		role, provider, file := s.getenv("ALIBABA_CLOUD_ROLE_ARN"), s.getenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN"), s.getenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE")
 		if err := validateEnvOIDC(role, provider, file); err != nil {
 			return keys{}, err
 		}
 		return s.oidcKeys(ctx, role, provider, "", file, "environment (ALIBABA_CLOUD_OIDC_TOKEN_FILE)", roleSettings{})
-	}
-	profile := envProfileName(s.getenv)
-	file := s.getenv("ALICLOUD_SHARED_CREDENTIALS_FILE")
-	if profile != "" || file != "" {
-		return s.profileKeys(ctx, profile, file, true)
-	}
-	if path := s.defaultProfilePath(); path != "" && !defaultProfileIgnored(s.getenv) {
-		if _, err := os.Stat(path); err == nil {
-			return s.profileKeys(ctx, "", path, false)
-		}
-	}
-	if role := s.getenv("ALIBABA_CLOUD_ECS_METADATA"); role != "" {
-		return s.metadataKeys(ctx, role)
+	case envECSRole:
+		return s.metadataKeys(ctx, s.getenv("ALIBABA_CLOUD_ECS_METADATA"))
 	}
 	return keys{}, &CredentialsError{none: true}
 }

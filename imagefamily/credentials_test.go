@@ -107,24 +107,134 @@ func TestHalfSetEnvironmentIsAnInputError(t *testing.T) {
 func TestProfileErrors(t *testing.T) {
 	home := t.TempDir()
 	path := writeProfile(t, home, twoProfiles)
-	cases := map[string]Credentials{
-		"no such profile; the file has: dev, ci, weird": {Profile: "nope"},
-		`mode "CloudSSO" is not supported`:              {Profile: "weird"},
-		"does not exist":                                {ProfileFile: filepath.Join(home, "missing.json")},
+	// What can be found offline (a profile that is not in the file, a file
+	// that is missing or not JSON) is bad input naming the setting (issue
+	// #22); what the profile's mode does is the chain's to report.
+	input := map[string]Credentials{
+		`invalid profile "nope": there is no such profile in ` + path + "; the file has: dev, ci, weird": {Profile: "nope"},
+		`invalid profile file "` + filepath.Join(home, "missing.json") + `": the aliyun CLI config file`: {ProfileFile: filepath.Join(home, "missing.json")},
 	}
-	for frag, c := range cases {
+	for frag, c := range input {
 		c.HomeDir, c.Getenv = home, envFunc(nil)
 		_, err := baseKeysFor(t, c)
-		if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), frag) {
+		if !IsInputError(err) || !strings.Contains(err.Error(), frag) {
 			t.Errorf("want %q, got %v", frag, err)
 		}
+	}
+	_, err := baseKeysFor(t, Credentials{Profile: "weird", HomeDir: home, Getenv: envFunc(nil)})
+	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), `mode "CloudSSO" is not supported`) {
+		t.Errorf("err = %v", err)
 	}
 	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := baseKeysFor(t, Credentials{Profile: "dev", HomeDir: home, Getenv: envFunc(nil)})
-	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "not valid JSON") {
+	_, err = baseKeysFor(t, Credentials{Profile: "dev", HomeDir: home, Getenv: envFunc(nil)})
+	if !IsInputError(err) || !strings.Contains(err.Error(), "not valid JSON") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// Issue #22: the aliyun CLI profile the chain will read is checked offline,
+// before the region (which may come from the profile): a profile that is not
+// in the file, a file that is missing, unreadable or not JSON, is a
+// *ValidationError naming the setting, and nothing is sent.
+func TestValidateProfile(t *testing.T) {
+	home := t.TempDir()
+	path := writeProfile(t, home, `{"current":"ci","profiles":[
+ {"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-hangzhou"},
+ {"name":"sso","mode":"AK","access_key_id":"a","access_key_secret":"b"},
+ {"name":"chain","mode":"ChainableRamRoleArn","source_profile":"ci-old","ram_role_arn":"acs:ram::123456789012:role/r"}]}`)
+	other := t.TempDir()
+	bad := filepath.Join(other, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"profiles":[`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noCurrent := filepath.Join(other, "nocurrent.json")
+	if err := os.WriteFile(noCurrent, []byte(`{"profiles":[{"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badHome := t.TempDir()
+	badDefault := writeProfile(t, badHome, `{"current":"gone","profiles":[{"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`)
+	emptyHome := t.TempDir()
+	cases := []struct {
+		name         string
+		c            Credentials
+		env          map[string]string
+		field, value string // "" field: no error
+		rule         string
+	}{
+		{"a profile that is there", Credentials{Profile: "sso", HomeDir: home}, nil, "", "", ""},
+		{"the current profile", Credentials{HomeDir: home}, nil, "", "", ""},
+		{"no profile at all", Credentials{HomeDir: emptyHome}, nil, "", "", ""},
+		{"unknown profile", Credentials{Profile: "nope", HomeDir: home}, nil, "profile", "nope",
+			"there is no such profile in " + path + "; the file has: ci, sso, chain"},
+		{"unknown profile, default file missing", Credentials{Profile: "ci", HomeDir: emptyHome}, nil, "profile", "ci",
+			"the aliyun CLI config file " + filepath.Join(emptyHome, ".aliyun", "config.json") + " does not exist"},
+		{"named file missing", Credentials{ProfileFile: filepath.Join(other, "none.json"), HomeDir: home}, nil, "profile file", filepath.Join(other, "none.json"),
+			"does not exist; create it with `aliyun configure`"},
+		{"named file a directory", Credentials{Profile: "ci", ProfileFile: other, HomeDir: home}, nil, "profile file", other,
+			"cannot be read: is a directory"},
+		{"named file not JSON", Credentials{Profile: "ci", ProfileFile: bad, HomeDir: home}, nil, "profile file", bad, "is not valid JSON"},
+		{"named file without current or default", Credentials{ProfileFile: noCurrent, HomeDir: home}, nil, "profile file", noCurrent,
+			noCurrent + ` names no current profile and has no profile "default"; the file has: ci`},
+		{"unknown source_profile", Credentials{Profile: "chain", HomeDir: home}, nil, "profile", "chain",
+			`profile "chain" takes its keys from source_profile "ci-old", which is not in ` + path},
+		{"ALICLOUD_PROFILE unknown", Credentials{HomeDir: home}, map[string]string{"ALICLOUD_PROFILE": "nope"}, "environment", "ALICLOUD_PROFILE",
+			`there is no profile "nope" in ` + path + "; the file has: ci, sso, chain"},
+		{"ALICLOUD_SHARED_CREDENTIALS_FILE missing", Credentials{HomeDir: home}, map[string]string{"ALICLOUD_SHARED_CREDENTIALS_FILE": filepath.Join(other, "none.json")},
+			"environment", "ALICLOUD_SHARED_CREDENTIALS_FILE", "does not exist"},
+		{"default file's current profile missing", Credentials{HomeDir: badHome}, nil, defaultFileField, badDefault,
+			`its current profile "gone" is not in ` + badDefault},
+		// Sources that come before the profile in the chain: it is not read.
+		{"keys in the environment first", Credentials{HomeDir: home}, map[string]string{"ALICLOUD_PROFILE": "nope",
+			"ALIBABA_CLOUD_ACCESS_KEY_ID": "id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "secret"}, "", "", ""},
+		{"an explicit ECS role first", Credentials{ECSRoleName: "reader", HomeDir: home}, map[string]string{"ALICLOUD_PROFILE": "nope"}, "", "", ""},
+		{"explicit keys with a broken default file", Credentials{AccessKeyID: "id", AccessKeySecret: "s", HomeDir: badHome}, nil, "", "", ""},
+		// Two sources are validateCredentials' to refuse.
+		{"two sources", Credentials{Profile: "nope", ECSRoleName: "reader", HomeDir: home}, nil, "", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.Getenv = envFunc(tc.env)
+			err := ValidateProfile(tc.c)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("ValidateProfile = %v, want nil", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Field != tc.field || ve.Value != tc.value || !strings.Contains(ve.Rule, tc.rule) {
+				t.Fatalf("ValidateProfile = %#v, want field %q value %q rule containing %q", err, tc.field, tc.value, tc.rule)
+			}
+			// Validate reports it before the region, which is missing here:
+			// the region could have come from the profile.
+			if err := Validate(Request{Family: webBase, Credentials: tc.c}); !errors.As(err, &ve) || ve.Field != tc.field {
+				t.Errorf("Validate without a region = %v, want the profile's error", err)
+			}
+			// The chain says the same.
+			if _, err := baseKeysFor(t, tc.c); !IsInputError(err) || !strings.Contains(err.Error(), tc.rule) {
+				t.Errorf("the chain = %v", err)
+			}
+		})
+	}
+}
+
+// A lookup with a region and an unknown profile is bad input, and nothing
+// is sent (it used to fail at lookup time as a credentials error, exit 1).
+func TestResolveUnknownProfileSendsNothing(t *testing.T) {
+	srv := emulator(t)
+	home := t.TempDir()
+	writeProfile(t, home, `{"current":"ci","profiles":[{"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"},{"name":"sso","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`)
+	r := request(srv)
+	r.Credentials = Credentials{Profile: "nope", HomeDir: home, Getenv: envFunc(nil), STSEndpoint: srv.Endpoint()}
+	_, err := Resolve(context.Background(), r)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Field != "profile" || !strings.Contains(err.Error(), "the file has: ci, sso") || srv.Requests("") != 0 {
+		t.Fatalf("Resolve = %v (%d requests)", err, srv.Requests(""))
+	}
+	if _, err := ResolveRegions(context.Background(), r, []string{"cn-hangzhou", "cn-shanghai"}, 0); !errors.As(err, &ve) || srv.Requests("") != 0 {
+		t.Fatalf("ResolveRegions = %v (%d requests)", err, srv.Requests(""))
 	}
 }
 
@@ -292,6 +402,11 @@ func TestProfileRegion(t *testing.T) {
 		{Credentials{HomeDir: home, Getenv: envFunc(map[string]string{"ALICLOUD_PROFILE": "none"})}, "", "", ""},
 		{Credentials{HomeDir: home, Profile: "bad", Getenv: envFunc(nil)}, "", "", "region_id"},
 		{Credentials{HomeDir: t.TempDir(), Getenv: envFunc(nil)}, "", "", ""},
+		// A profile or file that is named but not there is an error, not "no
+		// region" (issue #22).
+		{Credentials{HomeDir: home, Profile: "nope", Getenv: envFunc(nil)}, "", "", `invalid profile "nope": there is no such profile`},
+		{Credentials{HomeDir: home, Getenv: envFunc(map[string]string{"ALICLOUD_PROFILE": "nope"})}, "", "", `invalid environment "ALICLOUD_PROFILE"`},
+		{Credentials{HomeDir: home, ProfileFile: filepath.Join(home, "none.json"), Getenv: envFunc(nil)}, "", "", "does not exist"},
 	}
 	for i, c := range cases {
 		got, from, err := ProfileRegion(c.c)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // ProfileRegion returns the region_id of the aliyun CLI profile that the
@@ -21,44 +23,188 @@ import (
 // from, such as `aliyun CLI profile "ci" (/home/u/.aliyun/config.json)`.
 // Like the aliyun CLI, the fronts use it as the region when none is given on
 // the command line, as an input or as an attribute. It reads only the local
-// file; no profile, or a profile without region_id, gives "" and no error.
+// file. A profile or file that is named (in the settings or the
+// environment) but cannot be read, or is not in the file, is a
+// *ValidationError naming the setting (readProfile), so that a typo in a
+// profile name is reported as such, not as a missing region. With nothing
+// named, no file, or a profile without region_id, the result is "" and no
+// error.
 func ProfileRegion(c Credentials) (region, from string, err error) {
 	s := newSession(Request{Credentials: c})
-	name, path := c.Profile, c.ProfileFile
-	if name == "" {
-		name = envProfileName(s.getenv)
+	var ref profileRef
+	switch {
+	case c.Profile != "" || c.ProfileFile != "":
+		ref = s.explicitProfile()
+	default:
+		var named bool
+		if ref, named = s.envProfile(); !named {
+			if defaultProfileIgnored(s.getenv) {
+				return "", "", nil
+			}
+			path := s.defaultProfilePath()
+			if _, err := os.Stat(path); path == "" || err != nil {
+				return "", "", nil // no profile file: nothing to say about regions
+			}
+			ref = defaultProfile(path)
+		}
 	}
-	if path == "" {
-		path = s.getenv("ALICLOUD_SHARED_CREDENTIALS_FILE")
+	cfg, name, err := readProfile(ref)
+	if err != nil {
+		if ref.fileField == defaultFileField {
+			return "", "", nil // reported by the credential chain, if it is used
+		}
+		return "", "", err
 	}
-	if path == "" && name == "" && defaultProfileIgnored(s.getenv) {
+	p := cfg.find(name)
+	if p == nil || p.RegionID == "" {
 		return "", "", nil
 	}
-	if path == "" {
-		path = s.defaultProfilePath()
+	from = fmt.Sprintf("aliyun CLI profile %q (%s)", name, ref.path)
+	if err := ValidateRegion(p.RegionID); err != nil {
+		return "", from, fmt.Errorf("region_id of %s: %w", from, err)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", nil // no profile file: nothing to say about regions
+	return p.RegionID, from, nil
+}
+
+// profileRef is an aliyun CLI profile as the settings select it: its name
+// ("" for the file's current profile) and its file, and, for messages, the
+// setting that named each (a *ValidationError's field and value).
+type profileRef struct {
+	name, path           string
+	nameField, nameValue string
+	fileField, fileValue string
+}
+
+// defaultFileField names the default config file in messages when no
+// setting named a profile or a file.
+const defaultFileField = "aliyun CLI config file"
+
+// explicitProfile is the profile the settings name (Profile, ProfileFile).
+func (s *session) explicitProfile() profileRef {
+	c := s.req.Credentials
+	ref := profileRef{name: c.Profile, path: c.ProfileFile, nameField: "profile", nameValue: c.Profile,
+		fileField: "profile file", fileValue: c.ProfileFile}
+	if c.ProfileFile == "" {
+		// The file is the default one: a problem with it is reported
+		// against the profile name that made it be read.
+		ref.path = s.defaultProfilePath()
+		ref.fileField, ref.fileValue = "profile", c.Profile
 	}
-	var cfg cliConfig
-	if json.Unmarshal(data, &cfg) != nil {
-		return "", "", nil // reported by the credential chain, if it is used
+	if c.Profile == "" {
+		ref.nameField, ref.nameValue = ref.fileField, ref.fileValue
+	}
+	return ref
+}
+
+// envProfile is the profile the environment names (ALIBABA_CLOUD_PROFILE,
+// ALIBABACLOUD_PROFILE or ALICLOUD_PROFILE, and
+// ALICLOUD_SHARED_CREDENTIALS_FILE); ok is false when it names none.
+func (s *session) envProfile() (ref profileRef, ok bool) {
+	name, nameVar := envProfileName(s.getenv)
+	file := s.getenv("ALICLOUD_SHARED_CREDENTIALS_FILE")
+	if name == "" && file == "" {
+		return profileRef{}, false
+	}
+	ref = profileRef{name: name, path: file, nameField: "environment", nameValue: nameVar,
+		fileField: "environment", fileValue: "ALICLOUD_SHARED_CREDENTIALS_FILE"}
+	if file == "" {
+		ref.path = s.defaultProfilePath()
+		ref.fileValue = nameVar
 	}
 	if name == "" {
+		ref.nameValue = ref.fileValue
+	}
+	return ref, true
+}
+
+// defaultProfile is the current profile of the default config file, read
+// when nothing names another.
+func defaultProfile(path string) profileRef {
+	return profileRef{path: path, nameField: defaultFileField, nameValue: path, fileField: defaultFileField, fileValue: path}
+}
+
+// readProfile reads the profile ref selects, offline: the file must exist
+// and be JSON, and it must hold the profile (the current one, or "default"
+// when it names none and no name is given) and every profile that
+// profile's source_profile chain names. Each failure is a
+// *ValidationError naming the setting to change: nothing has been sent, and
+// the fix is in the settings or the file. It returns the file and the
+// profile's name.
+func readProfile(ref profileRef) (cliConfig, string, error) {
+	bad := func(field, value, rule string) (cliConfig, string, error) {
+		return cliConfig{}, "", &ValidationError{Field: field, Value: value, Rule: rule}
+	}
+	if ref.path == "" {
+		return bad(ref.fileField, ref.fileValue, "there is no home directory to find ~/.aliyun/config.json in; name the aliyun CLI config file")
+	}
+	data, err := os.ReadFile(ref.path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return bad(ref.fileField, ref.fileValue, fmt.Sprintf("the aliyun CLI config file %s does not exist; create it with `aliyun configure`, or name the file the profile is in", ref.path))
+		}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the message already
+		}
+		return bad(ref.fileField, ref.fileValue, fmt.Sprintf("the aliyun CLI config file %s cannot be read: %v", ref.path, err))
+	}
+	var cfg cliConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return bad(ref.fileField, ref.fileValue, fmt.Sprintf("the aliyun CLI config file %s is not valid JSON: %v", ref.path, err))
+	}
+	name := ref.name
+	field, value := ref.nameField, ref.nameValue
+	if name == "" {
 		name = firstNonEmpty(cfg.Current, "default")
+		field, value = ref.fileField, ref.fileValue
 	}
-	for _, p := range cfg.Profiles {
-		if p.Name != name || p.RegionID == "" {
-			continue
+	p := cfg.find(name)
+	if p == nil {
+		which := fmt.Sprintf("there is no profile %q in %s", name, ref.path)
+		switch {
+		case ref.name != "" && ref.name == value:
+			which = "there is no such profile in " + ref.path
+		case ref.name == "" && cfg.Current != "":
+			which = fmt.Sprintf("its current profile %q is not in %s", name, ref.path)
+		case ref.name == "":
+			which = fmt.Sprintf("%s names no current profile and has no profile \"default\"", ref.path)
 		}
-		from = fmt.Sprintf("aliyun CLI profile %q (%s)", name, path)
-		if err := ValidateRegion(p.RegionID); err != nil {
-			return "", from, fmt.Errorf("region_id of %s: %w", from, err)
-		}
-		return p.RegionID, from, nil
+		return bad(field, value, which+"; "+cfg.profileList())
 	}
-	return "", "", nil
+	// The source_profile chain, as far as it goes without looping (a loop
+	// is the chain's to report: it cannot be followed at all).
+	for depth := 0; p.Mode == "ChainableRamRoleArn" && depth < maxSourceProfileDepth; depth++ {
+		src := cfg.find(p.SourceProfile)
+		if src == nil {
+			return bad(field, value, fmt.Sprintf("profile %q takes its keys from source_profile %q, which is not in %s; %s", p.Name, p.SourceProfile, ref.path, cfg.profileList()))
+		}
+		p = src
+	}
+	return cfg, name, nil
+}
+
+// maxSourceProfileDepth bounds a source_profile chain.
+const maxSourceProfileDepth = 5
+
+func (cfg *cliConfig) find(name string) *cliProfile {
+	for i := range cfg.Profiles {
+		if cfg.Profiles[i].Name == name {
+			return &cfg.Profiles[i]
+		}
+	}
+	return nil
+}
+
+// profileList says which profiles the file has, for messages.
+func (cfg *cliConfig) profileList() string {
+	if len(cfg.Profiles) == 0 {
+		return "the file has no profiles"
+	}
+	names := make([]string, len(cfg.Profiles))
+	for i, p := range cfg.Profiles {
+		names[i] = safetext.Excerpt(p.Name, 64)
+	}
+	return "the file has: " + strings.Join(names, ", ")
 }
 
 func firstNonEmpty(vals ...string) string {
@@ -115,50 +261,27 @@ func (p *cliProfile) roleSettings() (roleSettings, error) {
 		stsEndpoint: p.STSEndpoint, stsRegion: p.STSRegion, source: fmt.Sprintf("CLI profile %q", p.Name)}, nil
 }
 
-func (s *session) profileKeys(ctx context.Context, name, path string, explicit bool) (keys, error) {
-	if path == "" {
-		path = s.defaultProfilePath()
-	}
-	fail := func(err error) (keys, error) {
-		return keys{}, &CredentialsError{Source: "CLI profile file " + path, Err: err}
-	}
-	data, err := os.ReadFile(path)
+// profileKeys obtains keys from the profile ref selects; readProfile has
+// checked, offline, everything but what the profile's mode does.
+func (s *session) profileKeys(ctx context.Context, ref profileRef) (keys, error) {
+	cfg, name, err := readProfile(ref)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fail(fmt.Errorf("the file does not exist; create it with `aliyun configure` or point to it with shared_credentials_file / ALICLOUD_SHARED_CREDENTIALS_FILE"))
-		}
-		return fail(err)
+		return keys{}, err
 	}
-	var cfg cliConfig
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return fail(fmt.Errorf("it is not valid JSON: %v", err))
-	}
-	if name == "" {
-		name = cfg.Current
-	}
-	if name == "" {
-		name = "default"
-	}
-	return s.keysFromProfile(ctx, cfg, name, path, 0)
+	return s.keysFromProfile(ctx, cfg, name, ref.path, 0)
 }
 
 func (s *session) keysFromProfile(ctx context.Context, cfg cliConfig, name, path string, depth int) (keys, error) {
 	fail := func(err error) (keys, error) {
 		return keys{}, &CredentialsError{Source: fmt.Sprintf("CLI profile %q in %s", name, path), Err: err}
 	}
-	if depth > 5 {
+	if depth > maxSourceProfileDepth {
 		return fail(errors.New("source_profile chain is longer than 5 or loops"))
 	}
-	var p *cliProfile
-	names := []string{}
-	for i := range cfg.Profiles {
-		names = append(names, cfg.Profiles[i].Name)
-		if cfg.Profiles[i].Name == name {
-			p = &cfg.Profiles[i]
-		}
-	}
+	p := cfg.find(name)
 	if p == nil {
-		return fail(fmt.Errorf("no such profile; the file has: %s", strings.Join(names, ", ")))
+		// readProfile checked the chain; a file read again could differ.
+		return fail(fmt.Errorf("no such profile; %s", cfg.profileList()))
 	}
 	source := fmt.Sprintf("CLI profile %q", name)
 	static := func() (keys, error) {

@@ -46,12 +46,19 @@ type Request struct {
 	// available image is still NewerThan, the lookup is repeated (each
 	// attempt bounded as usual, throttling retried as usual) with a growing
 	// pause, and OnProgress is told of each poll. The whole lookup is then
-	// bounded by Timeout plus Wait. At the deadline the result is a
-	// *NotFoundError saying what was last seen.
+	// bounded by Timeout plus Wait. The pause before a poll never runs past
+	// the deadline, and the last poll is made at the deadline, so the wait
+	// lasts Wait (plus the last request's own latency). When that poll too
+	// finds nothing, the result is a *NotFoundError saying what was last
+	// seen.
 	Wait      time.Duration
 	NewerThan string
 	// OnProgress, when set, is told of every poll that did not end the wait.
 	OnProgress func(WaitProgress)
+	// clock is the wait's clock; nil means time.Now. Tests set it together
+	// with Retry.Sleep (a fake that moves the clock on), so that no test of
+	// the wait's schedule waits in real time.
+	clock func() time.Time
 
 	// Guards refuse a resolved image that is not what the caller expects
 	// (architecture, OS type, maximum age); a refused image is a
@@ -147,13 +154,18 @@ type RetryPolicy struct {
 type WaitProgress struct {
 	Region string
 	Poll   int
-	Seen   string // "no available image" or the newest image's id and creation time, escaped
-	Next   time.Duration
+	Seen   string        // "no available image" or the newest image's id and creation time, escaped
+	Next   time.Duration // the pause before the next poll: growing, and never past the deadline
+	Last   bool          // the next poll is the last one, at the deadline
 }
 
 // String is the line every front prints.
 func (p WaitProgress) String() string {
-	return fmt.Sprintf("waiting in %s: poll %d saw %s; next poll in %s", p.Region, p.Poll, p.Seen, p.Next.Round(time.Second))
+	line := fmt.Sprintf("waiting in %s: poll %d saw %s; next poll in %s", p.Region, p.Poll, p.Seen, roundWait(p.Next))
+	if p.Last {
+		line += " (the last, at the deadline)"
+	}
+	return line
 }
 
 // RetryNotice describes one retry: what failed, why, and how long until the

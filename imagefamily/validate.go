@@ -13,7 +13,8 @@ import (
 // The offline rules of a Request, in one place and in the order of the
 // DescribeImageFromFamily parameter table: RegionId, ImageFamily, then our
 // own settings (endpoint, timeout, retries, guards, wait and newer-than) and
-// last the credentials (validate_credentials.go). The expectations of drift
+// last the credentials (validate_credentials.go; the aliyun CLI profile they
+// read is checked before the region, which may come from it). The expectations of drift
 // checks are read in validate_expected.go. Every front calls Validate (or
 // ValidateSettings while Packer has not computed the region or family yet)
 // and the parsers below; none restates a rule. A broken rule is a
@@ -23,9 +24,15 @@ import (
 // endpoints, timeouts, retry bounds, guards, the wait and credential
 // settings that contradict each other. Every front calls it; Resolve calls
 // it too, so nothing invalid is ever sent. The family is checked before the
-// region, as it always was: with both wrong, the family is reported.
+// region, as it always was: with both wrong, the family is reported. The
+// aliyun CLI profile the credentials come from is read between the two
+// (ValidateProfile): the region may come from it, so a profile that is not
+// there is the mistake to report, not the region it could not give.
 func Validate(req Request) error {
 	if err := ValidateFamily(req.Family); err != nil {
+		return err
+	}
+	if err := ValidateProfile(req.Credentials); err != nil {
 		return err
 	}
 	if err := ValidateRegion(req.Region); err != nil {
@@ -350,12 +357,37 @@ func validateWait(wait time.Duration, newerThan string) error {
 	return nil
 }
 
+// Image ids a user writes (the expected ids of a drift check) have one of
+// the two shapes image ids have: a custom image's (also a shared or
+// Marketplace one) is "m-" and lower-case letters and digits, about 20 in
+// practice (m-bp1g7004ksh0oeuc0001); a public image's is its name:
+// lower-case OS words, then underscore-separated parts, ending in the disk
+// format (aliyun_3_x64_20G_alibase_20240819.vhd,
+// win2022_21H2_x64_dtc_en-us_40G_alibase_20240816.vhd). Anything else, an
+// image family's name above all (web-base, pasted into the wrong field), is
+// refused: compared with the resolved id it would only ever read as a
+// change. Answers are checked with the looser imageIDPattern (answer.go).
+var (
+	customImageIDPattern = regexp.MustCompile(`^m-[0-9a-z]{8,30}$`)
+	publicImageIDPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(_[A-Za-z0-9-]+)+\.(vhd|raw|qcow2)$`)
+)
+
+// imageIDRule says what ValidateImageID accepts.
+const imageIDRule = "a custom image's id is m- and 8 to 30 lower-case letters or digits (such as m-bp1g7004ksh0oeuc0001); " +
+	"a public image's is its underscore-separated name ending in .vhd (such as aliyun_3_x64_20G_alibase_20240819.vhd); " +
+	"an image family's name is not an image id"
+
+// isImageID reports whether id has the shape of an image id (imageIDRule).
+func isImageID(id string) bool {
+	return len(id) <= 128 && (customImageIDPattern.MatchString(id) || publicImageIDPattern.MatchString(id))
+}
+
 // ValidateImageID checks that id has the shape of an image id (custom
-// m-bp1g7004ksh0oeuc0001 or public aliyun_3_x64_20G_alibase_20240819.vhd),
-// for settings that name one (expected ids, newer-than).
+// m-bp1g7004ksh0oeuc0001 or public aliyun_3_x64_20G_alibase_20240819.vhd;
+// imageIDRule), for the expected ids of a drift check.
 func ValidateImageID(field, id string) error {
-	if !imageIDPattern.MatchString(id) {
-		return &ValidationError{Field: field, Value: id, Rule: "it must be an image id: 2 to 128 letters, digits, '.', '_' or '-', such as m-bp1g7004ksh0oeuc0001"}
+	if !isImageID(id) {
+		return &ValidationError{Field: field, Value: id, Rule: "it is not an image id: " + imageIDRule}
 	}
 	return nil
 }

@@ -39,8 +39,6 @@ func validateCredentials(c Credentials) error {
 	}
 	hasStatic := c.AccessKeyID != "" || c.AccessKeySecret != ""
 	hasOIDC := c.OIDCProviderARN != "" || c.OIDCTokenFile != "" || c.OIDCToken != "" || c.OIDCRoleARN != ""
-	hasProfile := c.Profile != "" || c.ProfileFile != ""
-	hasECS := c.ECSRoleName != ""
 	switch {
 	case c.AccessKeyID != "" && c.AccessKeySecret == "":
 		return bad("access key secret", "", "it is required when an access key id is given")
@@ -49,16 +47,7 @@ func validateCredentials(c Credentials) error {
 	case c.SecurityToken != "" && !hasStatic:
 		return bad("security token", redacted, "it needs the access key id and secret it was issued with")
 	}
-	sources := []string{}
-	for _, s := range []struct {
-		on   bool
-		name string
-	}{{hasStatic, "access key"}, {hasOIDC, "OIDC"}, {hasProfile, "CLI profile"}, {hasECS, "ECS RAM role name"}} {
-		if s.on {
-			sources = append(sources, s.name)
-		}
-	}
-	if len(sources) > 1 {
+	if sources := explicitSources(c); len(sources) > 1 {
 		return bad("credentials", strings.Join(sources, " + "), "set only one credential source; "+
 			"to exchange keys for a role use the role ARN to assume (AssumeRole) instead of combining sources")
 	}
@@ -101,6 +90,52 @@ func validateCredentials(c Credentials) error {
 		return err
 	}
 	return nil
+}
+
+// explicitSources names the credential sources the settings set: more than
+// one is a contradiction (validateCredentials).
+func explicitSources(c Credentials) []string {
+	var sources []string
+	for _, s := range []struct {
+		on   bool
+		name string
+	}{
+		{c.AccessKeyID != "" || c.AccessKeySecret != "", "access key"},
+		{c.OIDCProviderARN != "" || c.OIDCTokenFile != "" || c.OIDCToken != "" || c.OIDCRoleARN != "", "OIDC"},
+		{c.Profile != "" || c.ProfileFile != "", "CLI profile"},
+		{c.ECSRoleName != "", "ECS RAM role name"},
+	} {
+		if s.on {
+			sources = append(sources, s.name)
+		}
+	}
+	return sources
+}
+
+// ValidateProfile checks, offline, the aliyun CLI profile the credential
+// chain will read for these settings, if it reads one: the one named by
+// Profile or ProfileFile; else, when no other source comes first (keys or
+// OIDC in the environment), the one ALIBABA_CLOUD_PROFILE, ALICLOUD_PROFILE
+// or ALICLOUD_SHARED_CREDENTIALS_FILE names; else the current profile of
+// ~/.aliyun/config.json when that file exists. The file must be readable
+// JSON and hold the profile and its source_profile chain; a failure is a
+// *ValidationError naming the setting ("profile", "profile file", or
+// "environment" with the variable as the value; "aliyun CLI config file"
+// for the default file). Validate checks it before the region, since the
+// region may come from the profile (ProfileRegion): a typo in a profile
+// name is then reported as such, not as a missing region. Settings that
+// name several sources are left to validateCredentials to refuse.
+func ValidateProfile(c Credentials) error {
+	if len(explicitSources(c)) > 1 {
+		return nil
+	}
+	s := newSession(Request{Credentials: c})
+	src := s.source()
+	if src.kind != profileSource {
+		return nil
+	}
+	_, _, err := readProfile(src.profile)
+	return err
 }
 
 // validateEnvKeys: static keys from the environment come as a pair; a lone

@@ -12,7 +12,9 @@ import (
 
 // The expectations of a drift check (drift.go), as every front reads them:
 // pairs, or the action's image-ids output, each region and image id checked
-// with the rules of validate.go. field names the input in errors.
+// with the rules of validate.go (ValidateRegion, and the image id's shape of
+// ValidateImageID: a family's name pasted as an id is refused, not reported
+// as a change). field names the input in errors.
 
 // ParseExpected reads "REGION=ID[,REGION=ID...]" (commas, semicolons or
 // white space between pairs). field names the input in errors.
@@ -80,8 +82,8 @@ func addExpected(field string, out map[string]string, region, id string) error {
 	if err := ValidateRegion(region); err != nil {
 		return &ValidationError{Field: field, Value: region, Rule: "a region in it is not a region id: " + err.(*ValidationError).Rule}
 	}
-	if !imageIDPattern.MatchString(id) {
-		return &ValidationError{Field: field, Value: id, Rule: "the image id for " + region + " is not an image id (such as m-bp1g7004ksh0oeuc0001)"}
+	if !isImageID(id) {
+		return &ValidationError{Field: field, Value: id, Rule: "the image id for " + region + " is not an image id: " + imageIDRule}
 	}
 	if prev, dup := out[region]; dup && prev != id {
 		return &ValidationError{Field: field, Value: region, Rule: "the region is listed twice with different image ids"}

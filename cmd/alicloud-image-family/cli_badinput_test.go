@@ -31,6 +31,11 @@ func fam(name, family string, frags ...string) badInputRow {
 	return badInputRow{name: "family " + name, args: []string{"--image-family", family}, frags: append([]string{"image family"}, frags...)}
 }
 
+// ciAndSSO is an aliyun CLI config file with the profiles ci and sso.
+const ciAndSSO = `{"current":"ci","profiles":[
+ {"name":"ci","mode":"AK","access_key_id":"LTAIPROFILECI","access_key_secret":"ci-secret","region_id":"cn-hangzhou"},
+ {"name":"sso","mode":"AK","access_key_id":"LTAIPROFILESSO","access_key_secret":"sso-secret"}]}`
+
 func withFamily(args ...string) []string {
 	return append([]string{"--image-family", "web-base"}, args...)
 }
@@ -104,6 +109,21 @@ func cliBadInputs() []badInputRow {
 		{name: "output format", args: withFamily("--output", "xml"), frags: []string{"--output", "id or json"}},
 		// Credential settings.
 		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source"}},
+		// The aliyun CLI profile, read before the region is looked for
+		// (the region may come from it): a profile or file that is not
+		// there is reported as such, not as a missing --region (issue #22).
+		{name: "profile not in the file, no region", args: withFamily("--profile-file", "$DIR/config.json", "--profile", "nope"), noRegion: true,
+			files: map[string]string{"config.json": ciAndSSO}, frags: []string{`--profile "nope"`, "there is no such profile in", "the file has: ci, sso"}},
+		{name: "profile not in the file", args: withFamily("--profile-file", "$DIR/config.json", "--profile", "nope"),
+			files: map[string]string{"config.json": ciAndSSO}, frags: []string{`--profile "nope"`, "there is no such profile in", "the file has: ci, sso"}},
+		{name: "profile without a config file", args: withFamily("--profile", "ci"), noRegion: true,
+			frags: []string{`--profile "ci"`, ".aliyun/config.json does not exist"}},
+		{name: "profile file missing", args: withFamily("--profile-file", "$DIR/none.json"), files: map[string]string{}, noRegion: true,
+			frags: []string{"--profile-file", "none.json does not exist"}},
+		{name: "profile file not JSON", args: withFamily("--profile-file", "$DIR/config.json", "--profile", "ci"), files: map[string]string{"config.json": `{"profiles":[`},
+			frags: []string{"--profile-file", "is not valid JSON"}},
+		{name: "profile file a directory", args: withFamily("--profile-file", "$DIR"), files: map[string]string{},
+			frags: []string{"--profile-file", "cannot be read: is a directory"}},
 		{name: "role ARN of another cloud", args: withFamily("--role-arn", "arn:aws:iam::123456789012:role/x"), frags: []string{"role ARN", "acs:ram::"}},
 		{name: "role session name too short", args: withFamily("--role-session-name", "a"), frags: []string{"role session name", "2 to 64 characters"}},
 		{name: "ECS role name given as an ARN", args: withFamily("--ram-role-name", "acs:ram::1:role/x"), frags: []string{"ECS RAM role name", "not an ARN"}},
@@ -137,7 +157,15 @@ func cliBadInputs() []badInputRow {
 		{name: "expect only separators", args: withFamily("--expect", " , "), frags: []string{"--expect", "give REGION=IMAGE_ID pairs"}},
 		{name: "expect without =", args: withFamily("--expect", "cn-hangzhou"), frags: []string{`--expect "cn-hangzhou"`, "each pair is REGION=IMAGE_ID"}},
 		{name: "expect without an id", args: withFamily("--expect", "cn-hangzhou="), frags: []string{"--expect", "the image id for cn-hangzhou is not an image id"}},
-		{name: "expect with a malformed id", args: withFamily("--expect", "cn-hangzhou=m-1;rm -rf"), frags: []string{"--expect", "each pair is REGION=IMAGE_ID"}},
+		{name: "expect with a malformed id", args: withFamily("--expect", "cn-hangzhou=m-1;rm -rf"), frags: []string{`--expect "m-1"`, "is not an image id"}},
+		{name: "expect with a pair that is not one", args: withFamily("--expect", "cn-hangzhou=m-bp1demowebbase000003;rm -rf"), frags: []string{`--expect "rm"`, "each pair is REGION=IMAGE_ID"}},
+		// Issue #22: a family pasted for an image id used to pass, and read
+		// as a change (exit 4).
+		{name: "expect a family for an id", args: withFamily("--expect", "cn-hangzhou=web-base"),
+			frags: []string{`--expect "web-base"`, "the image id for cn-hangzhou is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits", "ending in .vhd", "an image family's name is not an image id"}},
+		{name: "expect an id too short", args: withFamily("--expect", "cn-hangzhou=m-bp1"), frags: []string{`--expect "m-bp1"`, "is not an image id"}},
+		{name: "expect file with a family for an id", args: withFamily("--expect-file", "$DIR/ids.json"), files: map[string]string{"ids.json": `{"cn-hangzhou":"web-base"}`},
+			frags: []string{`--expect-file "web-base"`, "the image id for cn-hangzhou is not an image id"}},
 		{name: "expect with a bad region", args: withFamily("--expect", "CN-HANGZHOU=m-bp1demowebbase000003"), frags: []string{`--expect "CN-HANGZHOU"`, "not a region id"}},
 		{name: "expect a region twice", args: withFamily("--expect", "cn-hangzhou=m-bp1demowebbase000003,cn-hangzhou=m-bp1demowebbase000002"),
 			frags: []string{`--expect "cn-hangzhou"`, "listed twice with different image ids"}},

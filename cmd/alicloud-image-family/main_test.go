@@ -204,4 +204,21 @@ func TestResolveRegionFromProfile(t *testing.T) {
 	if code != 0 || errOut != "" {
 		t.Fatalf("--region must win: code=%d err=%q", code, errOut)
 	}
+
+	// Issue #22: a profile that is not in the file is that, not a missing
+	// region ("--region is required"), and with a region it is still bad
+	// input (exit 2), not a failed lookup (exit 1): nothing is sent.
+	srv.ResetCounts()
+	for _, args := range [][]string{{"--profile", "nope"}, {"--profile", "nope", "--region", "cn-hangzhou"}} {
+		out, errOut, code = run(map[string]string{}, args...)
+		want := `alicloud-image-family: invalid --profile "nope": there is no such profile in ` + home + "/.aliyun/config.json; the file has: hz, sh\n"
+		if code != exitUsage || out != "" || errOut != want || srv.Requests("") != 0 {
+			t.Errorf("%q: code=%d out=%q err=%q (%d requests); want exit 2 and %q", args, code, out, errOut, srv.Requests(""), want)
+		}
+	}
+	// So is ALICLOUD_PROFILE naming a profile that is not there.
+	_, errOut, code = run(map[string]string{"ALICLOUD_PROFILE": "nope"})
+	if code != exitUsage || !strings.Contains(errOut, `invalid environment "ALICLOUD_PROFILE": there is no profile "nope" in `) || srv.Requests("") != 0 {
+		t.Errorf("ALICLOUD_PROFILE=nope: code=%d err=%q", code, errOut)
+	}
 }

@@ -138,6 +138,8 @@ var coreFieldFlags = map[string]string{
 	"max age":      "--max-age",
 	"wait":         "--wait",
 	"newer than":   "--newer-than",
+	"profile":      "--profile",
+	"profile file": "--profile-file",
 }
 
 // reportChanges writes one line per region whose newest image is not the

@@ -68,7 +68,7 @@ func matching(ls []string, re *regexp.Regexp) []string {
 
 var (
 	retryLine    = regexp.MustCompile(`^alicloud-image-family: retrying .+: attempt \d+ of \d+ failed \(.+\); next attempt in \S+$`)
-	progressLine = regexp.MustCompile(`^alicloud-image-family: waiting in [a-z0-9-]+: poll \d+ saw .+; next poll in \S+$`)
+	progressLine = regexp.MustCompile(`^alicloud-image-family: waiting in [a-z0-9-]+: poll \d+ saw .+; next poll in \S+( \(the last, at the deadline\))?$`)
 	changeLine   = regexp.MustCompile(`^alicloud-image-family: [a-z0-9-]+: m-\S+ -> \S+ \(created [^)]*\)$`)
 )
 
@@ -346,8 +346,13 @@ func TestE2EWaitDeadline(t *testing.T) {
 					t.Errorf("progress line %q does not say it saw %s", p, c.seen)
 				}
 			}
+			// A 3s wait lasts 3s: polls at 0s, 2s and, the last, at the
+			// deadline (it used to end at 2s after 2 polls, issue #22).
+			if polls != 3 || r.elapsed < 3*time.Second || !strings.HasSuffix(progress[len(progress)-1], "(the last, at the deadline)") {
+				t.Errorf("%d polls in %s, want 3 in 3s, the last announced", polls, r.elapsed)
+			}
 			last := ls[len(ls)-1]
-			for _, f := range append(c.frags, fmt.Sprintf("(%d polls; last seen: %s)", polls, c.seen)) {
+			for _, f := range append(c.frags, fmt.Sprintf("after waiting 3s (%d polls; last seen: %s)", polls, c.seen)) {
 				if !strings.Contains(last, f) {
 					t.Errorf("the last line lacks %q: %s", f, last)
 				}

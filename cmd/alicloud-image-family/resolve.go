@@ -174,6 +174,18 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if f.family == "" {
 		return a.usageError("--image-family is required")
 	}
+	creds := imagefamily.Credentials{
+		Profile: f.profile, ProfileFile: f.profileFile,
+		AssumeRoleARN: f.roleARN, RoleSessionName: f.roleSessionName,
+		ECSRoleName: f.ramRoleName, MetadataEndpoint: f.metadataEP, STSEndpoint: f.stsEndpoint,
+		Getenv: a.getenv, HomeDir: a.getenv("HOME"),
+	}
+	// The aliyun CLI profile the credentials will come from is read before
+	// the region is looked for, since the region may come from it: a typo
+	// in --profile is reported as such (exit 2), not as a missing region.
+	if err := imagefamily.ValidateProfile(creds); err != nil {
+		return a.fail(flagNamed(err))
+	}
 	rawRegions := strings.Join(f.regions, ",")
 	if len(f.regions) == 0 {
 		rawRegions = firstNonEmpty(a.getenv("ALICLOUD_REGION"), a.getenv("ALIBABA_CLOUD_REGION_ID"))
@@ -182,7 +194,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 			region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{
 				Profile: f.profile, ProfileFile: f.profileFile, Getenv: a.getenv, HomeDir: a.getenv("HOME")})
 			if err != nil {
-				return a.fail(err)
+				return a.fail(flagNamed(err))
 			}
 			if region == "" {
 				return a.usageError("--region is required (or set ALICLOUD_REGION, or region_id in your aliyun CLI profile)")
@@ -210,17 +222,12 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 			// Every retry is one line on stderr, so a slow run says why.
 			OnRetry: func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
 		},
-		Guards:    promo.guards,
-		Wait:      promo.wait,
-		NewerThan: f.newerThan,
-		Front:     imagefamily.FrontCLI,
-		Credentials: imagefamily.Credentials{
-			Profile: f.profile, ProfileFile: f.profileFile,
-			AssumeRoleARN: f.roleARN, RoleSessionName: f.roleSessionName,
-			ECSRoleName: f.ramRoleName, MetadataEndpoint: f.metadataEP, STSEndpoint: f.stsEndpoint,
-			Getenv: a.getenv, HomeDir: a.getenv("HOME"),
-		},
-		Transport: a.transport,
+		Guards:      promo.guards,
+		Wait:        promo.wait,
+		NewerThan:   f.newerThan,
+		Front:       imagefamily.FrontCLI,
+		Credentials: creds,
+		Transport:   a.transport,
 	}
 	if promo.wait > 0 {
 		req.OnProgress = func(p imagefamily.WaitProgress) { a.note("%s", p.String()) }

@@ -72,8 +72,25 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 			}
 		}
 	}
+	// The aliyun CLI profile the block names (profile,
+	// shared_credentials_file) is read before the region is looked for,
+	// since the region may come from it: a profile or file that is not
+	// there is reported naming the attribute, not as a missing region
+	// (imagefamily.ValidateProfile). A profile the environment selects is
+	// the machine's, not the template's: the core checks it when Execute
+	// looks up, and ProfileRegion when it is read for the region.
+	profileKnown := c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder
+	var profileErr error
+	if profileKnown && (c.Profile != "" || c.SharedCredentialsFile != "") {
+		profileErr = imagefamily.ValidateProfile(imagefamily.Credentials{
+			AccessKeyID: c.AccessKey, AccessKeySecret: c.SecretKey, ECSRoleName: c.RAMRoleName,
+			Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
+		if profileErr != nil {
+			add(attrError(profileErr))
+		}
+	}
 	var profileRegionErr error
-	if c.Region == "" && !regionsGiven && c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder {
+	if c.Region == "" && !regionsGiven && profileKnown && profileErr == nil {
 		// Like the aliyun CLI: the selected profile's region_id. The output
 		// attribute `region` says which region was used.
 		region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
@@ -110,8 +127,10 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 		add(errors.New("image_family is required: give the name of the image family to resolve, such as \"web-base\""))
 	}
 	if profileRegionErr != nil {
-		add(fmt.Errorf("region: %w", profileRegionErr))
-	} else if c.Region == "" && !regionsGiven {
+		// A region_id that is not a region names the attribute region; a
+		// profile the environment names but the file lacks, the variable.
+		add(attrError(profileRegionErr))
+	} else if profileErr == nil && c.Region == "" && !regionsGiven {
 		add(errors.New("region is required: set region or regions, the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable, or region_id in the aliyun CLI profile"))
 	}
 
@@ -248,8 +267,9 @@ func checkExpected(id string) error {
 	if strings.ContainsAny(id, ",; \t\r\n=") {
 		return fmt.Errorf("expected_image_id %s: give one image id, such as m-bp1g7004ksh0oeuc0001", safetext.Quote(id, 160))
 	}
-	if imagefamily.ValidateImageID("expected_image_id", id) != nil {
-		return fmt.Errorf("expected_image_id %s: it is not an image id (such as m-bp1g7004ksh0oeuc0001)", safetext.Quote(id, 160))
+	var ve *imagefamily.ValidationError
+	if errors.As(imagefamily.ValidateImageID("expected_image_id", id), &ve) {
+		return fmt.Errorf("expected_image_id %s: %s", safetext.Quote(id, 160), ve.Rule)
 	}
 	return nil
 }

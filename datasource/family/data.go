@@ -129,16 +129,21 @@ type Config struct {
 	// built on: when the family's newest image is another one (the family
 	// moved), the build fails, naming both ids (`cn-hangzhou:
 	// m-old -> m-new (created ...)`). Single region only: with several
-	// regions it is refused by `packer validate`.
+	// regions it is refused by `packer validate`. It must have an image id's
+	// shape (`m-` and 8 to 30 lower-case letters or digits, or a public
+	// image's name ending in `.vhd`); anything else, such as a family name,
+	// is refused by `packer validate`.
 	ExpectedImageID string `mapstructure:"expected_image_id" required:"false"`
 	// Wait up to this long for an image instead of failing at once: while the
 	// family has no available image (or, with `newer_than`, while its newest
 	// is still that image) it is looked up again, with a pause growing from
-	// 2s to 1m. A duration such as `20m` or a whole number of seconds, from
-	// `0` (no waiting, the default) to `6h`. Each poll is bounded by
-	// `timeout`. Progress lines go to the plugin log (`PACKER_LOG=1`); at the
-	// deadline the build fails saying how long it waited, how many polls it
-	// made and what it saw last.
+	// 2s to 1m that never runs past the deadline, and a last time at the
+	// deadline, so the wait lasts what it says. A duration such as `20m` or a
+	// whole number of seconds, from `0` (no waiting, the default) to `6h`.
+	// Each poll is bounded by `timeout`. Progress lines go to the plugin log
+	// (`PACKER_LOG=1`); when the poll at the deadline finds nothing either,
+	// the build fails saying how long it waited, how many polls it made and
+	// what it saw last.
 	WaitTimeout string `mapstructure:"wait_timeout" required:"false"`
 	// An image id to wait past: with `wait_timeout`, the lookup waits until
 	// the family's newest available image is another one (the image a

@@ -187,6 +187,51 @@ func TestConfigureRegionFromProfile(t *testing.T) {
 	}
 }
 
+// Issue #22: a profile or credentials file the block names but that is not
+// there is refused in Configure naming the attribute (packer validate
+// fails, nothing is sent), also when the region was to come from the
+// profile: not "region is required".
+func TestConfigureProfileErrors(t *testing.T) {
+	clearEnv(t)
+	home := os.Getenv("HOME")
+	os.MkdirAll(filepath.Join(home, ".aliyun"), 0o700)
+	path := filepath.Join(home, ".aliyun", "config.json")
+	os.WriteFile(path, []byte(`{"current":"ci","profiles":[
+ {"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-hangzhou"},
+ {"name":"sso","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600)
+	notJSON := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(notJSON, []byte("{"), 0o600)
+	missing := filepath.Join(t.TempDir(), "none.json")
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+	}{
+		{"unknown profile, no region", `profile = "nope"`,
+			[]string{`profile: invalid profile "nope": there is no such profile in ` + path + "; the file has: ci, sso"}},
+		{"unknown profile with a region", "profile = \"nope\"\nregion = \"cn-hangzhou\"",
+			[]string{`profile: invalid profile "nope": there is no such profile in`}},
+		{"credentials file missing", `shared_credentials_file = "` + missing + `"`,
+			[]string{`shared_credentials_file: invalid profile file "` + missing + `": the aliyun CLI config file ` + missing + " does not exist"}},
+		{"credentials file not JSON", "profile = \"ci\"\nshared_credentials_file = \"" + notJSON + "\"",
+			[]string{"shared_credentials_file: invalid profile file", "is not valid JSON"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := configure(t, "image_family = \"web-base\"\n"+tc.body)
+			if err == nil {
+				t.Fatal("Configure accepted it")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Configure = %v, want %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "region is required") {
+				t.Errorf("Configure = %v: the profile is the mistake, not the region", err)
+			}
+		})
+	}
+}
+
 func TestConfigureMapsAccessAttributes(t *testing.T) {
 	clearEnv(t)
 	d := mustConfigure(t, `
@@ -215,14 +260,17 @@ max_retries             = 2
 		t.Fatalf("max_retries 2 must mean 3 attempts, got %d", d.req.Retry.MaxAttempts)
 	}
 
+	// The file must hold the profile (Configure reads it, issue #22).
+	file := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(file, []byte(`{"profiles":[{"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600)
 	d = mustConfigure(t, `
 image_family            = "web-base"
 region                  = "cn-hangzhou"
 profile                 = "ci"
-shared_credentials_file = "/etc/aliyun/config.json"
+shared_credentials_file = "`+file+`"
 max_retries             = 0
 `)
-	if d.req.Credentials.Profile != "ci" || d.req.Credentials.ProfileFile != "/etc/aliyun/config.json" {
+	if d.req.Credentials.Profile != "ci" || d.req.Credentials.ProfileFile != file {
 		t.Fatalf("profile settings = %+v", d.req.Credentials)
 	}
 	if d.req.Retry.MaxAttempts != 1 {

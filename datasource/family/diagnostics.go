@@ -23,6 +23,8 @@ var attributes = map[string]string{
 	"role ARN":          "ram_role_arn",
 	"role session name": "ram_session_name",
 	"ECS RAM role name": "ram_role_name",
+	"profile":           "profile",
+	"profile file":      "shared_credentials_file",
 	"architecture":      "architecture",
 	"os type":           "os_type",
 	"max age":           "max_age",

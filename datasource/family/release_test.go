@@ -139,11 +139,15 @@ func TestConfigureRejectsReleaseAttributes(t *testing.T) {
 		{"newer_than with wait 0", base + "newer_than = \"m-base-mid\"\nwait_timeout = \"0\"", []string{"newer_than", "only has a meaning with a wait"}},
 		{"newer_than not an image id", base + "newer_than = \"m base\"\nwait_timeout = \"1m\"", []string{`newer_than: invalid newer than "m base"`, "image id"}},
 		{"newer_than with a bad wait", base + "newer_than = \"m-base-mid\"\nwait_timeout = \"-1m\"", []string{`invalid wait_timeout "-1m"`}},
-		{"expected_image_id with several regions", two + `expected_image_id = "m-base-mid"`, []string{`expected_image_id "m-base-mid"`, "single region", "2 regions are looked up (cn-hangzhou, cn-shanghai)"}},
-		{"expected_image_id with region and regions", base + "regions = [\"cn-shanghai\"]\nexpected_image_id = \"m-base-mid\"", []string{"expected_image_id", "single region"}},
+		{"expected_image_id with several regions", two + `expected_image_id = "m-bp1basenew00000001"`, []string{`expected_image_id "m-bp1basenew00000001"`, "single region", "2 regions are looked up (cn-hangzhou, cn-shanghai)"}},
+		{"expected_image_id with region and regions", base + "regions = [\"cn-shanghai\"]\nexpected_image_id = \"m-bp1basenew00000001\"", []string{"expected_image_id", "single region"}},
 		{"expected_image_id of two ids", base + `expected_image_id = "m-a1,m-b2"`, []string{`expected_image_id "m-a1,m-b2"`, "one image id"}},
 		{"expected_image_id as a pair", base + `expected_image_id = "cn-hangzhou=m-a1"`, []string{"expected_image_id", "one image id"}},
 		{"expected_image_id not an id", base + `expected_image_id = "-m-base"`, []string{`expected_image_id "-m-base"`, "not an image id"}},
+		// Issue #22: a family pasted for the id used to pass and fail the
+		// build as a moved family.
+		{"expected_image_id a family", base + `expected_image_id = "web-base"`, []string{`expected_image_id "web-base": it is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits`, "ending in .vhd"}},
+		{"expected_image_id too short", base + `expected_image_id = "m-base-mid"`, []string{`expected_image_id "m-base-mid": it is not an image id`}},
 		{"regions upper case", image("regions = [\"CN-HANGZHOU\"]"), []string{`regions: invalid region "CN-HANGZHOU"`, `"cn-hangzhou"`}},
 		{"regions with underscore", image("regions = [\"cn-hangzhou\", \"cn_shanghai\"]"), []string{`regions: invalid region "cn_shanghai"`, "region id"}},
 		{"regions with a name", image("regions = [\"Hangzhou\"]"), []string{`regions: invalid region "Hangzhou"`}},
@@ -432,21 +436,25 @@ func TestExecuteGuardsInEveryRegion(t *testing.T) {
 func TestExecuteExpectedImageID(t *testing.T) {
 	clearEnv(t)
 	srv := newReleaseEmulator(t)
+	// Expected ids have an image id's shape (issue #22): the newest images
+	// here have real-looking ids.
+	srv.AddImage("cn-hangzhou", img("m-bp1basenew00000001", "web-base", "Available", "2024-03-05T00:00:00Z", "x86_64", "linux"))
+	srv.AddImage("cn-shanghai", img("m-uf6shweb0000000002", "web-base", "Available", "2024-03-06T00:00:00Z", "x86_64", "linux"))
 	base := "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"
-	v, err, _ := runRelease(t, srv, base+`expected_image_id = "m-base-mid"`)
-	if err != nil || v.GetAttr("image_id").AsString() != "m-base-mid" {
+	v, err, _ := runRelease(t, srv, base+`expected_image_id = "m-bp1basenew00000001"`)
+	if err != nil || v.GetAttr("image_id").AsString() != "m-bp1basenew00000001" {
 		t.Fatalf("the family did not move: %v", err)
 	}
 	// One region in regions counts as a single region too.
-	if _, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-shanghai\"]\nexpected_image_id = \"m-sh-web\""); err != nil {
+	if _, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-shanghai\"]\nexpected_image_id = \"m-uf6shweb0000000002\""); err != nil {
 		t.Fatalf("regions of one with expected_image_id: %v", err)
 	}
-	_, err, _ = runRelease(t, srv, base+`expected_image_id = "m-base-old"`)
+	_, err, _ = runRelease(t, srv, base+`expected_image_id = "m-bp1baseold00000001"`)
 	var de *DriftError
 	if err == nil || !errors.As(err, &de) {
 		t.Fatalf("a moved family = %T %v", err, err)
 	}
-	for _, w := range []string{`image family "web-base" moved away from expected_image_id`, "cn-hangzhou: m-base-old -> m-base-mid (created 2024-03-01T00:00:00Z)"} {
+	for _, w := range []string{`image family "web-base" moved away from expected_image_id`, "cn-hangzhou: m-bp1baseold00000001 -> m-bp1basenew00000001 (created 2024-03-05T00:00:00Z)"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("diagnostic %q lacks %q", err, w)
 		}
@@ -524,9 +532,9 @@ func TestExecuteWait(t *testing.T) {
 func TestExecuteWaitDeadline(t *testing.T) {
 	clearEnv(t)
 	srv := newReleaseEmulator(t)
-	// A real clock here: a 5s wait polls at 0s and 2s, then gives up (the
-	// next poll would be at 6s).
-	d := mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nwait_timeout = 5\nnewer_than = \"m-base-mid\"\n"+creds+
+	// A real clock here: a 3s wait polls at 0s, 2s and, the last time, at
+	// the deadline (3s).
+	d := mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nwait_timeout = 3\nnewer_than = \"m-base-mid\"\n"+creds+
 		"custom_endpoint_ecs = \""+srv.URL+"\"\n")
 	d.prepare = func(r *imagefamily.Request) { r.Transport = srv.Transport() }
 	start := time.Now()
@@ -535,13 +543,13 @@ func TestExecuteWaitDeadline(t *testing.T) {
 		t.Fatalf("Execute = %v", err)
 	}
 	for _, w := range []string{`no available image newer than m-base-mid in family "web-base" in region cn-hangzhou after waiting`,
-		"(2 polls; last seen: m-base-mid (created 2024-03-01T00:00:00Z))", "RequestId"} {
+		"after waiting 3s (3 polls; last seen: m-base-mid (created 2024-03-01T00:00:00Z))", "RequestId"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("diagnostic %q lacks %q", err, w)
 		}
 	}
-	if e := time.Since(start); e > 10*time.Second {
-		t.Errorf("a 5s wait took %s", e)
+	if e := time.Since(start); e < 3*time.Second || e > 8*time.Second {
+		t.Errorf("a 3s wait took %s", e)
 	}
 }
 

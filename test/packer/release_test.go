@@ -204,18 +204,21 @@ func TestGuardsInEveryRegionPacker(t *testing.T) {
 
 func TestExpectedImageIDPacker(t *testing.T) {
 	w := newWorld(t)
+	// Expected ids have an image id's shape (issue #22): the newest image
+	// here has a real-looking id.
+	w.emu.AddImage("cn-hangzhou", image("m-bp1e2eweb000000003", "2024-03-01T00:00:00Z", "Available"))
 	attrs := "  region = \"cn-hangzhou\"\n  image_family = \"web-base\"\n  expected_image_id = "
-	r := w.buildTemplate(nil, "same.pkr.hcl", releaseTemplate(w, keyID, keySecret, attrs+`"m-e2e-web-v2"`,
+	r := w.buildTemplate(nil, "same.pkr.hcl", releaseTemplate(w, keyID, keySecret, attrs+`"m-bp1e2eweb000000003"`,
 		"image_id=${data.alicloud-image-family.release.image_id}"))
 	mustSucceed(t, r, "packer build with the expected image")
-	if got := outputs(r.out)["image_id"]; got != "m-e2e-web-v2" {
+	if got := outputs(r.out)["image_id"]; got != "m-bp1e2eweb000000003" {
 		t.Errorf("image_id %q", got)
 	}
 	// The family moved: both ids in the diagnostic.
-	r = w.buildTemplate(nil, "moved.pkr.hcl", releaseTemplate(w, keyID, keySecret, attrs+`"m-e2e-web-v1"`,
+	r = w.buildTemplate(nil, "moved.pkr.hcl", releaseTemplate(w, keyID, keySecret, attrs+`"m-bp1e2eweb000000001"`,
 		"image_id=${data.alicloud-image-family.release.image_id}"))
 	failsOnDataBlock(t, r, `image family "web-base" moved away from expected_image_id`,
-		"cn-hangzhou: m-e2e-web-v1 -> m-e2e-web-v2 (created 2024-02-10T02:00:00Z)")
+		"cn-hangzhou: m-bp1e2eweb000000001 -> m-bp1e2eweb000000003 (created 2024-03-01T00:00:00Z)")
 }
 
 // wait_timeout and newer_than: the build waits for the image a pipeline
@@ -260,11 +263,11 @@ func TestWaitPacker(t *testing.T) {
 	noSecrets(t, r.out)
 
 	// At the deadline: how long, how many polls, what was seen last (polls
-	// at 0s and 2s; the next would be at 6s).
+	// at 0s, 2s and, the last, at the 5s deadline).
 	r = w.buildTemplate(nil, "deadline.pkr.hcl", releaseTemplate(w, keyID, keySecret,
 		"  region = \"cn-hangzhou\"\n  image_family = \"late-base\"\n  wait_timeout = 5", show))
 	failsOnDataBlock(t, r, `no available image in family "late-base" in region cn-hangzhou after waiting`,
-		"(2 polls; last seen: no available image)")
+		"after waiting 5s (3 polls; last seen: no available image)")
 	if t.Failed() {
 		t.Logf("packer output:\n%s", r.out)
 	}
