@@ -10,14 +10,19 @@
 //     (hcl_test.go).
 //   - The prose names only tags, options, rules and commands that exist
 //     (claims_test.go).
+//   - README.md's Install section names the version, Go version, module
+//     path, plugin source, release assets and tags that go.mod,
+//     CHANGELOG.md, version/, .goreleaser.yml and the release workflow give
+//     (install_test.go).
 //   - Every ```json block parses; RAM trust policies condition on GitHub's
 //     issuer, the action's audience and GitHub's subject forms; the example
 //     policies of docs/oidc.md admit exactly what their workflows trigger,
 //     and its aliyun CLI and Terraform snippets create what the examples use
 //     (oidc_test.go); ```hcl blocks marked "# terraform" are whole Terraform
 //     configurations (terraform_test.go).
-//   - Shell blocks of docs/oidc.md that need the network say "# Online",
-//     and relative links and their anchors resolve (links_test.go).
+//   - Shell blocks that need the network say "# Online" (README.md's
+//     Install section, docs/oidc.md), and relative links and their anchors
+//     resolve (links_test.go).
 //
 // Everything is read from the working tree; nothing is run and nothing leaves
 // the process.
