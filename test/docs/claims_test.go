@@ -80,6 +80,7 @@ func readFronts(t testing.TB) fronts {
 // otherTools are flags of other programs the docs quote.
 var otherTools = map[string]string{
 	"--local-repository": "act",
+	"--ignore-missing":   "sha256sum",
 }
 
 // TestDocumentedOptionsExist: the option names the docs offer exist on the

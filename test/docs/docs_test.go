@@ -10,6 +10,19 @@
 //     (hcl_test.go).
 //   - The prose names only tags, options, rules and commands that exist
 //     (claims_test.go).
+//   - README.md's Install section names the version, Go version, module
+//     path, plugin source, release assets and tags that go.mod,
+//     CHANGELOG.md, version/, .goreleaser.yml and the release workflow give
+//     (install_test.go).
+//   - Every ```json block parses; RAM trust policies condition on GitHub's
+//     issuer, the action's audience and GitHub's subject forms; the example
+//     policies of docs/oidc.md admit exactly what their workflows trigger,
+//     and its aliyun CLI and Terraform snippets create what the examples use
+//     (oidc_test.go); ```hcl blocks marked "# terraform" are whole Terraform
+//     configurations (terraform_test.go).
+//   - Shell blocks that need the network say "# Online" (README.md's
+//     Install section, docs/oidc.md), and relative links and their anchors
+//     resolve (links_test.go).
 //
 // Everything is read from the working tree; nothing is run and nothing leaves
 // the process.
@@ -22,6 +35,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -182,5 +196,43 @@ func TestExtractBlocks(t *testing.T) {
 	}
 	if !(block{text: "a: 1\n# fragment: the steps of a job\n"}).fragment() || (block{text: "# fragments\n"}).fragment() {
 		t.Error("the # fragment mark is not recognised as documented")
+	}
+}
+
+// codeBlocks returns the fenced blocks of a text in one of langs.
+func codeBlocks(file, text string, langs ...string) []block {
+	var out []block
+	for _, b := range extractBlocks(file, text) {
+		if slices.Contains(langs, b.lang) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// onlineCommand is what cannot run without the network; onlineMark is how
+// a block says so.
+var (
+	onlineCommand = regexp.MustCompile(`(?m)\bcurl\b|\bwget\b|^\s*aliyun\s|openssl s_client|\bgit (clone|ls-remote|fetch|pull)\b|\bpacker init\b|\bpacker plugins install\s+github|\bterraform (init|plan|apply)\b|\bgo (install|get|run)\s+\S+@`)
+	onlineMark    = regexp.MustCompile(`(?m)^\s*#\s*Online\b`)
+)
+
+// onlineProblems: every shell block of the text that runs something that
+// needs the network says so in a comment line "# Online: ...".
+func onlineProblems(file, text string) []string {
+	var out []string
+	for _, b := range codeBlocks(file, text, "sh", "bash", "shell", "console") {
+		if cmd := onlineCommand.FindString(b.text); cmd != "" && !onlineMark.MatchString(b.text) {
+			out = append(out, b.String()+": runs "+strings.TrimSpace(cmd)+", which needs the network, and does not say so (a comment line # Online: ...)")
+		}
+	}
+	return out
+}
+
+func TestOnlineMarkFires(t *testing.T) {
+	md := "```sh\ncurl -fsSLO https://x/y\n```\n```sh\n# Online: fetches\ncurl -fsSLO https://x/y\n```\n```sh\naliyun ram GetRole --RoleName r\n```\n```sh\ngo build ./cmd/x\n```\n"
+	got := onlineProblems("x.md", md)
+	if len(got) != 2 || !strings.Contains(got[0], "x.md:2") || !strings.Contains(got[1], "x.md:9") {
+		t.Errorf("got %q; want problems for the blocks whose code starts at lines 2 and 9 only", got)
 	}
 }

@@ -10,6 +10,10 @@ package docs
 //     build block, and every var.X, local.X, data.T.N and "source.T.N" of
 //     build.sources it uses is declared in the block.
 //
+// A block with a comment line "# terraform" is a Terraform configuration
+// (docs/oidc.md sets up RAM with one) and gets the rules of
+// terraform_test.go instead.
+//
 // `packer validate` of the whole templates is left to test/packer, which
 // validates example/ with the real Packer; these blocks use the alicloud-ecs
 // builder, which is not built here.
@@ -169,11 +173,20 @@ func lintHCL(b block, spec dataSpec) []string {
 	return problems
 }
 
-// TestHCLBlocks runs the rules on every ```hcl block of the docs.
+// TestHCLBlocks runs the rules on every ```hcl block of the docs: the
+// Packer rules, or the Terraform rules (terraform_test.go) on a block that
+// says "# terraform".
 func TestHCLBlocks(t *testing.T) {
 	spec := readDataSpec()
 	whole := 0
 	for _, b := range docBlocks(t, "hcl") {
+		if b.terraform() {
+			for _, p := range lintTerraform(b) {
+				t.Error(p)
+			}
+			t.Logf("%s: terraform, fragment=%v", b, b.fragment())
+			continue
+		}
 		for _, p := range lintHCL(b, spec) {
 			t.Error(p)
 		}
