@@ -41,10 +41,11 @@ type emulatorProcess struct {
 }
 
 // startEmulator runs `alicloud-image-family emulator` with the demo fixture
-// over TLS and waits for its ready file.
+// (its dates as written: the tests compare creation times) over TLS and
+// waits for its ready file.
 func startEmulator(t *testing.T, extra ...string) *emulatorProcess {
 	t.Helper()
-	return startEmulatorWith(t, ecstest.DemoFixture, extra...)
+	return startEmulatorWith(t, ecstest.DemoFixtureAsWritten, extra...)
 }
 
 // startEmulatorWith runs the emulator process over TLS with a fixture of the
@@ -308,7 +309,7 @@ func TestE2ESeveralRegionsConcurrently(t *testing.T) {
 	e := startEmulator(t, "--latency", "300ms")
 	start := time.Now()
 	r := runCLI(t, e, demoEnv, "resolve", "--endpoint", e.Endpoint, "--image-family", "web-base", "--region", "cn-hangzhou,cn-hangzhou,cn-shanghai,cn-beijing")
-	if r.code != 3 || r.stdout != "cn-hangzhou\t"+wantNewest+"\n" {
+	if r.code != 3 || r.stdout != "cn-hangzhou\t"+wantNewest+"\ncn-shanghai\tm-uf6demowebbase000003\n" {
 		t.Fatalf("code=%d out=%q err=%q", r.code, r.stdout, r.stderr)
 	}
 	t.Logf("3 regions at 300ms latency each took %v", time.Since(start))
