@@ -6,15 +6,29 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
 // DemoFixture is testdata/demo-fixture.json, embedded so that the CLI's demo
-// can start an emulator without any file on disk.
+// can start an emulator without any file on disk. Its dates are relative
+// (dates_as_of): loaded, its newest images are a day old or less, so that
+// max_age guards and the examples pass whenever it is used.
 //
 //go:embed testdata/demo-fixture.json
 var DemoFixture []byte
+
+// DemoFixtureAsWritten is DemoFixture without its dates_as_of: every
+// CreationTime is served exactly as the file writes it (web-base-v3, the
+// newest available image of web-base in cn-hangzhou, was created
+// 2024-03-14T02:00:00Z). For tests that compare creation times or add images
+// dated against the demo ones.
+var DemoFixtureAsWritten = withoutDatesAsOf(DemoFixture)
+
+// CreationTimeLayout is how the API writes CreationTime, and how a fixture
+// with dates_as_of must write it.
+const CreationTimeLayout = "2006-01-02T15:04:05Z"
 
 // Fixture is the emulated cloud: who may call, which roles exist, which
 // regions exist and which images each region holds.
@@ -26,6 +40,16 @@ type Fixture struct {
 	// with the API's field names and answered back byte-compatible with what
 	// the SDK unmarshals.
 	Images map[string][]ecs.Image `json:"images"`
+	// DatesAsOf makes the images' creation times relative to the time the
+	// fixture is loaded: the fixture is written as seen at this instant
+	// (such as "2024-03-15T02:00:00Z"), and ParseFixture and LoadFixture
+	// move every image's CreationTime forward by the whole seconds elapsed
+	// since, then set DatesAsOf to the load time. An image written a day
+	// before DatesAsOf is a day old whenever the fixture is loaded, so
+	// max_age guards keep passing as the calendar moves on. With it set,
+	// every CreationTime must be a UTC time in CreationTimeLayout, no later
+	// than DatesAsOf. Empty: times are served as written.
+	DatesAsOf string `json:"dates_as_of,omitempty"`
 }
 
 // Account is a long-lived AccessKey pair (a RAM user's key).
@@ -89,7 +113,53 @@ func ParseFixture(b []byte) (*Fixture, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
+	if err := f.relativeDates(time.Now()); err != nil {
+		return nil, err
+	}
 	return &f, nil
+}
+
+// relativeDates moves every CreationTime by now - DatesAsOf (whole seconds)
+// and sets DatesAsOf to now, when DatesAsOf is set.
+func (f *Fixture) relativeDates(now time.Time) error {
+	if f.DatesAsOf == "" {
+		return nil
+	}
+	asOf, err := time.Parse(CreationTimeLayout, f.DatesAsOf)
+	if err != nil {
+		return fmt.Errorf("ecstest: dates_as_of %q: it must be a UTC time such as 2024-03-15T02:00:00Z", f.DatesAsOf)
+	}
+	now = now.UTC().Truncate(time.Second)
+	shift := now.Sub(asOf)
+	for region, imgs := range f.Images {
+		for i := range imgs {
+			img := &imgs[i]
+			created, err := time.Parse(CreationTimeLayout, img.CreationTime)
+			if err != nil {
+				return fmt.Errorf("ecstest: images[%s][%d]: CreationTime %q: with dates_as_of it must be a UTC time such as 2024-03-14T02:00:00Z", region, i, img.CreationTime)
+			}
+			if created.After(asOf) {
+				return fmt.Errorf("ecstest: images[%s][%d]: CreationTime %s is after dates_as_of %s", region, i, img.CreationTime, f.DatesAsOf)
+			}
+			img.CreationTime = created.Add(shift).Format(CreationTimeLayout)
+		}
+	}
+	f.DatesAsOf = now.Format(CreationTimeLayout)
+	return nil
+}
+
+// withoutDatesAsOf is a fixture's JSON without its dates_as_of member.
+func withoutDatesAsOf(b []byte) []byte {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		panic("ecstest: " + err.Error())
+	}
+	delete(members, "dates_as_of")
+	out, err := json.MarshalIndent(members, "", "  ")
+	if err != nil {
+		panic("ecstest: " + err.Error())
+	}
+	return append(out, '\n')
 }
 
 func (f *Fixture) check() error {

@@ -44,6 +44,7 @@ package ecstest
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -291,6 +292,27 @@ func (s *Server) Transport() *http.Transport {
 		pool := x509.NewCertPool()
 		pool.AddCert(s.cert)
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return t
+}
+
+// LoopbackOnly makes t refuse to dial anything but a loopback IP address,
+// without a DNS lookup, and returns it. A test whose request misses the
+// emulator (say, an endpoint setting that is not read, so the SDK's default
+// ecs.<region>.aliyuncs.com is used) then fails on the spot instead of
+// reaching the network.
+func LoopbackOnly(t *http.Transport) *http.Transport {
+	dial := t.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+	}
+	t.Proxy = nil
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("ecstest: refusing to dial %s: tests reach loopback only", addr)
+		}
+		return dial(ctx, network, addr)
 	}
 	return t
 }

@@ -67,7 +67,7 @@ func (e *AnswerError) advice() string {
 	const what = "The endpoint may be a proxy, a captive portal or a mirror that is not "
 	switch {
 	case strings.HasPrefix(e.Op, "ECS DescribeImageFromFamily"):
-		return what + "Alibaba Cloud ECS; check --endpoint/custom_endpoint_ecs/endpoint and proxy settings"
+		return what + "Alibaba Cloud ECS; check --endpoint/custom_endpoint_ecs/endpoint, ALIBABA_CLOUD_ECS_ENDPOINT and proxy settings"
 	case strings.HasPrefix(e.Op, "STS"):
 		return what + "Alibaba Cloud STS; check the STS endpoint (--sts-endpoint, sts_endpoint, a profile's sts_endpoint or sts_region, ALIBABA_CLOUD_STS_ENDPOINT) and proxy settings"
 	case strings.HasPrefix(e.Op, "ECS metadata"):

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
@@ -236,6 +237,11 @@ func transportError(op operation, err error, scrub *scrubber) (error, bool) {
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), strings.Contains(msg, "Client.Timeout"), strings.Contains(msg, "timeout"):
 		return &TransportError{Op: op.String(), Err: errors.New("no answer in time: " + msg), class: ErrTimeout}, true
+	case errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(msg, http.ErrSchemeMismatch.Error()):
+		// A plain-HTTP server (the emulator without --tls, a local test
+		// server) given as host:port, which means HTTPS. Never retried and
+		// never downgraded: plain HTTP is used only when written out.
+		return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork, hint: schemeMismatchHint(err)}, false
 	case isCertError(err):
 		// Never retried and never downgraded to HTTP: an untrusted
 		// certificate is a configuration problem or an attack.
@@ -246,6 +252,20 @@ func transportError(op operation, err error, scrub *scrubber) (error, bool) {
 		return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}, true
 	}
 	return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}, false
+}
+
+// schemeMismatchHint says what to write when an endpoint answered HTTPS with
+// plain HTTP: the same host and port, with http:// written out.
+func schemeMismatchHint(err error) string {
+	hostPort := "HOST:PORT"
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			hostPort = safetext.Excerpt(u.Host, 260)
+		}
+	}
+	return "The endpoint speaks plain HTTP, not HTTPS: if that is intended (a local emulator or test server), write it as http://" +
+		hostPort + " (plain HTTP is used only when http:// is written out; see " + docsURL + "security.md)"
 }
 
 // withoutQuery is err's message without the query of the request URL that

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -15,6 +16,33 @@ type endpoint struct {
 }
 
 func (e endpoint) String() string { return e.Scheme + "://" + e.Host }
+
+// EnvECSEndpoint is the environment variable that sets the ECS endpoint when
+// no front sets one: the same forms and rules as Request.Endpoint (the
+// CLI's --endpoint, the action's endpoint input, the data source's
+// custom_endpoint_ecs), which win over it, as does Request.VPC. It lets a
+// template or workflow run unchanged against the emulator or a private
+// endpoint.
+const EnvECSEndpoint = "ALIBABA_CLOUD_ECS_ENDPOINT"
+
+// ecsEndpoint picks where ECS calls go, first match wins: the explicit
+// endpoint (Request.Endpoint), the VPC endpoint when Request.VPC asks for it
+// (the zero endpoint: the SDK builds ecs-vpc.<region>.aliyuncs.com), then
+// ALIBABA_CLOUD_ECS_ENDPOINT, and finally the zero endpoint (the SDK's
+// regional default). A bad value is a *ValidationError naming the setting
+// or the variable it came from. getenv nil means os.Getenv.
+func ecsEndpoint(req Request, getenv func(string) string) (endpoint, error) {
+	if req.Endpoint != "" {
+		return parseEndpoint("endpoint", req.Endpoint)
+	}
+	if req.VPC {
+		return endpoint{}, nil
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return parseEndpoint(EnvECSEndpoint, getenv(EnvECSEndpoint))
+}
 
 // parseEndpoint accepts "host", "host:port" or a URL. HTTPS is assumed; plain
 // HTTP only when the user writes http:// out, so a typo can never silently

@@ -168,12 +168,16 @@ type TransportError struct {
 	Attempts int
 	Err      error // underlying error, already scrubbed of secrets
 	class    error
+	hint     string // what to do, when more is known than the class says
 }
 
 func (e *TransportError) Error() string {
 	msg := e.Op + ": " + e.Err.Error()
 	if e.Attempts > 1 {
 		msg += fmt.Sprintf(" (after %d attempts)", e.Attempts)
+	}
+	if e.hint != "" {
+		return msg + ". " + e.hint
 	}
 	switch e.class {
 	case ErrTimeout:

@@ -28,10 +28,12 @@ type Request struct {
 	Credentials Credentials
 
 	// Endpoint overrides the ECS endpoint: "host", "host:port" or a URL.
-	// HTTPS is used unless the URL says http:// explicitly.
+	// HTTPS is used unless the URL says http:// explicitly. When it is
+	// empty (and VPC is false), ALIBABA_CLOUD_ECS_ENDPOINT (EnvECSEndpoint,
+	// read through Credentials.Getenv) sets it, with the same rules.
 	Endpoint string
 	// VPC selects the VPC endpoint (ecs-vpc.<region>.aliyuncs.com) when no
-	// Endpoint is given.
+	// Endpoint is given; it wins over ALIBABA_CLOUD_ECS_ENDPOINT.
 	VPC bool
 
 	// Timeout bounds the whole lookup, retries and credential exchange

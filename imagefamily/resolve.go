@@ -132,7 +132,7 @@ func (s *session) resolveOnce(ctx context.Context, region string) (Image, error)
 	if err != nil {
 		return Image{}, err
 	}
-	ep, _ := parseEndpoint("endpoint", s.req.Endpoint) // validated already
+	ep := s.ecs
 	scheme := "https"
 	if ep.Host != "" {
 		scheme = ep.Scheme

@@ -26,6 +26,10 @@ type session struct {
 	base   http.RoundTripper
 	scrub  *scrubber
 	ua     string
+	// ecs is where ECS calls go (ecsEndpoint: the request's endpoint or
+	// ALIBABA_CLOUD_ECS_ENDPOINT, read once here); the zero endpoint means
+	// the SDK's regional default.
+	ecs endpoint
 
 	keysOnce sync.Once
 	keys     keys
@@ -57,6 +61,7 @@ func newSession(req Request) *session {
 	}
 	c := req.Credentials
 	s := &session{req: req, getenv: getenv, base: base, scrub: &scrubber{}, ua: userAgent(req.Front)}
+	s.ecs, _ = ecsEndpoint(req, getenv) // validated already (Validate)
 	if req.Debug != nil {
 		s.debug = syncio.NewWriter(req.Debug)
 	}

@@ -21,7 +21,7 @@ import (
 // *ValidationError (exit code 2), returned before anything is sent.
 
 // Validate checks everything that can be checked offline: family, region,
-// endpoints, timeouts, retry bounds, guards, the wait and credential
+// endpoints (ALIBABA_CLOUD_ECS_ENDPOINT too, when no endpoint is set), timeouts, retry bounds, guards, the wait and credential
 // settings that contradict each other. Every front calls it; Resolve calls
 // it too, so nothing invalid is ever sent. The family is checked before the
 // region, as it always was: with both wrong, the family is reported. The
@@ -38,11 +38,20 @@ func Validate(req Request) error {
 	if err := ValidateRegion(req.Region); err != nil {
 		return err
 	}
-	return validateSettings(req)
+	if err := validateSettings(req); err != nil {
+		return err
+	}
+	// The ECS endpoint from the environment, when no setting gives one:
+	// checked here rather than in validateSettings, which fronts also call
+	// with a single setting filled in.
+	_, err := ecsEndpoint(req, req.Credentials.Getenv)
+	return err
 }
 
 // ValidateSettings checks everything but the region and family, for fronts
-// whose region or family is not known yet (Packer placeholders).
+// whose region or family is not known yet (Packer placeholders). It reads
+// no environment: ALIBABA_CLOUD_ECS_ENDPOINT is checked by Validate, which
+// every lookup calls before it sends anything.
 func ValidateSettings(req Request) error { return validateSettings(req) }
 
 // validateSettings: the settings, in the order of the table.
@@ -209,7 +218,8 @@ func isASCIILetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && 
 
 // The endpoint (Request.Endpoint, like Credentials.STSEndpoint and
 // MetadataEndpoint): parseEndpoint, in endpoint.go with the rest of
-// endpoint handling.
+// endpoint handling; ecsEndpoint there adds ALIBABA_CLOUD_ECS_ENDPOINT when
+// no endpoint is set (Validate checks it).
 
 // The timeout (Request.Timeout; the fronts read it with ParseDuration).
 

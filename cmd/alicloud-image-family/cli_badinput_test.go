@@ -21,6 +21,9 @@ type badInputRow struct {
 	frags []string          // the field, then the rule
 	// noRegion leaves --region out (the region comes from the environment).
 	noRegion bool
+	// noEndpoint leaves --endpoint out (the endpoint comes from the
+	// environment).
+	noEndpoint bool
 	// files are written to a temporary directory before the run; "$DIR" in
 	// args is that directory.
 	files map[string]string
@@ -84,6 +87,13 @@ func cliBadInputs() []badInputRow {
 		{name: "endpoint with a query", args: withFamily("--endpoint", "https://ecs.example.com?x=1"), frags: []string{"endpoint", "query"}},
 		{name: "endpoint with white space", args: withFamily("--endpoint", "ecs example.com"), frags: []string{"endpoint", "white space"}},
 		{name: "endpoint host name", args: withFamily("--endpoint", "-ecs-.example.com"), frags: []string{"endpoint", "host name is not valid"}},
+		{name: "ECS endpoint from the environment", env: with(keys, "ALIBABA_CLOUD_ECS_ENDPOINT", "ftp://ecs.example.com"), args: withFamily(), noEndpoint: true,
+			frags: []string{`invalid ALIBABA_CLOUD_ECS_ENDPOINT "ftp://ecs.example.com"`, "scheme must be https:// or http://"}},
+		{name: "ECS endpoint from the environment, with a role to assume", env: with(keys, "ALIBABA_CLOUD_ECS_ENDPOINT", "https://ecs.example.com/api"),
+			args: withFamily("--role-arn", "acs:ram::123456789012:role/image-reader"), noEndpoint: true,
+			frags: []string{"ALIBABA_CLOUD_ECS_ENDPOINT", "must not have a path"}},
+		{name: "ECS endpoint from the environment with credentials", env: with(keys, "ALIBABA_CLOUD_ECS_ENDPOINT", "https://LTAIKEY:pw-secret-123@ecs.example.com"),
+			args: withFamily(), noEndpoint: true, frags: []string{"ALIBABA_CLOUD_ECS_ENDPOINT", "user information"}},
 		{name: "STS endpoint", args: withFamily("--sts-endpoint", "ftp://sts.example.com"), frags: []string{"STS endpoint", "scheme"}},
 		{name: "STS endpoint from the environment", env: with(keys, "ALIBABA_CLOUD_STS_ENDPOINT", "https://sts.example.com/x"),
 			args: withFamily("--role-arn", "acs:ram::123456789012:role/image-reader"), frags: []string{"STS endpoint", "path"}},
@@ -237,7 +247,12 @@ func TestBadInputCLI(t *testing.T) {
 			if env == nil {
 				env = demoEnv
 			}
-			args := []string{"resolve", "--endpoint", e.Endpoint}
+			args := []string{"resolve"}
+			if row.noEndpoint {
+				env = offline(env) // a lookup that misses the emulator stays on loopback
+			} else {
+				args = append(args, "--endpoint", e.Endpoint)
+			}
 			if _, ok := env["ALIBABA_CLOUD_STS_ENDPOINT"]; !ok {
 				args = append(args, "--sts-endpoint", e.Endpoint)
 			}

@@ -33,21 +33,31 @@ func cliBinary(t *testing.T) string {
 }
 
 type emulatorProcess struct {
-	Endpoint string
+	URL      string // the ready file's url: scheme://127.0.0.1:PORT
+	Endpoint string // the ready file's endpoint: 127.0.0.1:PORT
 	CertFile string
 	Control  *ecstest.Control
 	dir      string
 }
 
 // startEmulator runs `alicloud-image-family emulator` with the demo fixture
-// and waits for its ready file.
+// (its dates as written: the tests compare creation times) over TLS and
+// waits for its ready file.
 func startEmulator(t *testing.T, extra ...string) *emulatorProcess {
 	t.Helper()
-	return startEmulatorWith(t, ecstest.DemoFixture, extra...)
+	return startEmulatorWith(t, ecstest.DemoFixtureAsWritten, extra...)
 }
 
-// startEmulatorWith runs the emulator process with a fixture of the test's.
+// startEmulatorWith runs the emulator process over TLS with a fixture of the
+// test's.
 func startEmulatorWith(t *testing.T, fixtureJSON []byte, extra ...string) *emulatorProcess {
+	t.Helper()
+	return startEmulatorProcess(t, fixtureJSON, true, extra...)
+}
+
+// startEmulatorProcess runs the emulator process with a fixture of the
+// test's, over TLS or plain HTTP.
+func startEmulatorProcess(t *testing.T, fixtureJSON []byte, useTLS bool, extra ...string) *emulatorProcess {
 	t.Helper()
 	bin := cliBinary(t)
 	dir := t.TempDir()
@@ -56,7 +66,11 @@ func startEmulatorWith(t *testing.T, fixtureJSON []byte, extra ...string) *emula
 		t.Fatal(err)
 	}
 	ready := filepath.Join(dir, "ready.json")
-	args := append([]string{"emulator", "--fixture", fixture, "--tls", "--cert-file", filepath.Join(dir, "cert.pem"), "--ready-file", ready}, extra...)
+	args := []string{"emulator", "--fixture", fixture, "--ready-file", ready}
+	if useTLS {
+		args = append(args, "--tls", "--cert-file", filepath.Join(dir, "cert.pem"))
+	}
+	args = append(args, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
@@ -73,7 +87,7 @@ func startEmulatorWith(t *testing.T, fixtureJSON []byte, extra ...string) *emula
 			if err := json.Unmarshal(data, &info); err != nil {
 				t.Fatal(err)
 			}
-			e := &emulatorProcess{Endpoint: info.Endpoint, CertFile: info.CertFile, dir: dir}
+			e := &emulatorProcess{URL: info.URL, Endpoint: info.Endpoint, CertFile: info.CertFile, dir: dir}
 			ctl, err := ecstest.NewControl(info.URL, info.CertFile)
 			if err != nil {
 				t.Fatal(err)
@@ -295,7 +309,7 @@ func TestE2ESeveralRegionsConcurrently(t *testing.T) {
 	e := startEmulator(t, "--latency", "300ms")
 	start := time.Now()
 	r := runCLI(t, e, demoEnv, "resolve", "--endpoint", e.Endpoint, "--image-family", "web-base", "--region", "cn-hangzhou,cn-hangzhou,cn-shanghai,cn-beijing")
-	if r.code != 3 || r.stdout != "cn-hangzhou\t"+wantNewest+"\n" {
+	if r.code != 3 || r.stdout != "cn-hangzhou\t"+wantNewest+"\ncn-shanghai\tm-uf6demowebbase000003\n" {
 		t.Fatalf("code=%d out=%q err=%q", r.code, r.stdout, r.stderr)
 	}
 	t.Logf("3 regions at 300ms latency each took %v", time.Since(start))

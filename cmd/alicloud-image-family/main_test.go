@@ -24,10 +24,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// inProcess runs the command in this process against an in-process emulator.
+// inProcess runs the command in this process against an in-process emulator
+// with the demo fixture, its dates as written.
 func inProcess(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int, srv *ecstest.Server) {
 	t.Helper()
-	f, err := ecstest.ParseFixture(ecstest.DemoFixture)
+	f, err := ecstest.ParseFixture(ecstest.DemoFixtureAsWritten)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,20 +79,21 @@ func TestResolveJSON(t *testing.T) {
 
 func TestSeveralRegions(t *testing.T) {
 	out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-shanghai", "--region", "cn-hangzhou,cn-beijing", "--image-family", "web-base")
-	// web-base exists only in cn-hangzhou: one line, two not-found reports, exit 3.
-	if code != exitNotFound || out != "cn-hangzhou\t"+wantNewest+"\n" {
+	// web-base is in cn-shanghai and cn-hangzhou, not in cn-beijing: a line
+	// per region found, in the order given, one not-found report, exit 3.
+	if code != exitNotFound || out != "cn-shanghai\tm-uf6demowebbase000003\ncn-hangzhou\t"+wantNewest+"\n" {
 		t.Fatalf("code=%d out=%q", code, out)
 	}
-	if !strings.Contains(errOut, "cn-shanghai") || !strings.Contains(errOut, "cn-beijing") {
+	if strings.Contains(errOut, "cn-shanghai") || !strings.Contains(errOut, "cn-beijing") {
 		t.Fatalf("stderr %q", errOut)
 	}
-	out, _, code, _ = inProcess(t, nil, "resolve", "--region", "cn-shanghai,cn-hangzhou", "--image-family", "web-base", "--output", "json")
+	out, _, code, _ = inProcess(t, nil, "resolve", "--region", "cn-beijing,cn-hangzhou", "--image-family", "web-base", "--output", "json")
 	var m map[string]map[string]any
 	if code != exitNotFound || json.Unmarshal([]byte(out), &m) != nil || m["cn-hangzhou"]["ImageId"] != wantNewest || len(m) != 1 {
 		t.Fatalf("code=%d out=%q", code, out)
 	}
 	// Another failure outranks not-found.
-	_, _, code, _ = inProcess(t, nil, "resolve", "--region", "cn-shanghai,xx-nowhere-1", "--image-family", "web-base")
+	_, _, code, _ = inProcess(t, nil, "resolve", "--region", "cn-beijing,xx-nowhere-1", "--image-family", "web-base")
 	if code != exitFailure {
 		t.Fatalf("code=%d, want 1", code)
 	}
@@ -168,7 +170,7 @@ func TestDemo(t *testing.T) {
 // CLI profile's region_id (as the aliyun CLI does), and stderr says so; a
 // flag or a variable still wins.
 func TestResolveRegionFromProfile(t *testing.T) {
-	f, err := ecstest.ParseFixture(ecstest.DemoFixture)
+	f, err := ecstest.ParseFixture(ecstest.DemoFixtureAsWritten)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,19 +192,19 @@ func TestResolveRegionFromProfile(t *testing.T) {
 	if code != 0 || out != wantNewest+"\n" || !strings.Contains(errOut, `region cn-hangzhou from aliyun CLI profile "hz"`) {
 		t.Fatalf("current profile: code=%d out=%q err=%q", code, out, errOut)
 	}
-	// The profile named on the command line gives its own region (web-base
-	// is not in cn-shanghai: exit 3 proves the region was used).
-	_, errOut, code = run(map[string]string{}, "--profile", "sh")
-	if code != exitNotFound || !strings.Contains(errOut, `region cn-shanghai from aliyun CLI profile "sh"`) || !strings.Contains(errOut, "cn-shanghai") {
-		t.Fatalf("--profile sh: code=%d err=%q", code, errOut)
+	// The profile named on the command line gives its own region (the
+	// cn-shanghai copy of web-base proves the region was used).
+	out, errOut, code = run(map[string]string{}, "--profile", "sh")
+	if code != exitOK || out != "m-uf6demowebbase000003\n" || !strings.Contains(errOut, `region cn-shanghai from aliyun CLI profile "sh"`) {
+		t.Fatalf("--profile sh: code=%d out=%q err=%q", code, out, errOut)
 	}
-	_, errOut, code = run(map[string]string{"ALICLOUD_REGION": "cn-hangzhou"}, "--profile", "sh")
-	if code != 0 || strings.Contains(errOut, "from aliyun CLI profile") {
-		t.Fatalf("ALICLOUD_REGION must win: code=%d err=%q", code, errOut)
+	out, errOut, code = run(map[string]string{"ALICLOUD_REGION": "cn-hangzhou"}, "--profile", "sh")
+	if code != 0 || out != wantNewest+"\n" || strings.Contains(errOut, "from aliyun CLI profile") {
+		t.Fatalf("ALICLOUD_REGION must win: code=%d out=%q err=%q", code, out, errOut)
 	}
-	_, errOut, code = run(map[string]string{}, "--profile", "sh", "--region", "cn-hangzhou")
-	if code != 0 || errOut != "" {
-		t.Fatalf("--region must win: code=%d err=%q", code, errOut)
+	out, errOut, code = run(map[string]string{}, "--profile", "sh", "--region", "cn-hangzhou")
+	if code != 0 || out != wantNewest+"\n" || errOut != "" {
+		t.Fatalf("--region must win: code=%d out=%q err=%q", code, out, errOut)
 	}
 
 	// Issue #22: a profile that is not in the file is that, not a missing

@@ -167,7 +167,7 @@ func TestTimeoutRangeAccepted(t *testing.T) {
 // nothing, in either output format (not an empty JSON object).
 func TestSeveralRegionsNoneFoundPrintNothing(t *testing.T) {
 	for _, output := range []string{"id", "json"} {
-		out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-shanghai,cn-beijing", "--image-family", "web-base", "--output", output)
+		out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou,cn-beijing", "--image-family", "app-server", "--output", output)
 		if code != exitNotFound || out != "" || strings.Count(errOut, "\n") != 2 {
 			t.Errorf("--output %s: exit %d, stdout %q, stderr %q", output, code, out, errOut)
 		}

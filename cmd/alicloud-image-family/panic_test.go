@@ -160,7 +160,7 @@ func TestE2EActionPanicInRegionGoroutine(t *testing.T) {
 	}
 	env := with(demoEnv, "ALICLOUD_IMAGE_FAMILY_TEST_PANIC", "cn-hangzhou",
 		"GITHUB_OUTPUT", outputs,
-		"INPUT_REGION", "cn-hangzhou,cn-shanghai", "INPUT_IMAGE-FAMILY", "web-base",
+		"INPUT_REGION", "cn-hangzhou,cn-beijing", "INPUT_IMAGE-FAMILY", "web-base",
 		"INPUT_ENDPOINT", e.Endpoint, "INPUT_STS-ENDPOINT", e.Endpoint)
 	r := runBinary(t, bin, e, env, "action")
 	if r.code != exitFailure {

@@ -427,7 +427,7 @@ type fanOut struct {
 func fanOutFixture(t *testing.T, n int) fanOut {
 	t.Helper()
 	var f map[string]any
-	if err := json.Unmarshal(ecstest.DemoFixture, &f); err != nil {
+	if err := json.Unmarshal(ecstest.DemoFixtureAsWritten, &f); err != nil {
 		t.Fatal(err)
 	}
 	images := f["images"].(map[string]any)

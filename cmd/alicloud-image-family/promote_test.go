@@ -62,7 +62,7 @@ func TestDefaultConcurrency(t *testing.T) {
 // Regions report concurrently (retries here): every line arrives whole. Run
 // with -race: the writes of the regions' goroutines meet in one writer.
 func TestConcurrentReportsDoNotInterleave(t *testing.T) {
-	f, err := ecstest.ParseFixture(ecstest.DemoFixture)
+	f, err := ecstest.ParseFixture(ecstest.DemoFixtureAsWritten)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,9 +94,9 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.family, "image-family", "", "image family name (required)")
 	fs.StringVar(&f.output, "output", "id", "id: the image id (region<TAB>id per line for several regions); json: the image with the API's field names;\n"+
 		"text: a header line of column names ("+strings.Join(textColumns()[:3], ", ")+", ..., the image's one-line fields), then a tab-separated line per region")
-	fs.StringVar(&f.endpoint, "endpoint", "", "ECS endpoint: host, host:port or URL (https unless http:// is written)")
+	fs.StringVar(&f.endpoint, "endpoint", "", "ECS endpoint: host, host:port or URL (https unless http:// is written; default $ALIBABA_CLOUD_ECS_ENDPOINT, else the region's)")
 	fs.StringVar(&f.stsEndpoint, "sts-endpoint", "", "STS endpoint for AssumeRole and OIDC (default sts.aliyuncs.com)")
-	fs.BoolVar(&f.vpc, "vpc", false, "use the VPC endpoint ecs-vpc.<region>.aliyuncs.com")
+	fs.BoolVar(&f.vpc, "vpc", false, "use the VPC endpoint ecs-vpc.<region>.aliyuncs.com (wins over $ALIBABA_CLOUD_ECS_ENDPOINT)")
 	fs.StringVar(&f.profile, "profile", "", "aliyun CLI profile name (~/.aliyun/config.json)")
 	fs.StringVar(&f.profileFile, "profile-file", "", "aliyun CLI config file (default ~/.aliyun/config.json)")
 	fs.StringVar(&f.roleARN, "role-arn", "", "RAM role to assume (AssumeRole) with the credentials found")

@@ -97,7 +97,10 @@ type Config struct {
 	RAMSessionName string `mapstructure:"ram_session_name" required:"false"`
 	// ECS endpoint to use instead of `ecs.<region>.aliyuncs.com`: a host, a
 	// `host:port` or a URL. HTTPS is used unless the URL starts with
-	// `http://`.
+	// `http://`. When it is not set, the `ALIBABA_CLOUD_ECS_ENDPOINT`
+	// environment variable sets it, in the same forms and with the same
+	// rules (a bad value fails the data source when it runs, naming the
+	// variable, before anything is sent).
 	CustomEndpointECS string `mapstructure:"custom_endpoint_ecs" required:"false"`
 	// STS endpoint to use instead of `sts.aliyuncs.com`, in the same forms as
 	// `custom_endpoint_ecs`. Used for `ram_role_arn` and OIDC.

@@ -8,6 +8,7 @@ package packere2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
 )
 
@@ -24,13 +26,19 @@ const (
 	demoSecret = "demo-secret-NOT-A-REAL-SECRET-0001"
 )
 
-// newDemoWorld is a world on the demo fixture: web-base in cn-hangzhou
-// (m-bp1demowebbase000003), app-server in cn-shanghai, cn-beijing empty,
+// newDemoWorld is a world on the demo fixture, its dates as written (the
+// tests add images dated against them): web-base in cn-hangzhou
+// (m-bp1demowebbase000003) and its copy in cn-shanghai
+// (m-uf6demowebbase000003), app-server in cn-shanghai, cn-beijing empty,
 // and the shared and public families.
 func newDemoWorld(t *testing.T) *world {
 	t.Helper()
 	in := install(t)
-	emu, cert := e2etest.Emulator(t, filepath.Join(repoRoot(t), "ecstest", "testdata", "demo-fixture.json"))
+	fixture := filepath.Join(t.TempDir(), "demo-fixture.json")
+	if err := os.WriteFile(fixture, ecstest.DemoFixtureAsWritten, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emu, cert := e2etest.Emulator(t, fixture)
 	return &world{t: t, in: in, emu: emu, cert: cert, home: t.TempDir()}
 }
 
@@ -86,8 +94,8 @@ func failsOnDataBlock(t *testing.T, r result, frags ...string) {
 }
 
 // The issue's own case: one data block with regions, each of two builds
-// starting from its own region's image through image_ids. The demo fixture
-// has web-base only in cn-hangzhou; the test publishes one in cn-shanghai.
+// starting from its own region's image through image_ids. The test
+// publishes a newer web-base image in cn-shanghai than the demo fixture's.
 func TestRegionsFeedTwoSources(t *testing.T) {
 	w := newDemoWorld(t)
 	sh := demoImage("m-uf6demowebbase000001", "web-base", "2024-03-15T02:00:00Z")
@@ -161,8 +169,9 @@ build {
 
 func TestIgnoreMissingRegionsPacker(t *testing.T) {
 	w := newDemoWorld(t)
-	attrs := `  regions      = ["cn-hangzhou", "cn-beijing", "cn-shanghai"]
-  image_family = "web-base"`
+	// app-server is only in cn-shanghai.
+	attrs := `  regions      = ["cn-shanghai", "cn-beijing", "cn-hangzhou"]
+  image_family = "app-server"`
 	show := []string{
 		"ids=${jsonencode(data.alicloud-image-family.release.image_ids)}",
 		"beijing=${lookup(data.alicloud-image-family.release.image_ids, \"cn-beijing\", \"none\")}",
@@ -170,21 +179,21 @@ func TestIgnoreMissingRegionsPacker(t *testing.T) {
 	// Without ignore_missing_regions: the build fails naming each region
 	// without an image.
 	r := w.buildTemplate(nil, "missing.pkr.hcl", releaseTemplate(w, demoKeyID, demoSecret, attrs, show...))
-	failsOnDataBlock(t, r, "2 of 3 regions failed", `no available image in family "web-base" in region cn-beijing`,
-		`no available image in family "web-base" in region cn-shanghai`)
+	failsOnDataBlock(t, r, "2 of 3 regions failed", `no available image in family "app-server" in region cn-beijing`,
+		`no available image in family "app-server" in region cn-hangzhou`)
 
 	// With it: they are left out of image_ids.
 	r = w.buildTemplate(nil, "ignore.pkr.hcl", releaseTemplate(w, demoKeyID, demoSecret, attrs+"\n  ignore_missing_regions = true", show...))
 	mustSucceed(t, r, "packer build with ignore_missing_regions")
 	o := outputs(r.out)
-	if o["ids"] != `{"cn-hangzhou":"m-bp1demowebbase000003"}` || o["beijing"] != "none" {
-		t.Errorf("outputs %v, want only cn-hangzhou in image_ids\n%s", o, r.out)
+	if o["ids"] != `{"cn-shanghai":"m-uf6demoappserver00001"}` || o["beijing"] != "none" {
+		t.Errorf("outputs %v, want only cn-shanghai in image_ids\n%s", o, r.out)
 	}
 
 	// No region with an image: the build still fails.
 	r = w.buildTemplate(nil, "none.pkr.hcl", releaseTemplate(w, demoKeyID, demoSecret,
-		"  regions = [\"cn-beijing\", \"cn-shanghai\"]\n  image_family = \"web-base\"\n  ignore_missing_regions = true", show...))
-	failsOnDataBlock(t, r, "none of the 2 regions has an available image", "in region cn-beijing", "in region cn-shanghai")
+		"  regions = [\"cn-beijing\", \"cn-hangzhou\"]\n  image_family = \"app-server\"\n  ignore_missing_regions = true", show...))
+	failsOnDataBlock(t, r, "none of the 2 regions has an available image", "in region cn-beijing", "in region cn-hangzhou")
 
 	// Other failures are never ignored: a region ECS does not know.
 	r = w.buildTemplate(nil, "unknown.pkr.hcl", releaseTemplate(w, demoKeyID, demoSecret,
