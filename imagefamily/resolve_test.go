@@ -41,9 +41,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// emulator serves the demo fixture with its dates as written: tests here add
+// images dated against them and pin ages.
 func emulator(t *testing.T) *ecstest.Server {
 	t.Helper()
-	f, err := ecstest.ParseFixture(ecstest.DemoFixture)
+	f, err := ecstest.ParseFixture(ecstest.DemoFixtureAsWritten)
 	if err != nil {
 		t.Fatal(err)
 	}
