@@ -41,7 +41,7 @@ func TestECSEndpointFromEnvironment(t *testing.T) {
 			s := newStep(t, emuInputs(srv, append(keys, "endpoint", c.endpoint)...))
 			s.env[imagefamily.EnvECSEndpoint] = c.env
 			s.runMain(viaLoopback(srv))
-			if s.code != 0 || s.outputs()["image-id"] != "m-hznew" {
+			if s.code != 0 || s.outputs()["image-id"] != "m-hznew0001" {
 				t.Errorf("exit %d, outputs %v\n%s", s.code, s.outputs(), s.stdout)
 			}
 			if n := srv.Requests("DescribeImageFromFamily"); n != 1 {
