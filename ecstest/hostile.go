@@ -148,10 +148,12 @@ func (h *HostileServer) ServedBytes() int64 { return h.servedBytes.Load() }
 // HostileOutputRatio bounds every output a front writes from an answer
 // (stdout in each format, the step log, GITHUB_OUTPUT, the summary, the
 // Packer UI and attributes), as a multiple of the bytes served plus
-// HostileOutputSlack. The largest is the CLI's indented JSON of an answer
-// nested to the client's limit: about 12.5 times the answer.
+// HostileOutputSlack (a front's fixed output). The largest is the CLI's
+// indented JSON of an answer of small arrays nested to the client's limit
+// ("[0]" at the 12th level: three indented lines for four bytes), about 17
+// times the answer.
 const (
-	HostileOutputRatio = 13
+	HostileOutputRatio = 18
 	HostileOutputSlack = 64 << 10
 )
 
@@ -343,7 +345,7 @@ func HostileRows() []HostileRow {
 				w.Write([]byte(`{"RequestId":"7A6B1E2C-0000-4000-8000-000000000001","Image":{"Description":"`))
 				stream(w, r, bytes.Repeat([]byte("A"), 64<<10), 8<<30, 0)
 			}),
-		refused("64 MiB HTML error page", "longer than 1024 KiB",
+		refused("64 MiB HTML error page", "longer than 64 KiB",
 			func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
 				w.Header().Set("Content-Type", "text/html")
 				w.WriteHeader(502)
@@ -437,7 +439,7 @@ func HostileRows() []HostileRow {
 			Forged: []string{"::error::forged-message", "\x1b"},
 			Serve: func(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
 				writeJSON(w, 403, map[string]any{"RequestId": "7A6B1E2C-0000-4000-8000-000000000004", "Code": "Forbidden.Hostile",
-					"Message": "denied\x1b[2J\x1b]0;title\x07\n::error::forged-message\r\n::add-mask::x " + strings.Repeat("long ", 20000)})
+					"Message": "denied\x1b[2J\x1b]0;title\x07\n::error::forged-message\r\n::add-mask::x " + strings.Repeat("long ", 10000)})
 			}},
 		{Name: "description with a workflow command (accepted, kept exact in JSON)", Outcome: HostileFound, ExitCode: 0, Requests: 1,
 			Forged: []string{"::error::forged-description"},

@@ -17,9 +17,13 @@ import (
 // the client's 1 MiB cap, so the cap itself does not refuse them.
 const ShapeCap = 1<<20 - 4<<10
 
-// ShapeMaxDepth is the nesting the client accepts (imagefamily.MaxJSONDepth;
+// ShapeMaxDepth and ShapeMaxElements are the nesting and the elements per
+// array the client accepts (imagefamily.MaxJSONDepth and its element bound;
 // ecstest does not import the client).
-const ShapeMaxDepth = 12
+const (
+	ShapeMaxDepth    = 12
+	ShapeMaxElements = 1024
+)
 
 // HostileShape is one shape of answer.
 type HostileShape struct {
@@ -90,17 +94,61 @@ func HostileShapes() []HostileShape {
 			}},
 		{Name: "nesting at the limit, wide at the bottom",
 			Body: func(family string, size int) []byte {
-				n := ShapeMaxDepth - 2
-				head := shapeHead(family) + `,"Nested":` + strings.Repeat("[", n) + "0"
+				// Arrays of ShapeMaxElements zeros at the deepest level, as
+				// many as fit, inside arrays up to the limit.
+				leaf := "[" + strings.TrimSuffix(strings.Repeat("0,", ShapeMaxElements), ",") + "]"
+				n := ShapeMaxDepth - 3
+				head := shapeHead(family) + `,"Nested":` + strings.Repeat("[", n)
 				tail := strings.Repeat("]", n) + shapeTail
-				m := fill(",0", size-len(head)-len(tail))
-				return []byte(head + strings.Repeat(",0", m) + tail)
+				m := min(fill(leaf+",", size-len(head)-len(tail)), ShapeMaxElements)
+				return []byte(head + strings.TrimSuffix(strings.Repeat(leaf+",", m), ",") + tail)
 			}},
-		{Name: "a wide array of numbers",
+		{Name: "small arrays nested to the limit",
+			Body: func(family string, size int) []byte {
+				// [0] at the deepest level: three indented lines each when
+				// printed, the most output per byte an accepted answer gives.
+				box := "[" + strings.TrimSuffix(strings.Repeat("[0],", ShapeMaxElements), ",") + "]"
+				n := ShapeMaxDepth - 4
+				head := shapeHead(family) + `,"Nested":` + strings.Repeat("[", n)
+				tail := strings.Repeat("]", n) + shapeTail
+				m := min(fill(box+",", size-len(head)-len(tail)), ShapeMaxElements)
+				return []byte(head + strings.TrimSuffix(strings.Repeat(box+",", m), ",") + tail)
+			}},
+		{Name: "an array of 1025 numbers", Refused: true, Fragment: "over 1024 elements",
+			Body: func(family string, size int) []byte {
+				return []byte(shapeHead(family) + `,"Wide":[` + strings.TrimSuffix(strings.Repeat("0,", ShapeMaxElements+1), ",") + "]" + shapeTail)
+			}},
+		{Name: "empty objects in the disk list", Refused: true, Fragment: "over 1024 elements",
+			Body: func(family string, size int) []byte {
+				// Three bytes each, a struct and an output object each once read.
+				head := shapeHead(family) + `,"DiskDeviceMappings":{"DiskDeviceMapping":[{}`
+				tail := "]}" + shapeTail
+				m := max(fill(",{}", size-len(head)-len(tail)), ShapeMaxElements)
+				return []byte(head + strings.Repeat(",{}", m) + tail)
+			}},
+		{Name: "a wide error answer", Status: 400, Refused: true, Fragment: "longer than 64 KiB",
+			Body: func(family string, size int) []byte {
+				head := `{"RequestId":"7A6B1E2C-0000-4000-8000-0000000000AC","Code":"InvalidParameter","Message":"wide","W":[{"":0}`
+				m := fill(`,{"":0}`, size-len(head)-2)
+				return []byte(head + strings.Repeat(`,{"":0}`, m) + "]}")
+			}},
+		{Name: "129 tags", Refused: true, Fragment: "at most 128 tags",
+			Body: func(family string, size int) []byte {
+				var b strings.Builder
+				b.WriteString(shapeHead(family) + `,"Tags":{"Tag":[`)
+				for i := range 129 {
+					if i > 0 {
+						b.WriteString(",")
+					}
+					fmt.Fprintf(&b, `{"TagKey":"k%03d","TagValue":"v"}`, i)
+				}
+				return []byte(b.String() + "]}" + shapeTail)
+			}},
+		{Name: "a wide array of numbers", Refused: true, Fragment: "over 1024 elements",
 			Body: func(family string, size int) []byte {
 				head := shapeHead(family) + `,"Wide":[0`
 				tail := "]" + shapeTail
-				m := fill(",0", size-len(head)-len(tail))
+				m := max(fill(",0", size-len(head)-len(tail)), ShapeMaxElements)
 				return []byte(head + strings.Repeat(",0", m) + tail)
 			}},
 		{Name: "objects of 512 members each",
@@ -164,12 +212,12 @@ func HostileShapes() []HostileShape {
 				// "\u0049mageId" is "ImageId": a second ImageId.
 				return []byte(shapeHead(family) + `,"\u0049mageId":"m-other000000000000001"` + shapeTail)
 			}},
-		{Name: "many tags",
+		{Name: "many tags", Refused: true, Fragment: "over 1024 elements",
 			Body: func(family string, size int) []byte {
 				head := shapeHead(family) + `,"Tags":{"Tag":[`
 				tail := "]}" + shapeTail
 				unit := `{"TagKey":"k000000","TagValue":"v##[error]"},`
-				m := fill(unit, size-len(head)-len(tail))
+				m := max(fill(unit, size-len(head)-len(tail)), ShapeMaxElements+1)
 				var b strings.Builder
 				b.WriteString(head)
 				for i := range m {
@@ -180,12 +228,12 @@ func HostileShapes() []HostileShape {
 				}
 				return []byte(b.String() + tail)
 			}},
-		{Name: "many disk mappings",
+		{Name: "many disk mappings", Refused: true, Fragment: "over 1024 elements",
 			Body: func(family string, size int) []byte {
 				head := shapeHead(family) + `,"DiskDeviceMappings":{"DiskDeviceMapping":[`
 				tail := "]}" + shapeTail
 				unit := `{"Device":"/dev/xvd000000","Size":"40","Type":"data"},`
-				m := fill(unit, size-len(head)-len(tail))
+				m := max(fill(unit, size-len(head)-len(tail)), ShapeMaxElements+1)
 				var b strings.Builder
 				b.WriteString(head)
 				for i := range m {

@@ -44,6 +44,9 @@ const (
 	// maxTextBytes bounds free text (description, tag values).
 	maxTextBytes = 4096
 	excerptBytes = 80
+	// maxTags and maxDiskMappings bound the lists an image carries.
+	maxTags         = 128
+	maxDiskMappings = 128
 )
 
 // firstImageYear: ECS opened in 2009; an image created before is not real.
@@ -193,6 +196,15 @@ func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
 	}
 	if len(in.Description) > maxTextBytes || !utf8.ValidString(in.Description) {
 		return refuse("Description", in.Description, fmt.Sprintf("it must be valid UTF-8 of at most %d bytes", maxTextBytes))
+	}
+	// Every tag and disk is an output of its own on every front: a count
+	// far above the API's (20 tags, 17 disks) would make outputs many times
+	// the answer.
+	if n := len(in.Tags.Tag); n > maxTags {
+		return refuse("Tags.Tag", strconv.Itoa(n)+" tags", fmt.Sprintf("an image has at most %d tags here (ECS allows 20)", maxTags))
+	}
+	if n := len(in.DiskDeviceMappings.DiskDeviceMapping); n > maxDiskMappings {
+		return refuse("DiskDeviceMappings.DiskDeviceMapping", strconv.Itoa(n)+" disks", fmt.Sprintf("an image has at most %d disks here (ECS allows 17)", maxDiskMappings))
 	}
 	for i, t := range in.Tags.Tag {
 		for _, kv := range []struct{ name, value string }{{"TagKey", t.TagKey}, {"Key", t.Key}} {

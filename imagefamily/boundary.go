@@ -23,6 +23,12 @@ import (
 // decoding. A compression bomb stays bounded either way.
 const MaxResponseBytes = 1 << 20
 
+// MaxErrorResponseBytes caps the body of an answer that is not a 2xx: an
+// API error is a few hundred bytes (RequestId, HostId, Code, Message,
+// Recommend), and the SDK decodes each into generic JSON values, which cost
+// many times their size; 64 KiB keeps that small.
+const MaxErrorResponseBytes = 64 << 10
+
 // maxResponseHeaderBytes bounds the response headers of the default
 // transport (net/http's own default is 10 MiB).
 const maxResponseHeaderBytes = 64 << 10
@@ -121,18 +127,22 @@ func (b *boundary) check(req *http.Request, resp *http.Response) (*http.Response
 			Rule:  "redirects are never followed: a signed request must not be sent anywhere but the endpoint it was signed for",
 		})
 	}
-	if resp.ContentLength > MaxResponseBytes {
+	// An error answer is a few hundred bytes, and the SDK parses every one
+	// into generic JSON values before we see it: it gets a smaller cap.
+	limit, rule := int64(MaxResponseBytes), fmt.Sprintf("answers are read up to %s (MaxResponseBytes); a real answer is a few KiB", capText(MaxResponseBytes))
+	if resp.StatusCode/100 != 2 {
+		limit, rule = MaxErrorResponseBytes, fmt.Sprintf("error answers are read up to %s (MaxErrorResponseBytes); a real one is under 1 KiB", capText(MaxErrorResponseBytes))
+	}
+	if resp.ContentLength > limit {
 		resp.Body.Close()
 		return nil, b.record(&AnswerError{
-			Endpoint: origin, Field: "body", Value: fmt.Sprintf("of %d bytes (Content-Length)", resp.ContentLength),
-			Rule: fmt.Sprintf("answers are read up to %s (MaxResponseBytes); a real answer is a few KiB", capText()),
+			Endpoint: origin, Field: "body", Value: fmt.Sprintf("of %d bytes (Content-Length)", resp.ContentLength), Rule: rule,
 		})
 	}
-	resp.Body = &cappedBody{rc: resp.Body, left: MaxResponseBytes, depth: depthGuard{max: MaxJSONDepth},
+	resp.Body = &cappedBody{rc: resp.Body, left: limit, depth: depthGuard{max: MaxJSONDepth},
 		onExceed: func() error {
 			return b.record(&AnswerError{
-				Endpoint: origin, Field: "body", Value: "longer than " + capText(),
-				Rule: fmt.Sprintf("answers are read up to %s (MaxResponseBytes); a real answer is a few KiB", capText()),
+				Endpoint: origin, Field: "body", Value: "longer than " + capText(limit), Rule: rule,
 			})
 		},
 		onDeep: func() error {
@@ -141,7 +151,7 @@ func (b *boundary) check(req *http.Request, resp *http.Response) (*http.Response
 	return resp, nil
 }
 
-func capText() string { return fmt.Sprintf("%d KiB", MaxResponseBytes>>10) }
+func capText(n int64) string { return fmt.Sprintf("%d KiB", n>>10) }
 
 // redirectTarget names where a redirect pointed: scheme and host only (a
 // Location may echo the signed query), escaped.

@@ -100,7 +100,8 @@ type seg struct {
 }
 
 // checkShape walks a valid JSON text (json.Valid first) once and refuses: nesting deeper than
-// MaxJSONDepth; an object with more than maxMembers members; two members
+// MaxJSONDepth; an object with more than maxMembers members or an array
+// with more than maxElements elements; two members
 // of one object whose names are equal under Unicode case folding
 // ("ImageId" and "imageId", or "Status" and "ſtatus"), which
 // encoding/json reads as one (the last) and jq, Python and JavaScript as
@@ -181,6 +182,9 @@ func (w *shapeWalker) value(depth int, inImage bool) *shapeProblem {
 	return nil
 }
 
+// maxElements bounds the elements of one JSON array in an answer.
+const maxElements = 1024
+
 // smallObject is how many members are compared pairwise before an object's
 // folded names go into a map.
 const smallObject = 16
@@ -258,6 +262,11 @@ func (w *shapeWalker) array(depth int) *shapeProblem {
 		if w.i >= len(w.b) || w.b[w.i] == ']' {
 			w.i++
 			return nil
+		}
+		if n >= maxElements {
+			// The API's arrays (tags, disks) hold a few dozen; each element
+			// of a typed one becomes a struct many times its bytes.
+			return w.problem("", fmt.Sprintf("an array has over %d elements", maxElements))
 		}
 		w.path = append(w.path, seg{index: n})
 		at := w.i
