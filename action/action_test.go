@@ -173,7 +173,7 @@ func TestNotFoundFails(t *testing.T) {
 	}
 	out := s.stdout.String()
 	if !strings.Contains(out, "::error title=Image family lookup failed in cn-hangzhou::no available image in family \"web-base\" in region cn-hangzhou") ||
-		!strings.Contains(out, "copy the image first") {
+		!strings.Contains(out, "copies of an image carry no family") {
 		t.Errorf("no error annotation with the hint:\n%s", out)
 	}
 	if n := strings.Count(out, "::error"); n != 1 {

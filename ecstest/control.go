@@ -174,6 +174,9 @@ func (s *Server) control(r *http.Request) (any, *controlStatus) {
 		return nil, controlErr(http.StatusMethodNotAllowed, "ecstest: %s wants %s, not %s", r.URL.Path, method, r.Method)
 	}
 
+	if out, err, handled := s.lifecycleControl(name, r); handled {
+		return out, err
+	}
 	switch name {
 	case "requests":
 		return s.requestCounts(), nil

@@ -61,6 +61,10 @@ type Account struct {
 	Denied bool `json:"denied,omitempty"`
 	// Inactive: the key is disabled (400 InvalidAccessKeyId.Inactive).
 	Inactive bool `json:"inactive,omitempty"`
+	// Actions, when set, are the only ECS actions the key may call (its RAM
+	// policy), such as ["ecs:DescribeImageFromFamily"]; others answer 403
+	// Forbidden.RAM. Empty means every action.
+	Actions []string `json:"actions,omitempty"`
 	// AccountID and UserName only shape GetCallerIdentity's answer.
 	AccountID string `json:"account_id,omitempty"`
 	UserName  string `json:"user_name,omitempty"`
@@ -83,6 +87,9 @@ type Role struct {
 	OIDCAudience string `json:"oidc_audience,omitempty"`
 	// Denied: credentials issued for this role have no ECS permission.
 	Denied bool `json:"denied,omitempty"`
+	// Actions, as for Account: the only ECS actions the role's credentials
+	// may call; empty means every action.
+	Actions []string `json:"actions,omitempty"`
 	// ECSInstanceRole: the role is attached to the (pretend) instance, so
 	// the metadata endpoints hand out its credentials by role name.
 	ECSInstanceRole bool `json:"ecs_instance_role,omitempty"`

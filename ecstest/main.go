@@ -36,6 +36,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	throttle := fs.Int("throttle", 0, "answer the first `N` requests with Throttling.User")
 	latency := fs.Duration("latency", 0, "add this `duration` to every request")
 	lifetime := fs.Duration("token-lifetime", 0, "issued STS credentials live this `duration` instead of DurationSeconds")
+	copyPolls := fs.Int("copy-polls", DefaultCopyPolls, "CopyImage copies answer Creating to this many DescribeImages `polls` naming them, then Available")
 	control := fs.Bool("control", true, "serve the control API under "+ControlPrefix+" (faults, images, request counts; see the ecstest package documentation)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: emulator --fixture FILE [--addr 127.0.0.1:0] [--tls --cert-file PATH] [--ready-file PATH] [--throttle N] [--latency D] [--control=false]")
@@ -59,6 +60,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usage("--fixture is required")
 	case *throttle < 0:
 		return usage("--throttle must not be negative")
+	case *copyPolls < 0:
+		return usage("--copy-polls must not be negative")
 	case *latency < 0:
 		return usage("--latency must not be negative")
 	case *certFile != "" && !*useTLS:
@@ -84,6 +87,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	srv.Throttle("", *throttle)
 	srv.Latency(*latency)
 	srv.SetTokenLifetime(*lifetime)
+	srv.SetCopyPolls(*copyPolls)
 
 	info := ReadyInfo{URL: srv.URL, Endpoint: srv.Endpoint()}
 	if *control {

@@ -118,7 +118,7 @@ func readParams(r *http.Request) (url.Values, *apiError) {
 }
 
 var (
-	ecsActions = map[string]bool{"DescribeImageFromFamily": true}
+	ecsActions = map[string]bool{"DescribeImageFromFamily": true, "ModifyImageAttribute": true, "DescribeImages": true, "CopyImage": true}
 	stsActions = map[string]bool{"AssumeRole": true, "AssumeRoleWithOIDC": true, "GetCallerIdentity": true}
 )
 
@@ -145,6 +145,17 @@ func (s *Server) route(method string, p url.Values, requestID string) *response 
 		}
 		if s.denied(c) {
 			return newAPIError(403, "InvalidUser.Unauthorized", "The user is not authorized.").response(requestID)
+		}
+		if !s.allows(c, action) {
+			return newAPIError(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM.").response(requestID)
+		}
+		switch action {
+		case "ModifyImageAttribute":
+			return s.modifyImageAttribute(p, requestID)
+		case "DescribeImages":
+			return s.describeImages(p, requestID)
+		case "CopyImage":
+			return s.copyImage(p, requestID)
 		}
 		return s.describeImageFromFamily(p, requestID)
 	case stsVersion:

@@ -1,6 +1,7 @@
 // Package ecstest is a loopback Alibaba Cloud ECS + STS emulator for tests,
-// like net/http/httptest: it answers DescribeImageFromFamily, AssumeRole and
-// AssumeRoleWithOIDC the way the real RPC endpoints do, verifies RPC v1
+// like net/http/httptest: it answers DescribeImageFromFamily, the family
+// lifecycle (ModifyImageAttribute, DescribeImages, CopyImage: lifecycle.go),
+// AssumeRole and AssumeRoleWithOIDC the way the real RPC endpoints do, verifies RPC v1
 // signatures and STS tokens, and injects faults (throttling, 5xx, delays,
 // broken bodies, dropped connections) so clients can be tested against what a
 // real endpoint accepts and how it fails.
@@ -112,6 +113,12 @@ type Server struct {
 	counts         map[string]int
 	last           map[string]RecordedRequest
 	clock          func() time.Time
+	// copies are the CopyImage copies still Creating, with the
+	// DescribeImages polls naming them still to answer Creating
+	// (lifecycle.go).
+	copies       map[string]int
+	copyPolls    int
+	copyPollsSet bool
 }
 
 // Options configure Start.

@@ -72,6 +72,10 @@ type answerCheck struct {
 	family   string // as requested
 	now      time.Time
 	scrub    *scrubber
+	// anyStatus and anyFamily relax the image rules for DescribeImages
+	// answers (lifecycle_call.go): an image in any of the API's statuses,
+	// and, for a lookup by id, in any family.
+	anyStatus, anyFamily bool
 }
 
 func (c answerCheck) refuse(field, value, rule, requestID string) *AnswerError {
@@ -163,10 +167,10 @@ func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
 	if !imageIDPattern.MatchString(in.ImageId) {
 		return refuse("ImageId", in.ImageId, "an image id is 2 to 128 letters, digits, '.', '_' or '-' (custom images look like m-bp1g7004ksh0oeuc0001)")
 	}
-	if in.ImageFamily != "" && !familyAgrees(c.family, in.ImageFamily) {
+	if in.ImageFamily != "" && !c.anyFamily && !familyAgrees(c.family, in.ImageFamily) {
 		return refuse("ImageFamily", in.ImageFamily, fmt.Sprintf("the answer is for another family than the one asked for (%q)", c.family))
 	}
-	if in.Status != "" && in.Status != "Available" {
+	if in.Status != "" && in.Status != "Available" && !c.anyStatus {
 		return refuse("Status", in.Status, "DescribeImageFromFamily returns only Available images")
 	}
 	if in.Size < 0 || in.Size > maxImageSizeGiB {

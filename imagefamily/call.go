@@ -77,6 +77,10 @@ func invoke(ctx context.Context, op operation, policy RetryPolicy, tr *callTrans
 		if err == nil {
 			return nil
 		}
+		var stop *stopError
+		if errors.As(err, &stop) {
+			return stop.err
+		}
 		var refused *AnswerError
 		if errors.As(err, &refused) {
 			refused.Op = op.String()
@@ -347,6 +351,11 @@ func codeClass(op operation, status int, code string) (error, string) {
 	case code == "InvalidUser.Unauthorized" || strings.HasPrefix(code, "Forbidden") || code == "NoPermission" || status == 403:
 		if op.Service == "STS" {
 			return ErrAccessDenied, "The caller may not assume this role; check the role's trust policy and that the caller has sts:AssumeRole"
+		}
+		if op.Action != "DescribeImageFromFamily" && op.Action != "" {
+			// The family lifecycle's writes and listings need the promote
+			// policy, not the read-only one.
+			return ErrAccessDenied, "The caller needs the RAM permission ecs:" + op.Action + " (promote and rollback need ecs:ModifyImageAttribute, ecs:DescribeImages and ecs:DescribeImageFromFamily); attach the promote policy (" + docsURL + "promotion.md#ram-policies)"
 		}
 		return ErrAccessDenied, "The caller needs the RAM permission ecs:DescribeImageFromFamily; attach a policy granting it (" + docsURL + "credentials.md#a-minimal-ram-policy)"
 	case strings.HasPrefix(code, "EntityNotExist"):

@@ -106,9 +106,9 @@ func (e *NotFoundError) Error() string {
 		return msg + "; the image being built may still be Creating, or the build may have failed"
 	}
 	if owner, _, ok := SharedFamilyParts(e.Family); ok && owner != "" {
-		return msg + "; a shared family is seen only when its owner (account " + owner + ") has shared an Available image of it with this account in this region: check the image sharing (or the community image) in the owner's account, and that the image was copied to this region first"
+		return msg + "; a shared family is seen only when its owner (account " + owner + ") has shared an Available image of it with this account in this region: check the image sharing (or the community image) in the owner's account, and that the owner copied the image to this region and put the copy in the family (copies carry no family)"
 	}
-	return msg + "; the family may be empty, every image in it may be Creating or UnAvailable, or it may only exist in another region (image families are regional; copy the image first)"
+	return msg + "; the family may be empty, every image in it may be Creating or UnAvailable, or it may only exist in another region (image families are regional, and copies of an image carry no family: put each region's copy in the family with 'alicloud-image-family promote', " + docsURL + "promotion.md)"
 }
 
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }

@@ -62,6 +62,8 @@ const usage = `alicloud-image-family: the newest available custom image of an Al
 
 Usage:
   alicloud-image-family resolve --region R --image-family F [flags]   look up the newest image
+  alicloud-image-family promote --image-family F --image-ids R=ID,...  put images (copies too) in family F
+  alicloud-image-family rollback --image-family F --image-ids R=ID,... deprecate F's newest image (compare-and-swap)
   alicloud-image-family demo                                          run a lookup against the embedded emulator
   alicloud-image-family emulator --fixture FILE [flags]               run the ECS/STS emulator for tests
   alicloud-image-family action                                        GitHub Action runtime (used by action.yml)
@@ -97,6 +99,10 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 	switch args[0] {
 	case "resolve":
 		return a.resolve(ctx, args[1:])
+	case "promote":
+		return a.promote(ctx, args[1:])
+	case "rollback":
+		return a.rollback(ctx, args[1:])
 	case "demo":
 		return a.demo(ctx, args[1:])
 	case "emulator":

@@ -94,19 +94,7 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.family, "image-family", "", "image family name (required)")
 	fs.StringVar(&f.output, "output", "id", "id: the image id (region<TAB>id per line for several regions); json: the image with the API's field names;\n"+
 		"text: a header line of column names ("+strings.Join(textColumns()[:3], ", ")+", ..., the image's one-line fields), then a tab-separated line per region")
-	fs.StringVar(&f.endpoint, "endpoint", "", "ECS endpoint: host, host:port or URL (https unless http:// is written; default $ALIBABA_CLOUD_ECS_ENDPOINT, else the region's)")
-	fs.StringVar(&f.stsEndpoint, "sts-endpoint", "", "STS endpoint for AssumeRole and OIDC (default sts.aliyuncs.com)")
-	fs.BoolVar(&f.vpc, "vpc", false, "use the VPC endpoint ecs-vpc.<region>.aliyuncs.com (wins over $ALIBABA_CLOUD_ECS_ENDPOINT)")
-	fs.StringVar(&f.profile, "profile", "", "aliyun CLI profile name (~/.aliyun/config.json)")
-	fs.StringVar(&f.profileFile, "profile-file", "", "aliyun CLI config file (default ~/.aliyun/config.json)")
-	fs.StringVar(&f.roleARN, "role-arn", "", "RAM role to assume (AssumeRole) with the credentials found")
-	fs.StringVar(&f.roleSessionName, "role-session-name", "", "session name for the assumed role")
-	fs.StringVar(&f.ramRoleName, "ram-role-name", "", "ECS instance RAM role name (reads the instance metadata service)")
-	fs.StringVar(&f.metadataEP, "metadata-endpoint", "", "instance metadata service address for --ram-role-name (default http://100.100.100.200, or $ALIBABA_CLOUD_ECS_METADATA_ENDPOINT)")
-	f.timeout.raw = shortDuration(imagefamily.DefaultTimeout)
-	fs.Var(&f.timeout, "timeout", fmt.Sprintf("deadline for the whole lookup, retries included: a `duration` from %s to %s (a bare number counts seconds)",
-		shortDuration(imagefamily.MinTimeout), shortDuration(imagefamily.MaxTimeout)))
-	fs.IntVar(&f.maxAttempts, "max-attempts", 5, "attempts per request for throttling, 5xx and network errors (1 disables retries)")
+	addConnectionFlags(fs, f)
 	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("regions resolved at once, 1 to 64; 0 resolves every region at once, up to %d", imagefamily.DefaultConcurrency))
 	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
 	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
@@ -117,7 +105,6 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.wait, "wait", "", fmt.Sprintf("wait up to this `duration` (0 to %s; a bare number counts seconds) for an available image, polling;\n"+
 		"one progress line per poll on stderr; at the deadline exit 3 saying what was last seen (default 0: no waiting)", shortDuration(imagefamily.MaxWait)))
 	fs.StringVar(&f.newerThan, "newer-than", "", "with --wait: wait for a newest image other than this `image-id` (the one the last build used)")
-	fs.BoolVar(&f.debug, "debug", false, "trace HTTP exchanges to stderr, secrets redacted")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: alicloud-image-family resolve --region R --image-family F [flags]
 
@@ -135,6 +122,36 @@ Flags:
 			"then 3, then 4, then 0.\n")
 	}
 	return fs
+}
+
+// addConnectionFlags registers the flags every command that calls ECS
+// shares (resolve, promote, rollback): endpoints, credentials, timeout,
+// retries and the debug trace.
+func addConnectionFlags(fs *flag.FlagSet, f *resolveFlags) {
+	fs.StringVar(&f.endpoint, "endpoint", "", "ECS endpoint: host, host:port or URL (https unless http:// is written; default $ALIBABA_CLOUD_ECS_ENDPOINT, else the region's)")
+	fs.StringVar(&f.stsEndpoint, "sts-endpoint", "", "STS endpoint for AssumeRole and OIDC (default sts.aliyuncs.com)")
+	fs.BoolVar(&f.vpc, "vpc", false, "use the VPC endpoint ecs-vpc.<region>.aliyuncs.com (wins over $ALIBABA_CLOUD_ECS_ENDPOINT)")
+	fs.StringVar(&f.profile, "profile", "", "aliyun CLI profile name (~/.aliyun/config.json)")
+	fs.StringVar(&f.profileFile, "profile-file", "", "aliyun CLI config file (default ~/.aliyun/config.json)")
+	fs.StringVar(&f.roleARN, "role-arn", "", "RAM role to assume (AssumeRole) with the credentials found")
+	fs.StringVar(&f.roleSessionName, "role-session-name", "", "session name for the assumed role")
+	fs.StringVar(&f.ramRoleName, "ram-role-name", "", "ECS instance RAM role name (reads the instance metadata service)")
+	fs.StringVar(&f.metadataEP, "metadata-endpoint", "", "instance metadata service address for --ram-role-name (default http://100.100.100.200, or $ALIBABA_CLOUD_ECS_METADATA_ENDPOINT)")
+	f.timeout.raw = shortDuration(imagefamily.DefaultTimeout)
+	fs.Var(&f.timeout, "timeout", fmt.Sprintf("deadline for the whole lookup, retries included: a `duration` from %s to %s (a bare number counts seconds)",
+		shortDuration(imagefamily.MinTimeout), shortDuration(imagefamily.MaxTimeout)))
+	fs.IntVar(&f.maxAttempts, "max-attempts", 5, "attempts per request for throttling, 5xx and network errors (1 disables retries)")
+	fs.BoolVar(&f.debug, "debug", false, "trace HTTP exchanges to stderr, secrets redacted")
+}
+
+// credentials are the credential settings the connection flags give.
+func (f *resolveFlags) credentials(getenv func(string) string) imagefamily.Credentials {
+	return imagefamily.Credentials{
+		Profile: f.profile, ProfileFile: f.profileFile,
+		AssumeRoleARN: f.roleARN, RoleSessionName: f.roleSessionName,
+		ECSRoleName: f.ramRoleName, MetadataEndpoint: f.metadataEP, STSEndpoint: f.stsEndpoint,
+		Getenv: getenv, HomeDir: getenv("HOME"),
+	}
 }
 
 func (a *app) resolve(ctx context.Context, args []string) int {
@@ -174,12 +191,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if f.family == "" {
 		return a.usageError("--image-family is required")
 	}
-	creds := imagefamily.Credentials{
-		Profile: f.profile, ProfileFile: f.profileFile,
-		AssumeRoleARN: f.roleARN, RoleSessionName: f.roleSessionName,
-		ECSRoleName: f.ramRoleName, MetadataEndpoint: f.metadataEP, STSEndpoint: f.stsEndpoint,
-		Getenv: a.getenv, HomeDir: a.getenv("HOME"),
-	}
+	creds := f.credentials(a.getenv)
 	// The aliyun CLI profile the credentials will come from is read before
 	// the region is looked for, since the region may come from it: a typo
 	// in --profile is reported as such (exit 2), not as a missing region.

@@ -210,7 +210,7 @@ func TestActFailure(t *testing.T) {
 	r := w.act("failure.yml", nil)
 	r.must(t, "E2E-FAILURE-OK",
 		"::error title=Image family lookup failed in cn-beijing::no available image in family \"web-base\" in region cn-beijing",
-		"copy the image first",
+		"copies of an image carry no family",
 		"::warning title=No image in family web-base::",
 		"::error title=Image family lookup failed::invalid image family",
 	)

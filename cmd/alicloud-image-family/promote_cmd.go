@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+)
+
+// The family lifecycle's commands: promote (promote_cmd.go) and rollback
+// (rollback_cmd.go). Both are thin mappings onto imagefamily.Promote and
+// imagefamily.Rollback: flags in, one line per region out
+// (region<TAB>outcome<TAB>image), details on stderr, exit codes from the
+// outcomes. (promote.go is about the lookup's guards and drift, not this.)
+
+// lifecycleFlags are the flags of promote and rollback.
+type lifecycleFlags struct {
+	resolveFlags
+	imageIDs     string
+	manifest     string
+	packerBuild  string
+	allowEmpty   bool
+	dryRun       bool
+	lifecycleCmd string
+}
+
+func newLifecycleFlagSet(cmd string, f *lifecycleFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("alicloud-image-family "+cmd, flag.ContinueOnError)
+	stderr = escapingWriter{w: stderr, keepTabs: true}
+	fs.SetOutput(stderr)
+	f.lifecycleCmd = cmd
+	fs.StringVar(&f.family, "image-family", "", "image family name (required); ModifyImageAttribute's rule: 2-128 letters, digits, ':', '_', '-', starting with a letter")
+	fs.StringVar(&f.imageIDs, "image-ids", "", "the images, as REGION=IMAGE_ID `pairs` separated by commas")
+	fs.StringVar(&f.output, "output", "text", "text: region<TAB>outcome<TAB>image per line; json: the outcomes as a JSON array")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "ask the API whether each change would be accepted (DryRun=true) and print what would change; nothing is changed")
+	addConnectionFlags(fs, &f.resolveFlags)
+	if cmd == "promote" {
+		fs.StringVar(&f.manifest, "packer-manifest", "", "take the images from Packer's manifest post-processor `file`: the alicloud-ecs builds of its last run")
+		fs.StringVar(&f.packerBuild, "packer-build", "", "with --packer-manifest, the build `name` to take when the last run has several")
+		fs.StringVar(&f.wait, "wait", "", fmt.Sprintf("wait up to this `duration` (0 to %s) for images still Creating (fresh copies) to become Available, polling", shortDuration(imagefamily.MaxWait)))
+	} else {
+		fs.BoolVar(&f.allowEmpty, "allow-empty", false, "deprecate the image even when it is the family's only Available image (the family then launches nothing)")
+	}
+	fs.Usage = func() {
+		if cmd == "promote" {
+			fmt.Fprint(stderr, `Usage: alicloud-image-family promote --image-family F (--image-ids R=ID[,R=ID] | --packer-manifest FILE [--packer-build NAME]) [--wait D] [--dry-run] [flags]
+
+Makes each image a live member of family F in its region: sets ImageFamily (copies carry no family), restores a
+Deprecated image to Available, and reads back what F resolves to. Running it again changes nothing.
+Needs ecs:DescribeImages, ecs:ModifyImageAttribute and ecs:DescribeImageFromFamily.
+
+Flags:
+`)
+		} else {
+			fmt.Fprint(stderr, `Usage: alicloud-image-family rollback --image-family F --image-ids R=ID[,R=ID] [--allow-empty] [--dry-run] [flags]
+
+Deprecates each image named, only where family F resolves to it (compare-and-swap) and only while another
+Available image remains in F, so that F resolves to its previous image. Undo it with promote.
+Needs ecs:DescribeImages, ecs:ModifyImageAttribute and ecs:DescribeImageFromFamily.
+
+Flags:
+`)
+		}
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nOutput: one line per region on stdout, region<TAB>outcome<TAB>image; details on stderr.\n"+
+			"Exit codes: 0 done or nothing to do; 2 invalid usage or input (nothing was sent); 4 superseded (promote: the family\n"+
+			"resolves to a newer image) or moved (rollback: the family did not resolve to the image; nothing changed); 5 refused\n"+
+			"(rollback: the family's last Available image; see --allow-empty); 1 any other failure. The worst region wins.\n")
+	}
+	return fs
+}
+
+func (a *app) promote(ctx context.Context, args []string) int {
+	return a.lifecycle(ctx, "promote", args)
+}
+
+func (a *app) lifecycleUsage(cmd, format string, args ...any) int {
+	a.report(fmt.Sprintf("alicloud-image-family "+cmd+": "+format, args...), "Run 'alicloud-image-family "+cmd+" -h' for usage.")
+	return exitUsage
+}
+
+// lifecycle parses and checks everything offline (exit 2, nothing sent on
+// a bad input), then calls the core and prints the outcomes.
+func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
+	var f lifecycleFlags
+	fs := newLifecycleFlagSet(cmd, &f, a.stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return a.lifecycleUsage(cmd, "unexpected argument %q", fs.Arg(0))
+	}
+	if f.output != "text" && f.output != "json" {
+		return a.lifecycleUsage(cmd, "--output must be text or json, not %q", f.output)
+	}
+	if f.maxAttempts < 1 {
+		return a.lifecycleUsage(cmd, "--max-attempts must be between 1 and %d (1 disables retries), not %d", imagefamily.MaxAttempts, f.maxAttempts)
+	}
+	timeout, err := f.timeout.duration()
+	if err != nil {
+		return a.lifecycleUsage(cmd, "%v", err)
+	}
+	if f.family == "" {
+		return a.lifecycleUsage(cmd, "--image-family is required")
+	}
+	var images map[string]string
+	switch {
+	case f.imageIDs != "" && f.manifest != "":
+		return a.lifecycleUsage(cmd, "give --image-ids or --packer-manifest, not both")
+	case f.packerBuild != "" && f.manifest == "":
+		return a.lifecycleUsage(cmd, "--packer-build needs --packer-manifest")
+	case f.manifest != "":
+		images, err = readPackerManifest(f.manifest, f.packerBuild)
+	case f.imageIDs != "":
+		images, err = imagefamily.ParseExpected("--image-ids", f.imageIDs)
+	default:
+		if cmd == "promote" {
+			return a.lifecycleUsage(cmd, "--image-ids or --packer-manifest is required")
+		}
+		return a.lifecycleUsage(cmd, "--image-ids is required")
+	}
+	if err != nil {
+		return a.lifecycleUsage(cmd, "%v", err)
+	}
+	var wait time.Duration
+	if f.wait != "" {
+		wait, err = imagefamily.ParseDuration("--wait", f.wait, 0, imagefamily.MaxWait)
+		if err != nil {
+			return a.lifecycleUsage(cmd, "%v", err)
+		}
+	}
+	req := imagefamily.Request{
+		Family:   f.family,
+		Endpoint: f.endpoint,
+		VPC:      f.vpc,
+		Timeout:  timeout,
+		Retry: imagefamily.RetryPolicy{
+			MaxAttempts: f.maxAttempts,
+			OnRetry:     func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
+		},
+		Wait:        wait,
+		Front:       imagefamily.FrontCLI,
+		Credentials: f.credentials(a.getenv),
+		Transport:   a.transport,
+	}
+	if wait > 0 {
+		req.OnProgress = func(p imagefamily.WaitProgress) { a.note("%s", p.String()) }
+	}
+	if f.debug {
+		req.Debug = escapingWriter{w: a.stderr}
+	}
+	var out []imagefamily.RegionOutcome
+	if cmd == "promote" {
+		pr := imagefamily.PromoteRequest{Request: req, Images: images, DryRun: f.dryRun}
+		if err := imagefamily.ValidatePromote(pr); err != nil {
+			return a.fail(lifecycleFlagNamed(err))
+		}
+		out, err = imagefamily.Promote(ctx, pr)
+	} else {
+		rr := imagefamily.RollbackRequest{Request: req, Images: images, AllowEmpty: f.allowEmpty, DryRun: f.dryRun}
+		if err := imagefamily.ValidateRollback(rr); err != nil {
+			return a.fail(lifecycleFlagNamed(err))
+		}
+		out, err = imagefamily.Rollback(ctx, rr)
+	}
+	if err != nil {
+		return a.fail(lifecycleFlagNamed(err))
+	}
+	return a.printOutcomes(cmd, out, f.output, f.dryRun)
+}
+
+func lifecycleFlagNamed(err error) error {
+	names := map[string]string{"image family": "--image-family", "image ids": "--image-ids"}
+	for k, v := range coreFieldFlags {
+		names[k] = v
+	}
+	if ve, flag, ok := imagefamily.FrontName(err, names); ok {
+		named := *ve
+		named.Field = flag
+		return &named
+	}
+	return err
+}
+
+// outcomeJSON is one region's outcome in --output json.
+type outcomeJSON struct {
+	Region    string   `json:"region"`
+	ImageID   string   `json:"image_id"`
+	Outcome   string   `json:"outcome"`
+	Changes   []string `json:"changes"`
+	Resolves  string   `json:"resolves"`
+	RequestID string   `json:"request_id,omitempty"`
+	Error     string   `json:"error,omitempty"`
+}
+
+// printOutcomes writes one line per region on stdout and the details on
+// stderr, and returns the worst region's exit code.
+func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output string, dryRun bool) int {
+	// No credentials is an input error found before anything was sent, and
+	// the same in every region: one message, exit 2, no outcome lines.
+	for _, o := range out {
+		if o.Err != nil && imagefamily.IsInputError(o.Err) {
+			return a.fail(o.Err)
+		}
+	}
+	code := exitOK
+	var b strings.Builder
+	var js []outcomeJSON
+	for _, o := range out {
+		code = worse(code, outcomeCode(o))
+		fmt.Fprintf(&b, "%s\t%s\t%s\n", o.Region, o.Outcome, o.ImageID)
+		j := outcomeJSON{Region: o.Region, ImageID: o.ImageID, Outcome: string(o.Outcome), Changes: o.Changes, Resolves: o.Resolves, RequestID: o.RequestID}
+		if j.Changes == nil {
+			j.Changes = []string{}
+		}
+		if o.Err != nil {
+			j.Error = o.Err.Error()
+		}
+		js = append(js, j)
+		a.reportOutcome(cmd, o, dryRun)
+	}
+	if output == "json" {
+		return worse(code, a.printJSON(js))
+	}
+	io.WriteString(a.stdout, b.String())
+	return code
+}
+
+// reportOutcome says on stderr exactly what changed (or would change) in a
+// region, and why not when nothing did.
+func (a *app) reportOutcome(cmd string, o imagefamily.RegionOutcome, dryRun bool) {
+	resolves := o.Resolves
+	if resolves == "" {
+		resolves = "no Available image"
+	}
+	switch o.Outcome {
+	case imagefamily.Promoted, imagefamily.RolledBack:
+		a.note("%s: %s %s: %s; the family resolves to %s", o.Region, o.Outcome, o.ImageID, strings.Join(o.Changes, ", "), resolves)
+	case imagefamily.WouldPromote, imagefamily.WouldRollBack:
+		a.note("%s: dry run: %s would change: %s (the API accepted it with DryRun); nothing was changed", o.Region, o.ImageID, strings.Join(o.Changes, ", "))
+	case imagefamily.Already:
+		a.note("%s: %s is already a live member of the family, and the family resolves to it; nothing changed", o.Region, o.ImageID)
+	case imagefamily.Failed:
+		a.fail(o.Err)
+	default:
+		if len(o.Changes) > 0 && !dryRun {
+			a.note("%s: %s changed: %s", o.Region, o.ImageID, strings.Join(o.Changes, ", "))
+		}
+		a.fail(o.Err)
+	}
+}
+
+// outcomeCode maps an outcome to the exit code (docs/cli.md).
+func outcomeCode(o imagefamily.RegionOutcome) int {
+	switch o.Outcome {
+	case imagefamily.Superseded, imagefamily.Moved:
+		return exitChanged
+	case imagefamily.Refused:
+		return exitGuard
+	case imagefamily.Failed:
+		return exitFailure
+	}
+	return exitOK
+}
+
+// maxManifest bounds the Packer manifest read: it lists builds, a few KiB.
+const maxManifest = 4 << 20
+
+// readPackerManifest takes the images of Packer's manifest post-processor
+// file: the builds of last_run_uuid whose builder_type is alicloud-ecs,
+// their artifact_id "region:id,region:id"; build names one when there are
+// several.
+func readPackerManifest(path, build string) (map[string]string, error) {
+	bad := func(rule string) (map[string]string, error) {
+		return nil, &imagefamily.ValidationError{Field: "--packer-manifest", Value: path, Rule: rule}
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return bad("it cannot be read: " + err.Error())
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, maxManifest+1))
+	if err != nil {
+		return bad("it cannot be read: " + err.Error())
+	}
+	if len(b) > maxManifest {
+		return bad(fmt.Sprintf("it is larger than %d MiB; a Packer manifest lists builds", maxManifest>>20))
+	}
+	var m struct {
+		Builds []struct {
+			Name        string `json:"name"`
+			BuilderType string `json:"builder_type"`
+			ArtifactID  string `json:"artifact_id"`
+			RunUUID     string `json:"packer_run_uuid"`
+		} `json:"builds"`
+		LastRunUUID string `json:"last_run_uuid"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return bad("it is not a Packer manifest (JSON with builds and last_run_uuid): " + err.Error())
+	}
+	if m.LastRunUUID == "" {
+		return bad("it has no last_run_uuid")
+	}
+	var names []string
+	var artifact string
+	for _, bd := range m.Builds {
+		if bd.RunUUID != m.LastRunUUID || bd.BuilderType != "alicloud-ecs" {
+			continue
+		}
+		names = append(names, bd.Name)
+		if build == "" || bd.Name == build {
+			if artifact != "" && build == "" {
+				sort.Strings(names)
+				return bad("the last run has several alicloud-ecs builds (" + strings.Join(names, ", ") + "); pick one with --packer-build")
+			}
+			artifact = bd.ArtifactID
+		}
+	}
+	switch {
+	case len(names) == 0:
+		return bad("the last run (" + m.LastRunUUID + ") has no alicloud-ecs build")
+	case artifact == "" && build != "":
+		return bad("the last run has no alicloud-ecs build named " + build + " (it has " + strings.Join(names, ", ") + ")")
+	}
+	var pairs []string
+	for _, p := range strings.Split(artifact, ",") {
+		region, id, ok := strings.Cut(strings.TrimSpace(p), ":")
+		if !ok {
+			return bad("its artifact_id " + artifact + " is not region:id[,region:id]")
+		}
+		pairs = append(pairs, region+"="+id)
+	}
+	return imagefamily.ParseExpected("--packer-manifest", strings.Join(pairs, ","))
+}

@@ -1,0 +1,93 @@
+package ecstest
+
+import (
+	"net/http"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+)
+
+// The control API's part of the lifecycle (lifecycle.go):
+//
+//	GET  /_emulator/state        -> {"images": {"cn-hangzhou": [API Image objects]}}: what the emulator holds now
+//	POST /_emulator/copy-image   {"region": R, "image_id": ID, "destination_region": D} -> {"image_id": COPY}
+//	                              (CopyImage without a signed request; 404 if the source is unknown)
+//	POST /_emulator/copy-polls   {"n": N} -> SetCopyPolls(N)
+
+type copyImageRequest struct {
+	Region            string `json:"region"`
+	ImageID           string `json:"image_id"`
+	DestinationRegion string `json:"destination_region"`
+}
+
+// CopyResult is the answer of POST /_emulator/copy-image.
+type CopyResult struct {
+	ImageID string `json:"image_id"`
+}
+
+type copyPollsRequest struct {
+	N *int `json:"n"`
+}
+
+// State is the answer of GET /_emulator/state.
+type State struct {
+	Images map[string][]ecs.Image `json:"images"`
+}
+
+func init() {
+	controlEndpoints["state"] = http.MethodGet
+	controlEndpoints["copy-image"] = http.MethodPost
+	controlEndpoints["copy-polls"] = http.MethodPost
+}
+
+// lifecycleControl serves the endpoints above; handled is false for any
+// other name.
+func (s *Server) lifecycleControl(name string, r *http.Request) (out any, err *controlStatus, handled bool) {
+	switch name {
+	case "state":
+		return State{Images: s.Images()}, nil, true
+	case "copy-image":
+		var cr copyImageRequest
+		if err := decodeControl(r, &cr, false); err != nil {
+			return nil, err, true
+		}
+		if cr.Region == "" || cr.ImageID == "" || cr.DestinationRegion == "" {
+			return nil, controlErr(http.StatusBadRequest, "ecstest: copy-image: \"region\", \"image_id\" and \"destination_region\" are required"), true
+		}
+		id := s.CopyImage(cr.Region, cr.ImageID, cr.DestinationRegion)
+		if id == "" {
+			return nil, controlErr(http.StatusNotFound, "ecstest: copy-image: no image %s in region %s", cr.ImageID, cr.Region), true
+		}
+		return CopyResult{ImageID: id}, nil, true
+	case "copy-polls":
+		var pr copyPollsRequest
+		if err := decodeControl(r, &pr, false); err != nil {
+			return nil, err, true
+		}
+		if pr.N == nil || *pr.N < 0 {
+			return nil, controlErr(http.StatusBadRequest, "ecstest: copy-polls: \"n\" (0 or more) is required"), true
+		}
+		s.SetCopyPolls(*pr.N)
+		return controlOK, nil, true
+	}
+	return nil, nil, false
+}
+
+// CopyImage is Server.CopyImage over the control API: it returns the copy's
+// ImageId.
+func (c *Control) CopyImage(region, imageID, destinationRegion string) (string, error) {
+	var out CopyResult
+	err := c.call(http.MethodPost, "copy-image", copyImageRequest{Region: region, ImageID: imageID, DestinationRegion: destinationRegion}, &out)
+	return out.ImageID, err
+}
+
+// State returns every image the emulator holds now, by region.
+func (c *Control) State() (State, error) {
+	var out State
+	err := c.call(http.MethodGet, "state", nil, &out)
+	return out, err
+}
+
+// SetCopyPolls is Server.SetCopyPolls over the control API.
+func (c *Control) SetCopyPolls(n int) error {
+	return c.call(http.MethodPost, "copy-polls", copyPollsRequest{N: &n}, nil)
+}
