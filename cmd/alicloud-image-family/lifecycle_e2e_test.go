@@ -55,26 +55,26 @@ func wantRun(t *testing.T, name string, r run, code int, stdout string, frags ..
 func TestE2EPromoteAndRollback(t *testing.T) {
 	e := startEmulator(t, "--copy-polls", "1")
 	const newest, older = "m-bp1demowebbase000003", "m-bp1demowebbase000002"
-	cp, err := e.Control.CopyImage("cn-hangzhou", newest, "cn-shanghai")
+	cp, err := e.Control.CopyImage("cn-hangzhou", newest, "cn-beijing")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The copy problem: the copy resolves nowhere.
-	r := runCLI(t, e, demoEnv, resolveArgs(e, "--region", "cn-shanghai", "--image-family", "web-base")...)
+	r := runCLI(t, e, demoEnv, resolveArgs(e, "--region", "cn-beijing", "--image-family", "web-base")...)
 	wantRun(t, "resolve a copy", r, 3, "", "copies of an image carry no family", "promote")
 
 	// Dry run: names the change, changes nothing.
-	ids := "cn-hangzhou=" + newest + ",cn-shanghai=" + cp
+	ids := "cn-hangzhou=" + newest + ",cn-beijing=" + cp
 	r = runCLI(t, e, demoEnv, lifecycleArgs(e, "promote", "--image-ids", ids, "--wait", "30s", "--dry-run")...)
-	wantRun(t, "dry run", r, 0, "cn-hangzhou\talready\t"+newest+"\ncn-shanghai\twould-promote\t"+cp+"\n", `ImageFamily "" -> "web-base"`, "nothing was changed")
-	if f, _ := imageState(t, e, "cn-shanghai", cp); f != "" {
+	wantRun(t, "dry run", r, 0, "cn-beijing\twould-promote\t"+cp+"\ncn-hangzhou\talready\t"+newest+"\n", `ImageFamily "" -> "web-base"`, "nothing was changed")
+	if f, _ := imageState(t, e, "cn-beijing", cp); f != "" {
 		t.Fatalf("dry run changed the family: %q", f)
 	}
 
 	// Promote, waiting for the copy.
 	r = runCLI(t, e, demoEnv, lifecycleArgs(e, "promote", "--image-ids", ids, "--wait", "30s")...)
-	wantRun(t, "promote", r, 0, "cn-hangzhou\talready\t"+newest+"\ncn-shanghai\tpromoted\t"+cp+"\n", "the family resolves to "+cp)
-	r = runCLI(t, e, demoEnv, resolveArgs(e, "--region", "cn-shanghai", "--image-family", "web-base")...)
+	wantRun(t, "promote", r, 0, "cn-beijing\tpromoted\t"+cp+"\ncn-hangzhou\talready\t"+newest+"\n", "the family resolves to "+cp)
+	r = runCLI(t, e, demoEnv, resolveArgs(e, "--region", "cn-beijing", "--image-family", "web-base")...)
 	wantRun(t, "resolve after promote", r, 0, cp+"\n")
 
 	// Idempotent.
@@ -121,11 +121,11 @@ func TestE2EPromoteAndRollback(t *testing.T) {
 	manifest := filepath.Join(dir, "packer-manifest.json")
 	os.WriteFile(manifest, []byte(`{"builds":[
 	  {"name":"old","builder_type":"alicloud-ecs","artifact_id":"cn-hangzhou:m-bp1demowebbase000001","packer_run_uuid":"run-1"},
-	  {"name":"web","builder_type":"alicloud-ecs","artifact_id":"cn-hangzhou:`+newest+`,cn-shanghai:`+cp+`","packer_run_uuid":"run-2"},
+	  {"name":"web","builder_type":"alicloud-ecs","artifact_id":"cn-hangzhou:`+newest+`,cn-beijing:`+cp+`","packer_run_uuid":"run-2"},
 	  {"name":"web","builder_type":"null","artifact_id":"x","packer_run_uuid":"run-2"}],
 	  "last_run_uuid":"run-2"}`), 0o600)
 	r = runCLI(t, e, demoEnv, lifecycleArgs(e, "promote", "--packer-manifest", manifest)...)
-	wantRun(t, "undo from a manifest", r, 0, "cn-hangzhou\tpromoted\t"+newest+"\ncn-shanghai\talready\t"+cp+"\n", "Status Deprecated -> Available")
+	wantRun(t, "undo from a manifest", r, 0, "cn-beijing\talready\t"+cp+"\ncn-hangzhou\tpromoted\t"+newest+"\n", "Status Deprecated -> Available")
 	r = runCLI(t, e, demoEnv, resolveArgs(e, "--image-family", "web-base")...)
 	wantRun(t, "resolve after undo", r, 0, newest+"\n")
 }
