@@ -264,7 +264,8 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		// One line per poll of a wait and per retry, whichever region's
 		// goroutine reports it; stepLog keeps the lines whole.
 		OnProgress: func(p imagefamily.WaitProgress) { log.info(p.String()) },
-		Retry:      imagefamily.RetryPolicy{OnRetry: func(n imagefamily.RetryNotice) { log.info(n.String()) }},
+		Retry: imagefamily.RetryPolicy{MaxAttempts: in.maxAttempts,
+			OnRetry: func(n imagefamily.RetryNotice) { log.info(n.String()) }},
 		Credentials: imagefamily.Credentials{
 			AccessKeyID:     in.accessKeyID,
 			AccessKeySecret: in.accessKeySecret,

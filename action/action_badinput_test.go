@@ -71,6 +71,12 @@ func TestBadInputAction(t *testing.T) {
 		{"OIDC role not an ARN", []string{"role-to-assume", "github-reader"}, true, []string{"OIDC role ARN", "acs:ram::"}},
 		{"OIDC provider not an ARN", []string{"oidc-provider-arn", "github"}, true, []string{"OIDC provider ARN", "oidc-provider/provider-name"}},
 
+		// The attempt budget: the CLI's --max-attempts, the data source's
+		// max_attempts, the same rule (1 to 20).
+		{"max-attempts 0", []string{"max-attempts", "0"}, false, []string{`input max-attempts "0"`, "from 1 (no retries) to 20"}},
+		{"max-attempts 21", []string{"max-attempts", "21"}, false, []string{`input max-attempts "21"`, "from 1 (no retries) to 20"}},
+		{"max-attempts not a number", []string{"max-attempts", "five"}, false, []string{`input max-attempts "five"`, "a whole number"}},
+
 		// Release promotion: guards.
 		{"architecture unknown", []string{"architecture", "amd64"}, false, []string{`input architecture "amd64"`, "x86_64, arm64, i386"}},
 		{"os-type unknown", []string{"os-type", "macos"}, false, []string{`input os-type "macos"`, "linux, windows"}},
@@ -202,7 +208,7 @@ func TestBadInputActionUnknownInputs(t *testing.T) {
 	srv.ResetCounts()
 	s = newStep(t, emuInputs(srv, keys...))
 	s.env["INPUT_FAIL_IF_NOT_FOUNDD"] = "maybe"
-	s.env["INPUT_MAX_ATTEMPTS"] = "99"
+	s.env["INPUT_MAX_RETRIES"] = "99" // the data source's deprecated name; the action never had it
 	s.runMain(viaEmulator(srv))
 	if s.code != 0 || s.outputs()["image-id"] != "m-hznew" || srv.Requests(describeAction) != 1 {
 		t.Errorf("exit %d, outputs %v, %d requests", s.code, s.outputs(), srv.Requests(describeAction))

@@ -380,6 +380,25 @@ func TestInputValues(t *testing.T) {
 	}
 }
 
+// max-attempts is the attempt budget of the CLI's --max-attempts and the
+// data source's max_attempts: it reaches the request as it is; unset, the
+// core's default (5) applies.
+func TestMaxAttemptsInput(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		want  int
+	}{{"", 0}, {"1", 1}, {"3", 3}, {" 20 ", 20}} {
+		core := &fakeCore{images: map[string]imagefamily.Image{"cn-hangzhou": sampleImage("m-1")}}
+		s := newStep(t, map[string]string{"region": "cn-hangzhou", "image-family": "web-base", "max-attempts": c.value}).run(core.option())
+		if s.err != nil || len(core.requests) != 1 {
+			t.Fatalf("max-attempts %q: %v\n%s", c.value, s.err, s.stdout)
+		}
+		if got := core.requests[0].Retry.MaxAttempts; got != c.want {
+			t.Errorf("max-attempts %q: the request has MaxAttempts %d, want %d", c.value, got, c.want)
+		}
+	}
+}
+
 func TestAssumeRoleWithStaticKeys(t *testing.T) {
 	core := &fakeCore{images: map[string]imagefamily.Image{"cn-hangzhou": sampleImage("m-1")}}
 	s := newStep(t, map[string]string{

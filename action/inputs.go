@@ -35,6 +35,8 @@ type inputs struct {
 
 	failIfNotFound bool
 	timeout        time.Duration
+	// maxAttempts is the attempt budget (0: the core's default, 5).
+	maxAttempts int
 
 	// Guards: architecture, os-type, max-age.
 	guards imagefamily.Guards
@@ -139,6 +141,14 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 			return nil, err
 		}
 		in.timeout = d
+	}
+
+	if v := input(a, "max-attempts"); v != "" {
+		n, err := imagefamily.ParseMaxAttempts("input max-attempts", v)
+		if err != nil {
+			return nil, err
+		}
+		in.maxAttempts = n
 	}
 
 	if err := readGuards(a, in); err != nil {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ type resolveFlags struct {
 	ramRoleName     string
 	metadataEP      string
 	timeout         timeoutFlag
-	maxAttempts     int
+	maxAttempts     textFlag
 	concurrency     int
 	debug           bool
 
@@ -60,6 +61,14 @@ type timeoutFlag struct {
 }
 
 func (t *timeoutFlag) String() string { return t.raw }
+
+// textFlag records a flag's text, for values the core parses (so that a bad
+// value is refused in the core's words, naming the flag, like every other).
+type textFlag struct{ raw string }
+
+func (t *textFlag) String() string { return t.raw }
+
+func (t *textFlag) Set(v string) error { t.raw = v; return nil }
 
 func (t *timeoutFlag) Set(v string) error { t.raw, t.set = v, true; return nil }
 
@@ -106,7 +115,8 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	f.timeout.raw = shortDuration(imagefamily.DefaultTimeout)
 	fs.Var(&f.timeout, "timeout", fmt.Sprintf("deadline for the whole lookup, retries included: a `duration` from %s to %s (a bare number counts seconds)",
 		shortDuration(imagefamily.MinTimeout), shortDuration(imagefamily.MaxTimeout)))
-	fs.IntVar(&f.maxAttempts, "max-attempts", 5, "attempts per request for throttling, 5xx and network errors (1 disables retries)")
+	f.maxAttempts.raw = strconv.Itoa(imagefamily.DefaultMaxAttempts)
+	fs.Var(&f.maxAttempts, "max-attempts", fmt.Sprintf("attempts per request for throttling, 5xx and network errors: 1 (no retries) to %d", imagefamily.MaxAttempts))
 	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("regions resolved at once, 1 to 64; 0 resolves every region at once, up to %d", imagefamily.DefaultConcurrency))
 	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
 	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
@@ -155,11 +165,11 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if f.concurrency < 0 || f.concurrency > 64 {
 		return a.usageError("--concurrency must be between 1 and 64, or 0 for every region at once (up to %d), not %d", imagefamily.DefaultConcurrency, f.concurrency)
 	}
-	// The core reads zero as "the default"; from the command line it can
-	// only be a mistake (docs/cli.md gives 1 to 20 and a positive duration).
-	// The upper bound is the core's (imagefamily.Validate checks it too).
-	if f.maxAttempts < 1 {
-		return a.usageError("--max-attempts must be between 1 and %d (1 disables retries), not %d", imagefamily.MaxAttempts, f.maxAttempts)
+	// The rule is the core's, the same on every front (1 to 20; the core's
+	// "0 means the default" is not offered).
+	maxAttempts, err := imagefamily.ParseMaxAttempts("--max-attempts", f.maxAttempts.raw)
+	if err != nil {
+		return a.usageError("%v", err)
 	}
 	timeout, err := f.timeout.duration()
 	if err != nil {
@@ -206,7 +216,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		VPC:      f.vpc,
 		Timeout:  timeout,
 		Retry: imagefamily.RetryPolicy{
-			MaxAttempts: f.maxAttempts,
+			MaxAttempts: maxAttempts,
 			// Every retry is one line on stderr, so a slow run says why.
 			OnRetry: func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
 		},

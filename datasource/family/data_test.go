@@ -215,6 +215,15 @@ max_retries             = 2
 		t.Fatalf("max_retries 2 must mean 3 attempts, got %d", d.req.Retry.MaxAttempts)
 	}
 
+	// max_attempts counts attempts, as the CLI's --max-attempts and the
+	// action's max-attempts do; max_retries (deprecated) still works.
+	for body, want := range map[string]int{"max_attempts = 3": 3, "max_attempts = 1": 1, "max_attempts = 20": 20, "max_retries = 19": 20} {
+		d = mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"+body+"\n")
+		if d.req.Retry.MaxAttempts != want {
+			t.Errorf("%s: %d attempts, want %d", body, d.req.Retry.MaxAttempts, want)
+		}
+	}
+
 	d = mustConfigure(t, `
 image_family            = "web-base"
 region                  = "cn-hangzhou"
@@ -262,8 +271,11 @@ func TestConfigureRejects(t *testing.T) {
 		{"timeout beyond int64", base + `timeout = "99999999999999999999"`, []string{"timeout: invalid timeout", "between 100ms and 1h0m0s"}},
 		{"timeout duration overflowing", base + `timeout = "9999999999h"`, []string{`timeout: invalid timeout "9999999999h"`, "between 100ms and 1h0m0s"}},
 		{"timeout with a space", base + `timeout = "10 s"`, []string{`timeout: invalid timeout "10 s"`}},
-		{"negative retries", base + `max_retries = -1`, []string{"max_retries", "0 (no retries)"}},
-		{"too many retries", base + `max_retries = 50`, []string{"max_retries", "19"}},
+		{"negative retries", base + `max_retries = -1`, []string{`invalid max_retries "-1"`, "from 0 (no retries) to 19", "max_attempts = max_retries + 1"}},
+		{"too many retries", base + `max_retries = 50`, []string{`invalid max_retries "50"`, "19"}},
+		{"max_attempts 0", base + `max_attempts = 0`, []string{`invalid max_attempts "0"`, "from 1 (no retries) to 20"}},
+		{"max_attempts 21", base + `max_attempts = 21`, []string{`invalid max_attempts "21"`, "from 1 (no retries) to 20"}},
+		{"max_attempts and max_retries", base + "max_attempts = 3\nmax_retries = 2", []string{`invalid max_retries "2"`, "max_attempts (3)", "keep max_attempts only"}},
 		{"architecture", base + `architecture = "amd64"`, []string{"architecture", `"amd64"`, "x86_64, arm64, i386"}},
 		{"os_type", base + `os_type = "macos"`, []string{"os_type", `"macos"`, "linux, windows"}},
 		{"max_age words", base + `max_age = "a month"`, []string{"max_age", `"30d"`}},
