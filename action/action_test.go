@@ -272,11 +272,14 @@ func TestSeveralRegionsPartlyMissing(t *testing.T) {
 	}
 }
 
-// Exit codes: any failure other than "not found" outranks it (1), and an
-// input error is 2, as in the CLI.
+// Exit codes are the CLI's (docs/action.md says so): an input error is 2,
+// not found 3, a change with fail-on-change 4, a guard 5, anything else 1;
+// with several regions the worst wins, 1 over 5 over 3 over 4.
 func TestExitCodes(t *testing.T) {
 	nf := func(r string) error { return &imagefamily.NotFoundError{Region: r, Family: "web-base"} }
 	api := &imagefamily.APIError{Service: "ECS", Code: "Forbidden.RAM", HTTPStatus: 403}
+	guard := &imagefamily.GuardError{Guard: "architecture", Region: "cn-hangzhou", Family: "web-base"}
+	changed := &changedError{[]imagefamily.Change{{Region: "cn-hangzhou", Expected: "m-old", Found: imagefamily.Image{ImageID: "m-new"}}}}
 	for _, c := range []struct {
 		err  error
 		want int
@@ -289,6 +292,12 @@ func TestExitCodes(t *testing.T) {
 		{&reportedError{errors.Join(api)}, 1},
 		{fmt.Errorf("wrapped: %w", nf("cn-hangzhou")), 3},
 		{errors.New("other"), 1},
+		{&reportedError{errors.Join(guard)}, 5},
+		{&reportedError{errors.Join(nf("cn-shanghai"), guard)}, 5},
+		{&reportedError{errors.Join(guard, api)}, 1},
+		{&reportedError{errors.Join(changed)}, 4},
+		{&reportedError{errors.Join(changed, nf("cn-shanghai"))}, 3},
+		{&reportedError{errors.Join(guard, changed)}, 5},
 	} {
 		if got := ExitCode(c.err); got != c.want {
 			t.Errorf("ExitCode(%v) = %d, want %d", c.err, got, c.want)

@@ -110,7 +110,8 @@ func (c *config) report(a *githubactions.Action, in *inputs, results []imagefami
 }
 
 // changedError fails a step whose newest images differ from
-// expected-image-ids while fail-on-change is true (exit code 1).
+// expected-image-ids while fail-on-change is true (exit code 4, as in the
+// CLI).
 type changedError struct{ changes []imagefamily.Change }
 
 func (e *changedError) Error() string {
@@ -120,6 +121,10 @@ func (e *changedError) Error() string {
 	}
 	return "the newest image differs from expected-image-ids (fail-on-change is true): " + strings.Join(lines, "; ")
 }
+
+// Is makes a change that fails the step the core's ErrChanged, exit code 4
+// as in the CLI.
+func (e *changedError) Is(target error) bool { return target == imagefamily.ErrChanged }
 
 func orDash(s string) string {
 	if s == "" {

@@ -23,18 +23,21 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/action"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
 )
 
+// The exit codes are the core's table, which the action shares
+// (imagefamily.ExitCode).
 const (
-	exitOK       = 0
-	exitFailure  = 1
-	exitUsage    = 2
-	exitNotFound = 3
-	exitChanged  = 4
-	exitGuard    = 5
+	exitOK       = imagefamily.ExitOK
+	exitFailure  = imagefamily.ExitFailure
+	exitUsage    = imagefamily.ExitUsage
+	exitNotFound = imagefamily.ExitNotFound
+	exitChanged  = imagefamily.ExitChanged
+	exitGuard    = imagefamily.ExitGuard
 )
 
 // app is the command with its surroundings injected, so tests can run it in

@@ -357,44 +357,14 @@ func (a *app) fail(err error) int {
 	return exitCode(err)
 }
 
-// exitCode maps an error's class to the exit code (docs/cli.md).
-func exitCode(err error) int {
-	switch {
-	case imagefamily.IsInputError(err):
-		return exitUsage
-	case errors.Is(err, imagefamily.ErrNotFound):
-		return exitNotFound
-	case errors.Is(err, imagefamily.ErrGuard):
-		return exitGuard
-	}
-	return exitFailure
-}
+// exitCode maps an error's class to the exit code (docs/cli.md), with the
+// core's table, which the action shares.
+func exitCode(err error) int { return imagefamily.ExitCode(err) }
 
 // worse is the exit code of several outcomes: 1 (any other failure) over 5
-// (refused by a guard) over 3 (not found) over 4 (changed) over 0. A
-// failure says more than a refusal, a refusal (an image exists, but the
-// wrong one) more than an absence, and any of them more than a change,
-// which is still a success with the new ids printed.
-func worse(a, b int) int {
-	if exitRank(b) > exitRank(a) {
-		return b
-	}
-	return a
-}
-
-func exitRank(code int) int {
-	switch code {
-	case exitChanged:
-		return 1
-	case exitNotFound:
-		return 2
-	case exitGuard:
-		return 3
-	case exitOK:
-		return 0
-	}
-	return 4 // exitFailure, and exitUsage, which never comes from one region
-}
+// (refused by a guard) over 3 (not found) over 4 (changed) over 0
+// (imagefamily.WorseExit, which the action's exit code follows too).
+func worse(a, b int) int { return imagefamily.WorseExit(a, b) }
 
 func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {
