@@ -259,16 +259,27 @@ func TestSeveralRegionsPartlyMissing(t *testing.T) {
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
+	// The image outputs describe the first region listed that has an
+	// image, as the data source's attributes do: cn-shanghai here, not an
+	// empty image-id because cn-hangzhou, listed first, has none.
 	outs := s.outputs()
-	if outs["found"] != "false" || outs["image-ids"] != `{"cn-shanghai":"m-sh"}` || outs["image-id"] != "" {
+	if outs["found"] != "false" || outs["image-ids"] != `{"cn-shanghai":"m-sh"}` || outs["image-id"] != "m-sh" ||
+		outs["creation-time"] != sampleImage("m-sh").CreationTime {
 		t.Errorf("outputs = %v", outs)
 	}
 
 	// With the default, one missing region fails the step but the regions
 	// that resolved are still in the outputs (for continue-on-error users).
 	s = newStep(t, map[string]string{"region": "cn-hangzhou,cn-shanghai", "image-family": "web-base"}).run(core.option())
-	if s.code != 3 || s.outputs()["image-ids"] != `{"cn-shanghai":"m-sh"}` {
+	if s.code != 3 || s.outputs()["image-ids"] != `{"cn-shanghai":"m-sh"}` || s.outputs()["image-id"] != "m-sh" {
 		t.Errorf("code %d outputs %v", s.code, s.outputs())
+	}
+
+	// No region has an image: the image outputs are empty.
+	none := &fakeCore{images: map[string]imagefamily.Image{}}
+	s = newStep(t, map[string]string{"region": "cn-hangzhou,cn-shanghai", "image-family": "web-base", "fail-if-not-found": "false"}).run(none.option())
+	if outs := s.outputs(); outs["image-id"] != "" || outs["found"] != "false" || outs["image-ids"] != "{}" {
+		t.Errorf("none found: outputs = %v", outs)
 	}
 }
 

@@ -43,3 +43,17 @@ func TestExitCode(t *testing.T) {
 		t.Error("WorseExit does not rank 2 > 1 > 5 > 3 > 4 > 0")
 	}
 }
+
+// The single-image outputs of every front describe the first region, in
+// the order asked, that has an image.
+func TestFirstFound(t *testing.T) {
+	nf := &NotFoundError{Region: "cn-hangzhou", Family: "web"}
+	results := []Result{{Region: "cn-hangzhou", Err: nf}, {Region: "cn-beijing", Err: &GuardError{}},
+		{Region: "cn-shanghai", Image: Image{ImageID: "m-sh"}}, {Region: "cn-shenzhen", Image: Image{ImageID: "m-sz"}}}
+	if r, ok := FirstFound(results); !ok || r.Region != "cn-shanghai" || r.Image.ImageID != "m-sh" {
+		t.Errorf("FirstFound = %+v, %v; want cn-shanghai", r, ok)
+	}
+	if r, ok := FirstFound(results[:2]); ok || r.Region != "" {
+		t.Errorf("FirstFound of no image = %+v, %v", r, ok)
+	}
+}
