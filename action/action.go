@@ -278,16 +278,17 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		// (an earlier credentials step), assume the role on top.
 		req.Credentials.AssumeRoleARN = in.roleToAssume
 	}
+	// Everything that can be checked offline is checked before anything is
+	// sent (the GitHub ID token included: invalid input must not send
+	// anything anywhere), and a refusal names the input to change.
+	probe := req
 	if in.oidc() {
-		// Everything that can be checked offline is checked before a token
-		// is requested: invalid input must not send anything anywhere. In
-		// the other modes the core's lookup checks the same request before
-		// it sends anything, and its error is reported for the region.
-		probe := req
 		probe.Credentials.OIDCToken = "not-requested-yet"
-		if err := imagefamily.Validate(probe); err != nil {
-			return err
-		}
+	}
+	if err := imagefamily.Validate(probe); err != nil {
+		return actionNames.Refusal(err)
+	}
+	if in.oidc() {
 		token, err := idToken(ctx, a, in.audience, in.timeout, req.Retry)
 		if err != nil {
 			return err

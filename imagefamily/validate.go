@@ -378,7 +378,7 @@ func validateWait(wait time.Duration, newerThan string) error {
 			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it must be an image id, such as m-bp1g7004ksh0oeuc0001"}
 		}
 		if wait == 0 {
-			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it only has a meaning with a wait (how long to wait for a newer image)"}
+			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it only has a meaning with {wait} (how long to wait for an image newer than it): set {wait} too"}
 		}
 	}
 	return nil

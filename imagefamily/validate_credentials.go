@@ -60,7 +60,7 @@ func validateCredentials(c Credentials) error {
 	}
 	if len(sources) > 1 {
 		return bad("credentials", strings.Join(sources, " + "), "set only one credential source; "+
-			"to exchange keys for a role use the role ARN to assume (AssumeRole) instead of combining sources")
+			"to exchange keys for a role, assume it with {role ARN} (AssumeRole) instead of combining sources")
 	}
 	if hasOIDC {
 		switch {

@@ -182,7 +182,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		return a.usageError("%v", err)
 	}
 	if f.family == "" {
-		return a.usageError("--image-family is required")
+		return a.usageError("%v", cliNames.Refusal(imagefamily.ValidateFamily(f.family)))
 	}
 	rawRegions := strings.Join(f.regions, ",")
 	if len(f.regions) == 0 {
@@ -203,7 +203,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	regions, err := imagefamily.ParseRegions(rawRegions)
 	if err != nil {
-		return a.usageError("--region: %v", err)
+		return a.usageError("%v", cliNames.Refusal(err))
 	}
 	expected, err := f.expectation(set, regions)
 	if err != nil {
@@ -240,7 +240,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	req.Region = regions[0]
 	if err := imagefamily.Validate(req); err != nil {
-		return a.fail(flagNamed(err))
+		return a.usageError("%v", cliNames.Refusal(err))
 	}
 
 	var results []imagefamily.Result
@@ -278,7 +278,18 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 	code := exitOK
 	var b strings.Builder
 	found := 0
+	credentialsReported := false
 	for _, r := range results {
+		if errors.As(r.Err, new(*imagefamily.CredentialsError)) {
+			// Credentials are obtained once for every region: one
+			// failure, reported once (with its guidance, over lines).
+			if !credentialsReported {
+				credentialsReported = true
+				a.fail(r.Err)
+			}
+			code = worse(code, exitCode(r.Err))
+			continue
+		}
 		if r.Err != nil {
 			a.reportf("alicloud-image-family: %s: %v", r.Region, r.Err)
 			code = worse(code, exitCode(r.Err))
@@ -353,7 +364,10 @@ func (a *app) usageError(format string, args ...any) int {
 // an image refused by a guard; 1 for everything else, an answer refused at
 // the trust boundary included.
 func (a *app) fail(err error) int {
-	a.reportMessage("alicloud-image-family: " + err.Error())
+	err = cliNames.NoCredentials(err)
+	lines := imagefamily.MessageLines(err)
+	lines[0] = "alicloud-image-family: " + lines[0]
+	a.reportLines(lines)
 	return exitCode(err)
 }
 

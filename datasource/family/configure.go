@@ -91,12 +91,12 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 	for _, r := range c.Regions {
 		if !known("regions", r) {
 			if r == "" {
-				add(errors.New(`regions: an element is empty: give region ids such as "cn-hangzhou"`))
+				add(&imagefamily.ValidationError{Field: "regions", Value: "", Rule: `an element is empty: give region ids such as "cn-hangzhou"`})
 			}
 			continue
 		}
 		if err := imagefamily.ValidateRegion(r); err != nil {
-			add(fmt.Errorf("regions: %w", err))
+			add(regionsAttrError(err))
 			continue
 		}
 		d.addRegion(r)
@@ -104,7 +104,7 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 	d.emptyRegions = regionsGiven && len(c.Regions) == 0 && c.Region == ""
 
 	if c.ImageFamily == "" {
-		add(errors.New("image_family is required: give the name of the image family to resolve, such as \"web-base\""))
+		add(attrError(imagefamily.ValidateFamily(c.ImageFamily)))
 	}
 	if profileRegionErr != nil {
 		add(fmt.Errorf("region: %w", profileRegionErr))
@@ -154,18 +154,18 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 		req.Retry.MaxAttempts = n
 	}
 	if known("max_age", c.MaxAge) {
-		age, err := imagefamily.ParseMaxAge("max_age", c.MaxAge)
+		age, err := imagefamily.ParseMaxAge("max age", c.MaxAge)
 		if err != nil {
-			add(err)
+			add(attrError(err))
 		} else {
 			req.Guards.MaxAge = age
 		}
 	}
 	waitKnown := known("wait_timeout", c.WaitTimeout)
 	if waitKnown {
-		w, err := imagefamily.ParseDuration("wait_timeout", c.WaitTimeout, 0, imagefamily.MaxWait)
+		w, err := imagefamily.ParseDuration("wait", c.WaitTimeout, 0, imagefamily.MaxWait)
 		if err != nil {
-			add(err)
+			add(attrError(err))
 			waitKnown = false
 		} else {
 			req.Wait = w

@@ -130,7 +130,7 @@ func TestConfigureRequired(t *testing.T) {
 	if err == nil {
 		t.Fatal("Configure accepted an empty block")
 	}
-	for _, want := range []string{"image_family is required", "region is required", "ALICLOUD_REGION"} {
+	for _, want := range []string{`invalid image_family ""`, "it is required", "region is required", "ALICLOUD_REGION"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -259,18 +259,18 @@ func TestConfigureRejects(t *testing.T) {
 		{"family with a slash", `image_family = "web/base"` + "\nregion = \"cn-hangzhou\"", []string{"image_family", `"/"`}},
 		{"upper-case region", `image_family = "web-base"` + "\nregion = \"CN-Hangzhou\"", []string{"region", `"cn-hangzhou"`}},
 		{"region name", `image_family = "web-base"` + "\nregion = \"Hangzhou\"", []string{"region", "region id"}},
-		{"bad timeout", base + `timeout = "soon"`, []string{`timeout: invalid timeout "soon"`, "such as 90s"}},
-		{"negative timeout", base + `timeout = "-5s"`, []string{`timeout: invalid timeout "-5s"`, "between 100ms and 1h0m0s"}},
+		{"bad timeout", base + `timeout = "soon"`, []string{`invalid timeout "soon"`, "such as 90s"}},
+		{"negative timeout", base + `timeout = "-5s"`, []string{`invalid timeout "-5s"`, "between 100ms and 1h0m0s"}},
 		{"timeout without unit", base + `timeout = "5ns"`, []string{"timeout", "100ms"}},
-		{"timeout zero", base + `timeout = "0"`, []string{`timeout: invalid timeout "0"`, "between 100ms and 1h0m0s"}},
-		{"timeout over an hour", base + `timeout = "2h"`, []string{`timeout: invalid timeout "2h"`, "between 100ms and 1h0m0s"}},
-		{"timeout 3601 seconds", base + `timeout = "3601"`, []string{`timeout: invalid timeout "3601"`, "a bare number counts seconds"}},
+		{"timeout zero", base + `timeout = "0"`, []string{`invalid timeout "0"`, "between 100ms and 1h0m0s"}},
+		{"timeout over an hour", base + `timeout = "2h"`, []string{`invalid timeout "2h"`, "between 100ms and 1h0m0s"}},
+		{"timeout 3601 seconds", base + `timeout = "3601"`, []string{`invalid timeout "3601"`, "a bare number counts seconds"}},
 		// 18446744074 s is 2^64 ns: multiplied out it would wrap around to
 		// a tiny (or negative) duration instead of being refused.
-		{"timeout seconds overflowing", base + `timeout = "18446744074"`, []string{`timeout: invalid timeout "18446744074"`, "between 100ms and 1h0m0s"}},
-		{"timeout beyond int64", base + `timeout = "99999999999999999999"`, []string{"timeout: invalid timeout", "between 100ms and 1h0m0s"}},
-		{"timeout duration overflowing", base + `timeout = "9999999999h"`, []string{`timeout: invalid timeout "9999999999h"`, "between 100ms and 1h0m0s"}},
-		{"timeout with a space", base + `timeout = "10 s"`, []string{`timeout: invalid timeout "10 s"`}},
+		{"timeout seconds overflowing", base + `timeout = "18446744074"`, []string{`invalid timeout "18446744074"`, "between 100ms and 1h0m0s"}},
+		{"timeout beyond int64", base + `timeout = "99999999999999999999"`, []string{"invalid timeout", "between 100ms and 1h0m0s"}},
+		{"timeout duration overflowing", base + `timeout = "9999999999h"`, []string{`invalid timeout "9999999999h"`, "between 100ms and 1h0m0s"}},
+		{"timeout with a space", base + `timeout = "10 s"`, []string{`invalid timeout "10 s"`}},
 		{"negative retries", base + `max_retries = -1`, []string{`invalid max_retries "-1"`, "from 0 (no retries) to 19", "max_attempts = max_retries + 1"}},
 		{"too many retries", base + `max_retries = 50`, []string{`invalid max_retries "50"`, "19"}},
 		{"max_attempts 0", base + `max_attempts = 0`, []string{`invalid max_attempts "0"`, "from 1 (no retries) to 20"}},
@@ -327,7 +327,7 @@ func TestConfigureTimeout(t *testing.T) {
 	// Refused in Configure, that is by `packer validate`, naming the
 	// attribute, and before anything else sees the value.
 	d, err := configure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\ntimeout = \"18446744074\"\n")
-	if err == nil || !strings.Contains(err.Error(), `timeout: invalid timeout "18446744074"`) {
+	if err == nil || !strings.Contains(err.Error(), `invalid timeout "18446744074"`) {
 		t.Fatalf("timeout 18446744074: %v, want the timeout attribute refused", err)
 	}
 	if d.req.Timeout != 0 {

@@ -102,6 +102,8 @@ func (d *Datasource) Execute() (v cty.Value, err error) {
 	// (imagefamily.FirstFound).
 	first, found := imagefamily.FirstFound(results)
 	if credErr != nil {
+		// With the guidance in the data source's attributes, over lines.
+		credErr = attributes.NoCredentials(credErr)
 		e := describe(credErr, req.Family, regions[0])
 		if len(regions) > 1 {
 			e = fmt.Errorf("resolving image family %q in %s: %w", req.Family, regionList(regions), credErr)
