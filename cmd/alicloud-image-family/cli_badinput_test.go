@@ -100,9 +100,9 @@ func cliBadInputs() []badInputRow {
 		{name: "max attempts 0", args: withFamily("--max-attempts", "0"), frags: []string{`--max-attempts "0"`, "from 1 (no retries) to 20"}},
 		{name: "max attempts 21", args: withFamily("--max-attempts", "21"), frags: []string{`--max-attempts "21"`, "from 1 (no retries) to 20"}},
 		{name: "max attempts not a number", args: withFamily("--max-attempts", "five"), frags: []string{`--max-attempts "five"`, "a whole number"}},
-		{name: "concurrency 65", args: withFamily("--concurrency", "65"), frags: []string{"--concurrency", "between 1 and 64"}},
+		{name: "concurrency 65", args: withFamily("--concurrency", "65"), frags: []string{`invalid --concurrency "65"`, "from 1 to 64"}},
 		{name: "concurrency negative", args: withFamily("--concurrency", "-1"), frags: []string{"--concurrency", "or 0 for every region at once"}},
-		{name: "output format", args: withFamily("--output", "xml"), frags: []string{"--output", "id or json"}},
+		{name: "output format", args: withFamily("--output", "xml"), frags: []string{`invalid --output "xml"`, "id, json or text"}},
 		// Credential settings.
 		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source", "assume it with --role-arn"}},
 		{name: "role ARN of another cloud", args: withFamily("--role-arn", "arn:aws:iam::123456789012:role/x"), frags: []string{`invalid --role-arn "arn:aws:iam::123456789012:role/x"`, "acs:ram::"}},

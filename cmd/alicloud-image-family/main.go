@@ -113,7 +113,6 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		fmt.Fprint(a.stdout, usage)
 		return exitOK
 	}
-	a.reportf("alicloud-image-family: unknown command %q", args[0])
-	fmt.Fprint(a.stderr, "\n"+usage)
+	a.report(fmt.Sprintf("alicloud-image-family: unknown command %q", args[0]), "Run 'alicloud-image-family -h' for usage.")
 	return exitUsage
 }

@@ -37,7 +37,7 @@ type resolveFlags struct {
 	metadataEP      string
 	timeout         timeoutFlag
 	maxAttempts     textFlag
-	concurrency     int
+	concurrency     textFlag
 	debug           bool
 
 	// Release promotion (promote.go): guards, drift and waiting.
@@ -117,7 +117,8 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 		shortDuration(imagefamily.MinTimeout), shortDuration(imagefamily.MaxTimeout)))
 	f.maxAttempts.raw = strconv.Itoa(imagefamily.DefaultMaxAttempts)
 	fs.Var(&f.maxAttempts, "max-attempts", fmt.Sprintf("attempts per request for throttling, 5xx and network errors: 1 (no retries) to %d", imagefamily.MaxAttempts))
-	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("regions resolved at once, 1 to 64; 0 resolves every region at once, up to %d", imagefamily.DefaultConcurrency))
+	f.concurrency.raw = "0"
+	fs.Var(&f.concurrency, "concurrency", fmt.Sprintf("regions resolved at once, 1 to %d; 0 resolves every region at once, up to %d", maxConcurrency, imagefamily.DefaultConcurrency))
 	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
 	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
 	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
@@ -147,23 +148,47 @@ Flags:
 	return fs
 }
 
+// maxConcurrency bounds --concurrency: more connections at once than
+// regions exist is a typo.
+const maxConcurrency = 64
+
+// parseFlags parses the command line. -h prints the whole help (exit 0);
+// any other mistake (an unknown flag, a value the flag package cannot
+// read) is a usage error like every other: one line and the hint, not the
+// flag package's message followed by the whole help.
+func (a *app) parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	help, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = help
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		help()
+		return exitOK, false
+	case err != nil:
+		return a.usageError("%s", err.Error()), false
+	}
+	return exitOK, true
+}
+
 func (a *app) resolve(ctx context.Context, args []string) int {
 	var f resolveFlags
 	fs := newResolveFlagSet(&f, a.stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := a.parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return a.usageError("unexpected argument %q (flags go before nothing else; did you forget --image-family?)", fs.Arg(0))
 	}
 	if f.output != "id" && f.output != "json" && f.output != "text" {
-		return a.usageError("--output must be text, id or json, not %q", f.output)
+		return a.usageError("%v", &imagefamily.ValidationError{Field: "--output", Value: f.output, Rule: "it must be id, json or text"})
 	}
-	if f.concurrency < 0 || f.concurrency > 64 {
-		return a.usageError("--concurrency must be between 1 and 64, or 0 for every region at once (up to %d), not %d", imagefamily.DefaultConcurrency, f.concurrency)
+	concurrency, err := strconv.Atoi(strings.TrimSpace(f.concurrency.raw))
+	if err != nil || concurrency < 0 || concurrency > maxConcurrency {
+		return a.usageError("%v", &imagefamily.ValidationError{Field: "--concurrency", Value: f.concurrency.raw,
+			Rule: fmt.Sprintf("it must be a whole number from 1 to %d, or 0 for every region at once (up to %d)", maxConcurrency, imagefamily.DefaultConcurrency)})
 	}
 	// The rule is the core's, the same on every front (1 to 20; the core's
 	// "0 means the default" is not offered).
@@ -262,7 +287,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		}
 		results = []imagefamily.Result{{Region: req.Region, Image: img}}
 	} else {
-		results, err = imagefamily.ResolveRegions(ctx, req, regions, f.concurrency)
+		results, err = imagefamily.ResolveRegions(ctx, req, regions, concurrency)
 		if err != nil {
 			return a.fail(err)
 		}
