@@ -125,8 +125,8 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.expect, "expect", "", "the image ids you expect, as REGION=ID `pairs` separated by commas; a region whose newest image differs is reported on stderr\n"+
 		"(\"region: old -> new (created ...)\") and the exit code is 4; stdout holds the new ids as usual")
 	fs.StringVar(&f.expectFile, "expect-file", "", "like --expect, from a JSON `file` of region to image id (the GitHub Action's image-ids output)")
-	fs.StringVar(&f.wait, "wait", "", fmt.Sprintf("wait up to this `duration` (0 to %s; a bare number counts seconds) for an available image, polling;\n"+
-		"one progress line per poll on stderr; at the deadline exit 3 saying what was last seen (default 0: no waiting)", shortDuration(imagefamily.MaxWait)))
+	fs.StringVar(&f.wait, "wait", "0", fmt.Sprintf("wait up to this `duration` (0, no waiting, to %s; a bare number counts seconds) for an available image, polling;\n"+
+		"one progress line per poll on stderr; at the deadline exit 3 saying what was last seen", shortDuration(imagefamily.MaxWait)))
 	fs.StringVar(&f.newerThan, "newer-than", "", "with --wait: wait for a newest image other than this `image-id` (the one the last build used)")
 	fs.BoolVar(&f.debug, "debug", false, "trace HTTP exchanges to stderr, secrets redacted")
 	fs.Usage = func() {

@@ -64,7 +64,7 @@ type Config struct {
 	// Leave a region without an available image out of `image_ids` instead of
 	// failing the build. The build still fails when no region has one, and
 	// on any other error (credentials, throttling, an unknown region, a
-	// guard).
+	// guard). Defaults to `false`.
 	IgnoreMissingRegions bool `mapstructure:"ignore_missing_regions" required:"false"`
 
 	// Access key id. Can also be set with `ALICLOUD_ACCESS_KEY` or
