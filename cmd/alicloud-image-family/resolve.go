@@ -116,9 +116,9 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&f.timeout, "timeout", fmt.Sprintf("deadline for the whole lookup, retries included: a `duration` from %s to %s (a bare number counts seconds)",
 		shortDuration(imagefamily.MinTimeout), shortDuration(imagefamily.MaxTimeout)))
 	f.maxAttempts.raw = strconv.Itoa(imagefamily.DefaultMaxAttempts)
-	fs.Var(&f.maxAttempts, "max-attempts", fmt.Sprintf("attempts per request for throttling, 5xx and network errors: 1 (no retries) to %d", imagefamily.MaxAttempts))
+	fs.Var(&f.maxAttempts, "max-attempts", fmt.Sprintf("the `number` of attempts per request for throttling, 5xx and network errors: 1 (no retries) to %d", imagefamily.MaxAttempts))
 	f.concurrency.raw = "0"
-	fs.Var(&f.concurrency, "concurrency", fmt.Sprintf("regions resolved at once, 1 to %d; 0 resolves every region at once, up to %d", maxConcurrency, imagefamily.DefaultConcurrency))
+	fs.Var(&f.concurrency, "concurrency", fmt.Sprintf("the `number` of regions resolved at once, 1 to %d; 0 resolves every region at once, up to %d", maxConcurrency, imagefamily.DefaultConcurrency))
 	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
 	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
 	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
