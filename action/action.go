@@ -76,11 +76,12 @@ func WithRequest(f func(*imagefamily.Request)) Option {
 }
 
 // Main runs the action with the given environment and standard output and
-// returns the process exit code, as the CLI's: 0 on success, 2 when the
-// inputs were rejected before anything was sent, 3 when the only failure is
-// that the family has no available image (in every region that failed), 1
-// for every other failure. It is what the `alicloud-image-family action`
-// subcommand calls:
+// returns the process exit code, the CLI's: 0 on success, 2 when the inputs
+// were rejected before anything was sent, 3 when a region has no available
+// image, 4 when a newest image differs from expected-image-ids and
+// fail-on-change is true, 5 when a guard refused an image, 1 for every other
+// failure; with several regions the worst wins, 1 over 5 over 3 over 4. It
+// is what the `alicloud-image-family action` subcommand calls:
 //
 //	os.Exit(action.Main(ctx, os.Getenv, os.Stdout))
 //
@@ -117,37 +118,10 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opt
 	return ExitCode(Run(ctx, a, opts...))
 }
 
-// ExitCode is the process exit code for an error returned by Run (see Main).
-func ExitCode(err error) int {
-	switch {
-	case err == nil:
-		return 0
-	case imagefamily.IsInputError(err):
-		return 2
-	case onlyNotFound(err):
-		return 3
-	default:
-		return 1
-	}
-}
-
-// onlyNotFound reports whether every failure joined in err is "no available
-// image": any other failure outranks it, as in the CLI.
-func onlyNotFound(err error) bool {
-	switch e := err.(type) {
-	case *reportedError:
-		return onlyNotFound(e.err)
-	case interface{ Unwrap() []error }:
-		errs := e.Unwrap()
-		for _, c := range errs {
-			if !onlyNotFound(c) {
-				return false
-			}
-		}
-		return len(errs) > 0
-	}
-	return errors.Is(err, imagefamily.ErrNotFound)
-}
+// ExitCode is the process exit code for an error returned by Run (see
+// Main): the CLI's, from the core's one table (imagefamily.ExitCode), the
+// worst region winning.
+func ExitCode(err error) int { return imagefamily.ExitCode(err) }
 
 // Run performs one step: mask secrets, read inputs, obtain a GitHub ID token
 // when OIDC is configured, resolve every region, write outputs and the job
@@ -264,7 +238,8 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		// One line per poll of a wait and per retry, whichever region's
 		// goroutine reports it; stepLog keeps the lines whole.
 		OnProgress: func(p imagefamily.WaitProgress) { log.info(p.String()) },
-		Retry:      imagefamily.RetryPolicy{OnRetry: func(n imagefamily.RetryNotice) { log.info(n.String()) }},
+		Retry: imagefamily.RetryPolicy{MaxAttempts: in.maxAttempts,
+			OnRetry: func(n imagefamily.RetryNotice) { log.info(n.String()) }},
 		Credentials: imagefamily.Credentials{
 			AccessKeyID:     in.accessKeyID,
 			AccessKeySecret: in.accessKeySecret,
@@ -303,16 +278,17 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		// (an earlier credentials step), assume the role on top.
 		req.Credentials.AssumeRoleARN = in.roleToAssume
 	}
+	// Everything that can be checked offline is checked before anything is
+	// sent (the GitHub ID token included: invalid input must not send
+	// anything anywhere), and a refusal names the input to change.
+	probe := req
 	if in.oidc() {
-		// Everything that can be checked offline is checked before a token
-		// is requested: invalid input must not send anything anywhere. In
-		// the other modes the core's lookup checks the same request before
-		// it sends anything, and its error is reported for the region.
-		probe := req
 		probe.Credentials.OIDCToken = "not-requested-yet"
-		if err := imagefamily.Validate(probe); err != nil {
-			return err
-		}
+	}
+	if err := imagefamily.Validate(probe); err != nil {
+		return actionNames.Refusal(err)
+	}
+	if in.oidc() {
 		token, err := idToken(ctx, a, in.audience, in.timeout, req.Retry)
 		if err != nil {
 			return err

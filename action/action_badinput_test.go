@@ -29,18 +29,18 @@ func TestBadInputAction(t *testing.T) {
 		oidc   bool     // configure OIDC (token service stand-in) instead of keys
 		frags  []string // field, then rule
 	}{
-		{"family missing", []string{"image-family", ""}, false, []string{"image family", "required"}},
-		{"family of 1 character", []string{"image-family", "a"}, false, []string{`image family "a"`, "2 to 128 characters long (it has 1)"}},
-		{"family of 129 characters", []string{"image-family", long}, false, []string{"image family", "(it has 129)"}},
-		{"family with a leading digit", []string{"image-family", "9lives"}, false, []string{"image family", "start with a letter"}},
-		{"family with a forbidden character", []string{"image-family", "web*base"}, false, []string{"image family", `(found "*")`}},
-		{"family starting with aliyun", []string{"image-family", "aliyun_base"}, false, []string{"image family", `"aliyun"`}},
-		{"family that is a RAM ARN", []string{"image-family", "acs:ram::123456789012:role/x"}, false, []string{"image family", "RAM ARN"}},
-		{"acs: family with a non-numeric owner", []string{"image-family", "acs:owner:web-base"}, false, []string{"image family", "acs:<owner account id>:<family>"}},
+		{"family missing", []string{"image-family", ""}, false, []string{`invalid input image-family ""`, "required"}},
+		{"family of 1 character", []string{"image-family", "a"}, false, []string{`invalid input image-family "a"`, "2 to 128 characters long (it has 1)"}},
+		{"family of 129 characters", []string{"image-family", long}, false, []string{"invalid input image-family", "(it has 129)"}},
+		{"family with a leading digit", []string{"image-family", "9lives"}, false, []string{"input image-family", "start with a letter"}},
+		{"family with a forbidden character", []string{"image-family", "web*base"}, false, []string{"input image-family", `(found "*")`}},
+		{"family starting with aliyun", []string{"image-family", "aliyun_base"}, false, []string{"input image-family", `"aliyun"`}},
+		{"family that is a RAM ARN", []string{"image-family", "acs:ram::123456789012:role/x"}, false, []string{"input image-family", "RAM ARN"}},
+		{"acs: family with a non-numeric owner", []string{"image-family", "acs:owner:web-base"}, false, []string{"input image-family", "acs:<owner account id>:<family>"}},
 		{"region missing", []string{"region", ""}, false, []string{"input region", "required"}},
-		{"region upper case", []string{"region", "CN-HANGZHOU"}, false, []string{"region", "lower case"}},
-		{"region list with a bad entry", []string{"region", "cn-hangzhou\ncn_hang!"}, false, []string{`region "cn_hang!"`, "region id"}},
-		{"region list of separators", []string{"region", ",\n,"}, false, []string{"region", "at least one region is required"}},
+		{"region upper case", []string{"region", "CN-HANGZHOU"}, false, []string{`invalid input region "CN-HANGZHOU"`, "lower case"}},
+		{"region list with a bad entry", []string{"region", "cn-hangzhou\ncn_hang!"}, false, []string{`invalid input region "cn_hang!"`, "region id"}},
+		{"region list of separators", []string{"region", ",\n,"}, false, []string{"invalid input region", "at least one region is required"}},
 		{"key id without secret", []string{"access-key-secret", ""}, false, []string{"input access-key-secret", "set both"}},
 		{"secret without key id", []string{"access-key-id", ""}, false, []string{"input access-key-id", "set both"}},
 		{"token without keys", []string{"access-key-id", "", "access-key-secret", "", "security-token", "tok-only-123456"}, false, []string{"input security-token", "only used together"}},
@@ -63,13 +63,19 @@ func TestBadInputAction(t *testing.T) {
 		// Rejected by the core's parser, though with the syntax rule rather
 		// than the range (time.ParseDuration says "invalid duration" here).
 		{"timeout duration overflow", []string{"timeout", "9999999999h"}, false, []string{`input timeout "9999999999h"`}},
-		{"endpoint with a path", []string{"endpoint", "https://ecs.example.com/api"}, false, []string{"endpoint", "must not have a path"}},
-		{"endpoint with credentials", []string{"endpoint", "https://LTAIKEY:pw-secret-123@ecs.example.com"}, false, []string{"endpoint", "user information"}},
-		{"STS endpoint scheme", []string{"sts-endpoint", "ftp://sts.example.com"}, false, []string{"STS endpoint", "scheme"}},
-		{"role to assume not an ARN", []string{"role-to-assume", "image-reader"}, false, []string{"role ARN", "acs:ram::123456789012:role/role-name"}},
-		{"role session name", []string{"role-to-assume", keyRole, "role-session-name", "a b"}, false, []string{"role session name", "2 to 64 characters"}},
-		{"OIDC role not an ARN", []string{"role-to-assume", "github-reader"}, true, []string{"OIDC role ARN", "acs:ram::"}},
-		{"OIDC provider not an ARN", []string{"oidc-provider-arn", "github"}, true, []string{"OIDC provider ARN", "oidc-provider/provider-name"}},
+		{"endpoint with a path", []string{"endpoint", "https://ecs.example.com/api"}, false, []string{"invalid input endpoint", "must not have a path"}},
+		{"endpoint with credentials", []string{"endpoint", "https://LTAIKEY:pw-secret-123@ecs.example.com"}, false, []string{"invalid input endpoint", "user information"}},
+		{"STS endpoint scheme", []string{"sts-endpoint", "ftp://sts.example.com"}, false, []string{`invalid input sts-endpoint "ftp://sts.example.com"`, "scheme"}},
+		{"role to assume not an ARN", []string{"role-to-assume", "image-reader"}, false, []string{`invalid input role-to-assume "image-reader"`, "acs:ram::123456789012:role/role-name"}},
+		{"role session name", []string{"role-to-assume", keyRole, "role-session-name", "a b"}, false, []string{`invalid input role-session-name "a b"`, "2 to 64 characters"}},
+		{"OIDC role not an ARN", []string{"role-to-assume", "github-reader"}, true, []string{`invalid input role-to-assume "github-reader"`, "acs:ram::"}},
+		{"OIDC provider not an ARN", []string{"oidc-provider-arn", "github"}, true, []string{`invalid input oidc-provider-arn "github"`, "oidc-provider/provider-name"}},
+
+		// The attempt budget: the CLI's --max-attempts, the data source's
+		// max_attempts, the same rule (1 to 20).
+		{"max-attempts 0", []string{"max-attempts", "0"}, false, []string{`input max-attempts "0"`, "from 1 (no retries) to 20"}},
+		{"max-attempts 21", []string{"max-attempts", "21"}, false, []string{`input max-attempts "21"`, "from 1 (no retries) to 20"}},
+		{"max-attempts not a number", []string{"max-attempts", "five"}, false, []string{`input max-attempts "five"`, "a whole number"}},
 
 		// Release promotion: guards.
 		{"architecture unknown", []string{"architecture", "amd64"}, false, []string{`input architecture "amd64"`, "x86_64, arm64, i386"}},
@@ -235,7 +241,7 @@ func TestBadInputActionUnknownInputs(t *testing.T) {
 	s.env["INPUT_IMAGE_FAMILLY"] = "web-base"
 	s.env["INPUT_IMAGE-FAMILLY"] = "web-base"
 	s.runMain(viaEmulator(srv))
-	checkBadInput(t, s, []string{"image family", "required"})
+	checkBadInput(t, s, []string{"input image-family", "required"})
 	if n := srv.Requests(""); n != 0 {
 		t.Errorf("the emulator saw %d requests; want none", n)
 	}
@@ -249,7 +255,7 @@ func TestBadInputActionUnknownInputs(t *testing.T) {
 	srv.ResetCounts()
 	s = newStep(t, emuInputs(srv, keys...))
 	s.env["INPUT_FAIL_IF_NOT_FOUNDD"] = "maybe"
-	s.env["INPUT_MAX_ATTEMPTS"] = "99"
+	s.env["INPUT_MAX_RETRIES"] = "99" // the data source's deprecated name; the action never had it
 	s.runMain(viaEmulator(srv))
 	if s.code != 0 || s.outputs()["image-id"] != "m-hznew0001" || srv.Requests(describeAction) != 1 {
 		t.Errorf("exit %d, outputs %v, %d requests", s.code, s.outputs(), srv.Requests(describeAction))
@@ -356,11 +362,12 @@ func TestFailureWritesOutputs(t *testing.T) {
 	}
 }
 
-// Which error a step reports, and under which title, stays as it was when
-// the core's rules moved into one place: a bad family is reported before
-// the action's own inputs (family and region both bad: the family), and a
-// rule only the core checks, in a single-region run with keys, is reported
-// by the lookup for its region.
+// Which error a step reports, and under which title: a bad family is
+// reported before the action's own inputs (family and region both bad: the
+// family), and a rule only the core checks is reported before anything is
+// sent, in every mode (not by the lookup for its region, as it was in a
+// single-region run with keys, with the core's name for the setting), naming
+// the input.
 func TestBadInputActionOrderAndTitle(t *testing.T) {
 	srv := emulator(t)
 	keys := []string{"access-key-id", emuKeyID, "access-key-secret", emuSecret}
@@ -368,11 +375,11 @@ func TestBadInputActionOrderAndTitle(t *testing.T) {
 		name, want string
 		inputs     []string
 	}{
-		{"family and region both bad", `::error title=Image family lookup failed::invalid image family "1x"`,
+		{"family and region both bad", `::error title=Image family lookup failed::invalid input image-family "1x"`,
 			[]string{"image-family", "1x", "region", "CN-x"}},
-		{"family bad and a lone key half", `::error title=Image family lookup failed::invalid image family "1x"`,
+		{"family bad and a lone key half", `::error title=Image family lookup failed::invalid input image-family "1x"`,
 			[]string{"image-family", "1x", "access-key-secret", ""}},
-		{"endpoint only the core checks, one region, keys", `::error title=Image family lookup failed in cn-hangzhou::invalid endpoint "ftp://x"`,
+		{"endpoint only the core checks, one region, keys", `::error title=Image family lookup failed::invalid input endpoint "ftp://x"`,
 			[]string{"endpoint", "ftp://x"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

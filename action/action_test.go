@@ -259,24 +259,38 @@ func TestSeveralRegionsPartlyMissing(t *testing.T) {
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
+	// The image outputs describe the first region listed that has an
+	// image, as the data source's attributes do: cn-shanghai here, not an
+	// empty image-id because cn-hangzhou, listed first, has none.
 	outs := s.outputs()
-	if outs["found"] != "false" || outs["image-ids"] != `{"cn-shanghai":"m-sh"}` || outs["image-id"] != "" {
+	if outs["found"] != "false" || outs["image-ids"] != `{"cn-shanghai":"m-sh"}` || outs["image-id"] != "m-sh" ||
+		outs["creation-time"] != sampleImage("m-sh").CreationTime {
 		t.Errorf("outputs = %v", outs)
 	}
 
 	// With the default, one missing region fails the step but the regions
 	// that resolved are still in the outputs (for continue-on-error users).
 	s = newStep(t, map[string]string{"region": "cn-hangzhou,cn-shanghai", "image-family": "web-base"}).run(core.option())
-	if s.code != 3 || s.outputs()["image-ids"] != `{"cn-shanghai":"m-sh"}` {
+	if s.code != 3 || s.outputs()["image-ids"] != `{"cn-shanghai":"m-sh"}` || s.outputs()["image-id"] != "m-sh" {
 		t.Errorf("code %d outputs %v", s.code, s.outputs())
+	}
+
+	// No region has an image: the image outputs are empty.
+	none := &fakeCore{images: map[string]imagefamily.Image{}}
+	s = newStep(t, map[string]string{"region": "cn-hangzhou,cn-shanghai", "image-family": "web-base", "fail-if-not-found": "false"}).run(none.option())
+	if outs := s.outputs(); outs["image-id"] != "" || outs["found"] != "false" || outs["image-ids"] != "{}" {
+		t.Errorf("none found: outputs = %v", outs)
 	}
 }
 
-// Exit codes: any failure other than "not found" outranks it (1), and an
-// input error is 2, as in the CLI.
+// Exit codes are the CLI's (docs/action.md says so): an input error is 2,
+// not found 3, a change with fail-on-change 4, a guard 5, anything else 1;
+// with several regions the worst wins, 1 over 5 over 3 over 4.
 func TestExitCodes(t *testing.T) {
 	nf := func(r string) error { return &imagefamily.NotFoundError{Region: r, Family: "web-base"} }
 	api := &imagefamily.APIError{Service: "ECS", Code: "Forbidden.RAM", HTTPStatus: 403}
+	guard := &imagefamily.GuardError{Guard: "architecture", Region: "cn-hangzhou", Family: "web-base"}
+	changed := &changedError{[]imagefamily.Change{{Region: "cn-hangzhou", Expected: "m-old", Found: imagefamily.Image{ImageID: "m-new"}}}}
 	for _, c := range []struct {
 		err  error
 		want int
@@ -289,6 +303,12 @@ func TestExitCodes(t *testing.T) {
 		{&reportedError{errors.Join(api)}, 1},
 		{fmt.Errorf("wrapped: %w", nf("cn-hangzhou")), 3},
 		{errors.New("other"), 1},
+		{&reportedError{errors.Join(guard)}, 5},
+		{&reportedError{errors.Join(nf("cn-shanghai"), guard)}, 5},
+		{&reportedError{errors.Join(guard, api)}, 1},
+		{&reportedError{errors.Join(changed)}, 4},
+		{&reportedError{errors.Join(changed, nf("cn-shanghai"))}, 3},
+		{&reportedError{errors.Join(guard, changed)}, 5},
 	} {
 		if got := ExitCode(c.err); got != c.want {
 			t.Errorf("ExitCode(%v) = %d, want %d", c.err, got, c.want)
@@ -377,6 +397,25 @@ func TestInputValues(t *testing.T) {
 	}
 	if _, ok := parseBool("1"); ok {
 		t.Error("parseBool(1) accepted")
+	}
+}
+
+// max-attempts is the attempt budget of the CLI's --max-attempts and the
+// data source's max_attempts: it reaches the request as it is; unset, the
+// core's default (5) applies.
+func TestMaxAttemptsInput(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		want  int
+	}{{"", 0}, {"1", 1}, {"3", 3}, {" 20 ", 20}} {
+		core := &fakeCore{images: map[string]imagefamily.Image{"cn-hangzhou": sampleImage("m-1")}}
+		s := newStep(t, map[string]string{"region": "cn-hangzhou", "image-family": "web-base", "max-attempts": c.value}).run(core.option())
+		if s.err != nil || len(core.requests) != 1 {
+			t.Fatalf("max-attempts %q: %v\n%s", c.value, s.err, s.stdout)
+		}
+		if got := core.requests[0].Retry.MaxAttempts; got != c.want {
+			t.Errorf("max-attempts %q: the request has MaxAttempts %d, want %d", c.value, got, c.want)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,10 +57,9 @@ func assumeRole(t *testing.T, srv *ecstest.Server) stsCreds {
 var stepRetryLine = regexp.MustCompile(`^retrying .+: attempt \d+ of \d+ failed \(.+\); next attempt in \S+$`)
 
 // faultStep maps a row onto a step: its inputs and environment, and the
-// options that point it at the emulator. The action has no input for the
-// attempt budget (it is always the default, 5), so the row's budget is set
-// on the request, as a test-only option. Secrets the row brings in are
-// inputs, which scanAll scans for.
+// options that point it at the emulator. The row's attempt budget is the
+// max-attempts input. Secrets the row brings in are inputs, which scanAll
+// scans for.
 func faultStep(t *testing.T, srv *ecstest.Server, tokens *httptest.Server, row ecstest.FaultRow) (*step, []Option) {
 	t.Helper()
 	keys := func(id, secret, token string) *step {
@@ -101,7 +101,9 @@ func faultStep(t *testing.T, srv *ecstest.Server, tokens *httptest.Server, row e
 		tr := &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}
 		opts = append(opts, WithRequest(func(r *imagefamily.Request) { r.Transport = tr }))
 	}
-	opts = append(opts, WithRequest(func(r *imagefamily.Request) { r.Retry.MaxAttempts = row.MaxAttempts }))
+	if row.MaxAttempts > 0 {
+		s.env["INPUT_MAX_ATTEMPTS"] = strconv.Itoa(row.MaxAttempts)
+	}
 	return s, opts
 }
 

@@ -35,6 +35,8 @@ type inputs struct {
 
 	failIfNotFound bool
 	timeout        time.Duration
+	// maxAttempts is the attempt budget (0: the core's default, 5).
+	maxAttempts int
 
 	// Guards: architecture, os-type, max-age.
 	guards imagefamily.Guards
@@ -92,7 +94,7 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 	// minted for nothing. Every other rule of the request is checked by the
 	// core when the request is complete.
 	if err := imagefamily.ValidateFamily(in.family); err != nil {
-		return nil, err
+		return nil, actionNames.Refusal(err)
 	}
 
 	region := input(a, "region")
@@ -101,7 +103,7 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 	}
 	regions, err := imagefamily.ParseRegions(region)
 	if err != nil {
-		return nil, err
+		return nil, actionNames.Refusal(err)
 	}
 	in.regions = regions
 
@@ -141,6 +143,14 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 		in.timeout = d
 	}
 
+	if v := input(a, "max-attempts"); v != "" {
+		n, err := imagefamily.ParseMaxAttempts("input max-attempts", v)
+		if err != nil {
+			return nil, err
+		}
+		in.maxAttempts = n
+	}
+
 	if err := readGuards(a, in); err != nil {
 		return nil, err
 	}
@@ -160,14 +170,14 @@ func readGuards(a *githubactions.Action, in *inputs) error {
 	if v := input(a, "architecture"); v != "" {
 		g := imagefamily.Guards{Architecture: v}
 		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: g}); err != nil {
-			return namedInput(err, "input architecture")
+			return actionNames.Refusal(err)
 		}
 		in.guards.Architecture = v
 	}
 	if v := input(a, "os-type"); v != "" {
 		g := imagefamily.Guards{OSType: v}
 		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: g}); err != nil {
-			return namedInput(err, "input os-type")
+			return actionNames.Refusal(err)
 		}
 		in.guards.OSType = v
 	}
@@ -231,12 +241,10 @@ func readWait(a *githubactions.Action, in *inputs) error {
 		in.wait = d
 	}
 	if v := input(a, "newer-than"); v != "" {
-		if in.wait == 0 {
-			return &imagefamily.ValidationError{Field: "input newer-than", Value: v,
-				Rule: "it only has a meaning with wait-timeout (how long to wait for an image newer than it); set wait-timeout too"}
-		}
+		// The core's rules (an image id, and only with a wait), in the
+		// action's names.
 		if err := imagefamily.ValidateSettings(imagefamily.Request{Wait: in.wait, NewerThan: v}); err != nil {
-			return namedInput(err, "input newer-than")
+			return actionNames.Refusal(err)
 		}
 		in.newerThan = v
 	}
@@ -257,18 +265,6 @@ func keyInputError(err error) error {
 		return &imagefamily.ValidationError{Field: "input access-key-id", Value: "", Rule: "access-key-secret is set but access-key-id is empty; set both"}
 	case "security token":
 		return &imagefamily.ValidationError{Field: "input security-token", Value: "(hidden)", Rule: "a security token is only used together with access-key-id and access-key-secret"}
-	}
-	return err
-}
-
-// namedInput renames the field of a core *ValidationError to the input that
-// gave the value, so the ::error annotation says which input to change.
-func namedInput(err error, field string) error {
-	var ve *imagefamily.ValidationError
-	if errors.As(err, &ve) {
-		c := *ve
-		c.Field = field
-		return &c
 	}
 	return err
 }

@@ -63,7 +63,10 @@ func writeOutputs(path string, outs []output) error {
 // outputsFor lists every output, including empty ones: an output that is
 // always written reads as an empty string rather than being absent when nothing is found.
 func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imagefamily.Image, changed bool) ([]output, error) {
-	first, found1 := images[results[0].Region]
+	// The image outputs describe the first region listed that has an
+	// image, as the data source's attributes do (imagefamily.FirstFound).
+	firstResult, found1 := imagefamily.FirstFound(results)
+	first := firstResult.Image
 	found := len(images) == len(results)
 
 	ids := map[string]string{}
@@ -89,8 +92,8 @@ func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imag
 	}
 
 	// Every field of the image's table is an output, named and written as
-	// every front names and writes it (imagefamily.Fields); empty when the
-	// first region has no image.
+	// every front names and writes it (imagefamily.Fields); empty when no
+	// region has an image.
 	var outs []output
 	for _, f := range imagefamily.Fields() {
 		v := ""

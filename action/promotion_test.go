@@ -119,8 +119,8 @@ func TestGuardsRefuse(t *testing.T) {
 				opts = append(opts, WithRequest(fixedClock(row.clock)))
 			}
 			s := newStep(t, keyed(srv, row.in...)).runMain(opts...)
-			if s.code != 1 {
-				t.Errorf("exit %d, want 1", s.code)
+			if s.code != 5 {
+				t.Errorf("exit %d, want 5 (a guard, as in the CLI)", s.code)
 			}
 			errs := annotations(s, "::error ")
 			if len(errs) != 1 {
@@ -154,8 +154,8 @@ func TestGuardsSeveralRegions(t *testing.T) {
 	srv.AddImage("cn-beijing", ecs.Image{ImageId: "m-bjarm", ImageName: "web-base-arm", ImageFamily: "web-base",
 		Status: "Available", CreationTime: "2024-02-03T00:00:00Z", Architecture: "arm64", OSType: "linux", Size: 40, IsSelfShared: "false"})
 	s := newStep(t, keyed(srv, "region", "cn-hangzhou,cn-beijing", "architecture", "x86_64")).runMain(viaEmulator(srv))
-	if s.code != 1 {
-		t.Errorf("exit %d, want 1", s.code)
+	if s.code != 5 {
+		t.Errorf("exit %d, want 5 (a guard, as in the CLI)", s.code)
 	}
 	errs := annotations(s, "::error ")
 	if len(errs) != 1 || !strings.Contains(errs[0], "title=Image refused by a guard in cn-beijing::") ||
@@ -214,8 +214,8 @@ func TestDriftChanged(t *testing.T) {
 func TestDriftFailOnChange(t *testing.T) {
 	srv := emulator(t)
 	s := newStep(t, keyed(srv, "expected-image-ids", `{"cn-hangzhou":"m-hzold0001"}`, "fail-on-change", "true")).runMain(viaEmulator(srv))
-	if s.code != 1 {
-		t.Errorf("exit %d, want 1", s.code)
+	if s.code != 4 {
+		t.Errorf("exit %d, want 4 (a change, as in the CLI)", s.code)
 	}
 	outs := s.outputs()
 	if outs["changed"] != "true" || outs["image-id"] != "m-hznew0001" || outs["image-ids"] != `{"cn-hangzhou":"m-hznew0001"}` {
@@ -267,7 +267,7 @@ func TestDriftRoundTrip(t *testing.T) {
 
 	srv.AddImage("cn-shanghai", emuImage("m-shnewer001", "2024-03-03T00:00:00Z"))
 	s = newStep(t, keyed(srv, "region", "cn-hangzhou\ncn-shanghai", "expected-image-ids", committed, "fail-on-change", "true")).runMain(viaEmulator(srv))
-	if s.code != 1 || s.outputs()["changed"] != "true" ||
+	if s.code != 4 || s.outputs()["changed"] != "true" ||
 		s.outputs()["image-ids"] != `{"cn-hangzhou":"m-hznew0001","cn-shanghai":"m-shnewer001"}` {
 		t.Fatalf("exit %d, outputs %v\n%s", s.code, s.outputs(), s.stdout)
 	}

@@ -17,8 +17,16 @@ import (
 // title), so the annotation stays one line; safetext.Terminal escapes what
 // that leaves (other controls, escape sequences, bidi overrides, Unicode line
 // separators), whatever the core already escaped.
+//
+// The core's own multi-line guidance (no credentials found) keeps its line
+// breaks, which go-githubactions writes %0A: the annotation shows it as the
+// list it is, with the action's inputs named (actionNames).
 func annotate(a *githubactions.Action, title string, err error) {
-	a.WithFieldsMap(map[string]string{"title": safetext.Terminal(title)}).Errorf("%s", safetext.Terminal(err.Error()))
+	lines := imagefamily.MessageLines(actionNames.NoCredentials(err))
+	for i, l := range lines {
+		lines[i] = safetext.Terminal(l)
+	}
+	a.WithFieldsMap(map[string]string{"title": safetext.Terminal(title)}).Errorf("%s", strings.Join(lines, "\n"))
 }
 
 // stepLog prints whole lines to the step log from any goroutine: the
@@ -50,8 +58,18 @@ func (l *stepLog) debug(line string) {
 func (c *config) report(a *githubactions.Action, in *inputs, results []imagefamily.Result) error {
 	var failures []error
 	images := map[string]imagefamily.Image{}
+	credentialsReported := false
 	for _, r := range results {
 		switch {
+		case errors.As(r.Err, new(*imagefamily.CredentialsError)) && credentialsReported:
+			// Credentials are obtained once for every region: one failure,
+			// annotated once (with its guidance, over lines).
+			failures = append(failures, r.Err)
+		case errors.As(r.Err, new(*imagefamily.CredentialsError)):
+			credentialsReported = true
+			err := explain(r.Err, in)
+			annotate(a, fmt.Sprintf("Image family lookup failed in %s", r.Region), err)
+			failures = append(failures, err)
 		case r.Err == nil:
 			images[r.Region] = r.Image
 			a.Infof("%s: the newest image in family %s is %s (%s, version %s, created %s)",
@@ -110,7 +128,8 @@ func (c *config) report(a *githubactions.Action, in *inputs, results []imagefami
 }
 
 // changedError fails a step whose newest images differ from
-// expected-image-ids while fail-on-change is true (exit code 1).
+// expected-image-ids while fail-on-change is true (exit code 4, as in the
+// CLI).
 type changedError struct{ changes []imagefamily.Change }
 
 func (e *changedError) Error() string {
@@ -120,6 +139,10 @@ func (e *changedError) Error() string {
 	}
 	return "the newest image differs from expected-image-ids (fail-on-change is true): " + strings.Join(lines, "; ")
 }
+
+// Is makes a change that fails the step the core's ErrChanged, exit code 4
+// as in the CLI.
+func (e *changedError) Is(target error) bool { return target == imagefamily.ErrChanged }
 
 func orDash(s string) string {
 	if s == "" {

@@ -47,15 +47,20 @@ var (
 )
 
 // ValidationError names the field, the offending value and the rule it broke.
-// It is returned before any network call.
+// It is returned before any network call. Its text is the one format of a
+// refusal on every front, "invalid <field> "<value>": <rule>"; a front
+// words it with its own names (Names.Refusal).
 type ValidationError struct {
 	Field string // user-facing field name, such as "image family"
 	Value string // the offending value, already safe to print
-	Rule  string // the rule, phrased so the user knows what to change
+	// Rule is the rule, phrased so the user knows what to change. Another
+	// setting it refers to is written {name} (the core's name, such as
+	// {wait}), so that each front names it its own way.
+	Rule string
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Rule)
+	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, refs(e.Rule, func(string) string { return "" }))
 }
 
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
@@ -252,11 +257,15 @@ type CredentialsError struct {
 	Source string // such as "OIDC (ALIBABA_CLOUD_OIDC_TOKEN_FILE)"
 	Err    error
 	none   bool
+	guide  string // for none: the guidance in a front's names (Names.NoCredentials)
 }
 
 func (e *CredentialsError) Error() string {
 	if e.none {
-		return noCredentialsMessage
+		if e.guide != "" {
+			return e.guide
+		}
+		return credentialsGuide(libraryNames)
 	}
 	return fmt.Sprintf("credentials from %s: %v", e.Source, e.Err)
 }
@@ -269,16 +278,6 @@ func (e *CredentialsError) Is(target error) bool {
 	}
 	return target == ErrCredentials
 }
-
-const noCredentialsMessage = `no Alibaba Cloud credentials found. Provide them in one of these ways (first match wins):
-  1. an access key pair given explicitly (flags, HCL attributes or action inputs), optionally with a security token;
-  2. environment: ALIBABA_CLOUD_ACCESS_KEY_ID + ALIBABA_CLOUD_ACCESS_KEY_SECRET (+ ALIBABA_CLOUD_SECURITY_TOKEN),
-     or ALICLOUD_ACCESS_KEY + ALICLOUD_SECRET_KEY (+ ALICLOUD_SECURITY_TOKEN or SECURITY_TOKEN);
-  3. OIDC: ALIBABA_CLOUD_ROLE_ARN + ALIBABA_CLOUD_OIDC_PROVIDER_ARN + ALIBABA_CLOUD_OIDC_TOKEN_FILE
-     (in GitHub Actions: role-to-assume + oidc-provider-arn, with permissions: id-token: write);
-  4. an aliyun CLI profile: ~/.aliyun/config.json, chosen by ALIBABA_CLOUD_PROFILE / ALICLOUD_PROFILE or a profile setting;
-  5. the ECS instance RAM role, when a role name is given (ram_role_name / --ram-role-name / ALIBABA_CLOUD_ECS_METADATA).
-Any of these can be followed by assuming a RAM role (ram_role_arn / --role-arn)`
 
 // IsInputError reports whether err means the input was rejected before any
 // request was sent (the CLI's exit code 2).

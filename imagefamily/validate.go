@@ -288,9 +288,43 @@ func validateTimeout(d time.Duration) error {
 // Retries (Request.Retry).
 
 // MaxAttempts is the most attempts RetryPolicy.MaxAttempts may ask for: a
-// typo such as 1000 must not turn an outage into an hour of retries. The
-// fronts that count retries rather than attempts offer one less.
+// typo such as 1000 must not turn an outage into an hour of retries. Every
+// front counts attempts (--max-attempts, max-attempts, max_attempts); the
+// data source's deprecated max_retries counts retries, one less.
 const MaxAttempts = maxAttemptsLimit
+
+// DefaultMaxAttempts is the attempt budget when none is set, on every front
+// (the CLI's --max-attempts, the action's max-attempts, the data source's
+// max_attempts).
+const DefaultMaxAttempts = defaultMaxAttempts
+
+// ParseMaxAttempts reads a number of attempts as the fronts that take it as
+// text accept it (the CLI's --max-attempts, the action's max-attempts): a
+// whole number, the rule of ValidateMaxAttempts. It returns a
+// *ValidationError naming field.
+func ParseMaxAttempts(field, value string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(value))
+	if err != nil {
+		return 0, maxAttemptsError(field, value)
+	}
+	return n, ValidateMaxAttempts(field, n)
+}
+
+// ValidateMaxAttempts is the rule of a number of attempts a user sets, the
+// same on every front: 1 (no retries) to MaxAttempts. (RetryPolicy also
+// takes 0, "the default", which no front offers: an attempt budget of 0
+// written out is a mistake.)
+func ValidateMaxAttempts(field string, n int) error {
+	if n < 1 || n > MaxAttempts {
+		return maxAttemptsError(field, strconv.Itoa(n))
+	}
+	return nil
+}
+
+func maxAttemptsError(field, value string) error {
+	return &ValidationError{Field: field, Value: value,
+		Rule: fmt.Sprintf("it must be a whole number from 1 (no retries) to %d", MaxAttempts)}
+}
 
 func validateRetry(p RetryPolicy) error {
 	if p.MaxAttempts < 0 || p.MaxAttempts > MaxAttempts {
@@ -361,7 +395,7 @@ func validateWait(wait time.Duration, newerThan string) error {
 			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it must be an image id, such as m-bp1g7004ksh0oeuc0001"}
 		}
 		if wait == 0 {
-			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it only has a meaning with a wait (how long to wait for a newer image)"}
+			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it only has a meaning with {wait} (how long to wait for an image newer than it): set {wait} too"}
 		}
 	}
 	return nil

@@ -49,7 +49,7 @@ func validateCredentials(c Credentials) error {
 	}
 	if sources := explicitSources(c); len(sources) > 1 {
 		return bad("credentials", strings.Join(sources, " + "), "set only one credential source; "+
-			"to exchange keys for a role use the role ARN to assume (AssumeRole) instead of combining sources")
+			"to exchange keys for a role, assume it with {role ARN} (AssumeRole) instead of combining sources")
 	}
 	if hasOIDC {
 		switch {

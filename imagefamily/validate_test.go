@@ -241,3 +241,27 @@ func TestValidateTimeoutRange(t *testing.T) {
 		}
 	}
 }
+
+// The attempt budget every front offers: 1 (no retries) to MaxAttempts, the
+// same rule for the CLI's text, the action's input and the data source's
+// number; the error names the front's field.
+func TestParseMaxAttempts(t *testing.T) {
+	for in, want := range map[string]int{"1": 1, "5": 5, " 20 ": 20} {
+		if n, err := ParseMaxAttempts("--max-attempts", in); err != nil || n != want {
+			t.Errorf("ParseMaxAttempts(%q) = %d, %v; want %d", in, n, err, want)
+		}
+	}
+	for _, in := range []string{"0", "21", "-1", "five", "", "1.5", "99999999999999999999"} {
+		_, err := ParseMaxAttempts("input max-attempts", in)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != "input max-attempts" || !strings.Contains(err.Error(), "from 1 (no retries) to 20") {
+			t.Errorf("ParseMaxAttempts(%q) = %v, want a validation error naming the field and the rule", in, err)
+		}
+	}
+	if err := ValidateMaxAttempts("max_attempts", 0); err == nil || !strings.Contains(err.Error(), `invalid max_attempts "0"`) {
+		t.Errorf("ValidateMaxAttempts(0) = %v", err)
+	}
+	if DefaultMaxAttempts != 5 || MaxAttempts != 20 {
+		t.Errorf("DefaultMaxAttempts %d, MaxAttempts %d: the docs say 5 and 20", DefaultMaxAttempts, MaxAttempts)
+	}
+}

@@ -31,7 +31,7 @@ type badInputRow struct {
 
 // fam runs a family through resolve in cn-hangzhou.
 func fam(name, family string, frags ...string) badInputRow {
-	return badInputRow{name: "family " + name, args: []string{"--image-family", family}, frags: append([]string{"image family"}, frags...)}
+	return badInputRow{name: "family " + name, args: []string{"--image-family", family}, frags: append([]string{"invalid --image-family "}, frags...)}
 }
 
 // ciAndSSO is an aliyun CLI config file with the profiles ci and sso.
@@ -94,7 +94,7 @@ func cliBadInputs() []badInputRow {
 			frags: []string{"ALIBABA_CLOUD_ECS_ENDPOINT", "must not have a path"}},
 		{name: "ECS endpoint from the environment with credentials", env: with(keys, "ALIBABA_CLOUD_ECS_ENDPOINT", "https://LTAIKEY:pw-secret-123@ecs.example.com"),
 			args: withFamily(), noEndpoint: true, frags: []string{"ALIBABA_CLOUD_ECS_ENDPOINT", "user information"}},
-		{name: "STS endpoint", args: withFamily("--sts-endpoint", "ftp://sts.example.com"), frags: []string{"STS endpoint", "scheme"}},
+		{name: "STS endpoint", args: withFamily("--sts-endpoint", "ftp://sts.example.com"), frags: []string{`invalid --sts-endpoint "ftp://sts.example.com"`, "scheme"}},
 		{name: "STS endpoint from the environment", env: with(keys, "ALIBABA_CLOUD_STS_ENDPOINT", "https://sts.example.com/x"),
 			args: withFamily("--role-arn", "acs:ram::123456789012:role/image-reader"), frags: []string{"STS endpoint", "path"}},
 		// Durations and numbers.
@@ -112,13 +112,14 @@ func cliBadInputs() []badInputRow {
 		{name: "timeout overflowing a duration", args: withFamily("--timeout", "99999999999h"), frags: []string{`--timeout "99999999999h"`}},
 		{name: "timeout overflowing as seconds", args: withFamily("--timeout", "18446744074"), frags: []string{"--timeout", "between 100ms and 1h"}},
 		{name: "timeout with a control character", args: withFamily("--timeout", "1s\x1b[2J"), frags: []string{"--timeout", `\x1b[2J`}},
-		{name: "max attempts 0", args: withFamily("--max-attempts", "0"), frags: []string{"max-attempts", "between 1 and 20"}},
-		{name: "max attempts 21", args: withFamily("--max-attempts", "21"), frags: []string{"max attempts", "between 1 and 20"}},
-		{name: "concurrency 65", args: withFamily("--concurrency", "65"), frags: []string{"--concurrency", "between 1 and 64"}},
+		{name: "max attempts 0", args: withFamily("--max-attempts", "0"), frags: []string{`--max-attempts "0"`, "from 1 (no retries) to 20"}},
+		{name: "max attempts 21", args: withFamily("--max-attempts", "21"), frags: []string{`--max-attempts "21"`, "from 1 (no retries) to 20"}},
+		{name: "max attempts not a number", args: withFamily("--max-attempts", "five"), frags: []string{`--max-attempts "five"`, "a whole number"}},
+		{name: "concurrency 65", args: withFamily("--concurrency", "65"), frags: []string{`invalid --concurrency "65"`, "from 1 to 64"}},
 		{name: "concurrency negative", args: withFamily("--concurrency", "-1"), frags: []string{"--concurrency", "or 0 for every region at once"}},
-		{name: "output format", args: withFamily("--output", "xml"), frags: []string{"--output", "id or json"}},
+		{name: "output format", args: withFamily("--output", "xml"), frags: []string{`invalid --output "xml"`, "id, json or text"}},
 		// Credential settings.
-		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source"}},
+		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source", "assume it with --role-arn"}},
 		// The aliyun CLI profile, read before the region is looked for
 		// (the region may come from it): a profile or file that is not
 		// there is reported as such, not as a missing --region (issue #22).
@@ -134,9 +135,9 @@ func cliBadInputs() []badInputRow {
 			frags: []string{"--profile-file", "is not valid JSON"}},
 		{name: "profile file a directory", args: withFamily("--profile-file", "$DIR"), files: map[string]string{},
 			frags: []string{"--profile-file", "cannot be read: is a directory"}},
-		{name: "role ARN of another cloud", args: withFamily("--role-arn", "arn:aws:iam::123456789012:role/x"), frags: []string{"role ARN", "acs:ram::"}},
-		{name: "role session name too short", args: withFamily("--role-session-name", "a"), frags: []string{"role session name", "2 to 64 characters"}},
-		{name: "ECS role name given as an ARN", args: withFamily("--ram-role-name", "acs:ram::1:role/x"), frags: []string{"ECS RAM role name", "not an ARN"}},
+		{name: "role ARN of another cloud", args: withFamily("--role-arn", "arn:aws:iam::123456789012:role/x"), frags: []string{`invalid --role-arn "arn:aws:iam::123456789012:role/x"`, "acs:ram::"}},
+		{name: "role session name too short", args: withFamily("--role-session-name", "a"), frags: []string{`invalid --role-session-name "a"`, "2 to 64 characters"}},
+		{name: "ECS role name given as an ARN", args: withFamily("--ram-role-name", "acs:ram::1:role/x"), frags: []string{`invalid --ram-role-name "acs:ram::1:role/x"`, "not an ARN"}},
 		{name: "key id without secret", env: map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": demoAccessKeyID}, args: withFamily(),
 			frags: []string{"environment", "ALIBABA_CLOUD_ACCESS_KEY_SECRET is empty or unset"}},
 		{name: "secret without key id", env: map[string]string{"ALICLOUD_SECRET_KEY": demoSecret}, args: withFamily(),
@@ -222,8 +223,8 @@ func cliBadInputs() []badInputRow {
 		{name: "wait negative bare seconds", args: withFamily("--wait", "-5"), frags: []string{"--wait", "between 0s and 6h0m0s"}},
 		{name: "wait not a duration", args: withFamily("--wait", "forever"), frags: []string{`--wait "forever"`, "a duration such as 90s"}},
 		{name: "wait in days", args: withFamily("--wait", "1d"), frags: []string{`--wait "1d"`, "a duration such as 90s"}},
-		{name: "newer than without wait", args: withFamily("--newer-than", "m-bp1demowebbase000003"), frags: []string{`--newer-than "m-bp1demowebbase000003"`, "only has a meaning with a wait"}},
-		{name: "newer than with wait 0", args: withFamily("--newer-than", "m-bp1demowebbase000003", "--wait", "0"), frags: []string{"--newer-than", "only has a meaning with a wait"}},
+		{name: "newer than without wait", args: withFamily("--newer-than", "m-bp1demowebbase000003"), frags: []string{`invalid --newer-than "m-bp1demowebbase000003"`, "it only has a meaning with --wait (how long to wait for an image newer than it): set --wait too"}},
+		{name: "newer than with wait 0", args: withFamily("--newer-than", "m-bp1demowebbase000003", "--wait", "0"), frags: []string{"--newer-than", "only has a meaning with --wait"}},
 		{name: "newer than not an image id", args: withFamily("--wait", "1m", "--newer-than", "web-base v3"), frags: []string{`--newer-than "web-base v3"`, "it must be an image id"}},
 		// Usage.
 		{name: "unknown flag", args: withFamily("--regionn", "cn-hangzhou"), frags: []string{"-regionn", "flag provided but not defined"}},

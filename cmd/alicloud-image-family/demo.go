@@ -20,7 +20,7 @@ const (
 // so a new user sees the tool work without a cloud account.
 func (a *app) demo(ctx context.Context, args []string) int {
 	if len(args) > 0 {
-		fmt.Fprintf(a.stderr, "alicloud-image-family demo takes no arguments\n")
+		a.report(fmt.Sprintf("alicloud-image-family demo: it takes no arguments, not %q", args[0]), "Run 'alicloud-image-family -h' for usage.")
 		return exitUsage
 	}
 	f, err := ecstest.ParseFixture(ecstest.DemoFixture)

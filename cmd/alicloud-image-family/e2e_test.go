@@ -199,7 +199,7 @@ func TestE2EResults(t *testing.T) {
 			[]string{"--image-family", "web-base"}, 0, wantNewest + "\n", nil},
 		{"role not attached to the instance", nil, []string{"--image-family", "web-base", "--ram-role-name", "image-reader", "--metadata-endpoint", "https://" + e.Endpoint}, 1, "", []string{`ECS instance RAM role "image-reader"`}},
 		{"STS-issued credentials", demoEnv, []string{"--image-family", "web-base", "--role-arn", "acs:ram::123456789012:role/image-reader"}, 0, wantNewest + "\n", nil},
-		{"invalid family", demoEnv, []string{"--image-family", "http://x"}, 2, "", []string{"image family", "http://"}},
+		{"invalid family", demoEnv, []string{"--image-family", "http://x"}, 2, "", []string{`invalid --image-family "http://x"`, "http://"}},
 		{"no credentials", nil, []string{"--image-family", "web-base"}, 2, "", []string{"no Alibaba Cloud credentials"}},
 		{"DEBUG=sdk keeps stdout clean", with(demoEnv, "DEBUG", "sdk"), []string{"--image-family", "web-base"}, 0, wantNewest + "\n", nil},
 	}

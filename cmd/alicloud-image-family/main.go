@@ -23,18 +23,21 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/action"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
 )
 
+// The exit codes are the core's table, which the action shares
+// (imagefamily.ExitCode).
 const (
-	exitOK       = 0
-	exitFailure  = 1
-	exitUsage    = 2
-	exitNotFound = 3
-	exitChanged  = 4
-	exitGuard    = 5
+	exitOK       = imagefamily.ExitOK
+	exitFailure  = imagefamily.ExitFailure
+	exitUsage    = imagefamily.ExitUsage
+	exitNotFound = imagefamily.ExitNotFound
+	exitChanged  = imagefamily.ExitChanged
+	exitGuard    = imagefamily.ExitGuard
 )
 
 // app is the command with its surroundings injected, so tests can run it in
@@ -116,7 +119,6 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		fmt.Fprint(a.stdout, usage)
 		return exitOK
 	}
-	a.reportf("alicloud-image-family: unknown command %q", args[0])
-	fmt.Fprint(a.stderr, "\n"+usage)
+	a.report(fmt.Sprintf("alicloud-image-family: unknown command %q", args[0]), "Run 'alicloud-image-family -h' for usage.")
 	return exitUsage
 }

@@ -31,15 +31,15 @@ func (a *app) report(lines ...string) {
 	io.WriteString(a.stderr, b.String())
 }
 
-// reportMessage writes a message that may span lines (the core's own
-// guidance, such as the list of credential sources) with its line breaks
-// kept: each line is escaped, every line after the first is indented, and a
+// reportLines writes a message of several lines (the core's own guidance,
+// such as the list of credential sources; imagefamily.MessageLines): each
+// line is escaped, every line after the first is indented, and a
 // continuation line that would read as a workflow command once the runner
 // trims its leading white space (it does: "  ::error::x" is a command) gets
 // a backslash in front, so that no line of stderr can act as text the CLI
 // did not write.
-func (a *app) reportMessage(msg string) {
-	lines := strings.Split(msg, "\n")
+func (a *app) reportLines(lines []string) {
+	lines = append([]string(nil), lines...)
 	for i := 1; i < len(lines); i++ {
 		l := lines[i]
 		if t := strings.TrimLeft(l, " \t"); strings.HasPrefix(t, "::") {

@@ -24,9 +24,11 @@ func TestReportEscapesEachLine(t *testing.T) {
 	}
 }
 
-// fail keeps a message's own line breaks (the core's multi-line guidance
-// reads as a list), escapes every line, and indents every line after the
-// first, so no line of stderr can start with text the CLI did not write.
+// fail keeps only the line breaks of the core's own multi-line guidance
+// (imagefamily.MessageLines: it reads as a list; TestNoCredentialsGuidanceCLI),
+// escapes every line, and indents every line after the first, so no line
+// of stderr can start with text the CLI did not write. Any other message,
+// as this one, is one line with its line breaks written \n.
 func TestFailEscapesAndIndentsEachLine(t *testing.T) {
 	var errb bytes.Buffer
 	a := &app{stderr: &errb}

@@ -35,7 +35,7 @@ var promotionFlags = []string{"architecture", "os-type", "max-age", "expect", "e
 // promotion parses the guard and wait flags; every error is a
 // *imagefamily.ValidationError naming the flag (exit 2, nothing sent).
 // Unknown guard values and --newer-than are checked by imagefamily.Validate
-// (flagNamed gives their flag names).
+// (cliNames gives their flag names).
 func (f *resolveFlags) promotion(fs *flag.FlagSet, set map[string]bool) (promotion, error) {
 	p := promotion{guards: imagefamily.Guards{Architecture: f.architecture, OSType: f.osType}}
 	for _, name := range promotionFlags {
@@ -116,30 +116,6 @@ func readExpectFile(path string) ([]byte, error) {
 		return bad(fmt.Sprintf("it is larger than %d KiB; it should hold one image id per region", maxExpectFile>>10))
 	}
 	return b, nil
-}
-
-// flagNamed renames the field of a core *ValidationError to the CLI's flag
-// for it (coreFieldFlags), so that a refusal by imagefamily.Validate names
-// the flag to change.
-func flagNamed(err error) error {
-	if ve, flag, ok := imagefamily.FrontName(err, coreFieldFlags); ok {
-		named := *ve
-		named.Field = flag
-		return &named
-	}
-	return err
-}
-
-// coreFieldFlags are the core's names of the request fields the CLI sets
-// from a flag of its own.
-var coreFieldFlags = map[string]string{
-	"architecture": "--architecture",
-	"os type":      "--os-type",
-	"max age":      "--max-age",
-	"wait":         "--wait",
-	"newer than":   "--newer-than",
-	"profile":      "--profile",
-	"profile file": "--profile-file",
 }
 
 // reportChanges writes one line per region whose newest image is not the

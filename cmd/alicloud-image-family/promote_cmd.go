@@ -83,8 +83,7 @@ func (a *app) promote(ctx context.Context, args []string) int {
 }
 
 func (a *app) lifecycleUsage(cmd, format string, args ...any) int {
-	a.report(fmt.Sprintf("alicloud-image-family "+cmd+": "+format, args...), "Run 'alicloud-image-family "+cmd+" -h' for usage.")
-	return exitUsage
+	return a.commandUsage(cmd, format, args...)
 }
 
 // lifecycle parses and checks everything offline (exit 2, nothing sent on
@@ -92,11 +91,8 @@ func (a *app) lifecycleUsage(cmd, format string, args ...any) int {
 func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	var f lifecycleFlags
 	fs := newLifecycleFlagSet(cmd, &f, a.stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := a.parseFlagsAs(cmd, fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return a.lifecycleUsage(cmd, "unexpected argument %q", fs.Arg(0))
@@ -104,8 +100,9 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	if f.output != "text" && f.output != "json" {
 		return a.lifecycleUsage(cmd, "--output must be text or json, not %q", f.output)
 	}
-	if f.maxAttempts < 1 {
-		return a.lifecycleUsage(cmd, "--max-attempts must be between 1 and %d (1 disables retries), not %d", imagefamily.MaxAttempts, f.maxAttempts)
+	maxAttempts, err := imagefamily.ParseMaxAttempts("--max-attempts", f.maxAttempts.raw)
+	if err != nil {
+		return a.lifecycleUsage(cmd, "%v", err)
 	}
 	timeout, err := f.timeout.duration()
 	if err != nil {
@@ -146,7 +143,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 		VPC:      f.vpc,
 		Timeout:  timeout,
 		Retry: imagefamily.RetryPolicy{
-			MaxAttempts: f.maxAttempts,
+			MaxAttempts: maxAttempts,
 			OnRetry:     func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
 		},
 		Wait:        wait,
@@ -180,17 +177,14 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	return a.printOutcomes(cmd, out, f.output, f.dryRun)
 }
 
+// lifecycleFlagNamed words a core refusal with the flag it is about: the
+// CLI's names (cliNames) and --image-ids.
 func lifecycleFlagNamed(err error) error {
-	names := map[string]string{"image family": "--image-family", "image ids": "--image-ids"}
-	for k, v := range coreFieldFlags {
-		names[k] = v
+	names := imagefamily.Names{Front: cliNames.Front, Settings: map[string]string{"image ids": "--image-ids"}}
+	for k, v := range cliNames.Settings {
+		names.Settings[k] = v
 	}
-	if ve, flag, ok := imagefamily.FrontName(err, names); ok {
-		named := *ve
-		named.Field = flag
-		return &named
-	}
-	return err
+	return names.Refusal(err)
 }
 
 // outcomeJSON is one region's outcome in --output json.

@@ -43,8 +43,8 @@ func TestDefaultConcurrency(t *testing.T) {
 	var f resolveFlags
 	var help bytes.Buffer
 	fs := newResolveFlagSet(&f, &help)
-	if err := fs.Parse(nil); err != nil || f.concurrency != 0 {
-		t.Fatalf("default concurrency %d (%v), want 0", f.concurrency, err)
+	if err := fs.Parse(nil); err != nil || f.concurrency.raw != "0" {
+		t.Fatalf("default concurrency %q (%v), want 0", f.concurrency.raw, err)
 	}
 	fs.Usage()
 	want := fmt.Sprintf("0 resolves every region at once, up to %d", imagefamily.DefaultConcurrency)

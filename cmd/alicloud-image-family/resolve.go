@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,8 +36,8 @@ type resolveFlags struct {
 	ramRoleName     string
 	metadataEP      string
 	timeout         timeoutFlag
-	maxAttempts     int
-	concurrency     int
+	maxAttempts     textFlag
+	concurrency     textFlag
 	debug           bool
 
 	// Release promotion (promote.go): guards, drift and waiting.
@@ -60,6 +61,14 @@ type timeoutFlag struct {
 }
 
 func (t *timeoutFlag) String() string { return t.raw }
+
+// textFlag records a flag's text, for values the core parses (so that a bad
+// value is refused in the core's words, naming the flag, like every other).
+type textFlag struct{ raw string }
+
+func (t *textFlag) String() string { return t.raw }
+
+func (t *textFlag) Set(v string) error { t.raw = v; return nil }
 
 func (t *timeoutFlag) Set(v string) error { t.raw, t.set = v, true; return nil }
 
@@ -95,15 +104,16 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.output, "output", "id", "id: the image id (region<TAB>id per line for several regions); json: the image with the API's field names;\n"+
 		"text: a header line of column names ("+strings.Join(textColumns()[:3], ", ")+", ..., the image's one-line fields), then a tab-separated line per region")
 	addConnectionFlags(fs, f)
-	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("regions resolved at once, 1 to 64; 0 resolves every region at once, up to %d", imagefamily.DefaultConcurrency))
+	f.concurrency.raw = "0"
+	fs.Var(&f.concurrency, "concurrency", fmt.Sprintf("the `number` of regions resolved at once, 1 to %d; 0 resolves every region at once, up to %d", maxConcurrency, imagefamily.DefaultConcurrency))
 	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
 	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
 	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
 	fs.StringVar(&f.expect, "expect", "", "the image ids you expect, as REGION=ID `pairs` separated by commas; a region whose newest image differs is reported on stderr\n"+
 		"(\"region: old -> new (created ...)\") and the exit code is 4; stdout holds the new ids as usual")
 	fs.StringVar(&f.expectFile, "expect-file", "", "like --expect, from a JSON `file` of region to image id (the GitHub Action's image-ids output)")
-	fs.StringVar(&f.wait, "wait", "", fmt.Sprintf("wait up to this `duration` (0 to %s; a bare number counts seconds) for an available image, polling;\n"+
-		"one progress line per poll on stderr; at the deadline exit 3 saying what was last seen (default 0: no waiting)", shortDuration(imagefamily.MaxWait)))
+	fs.StringVar(&f.wait, "wait", "0", fmt.Sprintf("wait up to this `duration` (0, no waiting, to %s; a bare number counts seconds) for an available image, polling;\n"+
+		"one progress line per poll on stderr; at the deadline exit 3 saying what was last seen", shortDuration(imagefamily.MaxWait)))
 	fs.StringVar(&f.newerThan, "newer-than", "", "with --wait: wait for a newest image other than this `image-id` (the one the last build used)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: alicloud-image-family resolve --region R --image-family F [flags]
@@ -140,7 +150,8 @@ func addConnectionFlags(fs *flag.FlagSet, f *resolveFlags) {
 	f.timeout.raw = shortDuration(imagefamily.DefaultTimeout)
 	fs.Var(&f.timeout, "timeout", fmt.Sprintf("deadline for the whole lookup, retries included: a `duration` from %s to %s (a bare number counts seconds)",
 		shortDuration(imagefamily.MinTimeout), shortDuration(imagefamily.MaxTimeout)))
-	fs.IntVar(&f.maxAttempts, "max-attempts", 5, "attempts per request for throttling, 5xx and network errors (1 disables retries)")
+	f.maxAttempts.raw = strconv.Itoa(imagefamily.DefaultMaxAttempts)
+	fs.Var(&f.maxAttempts, "max-attempts", fmt.Sprintf("the `number` of attempts per request for throttling, 5xx and network errors: 1 (no retries) to %d", imagefamily.MaxAttempts))
 	fs.BoolVar(&f.debug, "debug", false, "trace HTTP exchanges to stderr, secrets redacted")
 }
 
@@ -154,29 +165,59 @@ func (f *resolveFlags) credentials(getenv func(string) string) imagefamily.Crede
 	}
 }
 
+// maxConcurrency bounds --concurrency: more connections at once than
+// regions exist is a typo.
+const maxConcurrency = 64
+
+// parseFlags parses the command line. -h prints the whole help (exit 0);
+// any other mistake (an unknown flag, a value the flag package cannot
+// read) is a usage error like every other: one line and the hint, not the
+// flag package's message followed by the whole help.
+func (a *app) parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	return a.parseFlagsAs("resolve", fs, args)
+}
+
+// parseFlagsAs is parseFlags for the command cmd (resolve, promote,
+// rollback), whose name the usage line and its hint carry.
+func (a *app) parseFlagsAs(cmd string, fs *flag.FlagSet, args []string) (code int, ok bool) {
+	help, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = help
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		help()
+		return exitOK, false
+	case err != nil:
+		return a.commandUsage(cmd, "%s", err.Error()), false
+	}
+	return exitOK, true
+}
+
 func (a *app) resolve(ctx context.Context, args []string) int {
 	var f resolveFlags
 	fs := newResolveFlagSet(&f, a.stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := a.parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return a.usageError("unexpected argument %q (flags go before nothing else; did you forget --image-family?)", fs.Arg(0))
 	}
 	if f.output != "id" && f.output != "json" && f.output != "text" {
-		return a.usageError("--output must be text, id or json, not %q", f.output)
+		return a.usageError("%v", &imagefamily.ValidationError{Field: "--output", Value: f.output, Rule: "it must be id, json or text"})
 	}
-	if f.concurrency < 0 || f.concurrency > 64 {
-		return a.usageError("--concurrency must be between 1 and 64, or 0 for every region at once (up to %d), not %d", imagefamily.DefaultConcurrency, f.concurrency)
+	concurrency, err := strconv.Atoi(strings.TrimSpace(f.concurrency.raw))
+	if err != nil || concurrency < 0 || concurrency > maxConcurrency {
+		return a.usageError("%v", &imagefamily.ValidationError{Field: "--concurrency", Value: f.concurrency.raw,
+			Rule: fmt.Sprintf("it must be a whole number from 1 to %d, or 0 for every region at once (up to %d)", maxConcurrency, imagefamily.DefaultConcurrency)})
 	}
-	// The core reads zero as "the default"; from the command line it can
-	// only be a mistake (docs/cli.md gives 1 to 20 and a positive duration).
-	// The upper bound is the core's (imagefamily.Validate checks it too).
-	if f.maxAttempts < 1 {
-		return a.usageError("--max-attempts must be between 1 and %d (1 disables retries), not %d", imagefamily.MaxAttempts, f.maxAttempts)
+	// The rule is the core's, the same on every front (1 to 20; the core's
+	// "0 means the default" is not offered).
+	maxAttempts, err := imagefamily.ParseMaxAttempts("--max-attempts", f.maxAttempts.raw)
+	if err != nil {
+		return a.usageError("%v", err)
 	}
 	timeout, err := f.timeout.duration()
 	if err != nil {
@@ -189,14 +230,14 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		return a.usageError("%v", err)
 	}
 	if f.family == "" {
-		return a.usageError("--image-family is required")
+		return a.usageError("%v", cliNames.Refusal(imagefamily.ValidateFamily(f.family)))
 	}
 	creds := f.credentials(a.getenv)
 	// The aliyun CLI profile the credentials will come from is read before
 	// the region is looked for, since the region may come from it: a typo
 	// in --profile is reported as such (exit 2), not as a missing region.
 	if err := imagefamily.ValidateProfile(creds); err != nil {
-		return a.fail(flagNamed(err))
+		return a.fail(cliNames.Refusal(err))
 	}
 	rawRegions := strings.Join(f.regions, ",")
 	if len(f.regions) == 0 {
@@ -206,7 +247,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 			region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{
 				Profile: f.profile, ProfileFile: f.profileFile, Getenv: a.getenv, HomeDir: a.getenv("HOME")})
 			if err != nil {
-				return a.fail(flagNamed(err))
+				return a.fail(cliNames.Refusal(err))
 			}
 			if region == "" {
 				return a.usageError("--region is required (or set ALICLOUD_REGION, or region_id in your aliyun CLI profile)")
@@ -217,7 +258,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	regions, err := imagefamily.ParseRegions(rawRegions)
 	if err != nil {
-		return a.usageError("--region: %v", err)
+		return a.usageError("%v", cliNames.Refusal(err))
 	}
 	expected, err := f.expectation(set, regions)
 	if err != nil {
@@ -230,7 +271,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		VPC:      f.vpc,
 		Timeout:  timeout,
 		Retry: imagefamily.RetryPolicy{
-			MaxAttempts: f.maxAttempts,
+			MaxAttempts: maxAttempts,
 			// Every retry is one line on stderr, so a slow run says why.
 			OnRetry: func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
 		},
@@ -249,7 +290,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	req.Region = regions[0]
 	if err := imagefamily.Validate(req); err != nil {
-		return a.fail(flagNamed(err))
+		return a.usageError("%v", cliNames.Refusal(err))
 	}
 
 	var results []imagefamily.Result
@@ -271,7 +312,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		}
 		results = []imagefamily.Result{{Region: req.Region, Image: img}}
 	} else {
-		results, err = imagefamily.ResolveRegions(ctx, req, regions, f.concurrency)
+		results, err = imagefamily.ResolveRegions(ctx, req, regions, concurrency)
 		if err != nil {
 			return a.fail(err)
 		}
@@ -287,7 +328,18 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 	code := exitOK
 	var b strings.Builder
 	found := 0
+	credentialsReported := false
 	for _, r := range results {
+		if errors.As(r.Err, new(*imagefamily.CredentialsError)) {
+			// Credentials are obtained once for every region: one
+			// failure, reported once (with its guidance, over lines).
+			if !credentialsReported {
+				credentialsReported = true
+				a.fail(r.Err)
+			}
+			code = worse(code, exitCode(r.Err))
+			continue
+		}
 		if r.Err != nil {
 			a.reportf("alicloud-image-family: %s: %v", r.Region, r.Err)
 			code = worse(code, exitCode(r.Err))
@@ -353,7 +405,13 @@ func (a *app) note(format string, args ...any) {
 }
 
 func (a *app) usageError(format string, args ...any) int {
-	a.report(fmt.Sprintf("alicloud-image-family resolve: "+format, args...), "Run 'alicloud-image-family resolve -h' for usage.")
+	return a.commandUsage("resolve", format, args...)
+}
+
+// commandUsage is a usage error of the command cmd: one line, then the
+// hint, exit 2.
+func (a *app) commandUsage(cmd, format string, args ...any) int {
+	a.report(fmt.Sprintf("alicloud-image-family "+cmd+": "+format, args...), "Run 'alicloud-image-family "+cmd+" -h' for usage.")
 	return exitUsage
 }
 
@@ -362,48 +420,21 @@ func (a *app) usageError(format string, args ...any) int {
 // an image refused by a guard; 1 for everything else, an answer refused at
 // the trust boundary included.
 func (a *app) fail(err error) int {
-	a.reportMessage("alicloud-image-family: " + err.Error())
+	err = cliNames.NoCredentials(err)
+	lines := imagefamily.MessageLines(err)
+	lines[0] = "alicloud-image-family: " + lines[0]
+	a.reportLines(lines)
 	return exitCode(err)
 }
 
-// exitCode maps an error's class to the exit code (docs/cli.md).
-func exitCode(err error) int {
-	switch {
-	case imagefamily.IsInputError(err):
-		return exitUsage
-	case errors.Is(err, imagefamily.ErrNotFound):
-		return exitNotFound
-	case errors.Is(err, imagefamily.ErrGuard):
-		return exitGuard
-	}
-	return exitFailure
-}
+// exitCode maps an error's class to the exit code (docs/cli.md), with the
+// core's table, which the action shares.
+func exitCode(err error) int { return imagefamily.ExitCode(err) }
 
 // worse is the exit code of several outcomes: 1 (any other failure) over 5
-// (refused by a guard) over 3 (not found) over 4 (changed) over 0. A
-// failure says more than a refusal, a refusal (an image exists, but the
-// wrong one) more than an absence, and any of them more than a change,
-// which is still a success with the new ids printed.
-func worse(a, b int) int {
-	if exitRank(b) > exitRank(a) {
-		return b
-	}
-	return a
-}
-
-func exitRank(code int) int {
-	switch code {
-	case exitChanged:
-		return 1
-	case exitNotFound:
-		return 2
-	case exitGuard:
-		return 3
-	case exitOK:
-		return 0
-	}
-	return 4 // exitFailure, and exitUsage, which never comes from one region
-}
+// (refused by a guard) over 3 (not found) over 4 (changed) over 0
+// (imagefamily.WorseExit, which the action's exit code follows too).
+func worse(a, b int) int { return imagefamily.WorseExit(a, b) }
 
 func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {

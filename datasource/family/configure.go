@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,10 +20,6 @@ import (
 // Environment variables for the region, in the order they are read: the
 // official alicloud builder's name first, then the Alibaba Cloud SDK's.
 var regionEnv = []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"}
-
-// maxRetriesLimit is the core's cap of attempts (imagefamily.MaxAttempts)
-// counted in retries, as the attribute counts them.
-const maxRetriesLimit = imagefamily.MaxAttempts - 1
 
 // Configure decodes and checks the block. It never touches the network and
 // needs no credentials, so `packer validate` works anywhere. A panic is
@@ -111,12 +108,12 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 	for _, r := range c.Regions {
 		if !known("regions", r) {
 			if r == "" {
-				add(errors.New(`regions: an element is empty: give region ids such as "cn-hangzhou"`))
+				add(&imagefamily.ValidationError{Field: "regions", Value: "", Rule: `an element is empty: give region ids such as "cn-hangzhou"`})
 			}
 			continue
 		}
 		if err := imagefamily.ValidateRegion(r); err != nil {
-			add(fmt.Errorf("regions: %w", err))
+			add(regionsAttrError(err))
 			continue
 		}
 		d.addRegion(r)
@@ -124,7 +121,7 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 	d.emptyRegions = regionsGiven && len(c.Regions) == 0 && c.Region == ""
 
 	if c.ImageFamily == "" {
-		add(errors.New("image_family is required: give the name of the image family to resolve, such as \"web-base\""))
+		add(attrError(imagefamily.ValidateFamily(c.ImageFamily)))
 	}
 	if profileRegionErr != nil {
 		// A region_id that is not a region names the attribute region; a
@@ -170,28 +167,24 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 			req.Timeout = t
 		}
 	}
-	if c.MaxRetries != nil {
-		n := *c.MaxRetries
-		if n < 0 || n > maxRetriesLimit {
-			add(fmt.Errorf("max_retries %d is out of range: give 0 (no retries) to %d", n, maxRetriesLimit))
-		} else {
-			// The core counts attempts, the attribute counts retries.
-			req.Retry.MaxAttempts = n + 1
-		}
+	if n, err := attempts(c.MaxAttempts, c.MaxRetries); err != nil {
+		add(err)
+	} else {
+		req.Retry.MaxAttempts = n
 	}
 	if known("max_age", c.MaxAge) {
-		age, err := imagefamily.ParseMaxAge("max_age", c.MaxAge)
+		age, err := imagefamily.ParseMaxAge("max age", c.MaxAge)
 		if err != nil {
-			add(err)
+			add(attrError(err))
 		} else {
 			req.Guards.MaxAge = age
 		}
 	}
 	waitKnown := known("wait_timeout", c.WaitTimeout)
 	if waitKnown {
-		w, err := imagefamily.ParseDuration("wait_timeout", c.WaitTimeout, 0, imagefamily.MaxWait)
+		w, err := imagefamily.ParseDuration("wait", c.WaitTimeout, 0, imagefamily.MaxWait)
 		if err != nil {
-			add(err)
+			add(attrError(err))
 			waitKnown = false
 		} else {
 			req.Wait = w
@@ -248,6 +241,30 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 		return errs
 	}
 	return nil
+}
+
+// attempts reads the attempt budget: max_attempts, with the core's rule
+// (the CLI's --max-attempts and the action's max-attempts have it too), or
+// the deprecated max_retries, which counts the retries after the first
+// attempt (max_attempts - 1). Setting both is an error naming both. 0 means
+// neither is set: the core's default.
+func attempts(maxAttempts, maxRetries *int) (int, error) {
+	switch {
+	case maxAttempts != nil && maxRetries != nil:
+		return 0, &imagefamily.ValidationError{Field: "max_retries", Value: strconv.Itoa(*maxRetries),
+			Rule: fmt.Sprintf("it cannot be set together with max_attempts (%d): max_retries is the deprecated name of max_attempts - 1; keep max_attempts only", *maxAttempts)}
+	case maxAttempts != nil:
+		return *maxAttempts, imagefamily.ValidateMaxAttempts("max_attempts", *maxAttempts)
+	case maxRetries != nil:
+		n := *maxRetries
+		if n < 0 || n+1 > imagefamily.MaxAttempts {
+			return 0, &imagefamily.ValidationError{Field: "max_retries", Value: strconv.Itoa(n),
+				Rule: fmt.Sprintf("it must be a whole number from 0 (no retries) to %d; max_retries is deprecated: write max_attempts = max_retries + 1 (1 to %d)", imagefamily.MaxAttempts-1, imagefamily.MaxAttempts)}
+		}
+		log.Printf("[WARN] alicloud-image-family: max_retries is deprecated: write max_attempts = %d instead of max_retries = %d", n+1, n)
+		return n + 1, nil
+	}
+	return 0, nil
 }
 
 // testHookConfigure, when set, runs in Configure once the block is decoded.

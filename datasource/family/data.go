@@ -64,7 +64,7 @@ type Config struct {
 	// Leave a region without an available image out of `image_ids` instead of
 	// failing the build. The build still fails when no region has one, and
 	// on any other error (credentials, throttling, an unknown region, a
-	// guard).
+	// guard). Defaults to `false`.
 	IgnoreMissingRegions bool `mapstructure:"ignore_missing_regions" required:"false"`
 
 	// Access key id. Can also be set with `ALICLOUD_ACCESS_KEY` or
@@ -110,9 +110,14 @@ type Config struct {
 	// seconds. It must be between `100ms` and `1h`; anything else is
 	// refused by `packer validate`. Defaults to `60s`.
 	Timeout string `mapstructure:"timeout" required:"false"`
-	// How many times a throttled, timed out or failed (HTTP 5xx) request is
-	// retried, with exponential backoff. The number of requests sent is at
-	// most `max_retries + 1`; `0` disables retries. Defaults to `4`.
+	// How many attempts a throttled, timed out or failed (HTTP 5xx) request
+	// gets, with exponential backoff: `1` (no retries) to `20`, as the CLI's
+	// `--max-attempts` and the action's `max-attempts`. Defaults to `5`.
+	MaxAttempts *int `mapstructure:"max_attempts" required:"false"`
+	// Deprecated: use `max_attempts`, which is `max_retries + 1`. The number
+	// of retries after the first attempt, `0` (no retries) to `19`; still
+	// read, so templates written for it keep working. Setting both is an
+	// error.
 	MaxRetries *int `mapstructure:"max_retries" required:"false"`
 
 	// Fail the build unless the resolved image has this architecture:

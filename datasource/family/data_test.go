@@ -130,7 +130,7 @@ func TestConfigureRequired(t *testing.T) {
 	if err == nil {
 		t.Fatal("Configure accepted an empty block")
 	}
-	for _, want := range []string{"image_family is required", "region is required", "ALICLOUD_REGION"} {
+	for _, want := range []string{`invalid image_family ""`, "it is required", "region is required", "ALICLOUD_REGION"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -260,6 +260,15 @@ max_retries             = 2
 		t.Fatalf("max_retries 2 must mean 3 attempts, got %d", d.req.Retry.MaxAttempts)
 	}
 
+	// max_attempts counts attempts, as the CLI's --max-attempts and the
+	// action's max-attempts do; max_retries (deprecated) still works.
+	for body, want := range map[string]int{"max_attempts = 3": 3, "max_attempts = 1": 1, "max_attempts = 20": 20, "max_retries = 19": 20} {
+		d = mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"+body+"\n")
+		if d.req.Retry.MaxAttempts != want {
+			t.Errorf("%s: %d attempts, want %d", body, d.req.Retry.MaxAttempts, want)
+		}
+	}
+
 	// The file must hold the profile (Configure reads it, issue #22).
 	file := filepath.Join(t.TempDir(), "config.json")
 	os.WriteFile(file, []byte(`{"profiles":[{"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600)
@@ -298,20 +307,23 @@ func TestConfigureRejects(t *testing.T) {
 		{"family with a slash", `image_family = "web/base"` + "\nregion = \"cn-hangzhou\"", []string{"image_family", `"/"`}},
 		{"upper-case region", `image_family = "web-base"` + "\nregion = \"CN-Hangzhou\"", []string{"region", `"cn-hangzhou"`}},
 		{"region name", `image_family = "web-base"` + "\nregion = \"Hangzhou\"", []string{"region", "region id"}},
-		{"bad timeout", base + `timeout = "soon"`, []string{`timeout: invalid timeout "soon"`, "such as 90s"}},
-		{"negative timeout", base + `timeout = "-5s"`, []string{`timeout: invalid timeout "-5s"`, "between 100ms and 1h0m0s"}},
+		{"bad timeout", base + `timeout = "soon"`, []string{`invalid timeout "soon"`, "such as 90s"}},
+		{"negative timeout", base + `timeout = "-5s"`, []string{`invalid timeout "-5s"`, "between 100ms and 1h0m0s"}},
 		{"timeout without unit", base + `timeout = "5ns"`, []string{"timeout", "100ms"}},
-		{"timeout zero", base + `timeout = "0"`, []string{`timeout: invalid timeout "0"`, "between 100ms and 1h0m0s"}},
-		{"timeout over an hour", base + `timeout = "2h"`, []string{`timeout: invalid timeout "2h"`, "between 100ms and 1h0m0s"}},
-		{"timeout 3601 seconds", base + `timeout = "3601"`, []string{`timeout: invalid timeout "3601"`, "a bare number counts seconds"}},
+		{"timeout zero", base + `timeout = "0"`, []string{`invalid timeout "0"`, "between 100ms and 1h0m0s"}},
+		{"timeout over an hour", base + `timeout = "2h"`, []string{`invalid timeout "2h"`, "between 100ms and 1h0m0s"}},
+		{"timeout 3601 seconds", base + `timeout = "3601"`, []string{`invalid timeout "3601"`, "a bare number counts seconds"}},
 		// 18446744074 s is 2^64 ns: multiplied out it would wrap around to
 		// a tiny (or negative) duration instead of being refused.
-		{"timeout seconds overflowing", base + `timeout = "18446744074"`, []string{`timeout: invalid timeout "18446744074"`, "between 100ms and 1h0m0s"}},
-		{"timeout beyond int64", base + `timeout = "99999999999999999999"`, []string{"timeout: invalid timeout", "between 100ms and 1h0m0s"}},
-		{"timeout duration overflowing", base + `timeout = "9999999999h"`, []string{`timeout: invalid timeout "9999999999h"`, "between 100ms and 1h0m0s"}},
-		{"timeout with a space", base + `timeout = "10 s"`, []string{`timeout: invalid timeout "10 s"`}},
-		{"negative retries", base + `max_retries = -1`, []string{"max_retries", "0 (no retries)"}},
-		{"too many retries", base + `max_retries = 50`, []string{"max_retries", "19"}},
+		{"timeout seconds overflowing", base + `timeout = "18446744074"`, []string{`invalid timeout "18446744074"`, "between 100ms and 1h0m0s"}},
+		{"timeout beyond int64", base + `timeout = "99999999999999999999"`, []string{"invalid timeout", "between 100ms and 1h0m0s"}},
+		{"timeout duration overflowing", base + `timeout = "9999999999h"`, []string{`invalid timeout "9999999999h"`, "between 100ms and 1h0m0s"}},
+		{"timeout with a space", base + `timeout = "10 s"`, []string{`invalid timeout "10 s"`}},
+		{"negative retries", base + `max_retries = -1`, []string{`invalid max_retries "-1"`, "from 0 (no retries) to 19", "max_attempts = max_retries + 1"}},
+		{"too many retries", base + `max_retries = 50`, []string{`invalid max_retries "50"`, "19"}},
+		{"max_attempts 0", base + `max_attempts = 0`, []string{`invalid max_attempts "0"`, "from 1 (no retries) to 20"}},
+		{"max_attempts 21", base + `max_attempts = 21`, []string{`invalid max_attempts "21"`, "from 1 (no retries) to 20"}},
+		{"max_attempts and max_retries", base + "max_attempts = 3\nmax_retries = 2", []string{`invalid max_retries "2"`, "max_attempts (3)", "keep max_attempts only"}},
 		{"architecture", base + `architecture = "amd64"`, []string{"architecture", `"amd64"`, "x86_64, arm64, i386"}},
 		{"os_type", base + `os_type = "macos"`, []string{"os_type", `"macos"`, "linux, windows"}},
 		{"max_age words", base + `max_age = "a month"`, []string{"max_age", `"30d"`}},
@@ -363,7 +375,7 @@ func TestConfigureTimeout(t *testing.T) {
 	// Refused in Configure, that is by `packer validate`, naming the
 	// attribute, and before anything else sees the value.
 	d, err := configure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\ntimeout = \"18446744074\"\n")
-	if err == nil || !strings.Contains(err.Error(), `timeout: invalid timeout "18446744074"`) {
+	if err == nil || !strings.Contains(err.Error(), `invalid timeout "18446744074"`) {
 		t.Fatalf("timeout 18446744074: %v, want the timeout attribute refused", err)
 	}
 	if d.req.Timeout != 0 {

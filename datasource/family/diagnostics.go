@@ -9,35 +9,41 @@ import (
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
-// attributes maps the core's user-facing field names to this data source's
-// attribute names, so that a validation error points at the line to fix.
-var attributes = map[string]string{
+// attributes are the data source's names for the core's settings, its
+// attributes (the official alicloud builder's where it has them): a
+// refusal points at the line to fix, "invalid <attribute> "<value>": <rule>"
+// as on every front (imagefamily.Names.Refusal), and the guidance for
+// missing credentials lists only what the data source offers.
+var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: map[string]string{
 	"image family":      "image_family",
 	"region":            "region",
 	"endpoint":          "custom_endpoint_ecs",
 	"STS endpoint":      "sts_endpoint",
 	"timeout":           "timeout",
+	"max attempts":      "max_attempts",
 	"access key id":     "access_key",
 	"access key secret": "secret_key",
 	"security token":    "security_token",
+	"profile":           "profile",
+	"profile file":      "shared_credentials_file",
 	"role ARN":          "ram_role_arn",
 	"role session name": "ram_session_name",
 	"ECS RAM role name": "ram_role_name",
-	"profile":           "profile",
-	"profile file":      "shared_credentials_file",
 	"architecture":      "architecture",
 	"os type":           "os_type",
 	"max age":           "max_age",
 	"wait":              "wait_timeout",
 	"newer than":        "newer_than",
-}
+}}
 
-// attrError prefixes a core validation error with the attribute it is about.
-func attrError(err error) error {
-	if _, attr, ok := imagefamily.FrontName(err, attributes); ok {
-		return fmt.Errorf("%s: %w", attr, err)
-	}
-	return err
+// attrError words a core validation error with the attribute it is about.
+func attrError(err error) error { return attributes.Refusal(err) }
+
+// regionsError words a refused element of regions: the attribute is
+// regions, whose elements are regions.
+func regionsAttrError(err error) error {
+	names := imagefamily.Names{Front: attributes.Front, Settings: map[string]string{"region": "regions"}}
+	return names.Refusal(err)
 }
 
 // regionsError is the diagnostic for the regions that failed: the error
@@ -84,7 +90,19 @@ func safeError(err error) error {
 
 type printableError struct{ err error }
 
-func (e *printableError) Error() string { return safetext.Excerpt(e.err.Error(), maxDiagnostic) }
+// Error is the diagnostic: one escaped, bounded line, but for the core's
+// own guidance (no credentials found), whose line breaks are kept, each
+// line escaped: Packer prints a diagnostic over several lines.
+func (e *printableError) Error() string {
+	lines := imagefamily.MessageLines(e.err)
+	if len(lines) == 1 {
+		return safetext.Excerpt(lines[0], maxDiagnostic)
+	}
+	for i, l := range lines {
+		lines[i] = safetext.Excerpt(l, maxDiagnostic/len(lines))
+	}
+	return strings.Join(lines, "\n")
+}
 func (e *printableError) Unwrap() error { return e.err }
 
 // describe makes sure the diagnostic Packer prints names the family and the

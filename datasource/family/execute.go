@@ -70,7 +70,6 @@ func (d *Datasource) Execute() (v cty.Value, err error) {
 	}
 
 	ids := map[string]string{}
-	var first *imagefamily.Result
 	var failed, missing []error
 	var credErr error
 	var missingRegions []string
@@ -85,9 +84,6 @@ func (d *Datasource) Execute() (v cty.Value, err error) {
 				safetext.Quote(req.Family, 160), safetext.Terminal(r.Region),
 				safetext.Excerpt(r.Image.ImageID, 160), safetext.Excerpt(r.Image.CreationTime, 64))
 			ids[r.Region] = r.Image.ImageID
-			if first == nil {
-				first = r
-			}
 		case errors.Is(r.Err, imagefamily.ErrNotFound):
 			missing = append(missing, describe(r.Err, req.Family, r.Region))
 			missingRegions = append(missingRegions, r.Region)
@@ -101,21 +97,27 @@ func (d *Datasource) Execute() (v cty.Value, err error) {
 			failed = append(failed, describe(guardDiagnostic(r.Err), req.Family, r.Region))
 		}
 	}
+	// The single-image attributes describe the first region, in the order
+	// of region then regions, that has an image: the rule of every front
+	// (imagefamily.FirstFound).
+	first, found := imagefamily.FirstFound(results)
 	if credErr != nil {
+		// With the guidance in the data source's attributes, over lines.
+		credErr = attributes.NoCredentials(credErr)
 		e := describe(credErr, req.Family, regions[0])
 		if len(regions) > 1 {
 			e = fmt.Errorf("resolving image family %q in %s: %w", req.Family, regionList(regions), credErr)
 		}
 		failed = append([]error{e}, failed...)
 	}
-	if len(missing) > 0 && d.config.IgnoreMissingRegions && first != nil {
+	if len(missing) > 0 && d.config.IgnoreMissingRegions && found {
 		log.Printf("[INFO] alicloud-image-family: ignore_missing_regions: no available image of family %s in %s; left out of image_ids",
 			safetext.Quote(req.Family, 160), regionList(missingRegions))
 		missing = nil
 	}
 	// Other failures first: they are never ignored.
 	if errs := append(failed, missing...); len(errs) > 0 {
-		return null, safeError(regionsError(errs, len(regions), first == nil && d.config.IgnoreMissingRegions && len(failed) == 0))
+		return null, safeError(regionsError(errs, len(regions), !found && d.config.IgnoreMissingRegions && len(failed) == 0))
 	}
 	if want := d.config.ExpectedImageID; want != "" {
 		if changes := imagefamily.Changes(map[string]string{first.Region: want}, results); len(changes) > 0 {

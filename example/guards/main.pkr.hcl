@@ -16,7 +16,7 @@ data "alicloud-image-family" "base" {
   os_type      = "linux"
   max_age      = "30d"
   timeout      = "30s"
-  max_retries  = 2
+  max_attempts = 3
 }
 
 source "null" "example" {

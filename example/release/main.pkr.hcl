@@ -28,7 +28,7 @@ data "alicloud-image-family" "base" {
   expected_image_id = var.tested_base_image_id
   wait_timeout      = var.previous_base_image_id == "" ? "0" : "1h"
   newer_than        = var.previous_base_image_id
-  max_retries       = 6
+  max_attempts      = 7
 }
 
 source "null" "release" {

@@ -42,7 +42,7 @@ var (
 	// actionNotes are added to the description of an image output of the
 	// action, by field Name.
 	actionNotes = map[string]string{
-		"image_id": "With several regions: of the first region listed, as every image output.",
+		"image_id": "With several regions: of the first region listed that has an image (empty only when none has), as every image output, and as the data source's `image_id`.",
 	}
 )
 

@@ -262,9 +262,9 @@ var actBadInputs = []struct {
 	annotation string   // after "::error title=Image family lookup failed::"
 }{
 	{"misspelt-input", "image_family is not an input of this action (a typo of image-family), so the required family is missing",
-		[]string{"region", "cn-hangzhou", "image_family", "web-base"}, `invalid image family "": it is required`},
+		[]string{"region", "cn-hangzhou", "image_family", "web-base"}, `invalid input image-family "": it is required`},
 	{"bad-region", "an upper-case region",
-		[]string{"region", "CN-HANGZHOU", "image-family", "web-base"}, `invalid region "CN-HANGZHOU": region ids are lower case`},
+		[]string{"region", "CN-HANGZHOU", "image-family", "web-base"}, `invalid input region "CN-HANGZHOU": region ids are lower case`},
 	{"bad-expected", "expected-image-ids that is not the image-ids shape",
 		[]string{"region", "cn-hangzhou", "image-family", "web-base", "expected-image-ids", "cn-hangzhou=m-bp1e2enew000000002"},
 		`invalid input expected-image-ids "cn-hangzhou=m-bp1e2enew000000002": it must be one JSON object of region to image id`},

@@ -152,12 +152,14 @@ func TestTroubleshootingFamilyRule(t *testing.T) {
 	doc := readFile(t, "docs/troubleshooting.md")
 	var row string
 	for _, line := range strings.Split(doc, "\n") {
-		if strings.HasPrefix(line, "| `invalid image family") {
+		// The refusal as the CLI words it (the action's and the data
+		// source's name their input and attribute the same way).
+		if strings.HasPrefix(line, "| `invalid --image-family") {
 			row = line
 		}
 	}
 	if row == "" {
-		t.Fatal("docs/troubleshooting.md has no row for `invalid image family`")
+		t.Fatal("docs/troubleshooting.md has no row for `invalid --image-family`")
 	}
 	// "not `http://`, `https://`, `aliyun...`" (the list of refused prefixes)
 	list := regexp.MustCompile("\\bnot ((?:`[^`]+`(?:, | or |/)?)+)").FindStringSubmatch(row)
@@ -182,7 +184,7 @@ func TestTroubleshootingFamilyRule(t *testing.T) {
 		}
 	}
 	if !strings.Contains(row, "acs:<owner account id>:<family>") {
-		t.Error("the `invalid image family` row does not say how a shared family is written (acs:<owner account id>:<family>)")
+		t.Error("the `invalid --image-family` row does not say how a shared family is written (acs:<owner account id>:<family>)")
 	}
 }
 

@@ -357,7 +357,7 @@ func TestValidateWithoutCredentials(t *testing.T) {
 	}
 	// Offline checks still run: an invalid family is reported by validate.
 	r = w.packer(nil, append(append([]string{"validate"}, w.vars("family", "aliyun-base")...), "testdata/build.pkr.hcl")...)
-	if r.code == 0 || !strings.Contains(r.out, `image_family: invalid image family "aliyun-base"`) {
+	if r.code == 0 || !strings.Contains(r.out, `invalid image_family "aliyun-base"`) {
 		t.Fatalf("validate of an invalid family: exit %d\n%s", r.code, r.out)
 	}
 	if n := w.emu.Requests(""); n != 0 {
@@ -423,7 +423,7 @@ func TestErrorPaths(t *testing.T) {
 		{"unknown region", append([]string{"region", "cn-nowhere-1"}, withKeys...),
 			[]string{`for family "web-base" in region cn-nowhere-1`, "InvalidRegionId.NotFound"}, false},
 		{"invalid family", append([]string{"family", "web/base"}, withKeys...),
-			[]string{`image_family: invalid image family "web/base"`, `"/"`}, true},
+			[]string{`invalid image_family "web/base"`, `"/"`}, true},
 		{"architecture guard", append([]string{"architecture", "arm64"}, withKeys...),
 			[]string{`image family "web-base" in region cn-hangzhou resolved to m-e2e-web-v2`, `fails the architecture guard: expected "arm64", found "x86_64"`}, false},
 		{"os_type guard", append([]string{"os_type", "windows"}, withKeys...),

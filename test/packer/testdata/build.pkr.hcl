@@ -61,7 +61,7 @@ data "alicloud-image-family" "base" {
   os_type             = var.os_type
   max_age             = var.max_age
   timeout             = "20s"
-  max_retries         = 1
+  max_attempts        = 2
 }
 
 locals {
