@@ -207,13 +207,13 @@ func TestConfigureProfileErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown profile, no region", `profile = "nope"`,
-			[]string{`profile: invalid profile "nope": there is no such profile in ` + path + "; the file has: ci, sso"}},
+			[]string{`invalid profile "nope": there is no such profile in ` + path + "; the file has: ci, sso"}},
 		{"unknown profile with a region", "profile = \"nope\"\nregion = \"cn-hangzhou\"",
-			[]string{`profile: invalid profile "nope": there is no such profile in`}},
+			[]string{`invalid profile "nope": there is no such profile in`}},
 		{"credentials file missing", `shared_credentials_file = "` + missing + `"`,
-			[]string{`shared_credentials_file: invalid profile file "` + missing + `": the aliyun CLI config file ` + missing + " does not exist"}},
+			[]string{`invalid shared_credentials_file "` + missing + `": the aliyun CLI config file ` + missing + " does not exist"}},
 		{"credentials file not JSON", "profile = \"ci\"\nshared_credentials_file = \"" + notJSON + "\"",
-			[]string{"shared_credentials_file: invalid profile file", "is not valid JSON"}},
+			[]string{"invalid shared_credentials_file", "is not valid JSON"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := configure(t, "image_family = \"web-base\"\n"+tc.body)
