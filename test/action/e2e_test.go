@@ -212,7 +212,7 @@ func TestActFailure(t *testing.T) {
 		"::error title=Image family lookup failed in cn-beijing::no available image in family \"web-base\" in region cn-beijing",
 		"copies of an image carry no family",
 		"::warning title=No image in family web-base::",
-		"::error title=Image family lookup failed::invalid image family",
+		"::error title=Image family lookup failed::invalid input image-family \"https://not-a-family\"",
 	)
 }
 
