@@ -94,25 +94,14 @@ func HostileShapes() []HostileShape {
 			}},
 		{Name: "nesting at the limit, wide at the bottom",
 			Body: func(family string, size int) []byte {
-				// Arrays of ShapeMaxElements zeros at the deepest level, as
-				// many as fit, inside arrays up to the limit.
-				leaf := "[" + strings.TrimSuffix(strings.Repeat("0,", ShapeMaxElements), ",") + "]"
-				n := ShapeMaxDepth - 3
-				head := shapeHead(family) + `,"Nested":` + strings.Repeat("[", n)
-				tail := strings.Repeat("]", n) + shapeTail
-				m := min(fill(leaf+",", size-len(head)-len(tail)), ShapeMaxElements)
-				return []byte(head + strings.TrimSuffix(strings.Repeat(leaf+",", m), ",") + tail)
+				// Arrays of ShapeMaxElements zeros at the deepest level.
+				return nestedFull(family, size, "0", ShapeMaxDepth-3)
 			}},
 		{Name: "small arrays nested to the limit",
 			Body: func(family string, size int) []byte {
 				// [0] at the deepest level: three indented lines each when
 				// printed, the most output per byte an accepted answer gives.
-				box := "[" + strings.TrimSuffix(strings.Repeat("[0],", ShapeMaxElements), ",") + "]"
-				n := ShapeMaxDepth - 4
-				head := shapeHead(family) + `,"Nested":` + strings.Repeat("[", n)
-				tail := strings.Repeat("]", n) + shapeTail
-				m := min(fill(box+",", size-len(head)-len(tail)), ShapeMaxElements)
-				return []byte(head + strings.TrimSuffix(strings.Repeat(box+",", m), ",") + tail)
+				return nestedFull(family, size, "[0]", ShapeMaxDepth-4)
 			}},
 		{Name: "an array of 1025 numbers", Refused: true, Fragment: "over 1024 elements",
 			Body: func(family string, size int) []byte {
@@ -245,6 +234,17 @@ func HostileShapes() []HostileShape {
 				return []byte(b.String() + tail)
 			}},
 	}
+}
+
+// nestedFull is an answer whose Image has an unknown member of n nested
+// arrays holding as many arrays of ShapeMaxElements copies of elem as fit
+// (at most ShapeMaxElements): as wide as the client allows at every level.
+func nestedFull(family string, size int, elem string, n int) []byte {
+	leaf := "[" + strings.TrimSuffix(strings.Repeat(elem+",", ShapeMaxElements), ",") + "]"
+	head := shapeHead(family) + `,"Nested":` + strings.Repeat("[", n)
+	tail := strings.Repeat("]", n) + shapeTail
+	m := min(fill(leaf+",", size-len(head)-len(tail)), ShapeMaxElements)
+	return []byte(head + strings.TrimSuffix(strings.Repeat(leaf+",", m), ",") + tail)
 }
 
 // ServeShape answers every request with the shape's body at size bytes.

@@ -137,26 +137,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 			return a.lifecycleUsage(cmd, "%v", err)
 		}
 	}
-	req := imagefamily.Request{
-		Family:   f.family,
-		Endpoint: f.endpoint,
-		VPC:      f.vpc,
-		Timeout:  timeout,
-		Retry: imagefamily.RetryPolicy{
-			MaxAttempts: maxAttempts,
-			OnRetry:     func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
-		},
-		Wait:        wait,
-		Front:       imagefamily.FrontCLI,
-		Credentials: f.credentials(a.getenv),
-		Transport:   a.transport,
-	}
-	if wait > 0 {
-		req.OnProgress = func(p imagefamily.WaitProgress) { a.note("%s", p.String()) }
-	}
-	if f.debug {
-		req.Debug = escapingWriter{w: a.stderr}
-	}
+	req := a.request(&f.resolveFlags, f.credentials(a.getenv), timeout, maxAttempts, wait)
 	var out []imagefamily.RegionOutcome
 	if cmd == "promote" {
 		pr := imagefamily.PromoteRequest{Request: req, Images: images, DryRun: f.dryRun}

@@ -155,6 +155,33 @@ func addConnectionFlags(fs *flag.FlagSet, f *resolveFlags) {
 	fs.BoolVar(&f.debug, "debug", false, "trace HTTP exchanges to stderr, secrets redacted")
 }
 
+// request is what every command that calls ECS asks of the core from the
+// connection flags: retries and polls are one line each on stderr, so a
+// slow run says why.
+func (a *app) request(f *resolveFlags, creds imagefamily.Credentials, timeout time.Duration, maxAttempts int, wait time.Duration) imagefamily.Request {
+	req := imagefamily.Request{
+		Family:   f.family,
+		Endpoint: f.endpoint,
+		VPC:      f.vpc,
+		Timeout:  timeout,
+		Retry: imagefamily.RetryPolicy{
+			MaxAttempts: maxAttempts,
+			OnRetry:     func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
+		},
+		Wait:        wait,
+		Front:       imagefamily.FrontCLI,
+		Credentials: creds,
+		Transport:   a.transport,
+	}
+	if wait > 0 {
+		req.OnProgress = func(p imagefamily.WaitProgress) { a.note("%s", p.String()) }
+	}
+	if f.debug {
+		req.Debug = escapingWriter{w: a.stderr}
+	}
+	return req
+}
+
 // credentials are the credential settings the connection flags give.
 func (f *resolveFlags) credentials(getenv func(string) string) imagefamily.Credentials {
 	return imagefamily.Credentials{
@@ -265,29 +292,9 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		return a.usageError("%v", err)
 	}
 
-	req := imagefamily.Request{
-		Family:   f.family,
-		Endpoint: f.endpoint,
-		VPC:      f.vpc,
-		Timeout:  timeout,
-		Retry: imagefamily.RetryPolicy{
-			MaxAttempts: maxAttempts,
-			// Every retry is one line on stderr, so a slow run says why.
-			OnRetry: func(n imagefamily.RetryNotice) { a.note("%s", n.String()) },
-		},
-		Guards:      promo.guards,
-		Wait:        promo.wait,
-		NewerThan:   f.newerThan,
-		Front:       imagefamily.FrontCLI,
-		Credentials: creds,
-		Transport:   a.transport,
-	}
-	if promo.wait > 0 {
-		req.OnProgress = func(p imagefamily.WaitProgress) { a.note("%s", p.String()) }
-	}
-	if f.debug {
-		req.Debug = escapingWriter{w: a.stderr}
-	}
+	req := a.request(&f, creds, timeout, maxAttempts, promo.wait)
+	req.Guards = promo.guards
+	req.NewerThan = f.newerThan
 	req.Region = regions[0]
 	if err := imagefamily.Validate(req); err != nil {
 		return a.usageError("%v", cliNames.Refusal(err))

@@ -87,28 +87,6 @@ jobs:
 	return b.String()
 }
 
-// hostileSections cuts act's log into each row's part.
-func hostileSections(out string) map[string]string {
-	sections := map[string]string{}
-	var id string
-	var b strings.Builder
-	for _, l := range strings.Split(out, "\n") {
-		if i := strings.Index(l, "HOSTILE-ROW-BEFORE "); i >= 0 && !strings.Contains(l, "echo") {
-			id, b = strings.TrimSpace(l[i+len("HOSTILE-ROW-BEFORE "):]), strings.Builder{}
-		}
-		if id == "" {
-			continue
-		}
-		b.WriteString(l)
-		b.WriteByte('\n')
-		if strings.Contains(l, "HOSTILE-ROW-OUTCOME "+id+" ") && !strings.Contains(l, "echo") {
-			sections[id] = b.String()
-			id = ""
-		}
-	}
-	return sections
-}
-
 func TestActHostileEndpoints(t *testing.T) {
 	w := newWorld(t)
 	all := ecstest.HostileRows()
@@ -144,7 +122,7 @@ func TestActHostileEndpoints(t *testing.T) {
 	if res.err != nil {
 		t.Fatalf("act failed: %v\n%s", res.err, res.out)
 	}
-	sections := hostileSections(res.out)
+	sections := logSections(res.out, "HOSTILE-ROW")
 	for _, r := range rows {
 		t.Run(r.row.Name, func(t *testing.T) {
 			log, ok := sections[r.id]

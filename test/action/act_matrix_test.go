@@ -406,20 +406,26 @@ func TestActMatrix(t *testing.T) {
 
 // rowSections cuts act's log into each row's part: from the gate's "before"
 // marker to its outcome line.
-func rowSections(out string) map[string]string {
+func rowSections(out string) map[string]string { return logSections(out, "FAULT-ROW") }
+
+// logSections cuts act's log into each row's part, from a line
+// "PREFIX-BEFORE id" to the line "PREFIX-OUTCOME id ..." (the echo commands
+// themselves, which act also prints, do not count).
+func logSections(out, prefix string) map[string]string {
+	before, outcome := prefix+"-BEFORE ", prefix+"-OUTCOME "
 	sections := map[string]string{}
 	var id string
 	var b strings.Builder
 	for _, l := range strings.Split(out, "\n") {
-		if i := strings.Index(l, "FAULT-ROW-BEFORE "); i >= 0 && !strings.Contains(l, "echo") {
-			id, b = strings.TrimSpace(l[i+len("FAULT-ROW-BEFORE "):]), strings.Builder{}
+		if i := strings.Index(l, before); i >= 0 && !strings.Contains(l, "echo") {
+			id, b = strings.TrimSpace(l[i+len(before):]), strings.Builder{}
 		}
 		if id == "" {
 			continue
 		}
 		b.WriteString(l)
 		b.WriteByte('\n')
-		if strings.Contains(l, "FAULT-ROW-OUTCOME "+id+" ") && !strings.Contains(l, "echo") {
+		if strings.Contains(l, outcome+id+" ") && !strings.Contains(l, "echo") {
 			sections[id] = b.String()
 			id = ""
 		}
