@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,8 +66,10 @@ func TestPromoteCopies(t *testing.T) {
 
 	req := promoteReq(srv, map[string]string{hangzhou: wantNewest, shanghai: a, beijing: b})
 	req.Wait = time.Minute
+	// Regions wait at once: the hook is called from their goroutines.
+	var mu sync.Mutex
 	var polls []WaitProgress
-	req.OnProgress = func(p WaitProgress) { polls = append(polls, p) }
+	req.OnProgress = func(p WaitProgress) { mu.Lock(); polls = append(polls, p); mu.Unlock() }
 	out, err = Promote(ctx, req)
 	if err != nil {
 		t.Fatal(err)

@@ -55,7 +55,9 @@ type Request struct {
 	// seen.
 	Wait      time.Duration
 	NewerThan string
-	// OnProgress, when set, is told of every poll that did not end the wait.
+	// OnProgress, when set, is told of every poll that did not end the wait;
+	// with several regions (ResolveRegions, Promote) it is called from
+	// their goroutines at once.
 	OnProgress func(WaitProgress)
 	// clock is the wait's clock; nil means time.Now. Tests set it together
 	// with Retry.Sleep (a fake that moves the clock on), so that no test of
