@@ -65,6 +65,53 @@ type answerEnvelope struct {
 	Image     json.RawMessage `json:"Image"`
 }
 
+// readEnvelope reads the top level of an ECS answer, whatever the action:
+// a JSON object, within the shape budgets (shape.go), with a well-formed
+// RequestId. A top-level Code makes it an error answer (*APIError; the bool
+// says whether it is worth retrying) whatever the HTTP status.
+func readEnvelope(c answerCheck, body []byte) (answerEnvelope, string, error, bool) {
+	const none = "\x00none"
+	var env answerEnvelope
+	if len(bytes.TrimSpace(body)) == 0 {
+		return env, "", c.refuse("body", none, "HTTP 2xx with an empty body; every real answer is a JSON object with a RequestId", ""), false
+	}
+	if g := (depthGuard{max: MaxJSONDepth}); !g.feed(body) {
+		return env, "", c.refuse("body", none, deepRule, ""), false
+	}
+	if !json.Valid(body) {
+		return env, "", c.refuse("body", string(body), "it is not valid JSON; an API answer is a JSON object", ""), false
+	}
+	if p := checkShape(body); p != nil {
+		where := strings.TrimPrefix(p.path, ".")
+		if where == "" {
+			where = "the answer"
+		}
+		field, value := "member name", p.name
+		if p.name == "" {
+			field, value = "body", none
+		}
+		return env, "", c.refuse(field, value, "in "+safetext.Excerpt(where, 80)+" "+p.rule, ""), false
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return env, "", c.refuse("body", string(body), "it must be a JSON object, as every API answer is", ""), false
+	}
+	requestID, _ := jsonString(env.RequestID)
+	if requestID != "" && !requestIDPattern.MatchString(requestID) {
+		return env, "", c.refuse("RequestId", requestID, "it must be letters, digits, '.', '_' or '-', at most 128", ""), false
+	}
+	if code, present := jsonScalar(env.Code); present && code != "" {
+		// An error document in a 200 (some gateways do this): the code
+		// decides, as it would for a 4xx or 5xx.
+		msg, _ := jsonString(env.Message)
+		e, retry := apiError(c.op, 200, code, requestID, msg, c.scrub)
+		return env, requestID, e, retry
+	}
+	if requestID == "" {
+		return env, "", c.refuse("body", string(body), "HTTP 2xx without a RequestId: every real answer has one", ""), false
+	}
+	return env, requestID, nil, false
+}
+
 // answerCheck is what checkImageAnswer needs to know about the call.
 type answerCheck struct {
 	op       operation
@@ -94,43 +141,9 @@ func (c answerCheck) refuse(field, value, rule, requestID string) *AnswerError {
 // *AnswerError.
 func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
 	const none = "\x00none"
-	if len(bytes.TrimSpace(body)) == 0 {
-		return Image{}, c.refuse("body", none, "HTTP 2xx with an empty body; every real answer is a JSON object with a RequestId", ""), false
-	}
-	var env answerEnvelope
-	if g := (depthGuard{max: MaxJSONDepth}); !g.feed(body) {
-		return Image{}, c.refuse("body", none, deepRule, ""), false
-	}
-	if !json.Valid(body) {
-		return Image{}, c.refuse("body", string(body), "it is not valid JSON; an API answer is a JSON object", ""), false
-	}
-	if p := checkShape(body); p != nil {
-		where := strings.TrimPrefix(p.path, ".")
-		if where == "" {
-			where = "the answer"
-		}
-		field, value := "member name", p.name
-		if p.name == "" {
-			field, value = "body", none
-		}
-		return Image{}, c.refuse(field, value, "in "+safetext.Excerpt(where, 80)+" "+p.rule, ""), false
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return Image{}, c.refuse("body", string(body), "it must be a JSON object, as every API answer is", ""), false
-	}
-	requestID, _ := jsonString(env.RequestID)
-	if requestID != "" && !requestIDPattern.MatchString(requestID) {
-		return Image{}, c.refuse("RequestId", requestID, "it must be letters, digits, '.', '_' or '-', at most 128", ""), false
-	}
-	if code, present := jsonScalar(env.Code); present && code != "" {
-		// An error document in a 200 (some gateways do this): the code
-		// decides, as it would for a 4xx or 5xx.
-		msg, _ := jsonString(env.Message)
-		e, retry := apiError(c.op, 200, code, requestID, msg, c.scrub)
-		return Image{}, e, retry
-	}
-	if requestID == "" {
-		return Image{}, c.refuse("body", string(body), "HTTP 2xx without a RequestId: every real answer has one", ""), false
+	env, requestID, err, retry := readEnvelope(c, body)
+	if err != nil {
+		return Image{}, err, retry
 	}
 	raw := bytes.TrimSpace(env.Image)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {

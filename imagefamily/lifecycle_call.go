@@ -1,7 +1,6 @@
 package imagefamily
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,7 +24,9 @@ import (
 // imageStatuses are the Status values DescribeImages reports.
 var imageStatuses = []string{"Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"}
 
-// ecsCall sends one ECS request built by newReq (RegionId set) with retries,
+// ecsCall sends one ECS request built by newReq (RegionId set) with retries
+// to the session's ECS endpoint (the request's, ALIBABA_CLOUD_ECS_ENDPOINT or
+// the region's),
 // and hands the raw body of a 2xx answer to read. stop, when set, runs before
 // every attempt but the first; an error from it ends the call with that
 // error, unretried (the rollback's compare-and-swap re-check).
@@ -37,7 +38,7 @@ func (s *session) ecsCall(ctx context.Context, op operation, newReq func() reque
 	if err != nil {
 		return err
 	}
-	ep, _ := parseEndpoint("endpoint", s.req.Endpoint) // validated already
+	ep := s.ecs
 	scheme := "https"
 	if ep.Host != "" {
 		scheme = ep.Scheme
@@ -66,6 +67,9 @@ func (s *session) ecsCall(ctx context.Context, op operation, newReq func() reque
 		}
 		r.SetReadTimeout(timeout)
 		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
+		// A CommonResponse: the SDK keeps the body without parsing it (read
+		// parses it once); its own parse into a typed response cost as much
+		// as everything else for an answer of many tags.
 		resp := responses.NewCommonResponse()
 		err := client.DoAction(r, resp)
 		var ce *sdkerrors.ClientError
@@ -83,48 +87,11 @@ type stopError struct{ err error }
 func (e *stopError) Error() string { return e.err.Error() }
 func (e *stopError) Unwrap() error { return e.err }
 
-// checkEnvelope reads the top level of an ECS answer: a JSON object, nested
-// at most MaxJSONDepth, of sane member names, with a well-formed RequestId;
-// a top-level Code makes it an error answer whatever the HTTP status.
+// checkEnvelope reads the top level of an ECS answer (readEnvelope) and
+// keeps its RequestId.
 func checkEnvelope(c answerCheck, body []byte) (requestID string, err error) {
-	const none = "\x00none"
-	if len(bytes.TrimSpace(body)) == 0 {
-		return "", c.refuse("body", none, "HTTP 2xx with an empty body; every real answer is a JSON object with a RequestId", "")
-	}
-	if g := (depthGuard{max: MaxJSONDepth}); !g.feed(body) {
-		return "", c.refuse("body", none, deepRule, "")
-	}
-	if !json.Valid(body) {
-		return "", c.refuse("body", string(body), "it is not valid JSON; an API answer is a JSON object", "")
-	}
-	if p := checkShape(body); p != nil {
-		where := strings.TrimPrefix(p.path, ".")
-		if where == "" {
-			where = "the answer"
-		}
-		field, value := "member name", p.name
-		if p.name == "" {
-			field, value = "body", none
-		}
-		return "", c.refuse(field, value, "in "+where+" "+p.rule, "")
-	}
-	var env answerEnvelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return "", c.refuse("body", string(body), "it must be a JSON object, as every API answer is", "")
-	}
-	requestID, _ = jsonString(env.RequestID)
-	if requestID != "" && !requestIDPattern.MatchString(requestID) {
-		return "", c.refuse("RequestId", requestID, "it must be letters, digits, '.', '_' or '-', at most 128", "")
-	}
-	if code, present := jsonScalar(env.Code); present && code != "" {
-		msg, _ := jsonString(env.Message)
-		e, _ := apiError(c.op, 200, code, requestID, msg, c.scrub)
-		return "", e
-	}
-	if requestID == "" {
-		return "", c.refuse("body", string(body), "HTTP 2xx without a RequestId: every real answer has one", "")
-	}
-	return requestID, nil
+	_, requestID, err, _ = readEnvelope(c, body)
+	return requestID, err
 }
 
 // imageState is an image as DescribeImages reports it, checked.

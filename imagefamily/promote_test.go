@@ -272,3 +272,30 @@ func TestLifecycleBadInputSendsNothing(t *testing.T) {
 		t.Fatalf("%d requests", n)
 	}
 }
+
+// Promote and rollback go where lookups go: ALIBABA_CLOUD_ECS_ENDPOINT sets
+// the ECS endpoint when no setting does, and a bad value is bad input with
+// nothing sent.
+func TestLifecycleECSEndpointFromEnvironment(t *testing.T) {
+	srv := emulator(t)
+	req := promoteReq(srv, map[string]string{hangzhou: wantNewest})
+	req.Endpoint = ""
+	req.Credentials.Getenv = envFunc(map[string]string{EnvECSEndpoint: srv.Endpoint()})
+	if o := one(t)(Promote(context.Background(), req)); o.Outcome != Already {
+		t.Fatalf("%+v", o)
+	}
+	if n := srv.Requests("DescribeImageFromFamily"); n == 0 {
+		t.Fatal("the emulator named by the environment saw no request")
+	}
+	srv.ResetCounts()
+	req.Credentials.Getenv = envFunc(map[string]string{EnvECSEndpoint: "ftp://ecs.example.com"})
+	var ve *ValidationError
+	if err := ValidatePromote(req); !errors.As(err, &ve) || ve.Field != EnvECSEndpoint {
+		t.Fatalf("ValidatePromote = %v, want a refusal of %s", err, EnvECSEndpoint)
+	}
+	rr := rollbackReq(srv, map[string]string{hangzhou: wantNewest})
+	rr.Endpoint, rr.Credentials.Getenv = "", req.Credentials.Getenv
+	if err := ValidateRollback(rr); !errors.As(err, &ve) {
+		t.Fatalf("ValidateRollback = %v", err)
+	}
+}

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
-	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
@@ -125,56 +124,22 @@ func lookupDeadline(req Request) time.Duration {
 // resolve does one region's lookup with a client of its own: SDK clients are
 // not safe for concurrent use.
 func (s *session) resolveOnce(ctx context.Context, region string) (Image, error) {
-	if testHookLookup != nil {
-		testHookLookup(region)
-	}
-	k, err := s.credentials(ctx)
-	if err != nil {
-		return Image{}, err
-	}
-	ep := s.ecs
-	scheme := "https"
-	if ep.Host != "" {
-		scheme = ep.Scheme
-	}
 	op := operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: s.req.Family}
-	tr := s.newTransport()
-	client, err := newECSClient(region, sdkConfig(tr, scheme), k)
-	if err != nil {
-		return Image{}, &TransportError{Op: op.String(), Err: errors.New(s.scrub.clean(err.Error())), class: ErrNetwork}
-	}
-	if ep.Host == "" && s.req.VPC {
-		client.Network = "vpc"
-	}
 	var img Image
 	var answerErr error
-	err = invoke(ctx, op, s.req.Retry, tr, s.scrub, func(ctx context.Context, timeout time.Duration) error {
+	err := s.ecsCall(ctx, op, func() requests.AcsRequest {
 		r := ecs.CreateDescribeImageFromFamilyRequest()
-		r.Scheme = scheme
-		if ep.Host != "" {
-			r.Domain = ep.Host
-		}
 		r.RegionId = region
 		r.ImageFamily = s.req.Family
-		r.SetReadTimeout(timeout)
-		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
-		// A CommonResponse: the SDK keeps the body without parsing it (we
-		// parse it once, below); its own parse into the typed response cost
-		// as much as everything else for an answer of many tags.
-		resp := responses.NewCommonResponse()
-		err := client.DoAction(r, resp)
-		var ce *sdkerrors.ClientError
-		if err != nil && !(errors.As(err, &ce) && ce.ErrorCode() == sdkerrors.JsonUnmarshalErrorCode && resp.IsSuccess()) {
-			return err
-		}
-		// A 2xx answer, parsed by us rather than trusted as the SDK read it:
-		// the trust boundary's answer checks (answer.go).
-		check := answerCheck{op: op, endpoint: tr.origin(), family: s.req.Family, now: time.Now(), scrub: s.scrub}
-		var retry bool
-		img, answerErr, retry = checkImageAnswer(check, resp.GetHttpContentBytes())
+		return r
+	}, func(check answerCheck, body []byte) error {
+		// A 2xx answer, parsed by us rather than trusted as the SDK read
+		// it: the trust boundary's answer checks (answer.go). An error
+		// answer or a refusal ends the attempt (classify decides on the
+		// code, as for any error answer); "not found" is an answer.
+		img, answerErr, _ = checkImageAnswer(check, body)
 		var api *APIError
 		if errors.As(answerErr, &api) {
-			_ = retry // classify decides on the code, as for any error answer
 			return api
 		}
 		var refused *AnswerError
@@ -182,7 +147,7 @@ func (s *session) resolveOnce(ctx context.Context, region string) (Image, error)
 			return refused
 		}
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return Image{}, err
 	}

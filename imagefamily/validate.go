@@ -38,12 +38,17 @@ func Validate(req Request) error {
 	if err := ValidateRegion(req.Region); err != nil {
 		return err
 	}
+	return validateConnection(req)
+}
+
+// validateConnection is validateSettings and the ECS endpoint from the
+// environment, when no setting gives one: checked here rather than in
+// validateSettings, which fronts also call with a single setting filled in.
+// Every call to ECS (lookups, promote, rollback) is validated with it.
+func validateConnection(req Request) error {
 	if err := validateSettings(req); err != nil {
 		return err
 	}
-	// The ECS endpoint from the environment, when no setting gives one:
-	// checked here rather than in validateSettings, which fronts also call
-	// with a single setting filled in.
 	_, err := ecsEndpoint(req, req.Credentials.Getenv)
 	return err
 }

@@ -88,5 +88,5 @@ func validateLifecycle(req Request, images map[string]string) error {
 	if req.Guards.Architecture != "" || req.Guards.OSType != "" || req.Guards.MaxAge != 0 {
 		return &ValidationError{Field: "guards", Value: "", Rule: "guards apply to lookups only, not to promote or rollback"}
 	}
-	return validateSettings(req)
+	return validateConnection(req)
 }
