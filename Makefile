@@ -31,6 +31,7 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
 
 fuzz:
 	bash scripts/fuzz.sh

@@ -9,7 +9,7 @@
 #
 # Usage: scripts/bench.sh [output.md | report flags]   (`make bench`)
 # Environment: CLI_RUNS, PACKER_RUNS, ACT_RUNS, ACT_SOURCE_RUNS, FANOUT_RUNS,
-# HOSTILE_RUNS (runs per command; go run ./bench/report -h lists them).
+# HOSTILE_RUNS (runs per command; scripts/bench.sh -h lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in go git; do
@@ -23,4 +23,9 @@ else
 fi
 [ $# -gt 0 ] && [ "${1#-}" = "$1" ] && set -- -o "$@"
 export GOPROXY=off GOFLAGS=-mod=readonly
-exec bash scripts/in-netns.sh go run ./bench/report "$@"
+# bench/ is a module of its own: build the report there, run it from here so
+# that paths (the default -o docs/benchmarks.md) are the repository's.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -C bench -o "$work/report" ./report
+bash scripts/in-netns.sh "$work/report" "$@"

@@ -23,6 +23,10 @@ fi
 echo "== go vet"
 go vet ./...
 
+# bench/ is a module of its own (the benchmark report): ./... above stops at it.
+echo "== bench module: go vet, go test"
+(cd bench && go vet ./... && go test -count=1 ./...)
+
 if [ -x scripts/check-generated.sh ] || [ -f scripts/check-generated.sh ]; then
   echo "== generated files are up to date"
   bash scripts/check-generated.sh

@@ -7,7 +7,12 @@
 // described. scripts/bench.sh (`make bench`) runs it in a loopback-only
 // network namespace when it can.
 //
-//	go run ./bench/report [-o docs/benchmarks.md] [-runs-scale 1]
+//	scripts/bench.sh [-o docs/benchmarks.md] [-runs-scale 1]
+//
+// bench is a module of its own (bench/go.mod), so from the repository's top
+// directory the report runs as `go run -C bench ./report -o ../docs/benchmarks.md`;
+// scripts/bench.sh builds it and runs it from the top directory, where the
+// default -o is right.
 //
 // Sections: the CLI vs the smallest SDK program (bench/sdkmin) and the
 // aliyun CLI when installed; the data source inside `packer build`; the
@@ -174,24 +179,26 @@ func report(out string, r runs) (int, error) {
 // so sizes are what users download; nothing fetched), and bench/rusage, and
 // finds the tools.
 func setup(r runs) (*bench, func(), error) {
-	root, err := goEnv("GOMOD")
-	if err != nil || root == "" || root == os.DevNull {
-		return nil, nil, fmt.Errorf("run from inside the module (go env GOMOD: %q, %v)", root, err)
+	root, err := repoRoot()
+	if err != nil {
+		return nil, nil, err
 	}
 	work, err := os.MkdirTemp("", "bench-report-")
 	if err != nil {
 		return nil, nil, err
 	}
 	cleanup := func() { os.RemoveAll(work) }
-	b := &bench{root: filepath.Dir(root), work: work, runs: r}
+	b := &bench{root: root, work: work, runs: r}
 	logf("building (load average %s)", loadAvg())
+	// The fronts build in the main module; sdkmin and rusage in bench's own.
 	for _, p := range []struct {
-		into *string
-		pkg  string
-	}{{&b.cli, "./cmd/alicloud-image-family"}, {&b.plugin, "./cmd/packer-plugin-alicloud-image-family"}, {&b.sdkmin, "./bench/sdkmin"}, {&b.rusage, "./bench/rusage"}} {
+		into     *string
+		dir, pkg string
+	}{{&b.cli, ".", "./cmd/alicloud-image-family"}, {&b.plugin, ".", "./cmd/packer-plugin-alicloud-image-family"},
+		{&b.sdkmin, "bench", "./sdkmin"}, {&b.rusage, "bench", "./rusage"}} {
 		*p.into = filepath.Join(work, "bin", filepath.Base(p.pkg))
 		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", *p.into, p.pkg)
-		cmd.Dir = b.root
+		cmd.Dir = filepath.Join(b.root, p.dir)
 		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			cleanup()
@@ -231,6 +238,22 @@ func findTool(name, version string) (string, string) {
 	}
 	return "", fmt.Sprintf("%s %s not found (not at %s nor on PATH; `bash scripts/tools.sh %s` builds it)",
 		name, version, strings.Join(places, ", "), name)
+}
+
+// repoRoot is the repository's top directory, found from the module the
+// report runs in: the main module, or bench's own inside it.
+func repoRoot() (string, error) {
+	gomod, err := goEnv("GOMOD")
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("run from inside the repository (go env GOMOD: %q, %v)", gomod, err)
+	}
+	dir := filepath.Dir(gomod)
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if _, err := os.Stat(filepath.Join(d, "bench", "go.mod")); err == nil {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("no bench/go.mod in %s or its parent: run from inside the repository", dir)
 }
 
 func goEnv(key string) (string, error) {
