@@ -13,7 +13,7 @@ import (
 // The one table of an image's named fields. Every front names its outputs
 // from it: the data source's HCL attributes (Name), the GitHub Action's
 // outputs and the CLI's text columns (ActionName); and the docs' output
-// tables are generated from it (internal/fieldgen, run by go generate). A
+// tables are generated from it (tools/fieldgen, run by go generate). A
 // field added here becomes an attribute, an output, a column and a row of
 // every table at the next `go generate ./...`.
 //

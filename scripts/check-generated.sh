@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates every generated file (HCL2 specs, docs partials, .web-docs, and
-# what internal/fieldgen writes from imagefamily.Fields()) and fails when the
+# what tools/fieldgen writes from imagefamily.Fields()) and fails when the
 # result differs from what is committed, so a change to a struct, a doc
 # comment or the table of image fields cannot ship with stale generated code
 # or docs.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # output.go, action.yml's outputs and the field tables of docs/action.md and
-# docs/cli.md come from the core's table of image fields (internal/fieldgen).
+# docs/cli.md come from the core's table of image fields (tools/fieldgen).
 generated=(':(glob)**/*.hcl2spec.go' docs-partials .web-docs
   datasource/family/output.go action.yml docs/action.md docs/cli.md)
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/fieldtest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/fieldtest"
 )
 
 // Every path to stderr rewrites "##[": report (an unknown command, a

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // checkNoCrash: stderr holds no runtime crash report and no escape or

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // `--output json` of the real binary is the API's Image as sent, as the

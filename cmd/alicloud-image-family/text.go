@@ -16,7 +16,7 @@ import (
 // table).
 
 // regionColumn is the first column's name (declared for the docs in
-// internal/fieldgen too).
+// tools/fieldgen too).
 const regionColumn = "REGION"
 
 // textFields are the table's fields that have a column, in its order.

@@ -1,4 +1,4 @@
-//go:generate go run ../../internal/fieldgen
+//go:generate go run ../../tools/fieldgen
 //go:generate ../../scripts/struct-markdown.sh
 //go:generate ../../scripts/struct-markdown.sh output.go
 //go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,DatasourceOutput,DiskDeviceMapping

@@ -11,7 +11,7 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/fieldtest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/fieldtest"
 )
 
 // TestEveryFieldIsAnAttribute: every field of the core's table is an output

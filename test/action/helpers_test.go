@@ -20,7 +20,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // repoRoot is the repository, two levels up from this package.

@@ -109,3 +109,19 @@ func TestImportsMatchTheArchitecturePage(t *testing.T) {
 		}
 	}
 }
+
+// internal/ holds leaves: a helper there that imported the core or the
+// emulator would run back up the house. Test kits and generators that need
+// them live in testkit/ and tools/.
+func TestInternalHoldsLeavesOnly(t *testing.T) {
+	for pkg, imports := range actual(t, repoRoot(t)) {
+		if !strings.HasPrefix(pkg, "internal/") {
+			continue
+		}
+		for _, imp := range imports {
+			if !strings.HasPrefix(imp, "internal/") {
+				t.Errorf("%s imports %s: internal/ holds leaves, which import only each other; move it to testkit/ or tools/", pkg, imp)
+			}
+		}
+	}
+}

@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
 )
 

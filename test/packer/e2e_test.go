@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 

@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // exampleWants are lines each example's build must print (the demo

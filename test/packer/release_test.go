@@ -17,7 +17,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/e2etest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // The demo fixture's keys (ecstest/testdata/demo-fixture.json).
