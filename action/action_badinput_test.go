@@ -100,8 +100,7 @@ func TestBadInputAction(t *testing.T) {
 		{"expected-image-ids with a bad region id", []string{"expected-image-ids", `{"CN-Hangzhou":"m-hznew0001"}`}, false, []string{`input expected-image-ids "CN-Hangzhou"`, "not a region id"}},
 		{"expected-image-ids naming a region not looked up", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001","cn-shanghai":"m-shnew0001"}`}, false, []string{`input expected-image-ids "cn-shanghai"`, "not being looked up (cn-hangzhou)"}},
 		{"expected-image-ids naming a region not looked up, with OIDC (no token minted)", []string{"expected-image-ids", `{"cn-beijing":"m-2zea00000000000001"}`}, true, []string{`input expected-image-ids "cn-beijing"`, "not being looked up"}},
-		// Issue #22: a value without an image id's shape used to pass (and
-		// only warn, as a change).
+		// A value without an image id's shape is bad input, not a change.
 		{"expected-image-ids with a family for an id", []string{"expected-image-ids", `{"cn-hangzhou":"web-base"}`}, false,
 			[]string{`input expected-image-ids "web-base"`, "the image id for cn-hangzhou is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits", "ending in .vhd"}},
 		{"expected-image-ids with a made-up id", []string{"expected-image-ids", `{"cn-hangzhou":"bogus"}`}, false,
@@ -156,8 +155,7 @@ func TestBadInputAction(t *testing.T) {
 // The action has no profile input; its equivalent is the environment of an
 // earlier step (ALICLOUD_PROFILE, ALICLOUD_SHARED_CREDENTIALS_FILE). A
 // profile or file named there but not there is bad input (exit 2) naming
-// the variable, and nothing is sent (issue #22; it used to be a failed
-// lookup, exit 1).
+// the variable (not a failed lookup, exit 1), and nothing is sent.
 func TestBadInputActionProfileFromEnvironment(t *testing.T) {
 	srv := emulator(t)
 	dir := t.TempDir()

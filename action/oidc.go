@@ -42,15 +42,15 @@ func idToken(ctx context.Context, a *githubactions.Action, audience string, time
 	defer cancel()
 	var token string
 	attempts := 0
-	err := policy.Do(ctx, fmt.Sprintf("GitHub ID-token request for audience %q", audience), func(ctx context.Context) (error, bool) {
+	err := policy.Do(ctx, fmt.Sprintf("GitHub ID-token request for audience %q", audience), func(ctx context.Context) (bool, error) {
 		attempts++
 		t, err := a.GetIDToken(ctx, audience)
 		token = t
 		if err == nil {
-			return nil, false
+			return false, nil
 		}
 		reason, retry := tokenRetry(ctx, err)
-		return &tokenAttemptError{err: err, reason: reason}, retry
+		return retry, &tokenAttemptError{err: err, reason: reason}
 	})
 	// From here on, the error of the last attempt as GetIDToken gave it.
 	var last *tokenAttemptError

@@ -69,47 +69,46 @@ type answerEnvelope struct {
 // a JSON object, within the shape budgets (shape.go), with a well-formed
 // RequestId. A top-level Code makes it an error answer (*APIError; the bool
 // says whether it is worth retrying) whatever the HTTP status.
-func readEnvelope(c answerCheck, body []byte) (answerEnvelope, string, error, bool) {
-	const none = "\x00none"
+func readEnvelope(c answerCheck, body []byte) (answerEnvelope, string, bool, error) {
 	var env answerEnvelope
 	if len(bytes.TrimSpace(body)) == 0 {
-		return env, "", c.refuse("body", none, "HTTP 2xx with an empty body; every real answer is a JSON object with a RequestId", ""), false
+		return env, "", false, c.refuseUnquoted("body", "HTTP 2xx with an empty body; every real answer is a JSON object with a RequestId", "")
 	}
 	if g := (depthGuard{max: MaxJSONDepth}); !g.feed(body) {
-		return env, "", c.refuse("body", none, deepRule, ""), false
+		return env, "", false, c.refuseUnquoted("body", deepRule, "")
 	}
 	if !json.Valid(body) {
-		return env, "", c.refuse("body", string(body), "it is not valid JSON; an API answer is a JSON object", ""), false
+		return env, "", false, c.refuse("body", string(body), "it is not valid JSON; an API answer is a JSON object", "")
 	}
 	if p := checkShape(body); p != nil {
 		where := strings.TrimPrefix(p.path, ".")
 		if where == "" {
 			where = "the answer"
 		}
-		field, value := "member name", p.name
+		rule := "in " + safetext.Excerpt(where, 80) + " " + p.rule
 		if p.name == "" {
-			field, value = "body", none
+			return env, "", false, c.refuseUnquoted("body", rule, "")
 		}
-		return env, "", c.refuse(field, value, "in "+safetext.Excerpt(where, 80)+" "+p.rule, ""), false
+		return env, "", false, c.refuse("member name", p.name, rule, "")
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return env, "", c.refuse("body", string(body), "it must be a JSON object, as every API answer is", ""), false
+		return env, "", false, c.refuse("body", string(body), "it must be a JSON object, as every API answer is", "")
 	}
 	requestID, _ := jsonString(env.RequestID)
 	if requestID != "" && !requestIDPattern.MatchString(requestID) {
-		return env, "", c.refuse("RequestId", requestID, "it must be letters, digits, '.', '_' or '-', at most 128", ""), false
+		return env, "", false, c.refuse("RequestId", requestID, "it must be letters, digits, '.', '_' or '-', at most 128", "")
 	}
 	if code, present := jsonScalar(env.Code); present && code != "" {
 		// An error document in a 200 (some gateways do this): the code
 		// decides, as it would for a 4xx or 5xx.
 		msg, _ := jsonString(env.Message)
-		e, retry := apiError(c.op, 200, code, requestID, msg, c.scrub)
-		return env, requestID, e, retry
+		retry, e := apiError(c.op, 200, code, requestID, msg, c.scrub)
+		return env, requestID, retry, e
 	}
 	if requestID == "" {
-		return env, "", c.refuse("body", string(body), "HTTP 2xx without a RequestId: every real answer has one", ""), false
+		return env, "", false, c.refuse("body", string(body), "HTTP 2xx without a RequestId: every real answer has one", "")
 	}
-	return env, requestID, nil, false
+	return env, requestID, false, nil
 }
 
 // answerCheck is what checkImageAnswer needs to know about the call.
@@ -125,12 +124,17 @@ type answerCheck struct {
 	anyStatus, anyFamily bool
 }
 
+// refuse refuses field, quoting the value the server sent.
 func (c answerCheck) refuse(field, value, rule, requestID string) *AnswerError {
-	v := ""
-	if value != "\x00none" {
-		v = safetext.Quote(c.scrub.clean(value), excerptBytes)
-	}
-	return &AnswerError{Op: c.op.String(), Endpoint: c.endpoint, Field: field, Value: v,
+	e := c.refuseUnquoted(field, rule, requestID)
+	e.Value = safetext.Quote(c.scrub.clean(value), excerptBytes)
+	return e
+}
+
+// refuseUnquoted refuses field with no value to quote (an empty body, one
+// nested too deep, a member of the wrong JSON type).
+func (c answerCheck) refuseUnquoted(field, rule, requestID string) *AnswerError {
+	return &AnswerError{Op: c.op.String(), Endpoint: c.endpoint, Field: field,
 		Rule: safetext.Excerpt(c.scrub.clean(rule), 300), RequestID: requestID}
 }
 
@@ -139,18 +143,17 @@ func (c answerCheck) refuse(field, value, rule, requestID string) *AnswerError {
 // *APIError (a body with a top-level Code is an error answer whatever the
 // HTTP status; the bool says whether it is worth retrying), or an
 // *AnswerError.
-func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
-	const none = "\x00none"
-	env, requestID, err, retry := readEnvelope(c, body)
+func checkImageAnswer(c answerCheck, body []byte) (Image, bool, error) {
+	env, requestID, retry, err := readEnvelope(c, body)
 	if err != nil {
-		return Image{}, err, retry
+		return Image{}, retry, err
 	}
 	raw := bytes.TrimSpace(env.Image)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return Image{}, &NotFoundError{Region: c.op.Region, Family: c.family, RequestID: requestID}, false
+		return Image{}, false, &NotFoundError{Region: c.op.Region, Family: c.family, RequestID: requestID}
 	}
 	if raw[0] != '{' {
-		return Image{}, c.refuse("Image", string(raw), "it must be a JSON object", requestID), false
+		return Image{}, false, c.refuse("Image", string(raw), "it must be a JSON object", requestID)
 	}
 	var in ecs.Image
 	if err := json.Unmarshal(raw, &in); err != nil {
@@ -158,21 +161,20 @@ func checkImageAnswer(c answerCheck, body []byte) (Image, error, bool) {
 		if te, ok := err.(*json.UnmarshalTypeError); ok {
 			field = "Image." + te.Field
 			rule = "it must be a JSON " + te.Type.String() + ", not a JSON " + safetext.Excerpt(te.Value, 40)
-			return Image{}, c.refuse(field, "\x00none", rule, requestID), false
 		}
-		return Image{}, c.refuse(field, none, rule, requestID), false
+		return Image{}, false, c.refuseUnquoted(field, rule, requestID)
 	}
 	if in.ImageId == "" {
 		// The API's "no available image": an empty Image object.
-		return Image{}, &NotFoundError{Region: c.op.Region, Family: c.family, RequestID: requestID}, false
+		return Image{}, false, &NotFoundError{Region: c.op.Region, Family: c.family, RequestID: requestID}
 	}
 	if err := c.checkImage(in, requestID); err != nil {
-		return Image{}, err, false
+		return Image{}, false, err
 	}
 	img := fromSDK(in)
 	img.RequestID = requestID
 	img.Raw = append(json.RawMessage(nil), raw...)
-	return img, nil, false
+	return img, false, nil
 }
 
 func (c answerCheck) checkImage(in ecs.Image, requestID string) error {

@@ -23,14 +23,14 @@ func TestCaseFoldedDuplicateMembersRefused(t *testing.T) {
 		`{"RequestId":"R1","requestid":"R2","Image":{` + good + `}}`,
 		`{"RequestId":"R1","Image":{` + good + `,"ImageId":"m-other000000000000001"}}`,
 	} {
-		_, err, _ := checkImageAnswer(c, []byte(body))
+		_, _, err := checkImageAnswer(c, []byte(body))
 		var refused *AnswerError
 		if !errors.As(err, &refused) || !strings.Contains(err.Error(), "member name") {
 			t.Errorf("%s: err = %v, want a refused member name", body, err)
 		}
 	}
 	// Unknown members with their own names are kept, not refused.
-	if img, err, _ := checkImageAnswer(c, []byte(`{"RequestId":"R1","Image":{`+good+`,"BrandNew":{"x":1},"brandNewToo":2}}`)); err != nil || img.ImageID != "m-good0000000000000001" {
+	if img, _, err := checkImageAnswer(c, []byte(`{"RequestId":"R1","Image":{`+good+`,"BrandNew":{"x":1},"brandNewToo":2}}`)); err != nil || img.ImageID != "m-good0000000000000001" {
 		t.Fatalf("unknown members: %v", err)
 	}
 }

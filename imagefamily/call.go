@@ -53,13 +53,11 @@ type attemptFunc func(ctx context.Context, timeout time.Duration) error
 // non-retryable error arrives, the attempts run out, or the deadline would
 // pass before the next attempt could start.
 func invoke(ctx context.Context, op operation, policy RetryPolicy, tr *callTransport, scrub *scrubber, attempt attemptFunc) error {
-	max := policy.attempts()
+	attempts := policy.attempts()
 	for n := 1; ; n++ {
 		timeout := defaultAttemptTimeout
 		if dl, ok := ctx.Deadline(); ok {
-			if left := time.Until(dl); left < timeout {
-				timeout = left
-			}
+			timeout = min(timeout, time.Until(dl))
 		}
 		if tr != nil {
 			tr.bind(ctx)
@@ -86,9 +84,9 @@ func invoke(ctx context.Context, op operation, policy RetryPolicy, tr *callTrans
 			refused.Op = op.String()
 			return refused
 		}
-		final, retryable := classify(ctx, op, err, scrub)
+		retryable, final := classify(ctx, op, err, scrub)
 		setAttempts(final, n)
-		if !retryable || n >= max {
+		if !retryable || n >= attempts {
 			return final
 		}
 		var ra time.Duration
@@ -101,7 +99,7 @@ func invoke(ctx context.Context, op operation, policy RetryPolicy, tr *callTrans
 			return final
 		}
 		if policy.OnRetry != nil {
-			policy.OnRetry(RetryNotice{Op: op.String(), Region: op.Region, Attempt: n, MaxAttempts: max, Reason: retryReason(final), Wait: wait})
+			policy.OnRetry(RetryNotice{Op: op.String(), Region: op.Region, Attempt: n, MaxAttempts: attempts, Reason: retryReason(final), Wait: wait})
 		}
 		if serr := policy.sleep(ctx, wait); serr != nil {
 			return final
@@ -159,11 +157,11 @@ func retryReason(err error) string {
 // itself (the action's GitHub ID-token request): fn reports whether its
 // error is worth retrying; waits use the same backoff, honour the context's
 // deadline, and are announced to OnRetry with what as the operation.
-func (p RetryPolicy) Do(ctx context.Context, what string, fn func(ctx context.Context) (err error, retryable bool)) error {
-	max := p.attempts()
+func (p RetryPolicy) Do(ctx context.Context, what string, fn func(ctx context.Context) (retryable bool, err error)) error {
+	attempts := p.attempts()
 	for n := 1; ; n++ {
-		err, retryable := fn(ctx)
-		if err == nil || !retryable || n >= max || ctx.Err() != nil {
+		retryable, err := fn(ctx)
+		if err == nil || !retryable || n >= attempts || ctx.Err() != nil {
 			return err
 		}
 		wait := p.delay(n, 0)
@@ -171,7 +169,7 @@ func (p RetryPolicy) Do(ctx context.Context, what string, fn func(ctx context.Co
 			return err
 		}
 		if p.OnRetry != nil {
-			p.OnRetry(RetryNotice{Op: what, Attempt: n, MaxAttempts: max, Reason: safetext.Excerpt(err.Error(), 160), Wait: wait})
+			p.OnRetry(RetryNotice{Op: what, Attempt: n, MaxAttempts: attempts, Reason: safetext.Excerpt(err.Error(), 160), Wait: wait})
 		}
 		if p.sleep(ctx, wait) != nil {
 			return err
@@ -198,12 +196,12 @@ func setAttempts(err error, n int) {
 
 // classify turns an SDK or transport error into one of ours, and says
 // whether it is worth retrying.
-func classify(ctx context.Context, op operation, err error, scrub *scrubber) (error, bool) {
+func classify(ctx context.Context, op operation, err error, scrub *scrubber) (retryable bool, classified error) {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return &TransportError{Op: op.String(), Err: fmt.Errorf("deadline exceeded before an answer arrived: %w", context.DeadlineExceeded), class: ErrTimeout}, false
+			return false, &TransportError{Op: op.String(), Err: fmt.Errorf("deadline exceeded before an answer arrived: %w", context.DeadlineExceeded), class: ErrTimeout}
 		}
-		return &TransportError{Op: op.String(), Err: fmt.Errorf("cancelled: %w", ctxErr), class: ErrNetwork}, false
+		return false, &TransportError{Op: op.String(), Err: fmt.Errorf("cancelled: %w", ctxErr), class: ErrNetwork}
 	}
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
@@ -211,11 +209,11 @@ func classify(ctx context.Context, op operation, err error, scrub *scrubber) (er
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae, isRetryableCode(ae.HTTPStatus, ae.Code)
+		return isRetryableCode(ae.HTTPStatus, ae.Code), ae
 	}
 	var mr *malformedResponse
 	if errors.As(err, &mr) {
-		return &TransportError{Op: op.String(), Err: errors.New(safetext.Excerpt(scrub.clean(mr.Error()), maxMessageBytes)), class: ErrAPI}, false
+		return false, &TransportError{Op: op.String(), Err: errors.New(safetext.Excerpt(scrub.clean(mr.Error()), maxMessageBytes)), class: ErrAPI}
 	}
 	var ce *sdkerrors.ClientError
 	if errors.As(err, &ce) {
@@ -224,38 +222,38 @@ func classify(ctx context.Context, op operation, err error, scrub *scrubber) (er
 			cause = errors.New(ce.Message())
 		}
 		if ce.ErrorCode() == sdkerrors.JsonUnmarshalErrorCode || strings.Contains(ce.ErrorCode(), "Unmarshal") {
-			return &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + safetext.Excerpt(scrub.clean(cause.Error()), maxMessageBytes)), class: ErrAPI}, false
+			return false, &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + safetext.Excerpt(scrub.clean(cause.Error()), maxMessageBytes)), class: ErrAPI}
 		}
 		return transportError(op, cause, scrub)
 	}
 	var je *json.SyntaxError
 	if errors.As(err, &je) {
-		return &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + safetext.Excerpt(je.Error(), maxMessageBytes)), class: ErrAPI}, false
+		return false, &TransportError{Op: op.String(), Err: errors.New("the response body is not valid JSON: " + safetext.Excerpt(je.Error(), maxMessageBytes)), class: ErrAPI}
 	}
 	return transportError(op, err, scrub)
 }
 
-func transportError(op operation, err error, scrub *scrubber) (error, bool) {
+func transportError(op operation, err error, scrub *scrubber) (retryable bool, classified error) {
 	msg := safetext.Excerpt(scrub.clean(withoutQuery(err)), maxMessageBytes)
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), strings.Contains(msg, "Client.Timeout"), strings.Contains(msg, "timeout"):
-		return &TransportError{Op: op.String(), Err: errors.New("no answer in time: " + msg), class: ErrTimeout}, true
+		return true, &TransportError{Op: op.String(), Err: errors.New("no answer in time: " + msg), class: ErrTimeout}
 	case errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(msg, http.ErrSchemeMismatch.Error()):
 		// A plain-HTTP server (the emulator without --tls, a local test
 		// server) given as host:port, which means HTTPS. Never retried and
 		// never downgraded: plain HTTP is used only when written out.
-		return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork, hint: schemeMismatchHint(err)}, false
+		return false, &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork, hint: schemeMismatchHint(err)}
 	case isCertError(err):
 		// Never retried and never downgraded to HTTP: an untrusted
 		// certificate is a configuration problem or an attack.
-		return &TransportError{Op: op.String(), Err: errors.New("TLS certificate not trusted: " + msg), class: ErrNetwork}, false
+		return false, &TransportError{Op: op.String(), Err: errors.New("TLS certificate not trusted: " + msg), class: ErrNetwork}
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
 		errors.Is(err, syscall.ECONNREFUSED), strings.Contains(msg, "connection reset"), strings.Contains(msg, "EOF"),
 		strings.Contains(msg, "connection refused"), strings.Contains(msg, "broken pipe"):
-		return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}, true
+		return true, &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}
 	}
-	return &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}, false
+	return false, &TransportError{Op: op.String(), Err: errors.New(msg), class: ErrNetwork}
 }
 
 // schemeMismatchHint says what to write when an endpoint answered HTTPS with
@@ -307,7 +305,7 @@ const (
 )
 
 // apiError maps an error answer into an *APIError with a class and a hint.
-func apiError(op operation, status int, code, requestID, message string, scrub *scrubber) (error, bool) {
+func apiError(op operation, status int, code, requestID, message string, scrub *scrubber) (retryable bool, classified error) {
 	// SignatureDoesNotMatch echoes the server's string to sign, which holds
 	// every request parameter; it helps no user and may hold a token.
 	if i := strings.Index(message, "server string to sign is:"); i >= 0 {
@@ -321,8 +319,8 @@ func apiError(op operation, status int, code, requestID, message string, scrub *
 	e := &APIError{
 		Service: op.Service, Action: op.Action, Region: op.Region, Family: op.Family,
 		// Code and RequestId are echoed from the body like Message, so they
-		// are scrubbed too (FuzzClassifyErrorBody found a secret in Code
-		// printed as is); the class is decided on the code as sent.
+		// are scrubbed too (a server may echo a secret in any of them); the
+		// class is decided on the code as sent.
 		// Every server string is escaped for a terminal and bounded: a
 		// 64 MiB error page or an escape sequence in a Message must not
 		// reach a terminal, a log or an annotation as it is.
@@ -330,40 +328,40 @@ func apiError(op operation, status int, code, requestID, message string, scrub *
 		RequestID: safetext.Excerpt(scrub.clean(requestID), maxCodeBytes),
 		Message:   safetext.Excerpt(scrub.clean(message), maxMessageBytes),
 	}
-	e.class, e.Hint = codeClass(op, status, code)
-	return e, isRetryableCode(status, code)
+	e.Hint, e.class = codeClass(op, status, code)
+	return isRetryableCode(status, code), e
 }
 
-func codeClass(op operation, status int, code string) (error, string) {
+func codeClass(op operation, status int, code string) (hint string, class error) {
 	switch {
 	case strings.HasPrefix(code, "Throttling") || status == 429:
-		return ErrThrottled, "The API is throttling this account; lower the request rate or concurrency, or retry later"
+		return "The API is throttling this account; lower the request rate or concurrency, or retry later", ErrThrottled
 	case code == "InvalidRegionId.NotFound" || code == "InvalidRegionId.Malformed":
-		return ErrRegionNotFound, fmt.Sprintf("Region %q is not known to ECS; check the region id (for example cn-hangzhou, ap-southeast-1)", op.Region)
+		return fmt.Sprintf("Region %q is not known to ECS; check the region id (for example cn-hangzhou, ap-southeast-1)", op.Region), ErrRegionNotFound
 	case code == "SignatureDoesNotMatch" || code == "IncompleteSignature":
-		return ErrAuthFailed, "The access key secret does not match the access key id; check for a wrong, truncated or rotated secret"
+		return "The access key secret does not match the access key id; check for a wrong, truncated or rotated secret", ErrAuthFailed
 	case strings.HasPrefix(code, "InvalidAccessKeyId"):
-		return ErrAuthFailed, "The access key id is unknown or disabled; check which key is configured and that it is active in RAM"
+		return "The access key id is unknown or disabled; check which key is configured and that it is active in RAM", ErrAuthFailed
 	case strings.HasPrefix(code, "InvalidSecurityToken"):
-		return ErrAuthFailed, "The security token is expired, malformed or belongs to another access key; obtain fresh STS credentials"
+		return "The security token is expired, malformed or belongs to another access key; obtain fresh STS credentials", ErrAuthFailed
 	case strings.HasPrefix(code, "InvalidTimeStamp"):
-		return ErrAuthFailed, "The request timestamp was rejected; check that this machine's clock is correct"
+		return "The request timestamp was rejected; check that this machine's clock is correct", ErrAuthFailed
 	case code == "InvalidUser.Unauthorized" || strings.HasPrefix(code, "Forbidden") || code == "NoPermission" || status == 403:
 		if op.Service == "STS" {
-			return ErrAccessDenied, "The caller may not assume this role; check the role's trust policy and that the caller has sts:AssumeRole"
+			return "The caller may not assume this role; check the role's trust policy and that the caller has sts:AssumeRole", ErrAccessDenied
 		}
 		if op.Action != "DescribeImageFromFamily" && op.Action != "" {
 			// The family lifecycle's writes and listings need the promote
 			// policy, not the read-only one.
-			return ErrAccessDenied, "The caller needs the RAM permission ecs:" + op.Action + " (promote and rollback need ecs:ModifyImageAttribute, ecs:DescribeImages and ecs:DescribeImageFromFamily); attach the promote policy (" + docsURL + "promotion.md#ram-policies)"
+			return "The caller needs the RAM permission ecs:" + op.Action + " (promote and rollback need ecs:ModifyImageAttribute, ecs:DescribeImages and ecs:DescribeImageFromFamily); attach the promote policy (" + docsURL + "promotion.md#ram-policies)", ErrAccessDenied
 		}
-		return ErrAccessDenied, "The caller needs the RAM permission ecs:DescribeImageFromFamily; attach a policy granting it (" + docsURL + "credentials.md#a-minimal-ram-policy)"
+		return "The caller needs the RAM permission ecs:DescribeImageFromFamily; attach a policy granting it (" + docsURL + "credentials.md#a-minimal-ram-policy)", ErrAccessDenied
 	case strings.HasPrefix(code, "EntityNotExist"):
-		return ErrCredentials, "The role does not exist; check the role ARN"
+		return "The role does not exist; check the role ARN", ErrCredentials
 	case strings.HasPrefix(code, "AuthenticationFail"):
-		return ErrCredentials, "STS rejected the OIDC token; check the audience, the OIDC provider ARN and the role's trust condition"
+		return "STS rejected the OIDC token; check the audience, the OIDC provider ARN and the role's trust condition", ErrCredentials
 	case code == "ServiceUnavailable" || code == "InternalError" || status >= 500:
-		return ErrAPI, "The service had a temporary failure; retry later"
+		return "The service had a temporary failure; retry later", ErrAPI
 	}
-	return ErrAPI, ""
+	return "", ErrAPI
 }

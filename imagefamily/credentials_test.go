@@ -111,8 +111,8 @@ func TestProfileErrors(t *testing.T) {
 	home := t.TempDir()
 	path := writeProfile(t, home, twoProfiles)
 	// What can be found offline (a profile that is not in the file, a file
-	// that is missing or not JSON) is bad input naming the setting (issue
-	// #22); what the profile's mode does is the chain's to report.
+	// that is missing or not JSON) is bad input naming the setting; what
+	// the profile's mode does is the chain's to report.
 	input := map[string]Credentials{
 		`invalid profile "nope": there is no such profile in ` + path + "; the file has: dev, ci, weird": {Profile: "nope"},
 		`invalid profile file "` + filepath.Join(home, "missing.json") + `": the aliyun CLI config file`: {ProfileFile: filepath.Join(home, "missing.json")},
@@ -137,7 +137,7 @@ func TestProfileErrors(t *testing.T) {
 	}
 }
 
-// Issue #22: the aliyun CLI profile the chain will read is checked offline,
+// The aliyun CLI profile the chain will read is checked offline,
 // before the region (which may come from the profile): a profile that is not
 // in the file, a file that is missing, unreadable or not JSON, is a
 // *ValidationError naming the setting, and nothing is sent.
@@ -223,8 +223,8 @@ func TestValidateProfile(t *testing.T) {
 	}
 }
 
-// A lookup with a region and an unknown profile is bad input, and nothing
-// is sent (it used to fail at lookup time as a credentials error, exit 1).
+// A lookup with a region and an unknown profile is bad input (exit 2, not a
+// credentials error at lookup time), and nothing is sent.
 func TestResolveUnknownProfileSendsNothing(t *testing.T) {
 	srv := emulator(t)
 	home := t.TempDir()
@@ -406,7 +406,7 @@ func TestProfileRegion(t *testing.T) {
 		{Credentials{HomeDir: home, Profile: "bad", Getenv: envFunc(nil)}, "", "", "region_id"},
 		{Credentials{HomeDir: t.TempDir(), Getenv: envFunc(nil)}, "", "", ""},
 		// A profile or file that is named but not there is an error, not "no
-		// region" (issue #22).
+		// region".
 		{Credentials{HomeDir: home, Profile: "nope", Getenv: envFunc(nil)}, "", "", `invalid profile "nope": there is no such profile`},
 		{Credentials{HomeDir: home, Getenv: envFunc(map[string]string{"ALICLOUD_PROFILE": "nope"})}, "", "", `invalid environment "ALICLOUD_PROFILE"`},
 		{Credentials{HomeDir: home, ProfileFile: filepath.Join(home, "none.json"), Getenv: envFunc(nil)}, "", "", "does not exist"},

@@ -2,7 +2,6 @@ package imagefamily
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
@@ -38,13 +37,4 @@ func Changes(expected map[string]string, results []Result) []Change {
 		out = append(out, Change{Region: r.Region, Expected: want, Found: r.Image})
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

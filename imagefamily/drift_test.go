@@ -41,8 +41,8 @@ func TestExpectedAndChanges(t *testing.T) {
 	}
 }
 
-// Issue #22: every expected value must have an image id's shape; a family's
-// name pasted by mistake (web-base) used to pass and read as a change. The
+// Every expected value must have an image id's shape, so that a family's
+// name pasted by mistake (web-base) is bad input, not a change. The
 // same rule for pairs, the JSON object and ValidateImageID (the data
 // source's expected_image_id).
 func TestExpectedImageIDShape(t *testing.T) {
@@ -106,7 +106,7 @@ func TestExpectedImageIDShape(t *testing.T) {
 			}
 		}
 	}
-	// The issue's case: a family pasted into --expect is bad input naming
+	// A family pasted into --expect is bad input naming
 	// the flag and the rule.
 	_, err := ParseExpected("--expect", "cn-hangzhou=web-base")
 	if want := `invalid --expect "web-base": the image id for cn-hangzhou is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits`; err == nil || !strings.HasPrefix(err.Error(), want) {

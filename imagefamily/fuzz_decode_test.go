@@ -114,7 +114,7 @@ func FuzzClassifyErrorBody(f *testing.F) {
 		raw := runGuarded(context.Background(), func() error {
 			return sdkerrors.NewServerError(status, body, "")
 		})
-		err, retry := classify(context.Background(), op, raw, scrub)
+		retry, err := classify(context.Background(), op, raw, scrub)
 		if err == nil {
 			t.Fatal("classify returned nil")
 		}
@@ -416,7 +416,7 @@ func FuzzCheckImageAnswer(f *testing.F) {
 		endpoint: "https://ecs.cn-hangzhou.aliyuncs.com", family: "web-base", now: time.Now(), scrub: sc,
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		img, err, _ := checkImageAnswer(c, body)
+		img, _, err := checkImageAnswer(c, body)
 		if err == nil {
 			assertCheckedImage(t, img, "web-base")
 			if img.RequestID == "" {

@@ -66,7 +66,7 @@ func (s *session) ecsCall(ctx context.Context, op operation, newReq func() reque
 			r.SetDomain(ep.Host)
 		}
 		r.SetReadTimeout(timeout)
-		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
+		r.SetConnectTimeout(min(timeout, 5*time.Second))
 		// A CommonResponse: the SDK keeps the body without parsing it (read
 		// parses it once); its own parse into a typed response cost as much
 		// as everything else for an answer of many tags.
@@ -90,7 +90,7 @@ func (e *stopError) Unwrap() error { return e.err }
 // checkEnvelope reads the top level of an ECS answer (readEnvelope) and
 // keeps its RequestId.
 func checkEnvelope(c answerCheck, body []byte) (requestID string, err error) {
-	_, requestID, err, _ = readEnvelope(c, body)
+	_, requestID, _, err = readEnvelope(c, body)
 	return requestID, err
 }
 
@@ -122,10 +122,10 @@ func checkImagesAnswer(c answerCheck, body []byte, ids []string, statuses []stri
 		} `json:"Images"`
 	}
 	if err := json.Unmarshal(body, &a); err != nil {
-		return imagesAnswer{}, c.refuse("body", "\x00none", "it does not match the API reference of DescribeImages: "+err.Error(), requestID)
+		return imagesAnswer{}, c.refuseUnquoted("body", "it does not match the API reference of DescribeImages: "+err.Error(), requestID)
 	}
 	if a.TotalCount == nil || a.Images == nil {
-		return imagesAnswer{}, c.refuse("body", "\x00none", "a DescribeImages answer has TotalCount and Images.Image", requestID)
+		return imagesAnswer{}, c.refuseUnquoted("body", "a DescribeImages answer has TotalCount and Images.Image", requestID)
 	}
 	out := imagesAnswer{RequestID: requestID, Total: *a.TotalCount}
 	check := c
@@ -133,7 +133,7 @@ func checkImagesAnswer(c answerCheck, body []byte, ids []string, statuses []stri
 	for i, raw := range a.Images.Image {
 		var in ecs.Image
 		if err := json.Unmarshal(raw, &in); err != nil {
-			return imagesAnswer{}, c.refuse(fmt.Sprintf("Images.Image[%d]", i), "\x00none", "it does not match the API reference of DescribeImages", requestID)
+			return imagesAnswer{}, c.refuseUnquoted(fmt.Sprintf("Images.Image[%d]", i), "it does not match the API reference of DescribeImages", requestID)
 		}
 		if err := check.checkImage(in, requestID); err != nil {
 			return imagesAnswer{}, err

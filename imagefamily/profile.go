@@ -5,6 +5,7 @@ package imagefamily
 // region). The order in which profiles are consulted is in credentials.go.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -155,7 +156,7 @@ func readProfile(ref profileRef) (cliConfig, string, error) {
 	name := ref.name
 	field, value := ref.nameField, ref.nameValue
 	if name == "" {
-		name = firstNonEmpty(cfg.Current, "default")
+		name = cmp.Or(cfg.Current, "default")
 		field, value = ref.fileField, ref.fileValue
 	}
 	p := cfg.find(name)
@@ -205,15 +206,6 @@ func (cfg *cliConfig) profileList() string {
 		names[i] = safetext.Excerpt(p.Name, 64)
 	}
 	return "the file has: " + strings.Join(names, ", ")
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func (s *session) defaultProfilePath() string {

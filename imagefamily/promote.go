@@ -162,7 +162,7 @@ func fanOut(ctx context.Context, req Request, images map[string]string, do func(
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				out[i].Err, _ = classify(ctx, operation{Service: "ECS", Action: "DescribeImages", Region: region}, ctx.Err(), s.scrub)
+				_, out[i].Err = classify(ctx, operation{Service: "ECS", Action: "DescribeImages", Region: region}, ctx.Err(), s.scrub)
 				return
 			}
 			out[i] = do(ctx, s, region, images[region])

@@ -88,7 +88,7 @@ func ResolveRegions(ctx context.Context, req Request, regions []string, concurre
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				results[i].Err, _ = classify(ctx, operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: req.Family}, ctx.Err(), s.scrub)
+				_, results[i].Err = classify(ctx, operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: req.Family}, ctx.Err(), s.scrub)
 				return
 			}
 			results[i].Image, results[i].Err = s.resolve(ctx, region)
@@ -121,7 +121,7 @@ func lookupDeadline(req Request) time.Duration {
 	return d + req.Wait
 }
 
-// resolve does one region's lookup with a client of its own: SDK clients are
+// resolveOnce does one region's lookup with a client of its own: SDK clients are
 // not safe for concurrent use.
 func (s *session) resolveOnce(ctx context.Context, region string) (Image, error) {
 	op := operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: s.req.Family}
@@ -137,7 +137,7 @@ func (s *session) resolveOnce(ctx context.Context, region string) (Image, error)
 		// it: the trust boundary's answer checks (answer.go). An error
 		// answer or a refusal ends the attempt (classify decides on the
 		// code, as for any error answer); "not found" is an answer.
-		img, answerErr, _ = checkImageAnswer(check, body)
+		img, _, answerErr = checkImageAnswer(check, body)
 		var api *APIError
 		if errors.As(answerErr, &api) {
 			return api

@@ -84,7 +84,7 @@ func TestInvokeNeverRetriesClientErrors(t *testing.T) {
 		p := RetryPolicy{Sleep: (&fakeClock{}).sleep}
 		err := invoke(context.Background(), operation{Service: "ECS"}, p, nil, &scrubber{}, func(context.Context, time.Duration) error {
 			calls++
-			e, _ := apiError(operation{Service: "ECS"}, 403, code, "RID", "no", &scrubber{})
+			_, e := apiError(operation{Service: "ECS"}, 403, code, "RID", "no", &scrubber{})
 			return e
 		})
 		if calls != 1 || err == nil {
@@ -102,7 +102,7 @@ func TestInvokeRetries5xxAndServiceUnavailable(t *testing.T) {
 		p := RetryPolicy{MaxAttempts: 2, Sleep: (&fakeClock{}).sleep}
 		_ = invoke(context.Background(), operation{Service: "ECS"}, p, nil, &scrubber{}, func(context.Context, time.Duration) error {
 			calls++
-			e, _ := apiError(operation{Service: "ECS"}, c.status, c.code, "", "", &scrubber{})
+			_, e := apiError(operation{Service: "ECS"}, c.status, c.code, "", "", &scrubber{})
 			return e
 		})
 		if calls != 2 {
@@ -167,7 +167,7 @@ func TestScrubberRemovesEveryEncoding(t *testing.T) {
 func TestSignatureMismatchMessageDropsStringToSign(t *testing.T) {
 	s := &scrubber{}
 	s.add("SECRET-TOKEN-VALUE")
-	e, retry := apiError(operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: "cn-hangzhou", Family: "web"}, 400, "SignatureDoesNotMatch", "RID-1",
+	retry, e := apiError(operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: "cn-hangzhou", Family: "web"}, 400, "SignatureDoesNotMatch", "RID-1",
 		"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&SecurityToken%3DSECRET-TOKEN-VALUE", s)
 	msg := e.Error()
 	if retry || strings.Contains(msg, "SECRET") || strings.Contains(msg, "string to sign") {
@@ -200,7 +200,7 @@ func TestErrorClasses(t *testing.T) {
 		{400, "SomethingElse", ErrAPI, ""},
 	}
 	for _, c := range cases {
-		e, _ := apiError(operation{Service: "ECS", Region: "cn-x-1"}, c.status, c.code, "", "", &scrubber{})
+		_, e := apiError(operation{Service: "ECS", Region: "cn-x-1"}, c.status, c.code, "", "", &scrubber{})
 		if !errors.Is(e, c.class) || !strings.Contains(e.Error(), c.hint) {
 			t.Errorf("%s: %v (class want %v, hint %q)", c.code, e, c.class, c.hint)
 		}
@@ -234,18 +234,18 @@ func TestRetryPolicyDo(t *testing.T) {
 	var notices []RetryNotice
 	p := RetryPolicy{MaxAttempts: 3, Sleep: noSleep, OnRetry: func(n RetryNotice) { notices = append(notices, n) }}
 	calls := 0
-	err := p.Do(context.Background(), "GitHub ID-token request", func(context.Context) (error, bool) {
+	err := p.Do(context.Background(), "GitHub ID-token request", func(context.Context) (bool, error) {
 		calls++
 		if calls < 3 {
-			return errors.New("HTTP 503"), true
+			return true, errors.New("HTTP 503")
 		}
-		return nil, false
+		return false, nil
 	})
 	if err != nil || calls != 3 || len(notices) != 2 || !strings.Contains(notices[1].String(), "GitHub ID-token request: attempt 2 of 3 failed (HTTP 503)") {
 		t.Fatalf("err %v calls %d notices %+v", err, calls, notices)
 	}
 	calls = 0
-	err = p.Do(context.Background(), "x", func(context.Context) (error, bool) { calls++; return errors.New("HTTP 400"), false })
+	err = p.Do(context.Background(), "x", func(context.Context) (bool, error) { calls++; return false, errors.New("HTTP 400") })
 	if err == nil || calls != 1 {
 		t.Fatalf("a non-retryable error was retried: %d calls", calls)
 	}

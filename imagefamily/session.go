@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
@@ -150,11 +149,4 @@ func (k keys) credential() auth.Credential {
 		return credentials.NewStsTokenCredential(k.ID, k.Secret, k.Token)
 	}
 	return credentials.NewAccessKeyCredential(k.ID, k.Secret)
-}
-
-func minDuration(a, b time.Duration) time.Duration {
-	if a < b {
-		return a
-	}
-	return b
 }

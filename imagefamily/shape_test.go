@@ -62,7 +62,7 @@ func TestHostileShapesAtEverySize(t *testing.T) {
 
 				var img Image
 				var err error
-				cost := allocated(func() { img, err, _ = checkImageAnswer(shapeCheck(), body) })
+				cost := allocated(func() { img, _, err = checkImageAnswer(shapeCheck(), body) })
 				perByte = append(perByte, float64(cost)/float64(len(body)))
 				if shape.Status != 0 && shape.Status != 200 {
 					continue // an error answer: only the transport sees its body

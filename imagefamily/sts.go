@@ -146,7 +146,7 @@ func (s *session) assumeRole(ctx context.Context, base keys, role string, rs rol
 			r.QueryParams["ExternalId"] = s.req.Credentials.ExternalID
 		}
 		r.SetReadTimeout(timeout)
-		r.SetConnectTimeout(minDuration(timeout, 5*time.Second))
+		r.SetConnectTimeout(min(timeout, 5*time.Second))
 		resp, err := client.ProcessCommonRequest(r)
 		if err != nil {
 			return err
@@ -311,7 +311,7 @@ func (s *session) plainCall(ctx context.Context, op operation, method, target st
 			if eb.Code == nil {
 				code = ""
 			}
-			e, _ := apiError(op, resp.StatusCode, code, eb.RequestID, eb.Message, s.scrub)
+			_, e := apiError(op, resp.StatusCode, code, eb.RequestID, eb.Message, s.scrub)
 			return e
 		}
 		body = data

@@ -237,18 +237,18 @@ const (
 
 // ParseDuration reads a duration as every front accepts it: a Go duration
 // ("90s", "2m", "1h30m") or a whole number of seconds ("90"). It refuses, as
-// a *ValidationError naming field, anything outside [min, max], including
+// a *ValidationError naming field, anything outside [least, most], including
 // numbers so large that they would overflow (18446744074 seconds is refused,
 // not wrapped to a fraction of a second).
-func ParseDuration(field, value string, min, max time.Duration) (time.Duration, error) {
+func ParseDuration(field, value string, least, most time.Duration) (time.Duration, error) {
 	bad := func(rule string) (time.Duration, error) {
 		return 0, &ValidationError{Field: field, Value: value, Rule: rule}
 	}
-	rangeRule := fmt.Sprintf("it must be between %s and %s", min, max)
+	rangeRule := fmt.Sprintf("it must be between %s and %s", least, most)
 	v := strings.TrimSpace(value)
 	var d time.Duration
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil || isOverflow(err) {
-		if err != nil || n > int64(max/time.Second) || n < 0 {
+		if err != nil || n > int64(most/time.Second) || n < 0 {
 			return bad(rangeRule + " (a bare number counts seconds)")
 		}
 		d = time.Duration(n) * time.Second
@@ -265,7 +265,7 @@ func ParseDuration(field, value string, min, max time.Duration) (time.Duration, 
 			return bad("it must be a duration such as 90s, 2m or 1h, or a whole number of seconds")
 		}
 	}
-	if d < min || d > max {
+	if d < least || d > most {
 		return bad(rangeRule)
 	}
 	return d, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -95,7 +96,7 @@ func addExpected(field string, out map[string]string, region, id string) error {
 // CheckExpectedRegions refuses expected ids for regions that are not being
 // looked up: a typo there would otherwise silently never be compared.
 func CheckExpectedRegions(field string, expected map[string]string, regions []string) error {
-	for _, r := range sortedKeys(expected) {
+	for _, r := range slices.Sorted(maps.Keys(expected)) {
 		if !slices.Contains(regions, r) {
 			return &ValidationError{Field: field, Value: r, Rule: "it names a region that is not being looked up (" + strings.Join(regions, ", ") + ")"}
 		}

@@ -153,8 +153,8 @@ func (c *waitClock) wrap(base http.RoundTripper) http.RoundTripper {
 }
 
 // The wait lasts what was asked: the pause before the next poll shrinks to
-// the time left and the last poll is made at the deadline (issue #22: 40s
-// ended at 30s, 10s at 6s, 5s at 2s). The progress lines say the pause that
+// the time left and the last poll is made at the deadline (a 40s wait does
+// not end at 30s, nor 5s at 2s). The progress lines say the pause that
 // follows, and which poll is the last.
 func TestWaitScheduleReachesTheDeadline(t *testing.T) {
 	srv := emulator(t)

@@ -104,9 +104,9 @@ func (c command) label() string {
 
 // tail keeps the end of a long output for an error message.
 func tail(s string) string {
-	const max = 4000
-	if len(s) > max {
-		return "..." + s[len(s)-max:]
+	const keep = 4000
+	if len(s) > keep {
+		return "..." + s[len(s)-keep:]
 	}
 	return s
 }

@@ -122,7 +122,7 @@ func cliBadInputs() []badInputRow {
 		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source", "assume it with --role-arn"}},
 		// The aliyun CLI profile, read before the region is looked for
 		// (the region may come from it): a profile or file that is not
-		// there is reported as such, not as a missing --region (issue #22).
+		// there is reported as such, not as a missing --region.
 		{name: "profile not in the file, no region", args: withFamily("--profile-file", "$DIR/config.json", "--profile", "nope"), noRegion: true,
 			files: map[string]string{"config.json": ciAndSSO}, frags: []string{`--profile "nope"`, "there is no such profile in", "the file has: ci, sso"}},
 		{name: "profile not in the file", args: withFamily("--profile-file", "$DIR/config.json", "--profile", "nope"),
@@ -170,8 +170,8 @@ func cliBadInputs() []badInputRow {
 		{name: "expect without an id", args: withFamily("--expect", "cn-hangzhou="), frags: []string{"--expect", "the image id for cn-hangzhou is not an image id"}},
 		{name: "expect with a malformed id", args: withFamily("--expect", "cn-hangzhou=m-1;rm -rf"), frags: []string{`--expect "m-1"`, "is not an image id"}},
 		{name: "expect with a pair that is not one", args: withFamily("--expect", "cn-hangzhou=m-bp1demowebbase000003;rm -rf"), frags: []string{`--expect "rm"`, "each pair is REGION=IMAGE_ID"}},
-		// Issue #22: a family pasted for an image id used to pass, and read
-		// as a change (exit 4).
+		// A family pasted for an image id is bad input, not a change
+		// (exit 4).
 		{name: "expect a family for an id", args: withFamily("--expect", "cn-hangzhou=web-base"),
 			frags: []string{`--expect "web-base"`, "the image id for cn-hangzhou is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits", "ending in .vhd", "an image family's name is not an image id"}},
 		{name: "expect an id too short", args: withFamily("--expect", "cn-hangzhou=m-bp1"), frags: []string{`--expect "m-bp1"`, "is not an image id"}},

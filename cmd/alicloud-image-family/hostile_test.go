@@ -247,8 +247,8 @@ func checkHostileStderr(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 		}
 		return
 	}
-	if max := hostileStderrPerRegion * len(mode.regions); len(stderr) >= max {
-		t.Errorf("stderr is %d bytes, want under %d: server text must be quoted as a bounded excerpt", len(stderr), max)
+	if limit := hostileStderrPerRegion * len(mode.regions); len(stderr) >= limit {
+		t.Errorf("stderr is %d bytes, want under %d: server text must be quoted as a bounded excerpt", len(stderr), limit)
 	}
 	if !utf8.ValidString(stderr) {
 		t.Errorf("stderr is not valid UTF-8: %q", stderr)

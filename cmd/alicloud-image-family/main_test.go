@@ -207,7 +207,7 @@ func TestResolveRegionFromProfile(t *testing.T) {
 		t.Fatalf("--region must win: code=%d out=%q err=%q", code, out, errOut)
 	}
 
-	// Issue #22: a profile that is not in the file is that, not a missing
+	// A profile that is not in the file is that, not a missing
 	// region ("--region is required"), and with a region it is still bad
 	// input (exit 2), not a failed lookup (exit 1): nothing is sent.
 	srv.ResetCounts()

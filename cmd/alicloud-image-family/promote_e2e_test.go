@@ -347,7 +347,7 @@ func TestE2EWaitDeadline(t *testing.T) {
 				}
 			}
 			// A 3s wait lasts 3s: polls at 0s, 2s and, the last, at the
-			// deadline (it used to end at 2s after 2 polls, issue #22).
+			// deadline (not at 2s after 2 polls).
 			if polls != 3 || r.elapsed < 3*time.Second || !strings.HasSuffix(progress[len(progress)-1], "(the last, at the deadline)") {
 				t.Errorf("%d polls in %s, want 3 in 3s, the last announced", polls, r.elapsed)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -268,7 +269,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	rawRegions := strings.Join(f.regions, ",")
 	if len(f.regions) == 0 {
-		rawRegions = firstNonEmpty(a.getenv("ALICLOUD_REGION"), a.getenv("ALIBABA_CLOUD_REGION_ID"))
+		rawRegions = cmp.Or(a.getenv("ALICLOUD_REGION"), a.getenv("ALIBABA_CLOUD_REGION_ID"))
 		if rawRegions == "" {
 			// Like the aliyun CLI: the selected profile's region_id.
 			region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{
@@ -442,12 +443,3 @@ func exitCode(err error) int { return imagefamily.ExitCode(err) }
 // (refused by a guard) over 3 (not found) over 4 (changed) over 0
 // (imagefamily.WorseExit, which the action's exit code follows too).
 func worse(a, b int) int { return imagefamily.WorseExit(a, b) }
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}

@@ -187,7 +187,7 @@ func TestConfigureRegionFromProfile(t *testing.T) {
 	}
 }
 
-// Issue #22: a profile or credentials file the block names but that is not
+// A profile or credentials file the block names but that is not
 // there is refused in Configure naming the attribute (packer validate
 // fails, nothing is sent), also when the region was to come from the
 // profile: not "region is required".
@@ -269,7 +269,7 @@ max_retries             = 2
 		}
 	}
 
-	// The file must hold the profile (Configure reads it, issue #22).
+	// The file must hold the profile (Configure reads it).
 	file := filepath.Join(t.TempDir(), "config.json")
 	os.WriteFile(file, []byte(`{"profiles":[{"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600)
 	d = mustConfigure(t, `

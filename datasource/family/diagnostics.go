@@ -39,7 +39,7 @@ var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: map
 // attrError words a core validation error with the attribute it is about.
 func attrError(err error) error { return attributes.Refusal(err) }
 
-// regionsError words a refused element of regions: the attribute is
+// regionsAttrError words a refused element of regions: the attribute is
 // regions, whose elements are regions.
 func regionsAttrError(err error) error {
 	names := imagefamily.Names{Front: attributes.Front, Settings: map[string]string{"region": "regions"}}

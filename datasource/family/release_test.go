@@ -144,8 +144,7 @@ func TestConfigureRejectsReleaseAttributes(t *testing.T) {
 		{"expected_image_id of two ids", base + `expected_image_id = "m-a1,m-b2"`, []string{`expected_image_id "m-a1,m-b2"`, "one image id"}},
 		{"expected_image_id as a pair", base + `expected_image_id = "cn-hangzhou=m-a1"`, []string{"expected_image_id", "one image id"}},
 		{"expected_image_id not an id", base + `expected_image_id = "-m-base"`, []string{`expected_image_id "-m-base"`, "not an image id"}},
-		// Issue #22: a family pasted for the id used to pass and fail the
-		// build as a moved family.
+		// A family pasted for the id is bad input, not a moved family.
 		{"expected_image_id a family", base + `expected_image_id = "web-base"`, []string{`expected_image_id "web-base": it is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits`, "ending in .vhd"}},
 		{"expected_image_id too short", base + `expected_image_id = "m-base-mid"`, []string{`expected_image_id "m-base-mid": it is not an image id`}},
 		{"regions upper case", image("regions = [\"CN-HANGZHOU\"]"), []string{`invalid regions "CN-HANGZHOU"`, `"cn-hangzhou"`}},
@@ -436,7 +435,7 @@ func TestExecuteGuardsInEveryRegion(t *testing.T) {
 func TestExecuteExpectedImageID(t *testing.T) {
 	clearEnv(t)
 	srv := newReleaseEmulator(t)
-	// Expected ids have an image id's shape (issue #22): the newest images
+	// Expected ids have an image id's shape: the newest images
 	// here have real-looking ids.
 	srv.AddImage("cn-hangzhou", img("m-bp1basenew00000001", "web-base", "Available", "2024-03-05T00:00:00Z", "x86_64", "linux"))
 	srv.AddImage("cn-shanghai", img("m-uf6shweb0000000002", "web-base", "Available", "2024-03-06T00:00:00Z", "x86_64", "linux"))

@@ -70,19 +70,19 @@ func Printable(s string) string {
 	return b.String()
 }
 
-// Excerpt is Terminal of at most max bytes of s (cut on a rune boundary),
+// Excerpt is Terminal of at most limit bytes of s (cut on a rune boundary),
 // followed by a note of how much was left out. Error messages quote servers
 // through it, so a 64 MiB error page becomes one bounded line. A cut inside a
 // "##[" cannot leave one: the kept part is escaped whole, and the note that
 // follows starts with ".".
-func Excerpt(s string, max int) string {
-	if max <= 0 {
-		max = 1
+func Excerpt(s string, limit int) string {
+	if limit <= 0 {
+		limit = 1
 	}
-	if len(s) <= max {
+	if len(s) <= limit {
 		return Terminal(s)
 	}
-	cut := max
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -90,7 +90,7 @@ func Excerpt(s string, max int) string {
 }
 
 // Quote is Excerpt in double quotes, for naming an offending value.
-func Quote(s string, max int) string { return `"` + Excerpt(s, max) + `"` }
+func Quote(s string, limit int) string { return `"` + Excerpt(s, limit) + `"` }
 
 // Markdown makes s safe inside a Markdown table cell of a GitHub job summary
 // (which also renders HTML): no line or column breaks, no HTML, no links or

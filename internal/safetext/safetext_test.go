@@ -103,10 +103,10 @@ func TestExcerptCutNeverLeavesLegacyPrefix(t *testing.T) {
 		"ab##[error]forged ##[add-mask]m-hostile0000000000001 ##[stop-commands]x",
 		"##[##[##[", "###[###[", "é##[é##[", "##" + strings.Repeat("[", 8),
 	} {
-		for max := 1; max <= len(s)+1; max++ {
-			for _, got := range []string{Excerpt(s, max), Quote(s, max), Markdown(Excerpt(s, max))} {
+		for limit := 1; limit <= len(s)+1; limit++ {
+			for _, got := range []string{Excerpt(s, limit), Quote(s, limit), Markdown(Excerpt(s, limit))} {
 				if strings.Contains(got, "##[") {
-					t.Errorf("cut %q at %d: %q holds the legacy prefix", s, max, got)
+					t.Errorf("cut %q at %d: %q holds the legacy prefix", s, limit, got)
 				}
 			}
 		}

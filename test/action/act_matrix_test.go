@@ -14,12 +14,14 @@ package actione2e
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -175,7 +177,7 @@ func rowStep(r actRow) string {
 	}
 	if len(env) > 0 {
 		b.WriteString("        env:\n")
-		for _, k := range sortedKeys(env) {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
 			fmt.Fprintf(&b, "          %s: %q\n", k, env[k])
 		}
 	}
@@ -197,15 +199,6 @@ func rowStep(r actRow) string {
 		fmt.Fprintf(&b, "          timeout: %s\n", r.row.Timeout)
 	}
 	return b.String()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // matrixWorkflow is a job for each fault row, then one for the bad-input
@@ -329,7 +322,7 @@ func TestActMatrix(t *testing.T) {
 	scan := secretscan.New(ecstest.FaultWrongSecret)
 	for _, r := range rows {
 		gate.rows[r.id] = r
-		for _, k := range sortedKeys(r.secrets) {
+		for _, k := range slices.Sorted(maps.Keys(r.secrets)) {
 			secretArgs = append(secretArgs, "--secret", k+"="+r.secrets[k])
 			if strings.HasSuffix(k, "_SECRET") || strings.HasSuffix(k, "_TOKEN") {
 				scan.Add(r.secrets[k])

@@ -93,7 +93,7 @@ func failsOnDataBlock(t *testing.T, r result, frags ...string) {
 	}
 }
 
-// The issue's own case: one data block with regions, each of two builds
+// Several regions in one data block, each of two builds
 // starting from its own region's image through image_ids. The test
 // publishes a newer web-base image in cn-shanghai than the demo fixture's.
 func TestRegionsFeedTwoSources(t *testing.T) {
@@ -213,7 +213,7 @@ func TestGuardsInEveryRegionPacker(t *testing.T) {
 
 func TestExpectedImageIDPacker(t *testing.T) {
 	w := newWorld(t)
-	// Expected ids have an image id's shape (issue #22): the newest image
+	// Expected ids have an image id's shape: the newest image
 	// here has a real-looking id.
 	w.emu.AddImage("cn-hangzhou", image("m-bp1e2eweb000000003", "2024-03-01T00:00:00Z", "Available"))
 	attrs := "  region = \"cn-hangzhou\"\n  image_family = \"web-base\"\n  expected_image_id = "

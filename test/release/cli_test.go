@@ -6,12 +6,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +38,7 @@ func TestCLIReleaseMatchesLauncher(t *testing.T) {
 	for _, p := range wantCLIPlatforms() {
 		want[cliAssetName(s.version, p)] = p
 	}
-	for _, name := range sortedKeys(sums) {
+	for _, name := range slices.Sorted(maps.Keys(sums)) {
 		if _, ok := want[name]; !ok {
 			t.Errorf("%s lists %s, which is not a CLI archive", sumsName, name)
 		}
@@ -60,7 +62,7 @@ func TestCLIReleaseMatchesLauncher(t *testing.T) {
 		bin := cliName + exeSuffix(goos)
 		data, ok := files[bin]
 		if !ok {
-			t.Errorf("%s: no %s at the root (has %v)", name, bin, keysBytes(files))
+			t.Errorf("%s: no %s at the root (has %v)", name, bin, slices.Sorted(maps.Keys(files)))
 			continue
 		}
 		checkExecutable(t, name+"/"+bin, data, platform)

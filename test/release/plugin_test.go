@@ -4,8 +4,10 @@ package releasetest
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -94,9 +96,9 @@ func TestPluginReleaseMatchesPackerInit(t *testing.T) {
 	}
 	// Exactly the plugin zips: Packer tries every line, and the CLI's assets
 	// have their own checksum file.
-	for _, name := range sortedKeys(sums) {
+	for _, name := range slices.Sorted(maps.Keys(sums)) {
 		if !wantZips[name] {
-			t.Errorf("%s lists %s, which is not one of the plugin zips %v", sumsName, name, sortedKeysBool(wantZips))
+			t.Errorf("%s lists %s, which is not one of the plugin zips %v", sumsName, name, slices.Sorted(maps.Keys(wantZips)))
 		}
 	}
 	for name := range wantZips {
@@ -114,7 +116,7 @@ func TestPluginReleaseMatchesPackerInit(t *testing.T) {
 
 	// Steps 3 and 4, for every platform the release claims.
 	seen := map[string]int{}
-	for _, name := range sortedKeys(sums) {
+	for _, name := range slices.Sorted(maps.Keys(sums)) {
 		e, err := parsePackerEntry(prefix, name)
 		if err != nil {
 			t.Error(err)
@@ -140,11 +142,11 @@ func TestPluginReleaseMatchesPackerInit(t *testing.T) {
 		bin := strings.TrimSuffix(name, ".zip") + exeSuffix(e.os)
 		data, ok := files[bin]
 		if !ok {
-			t.Errorf("%s: no %s inside, which is the file Packer extracts (has %v)", name, bin, keysBytes(files))
+			t.Errorf("%s: no %s inside, which is the file Packer extracts (has %v)", name, bin, slices.Sorted(maps.Keys(files)))
 			continue
 		}
 		if len(files) != 1 {
-			t.Errorf("%s holds %v; want only %s", name, keysBytes(files), bin)
+			t.Errorf("%s holds %v; want only %s", name, slices.Sorted(maps.Keys(files)), bin)
 		}
 		checkExecutable(t, name+"/"+bin, data, platform)
 	}
@@ -153,20 +155,4 @@ func TestPluginReleaseMatchesPackerInit(t *testing.T) {
 			t.Errorf("platform %s has %d entries in %s, want 1", p, seen[p], sumsName)
 		}
 	}
-}
-
-func sortedKeysBool(m map[string]bool) []string {
-	out := map[string]string{}
-	for k := range m {
-		out[k] = ""
-	}
-	return sortedKeys(out)
-}
-
-func keysBytes(m map[string][]byte) []string {
-	out := map[string]string{}
-	for k := range m {
-		out[k] = ""
-	}
-	return sortedKeys(out)
 }
