@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -132,8 +133,12 @@ func normalizeImage(img ecs.Image) ecs.Image {
 
 // sharedFamilyName is how a caller names a family it does not own:
 // acs:<owner account id>:<family> for one shared with it (or published as a
-// community image), acs:<family> for a public image family.
-var sharedFamilyName = regexp.MustCompile(`^acs:(?:([0-9]{1,20}):)?([A-Za-z0-9][A-Za-z0-9._-]{1,127})$`)
+// community image), acs:<family> for a public image family. Compiled on
+// first use, so a program that imports the emulator but does not run it (the
+// CLI) does not pay its 500 allocations at start.
+var sharedFamilyName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^acs:(?:([0-9]{1,20}):)?([A-Za-z0-9][A-Za-z0-9._-]{1,127})$`)
+})
 
 // familyMatches: the caller's own families by name (images whose
 // ImageOwnerAlias is self or empty); acs:<owner>:<family> matches an image
@@ -142,7 +147,7 @@ var sharedFamilyName = regexp.MustCompile(`^acs:(?:([0-9]{1,20}):)?([A-Za-z0-9][
 // matches a public image (ImageOwnerAlias "system") whose family is
 // acs:<family> or <family>.
 func familyMatches(asked string, img *ecs.Image) bool {
-	m := sharedFamilyName.FindStringSubmatch(asked)
+	m := sharedFamilyName().FindStringSubmatch(asked)
 	switch {
 	case m == nil:
 		return img.ImageFamily == asked && (img.ImageOwnerAlias == "" || img.ImageOwnerAlias == "self")
@@ -159,7 +164,7 @@ func familyMatches(asked string, img *ecs.Image) bool {
 // does not own.
 func validFamily(f string) bool {
 	if strings.HasPrefix(f, "acs:") {
-		return sharedFamilyName.MatchString(f)
+		return sharedFamilyName().MatchString(f)
 	}
 	if len(f) < 2 || len(f) > 128 {
 		return false

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,8 +22,9 @@ type session struct {
 }
 
 var (
-	roleARNPattern     = regexp.MustCompile(`^acs:ram::(\d+):role/([A-Za-z0-9.@_-]+)$`)
-	sessionNamePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{2,64}$`)
+	roleARNPattern = regexp.MustCompile(`^acs:ram::(\d+):role/([A-Za-z0-9.@_-]+)$`)
+	// Compiled on first use, like sharedFamilyName.
+	sessionNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9.@_-]{2,64}$`) })
 )
 
 const defaultAudience = "sts.aliyuncs.com"
@@ -88,7 +90,7 @@ func (s *Server) commonAssumeParams(p url.Values, sessionRequired bool) (*Role, 
 	if name == "" {
 		name = "oidc-session-" + randomString(8, digitsUpper)
 	}
-	if !sessionNamePattern.MatchString(name) {
+	if !sessionNamePattern().MatchString(name) {
 		return nil, "", 0, newAPIError(400, "InvalidParameter.RoleSessionName", "The parameter RoleSessionName is wrongly formed.")
 	}
 	dur := time.Hour

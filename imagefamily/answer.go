@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +26,11 @@ import (
 // and '-', starting with a letter or digit, at most 128 characters: nothing
 // that a shell, a terminal, a workflow command or an HCL string treats
 // specially.
-var imageIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,127}$`)
+var imageIDPattern = bounded(`^[A-Za-z0-9][A-Za-z0-9._-]+$`, 2, 128)
 
 // requestIDPattern: RequestIds are UUIDs in upper case; be lenient on the
 // shape, strict on the alphabet, since it is printed in every message.
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+var requestIDPattern = bounded(`^[A-Za-z0-9._-]+$`, 1, 128)
 
 const (
 	// maxImageSizeGiB bounds Image.Size and DiskDeviceMapping.Size: ECS disks

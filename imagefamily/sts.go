@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -203,7 +202,7 @@ func (s *session) stsKeys(body []byte, op operation, source string) (keys, error
 // '='). Anything else (white space, line breaks, control characters) is not
 // a credential: it would end up in request signatures, HTTP headers and the
 // action's add-mask commands, where a line break registers a mask per line.
-var issuedKeyPattern = regexp.MustCompile(`^[A-Za-z0-9+/=._-]+$`)
+var issuedKeyPattern = lazy(`^[A-Za-z0-9+/=._-]+$`)
 
 func checkIssuedKeys(k keys, op operation) error {
 	for _, f := range []struct {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -95,7 +94,7 @@ func validateRegions(req Request, regions []string) error {
 
 // Region ids are lower-case words joined by hyphens, such as cn-hangzhou,
 // ap-southeast-1 or cn-shanghai-finance-1.
-var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+){1,5}$`)
+var regionPattern = lazy(`^[a-z]{2,}(-[a-z0-9]+){1,5}$`)
 
 // ValidateRegion checks that a region id is well formed. Whether the region
 // exists is the API's answer (InvalidRegionId.NotFound): a pre-check with
@@ -146,7 +145,7 @@ func ParseRegions(s string) ([]string, error) {
 // Family name rules, from the DescribeImageFromFamily API document: 2 to 128
 // characters; letters, digits, ':', '_' and '-'; starts with a letter; must
 // not start with "http://", "https://", "acs:" or "aliyun".
-var familyChars = regexp.MustCompile(`^[A-Za-z0-9:_-]*$`)
+var familyChars = lazy(`^[A-Za-z0-9:_-]*$`)
 
 // ValidateFamily checks an image family name against the API's rules and
 // returns a *ValidationError naming the first rule it breaks.
@@ -186,7 +185,7 @@ func ValidateFamily(family string) error {
 // (shared or community). The family part is what public and custom families
 // are made of: letters, digits, '.', '_', '-', starting with a letter or digit.
 var (
-	sharedFamily     = regexp.MustCompile(`^acs:(?:([0-9]{1,20}):)?([A-Za-z0-9][A-Za-z0-9._-]{1,127})$`)
+	sharedFamily     = lazy(`^acs:(?:([0-9]{1,20}):)?([A-Za-z0-9][A-Za-z0-9._-]{1,127})$`)
 	sharedFamilyRule = "a family shared with you is acs:<owner account id>:<family> (such as acs:1234567890123456:golden-base), a public one acs:<family> (such as acs:alibaba_cloud_linux_3_2104_lts_x64); the family part is 2 to 128 letters, digits, '.', '_' or '-'"
 )
 
@@ -271,7 +270,7 @@ func ParseDuration(field, value string, least, most time.Duration) (time.Duratio
 	return d, nil
 }
 
-var durationSyntax = regexp.MustCompile(`^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
+var durationSyntax = lazy(`^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
 
 func isOverflow(err error) bool {
 	var ne *strconv.NumError
@@ -417,8 +416,8 @@ func validateWait(wait time.Duration, newerThan string) error {
 // refused: compared with the resolved id it would only ever read as a
 // change. Answers are checked with the looser imageIDPattern (answer.go).
 var (
-	customImageIDPattern = regexp.MustCompile(`^m-[0-9a-z]{8,30}$`)
-	publicImageIDPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(_[A-Za-z0-9-]+)+\.(vhd|raw|qcow2)$`)
+	customImageIDPattern = bounded(`^m-[0-9a-z]+$`, 10, 32)
+	publicImageIDPattern = lazy(`^[a-z][a-z0-9]*(_[A-Za-z0-9-]+)+\.(vhd|raw|qcow2)$`)
 )
 
 // imageIDRule says what ValidateImageID accepts.

@@ -2,7 +2,6 @@ package imagefamily
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -13,10 +12,10 @@ import (
 // is here once; the chain (credentials.go, profile.go, sts.go) calls it.
 
 var (
-	roleARNPattern     = regexp.MustCompile(`^acs:ram::[0-9]+:role/[A-Za-z0-9._@/+=,-]+$`)
-	providerARNPattern = regexp.MustCompile(`^acs:ram::[0-9]+:oidc-provider/[A-Za-z0-9._@/+=,-]+$`)
-	sessionNamePattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{2,64}$`)
-	ecsRoleNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	roleARNPattern     = lazy(`^acs:ram::[0-9]+:role/[A-Za-z0-9._@/+=,-]+$`)
+	providerARNPattern = lazy(`^acs:ram::[0-9]+:oidc-provider/[A-Za-z0-9._@/+=,-]+$`)
+	sessionNamePattern = bounded(`^[A-Za-z0-9._@-]+$`, 2, 64)
+	ecsRoleNamePattern = bounded(`^[A-Za-z0-9._-]+$`, 1, 64)
 )
 
 // validateRoleARN is the role-ARN rule, for the OIDC role given as a
