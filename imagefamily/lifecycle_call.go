@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,25 +139,16 @@ func checkImagesAnswer(c answerCheck, body []byte, ids []string, statuses []stri
 		if err := check.checkImage(in, requestID); err != nil {
 			return imagesAnswer{}, err
 		}
-		if !contains(imageStatuses, in.Status) || (len(statuses) > 0 && !contains(statuses, in.Status)) {
+		if !slices.Contains(imageStatuses, in.Status) || (len(statuses) > 0 && !slices.Contains(statuses, in.Status)) {
 			return imagesAnswer{}, c.refuse("Status", in.Status, "DescribeImages reports "+strings.Join(statuses, ", ")+" here, as asked", requestID)
 		}
-		if len(ids) > 0 && !contains(ids, in.ImageId) {
+		if len(ids) > 0 && !slices.Contains(ids, in.ImageId) {
 			return imagesAnswer{}, c.refuse("ImageId", in.ImageId, "the answer holds an image that was not asked for", requestID)
 		}
 		out.Images = append(out.Images, imageState{ID: in.ImageId, Family: in.ImageFamily, Status: in.Status,
 			CreationTime: in.CreationTime, Name: in.ImageName, OwnerAlias: in.ImageOwnerAlias})
 	}
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // describeImage is one image by id, in any status: found is false when the

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -151,7 +152,7 @@ func (s *Scanner) Add(secrets ...string) *Scanner {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range secrets {
-		if v != "" && !contains(s.secrets, v) {
+		if v != "" && !slices.Contains(s.secrets, v) {
 			s.secrets = append(s.secrets, v)
 		}
 	}
@@ -272,13 +273,4 @@ func redact(line string, forms []formOf) string {
 		line = "..." + line[start:end] + "..."
 	}
 	return line
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ package docs
 // does.
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -217,15 +218,6 @@ func TestReadmeClaimsOnlyCommandsThatExist(t *testing.T) {
 	// command.
 	claim := regexp.MustCompile(`(?i)\b(promot|cop(y|ies|ying))\w*`).FindString(item)
 	if claim != "" && !commands["promote"] && !commands["copy"] && !strings.Contains(item, "planned") {
-		t.Errorf("README.md says the CLI is for %q, but it has no promote or copy command (commands: %v):\n%s", claim, keys(commands), item)
+		t.Errorf("README.md says the CLI is for %q, but it has no promote or copy command (commands: %v):\n%s", claim, slices.Sorted(maps.Keys(commands)), item)
 	}
-}
-
-func keys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +70,7 @@ func newFakeGitHub(t *testing.T, s *snapshot) *fakeGitHub {
 	}
 	proxy := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, port, err := net.SplitHostPort(r.Host)
-		if r.Method != http.MethodConnect || err != nil || port != "443" || !contains(fakeHosts, host) {
+		if r.Method != http.MethodConnect || err != nil || port != "443" || !slices.Contains(fakeHosts, host) {
 			f.mu.Lock()
 			f.refused = append(f.refused, r.Method+" "+r.Host)
 			f.mu.Unlock()
@@ -136,15 +137,6 @@ func (f *fakeGitHub) refusedConnects() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.refused...)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // bufferedConn keeps bytes the proxy's reader already buffered after CONNECT.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -286,7 +287,7 @@ packer {
 		"github.com/" + repo + "/releases/download/v" + s.version + "/" + projectName + "_v" + s.version + "_SHA256SUMS",
 		"github.com/" + repo + "/releases/download/v" + s.version + "/" + strings.TrimSuffix(filepath.Base(s.pluginBin), exeSuffix(goos)) + ".zip",
 	} {
-		if !contains(gh.served(), want) {
+		if !slices.Contains(gh.served(), want) {
 			t.Errorf("packer init did not fetch %s; it fetched %v", want, gh.served())
 		}
 	}
