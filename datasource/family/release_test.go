@@ -197,12 +197,12 @@ func newReleaseEmulator(t *testing.T) *ecstest.Server {
 
 // runRelease is run with a fake sleep for retries and wait polls (so the
 // tests never sleep) and the plugin log captured.
-func runRelease(t *testing.T, srv *ecstest.Server, body string) (cty.Value, error, string) {
+func runRelease(t *testing.T, srv *ecstest.Server, body string) (cty.Value, string, error) {
 	t.Helper()
 	return runReleaseSleep(t, srv, body, func(ctx context.Context, _ time.Duration) error { return ctx.Err() })
 }
 
-func runReleaseSleep(t *testing.T, srv *ecstest.Server, body string, sleep func(context.Context, time.Duration) error) (cty.Value, error, string) {
+func runReleaseSleep(t *testing.T, srv *ecstest.Server, body string, sleep func(context.Context, time.Duration) error) (cty.Value, string, error) {
 	t.Helper()
 	var logBuf syncio.Buffer
 	log.SetOutput(&logBuf)
@@ -221,7 +221,7 @@ func runReleaseSleep(t *testing.T, srv *ecstest.Server, body string, sleep func(
 	}
 	d.now = func() time.Time { return time.Date(2024, 3, 11, 0, 0, 0, 0, time.UTC) }
 	v, err := d.Execute()
-	return v, err, logBuf.String()
+	return v, logBuf.String(), err
 }
 
 func imageIDs(v cty.Value) map[string]string {
@@ -235,7 +235,7 @@ func imageIDs(v cty.Value) map[string]string {
 func TestExecuteRegions(t *testing.T) {
 	clearEnv(t)
 	srv := newReleaseEmulator(t)
-	v, err, logText := runRelease(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nregions = [\"cn-shanghai\", \"cn-qingdao\", \"cn-hangzhou\"]\n")
+	v, logText, err := runRelease(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nregions = [\"cn-shanghai\", \"cn-qingdao\", \"cn-hangzhou\"]\n")
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
@@ -258,7 +258,7 @@ func TestExecuteRegions(t *testing.T) {
 	}
 
 	// One region: image_ids holds that one entry.
-	v, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-shanghai\"]\n")
+	v, _, err = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-shanghai\"]\n")
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
@@ -314,7 +314,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 	three := "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-beijing\", \"cn-shanghai\"]\n"
 
 	// A region without an image fails the build, naming it.
-	_, err, _ := runRelease(t, srv, three)
+	_, _, err := runRelease(t, srv, three)
 	if err == nil || !errors.Is(err, imagefamily.ErrNotFound) ||
 		!strings.Contains(err.Error(), `no available image in family "web-base" in region cn-beijing`) {
 		t.Fatalf("Execute with an empty region = %v", err)
@@ -324,7 +324,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 	}
 
 	// ignore_missing_regions leaves it out of image_ids.
-	v, err, logText := runRelease(t, srv, three+"ignore_missing_regions = true\n")
+	v, logText, err := runRelease(t, srv, three+"ignore_missing_regions = true\n")
 	if err != nil {
 		t.Fatalf("Execute with ignore_missing_regions: %v", err)
 	}
@@ -337,7 +337,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 
 	// The first region missing: the single-image attributes are the first
 	// region that has an image.
-	v, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-beijing\", \"cn-shanghai\"]\nignore_missing_regions = true\n")
+	v, _, err = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-beijing\", \"cn-shanghai\"]\nignore_missing_regions = true\n")
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
@@ -346,7 +346,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 	}
 
 	// No region with an image: the build still fails, naming each.
-	_, err, _ = runRelease(t, srv, "image_family = \"arm-base\"\nregions = [\"cn-beijing\", \"cn-shanghai\"]\nignore_missing_regions = true\n")
+	_, _, err = runRelease(t, srv, "image_family = \"arm-base\"\nregions = [\"cn-beijing\", \"cn-shanghai\"]\nignore_missing_regions = true\n")
 	if err == nil || !errors.Is(err, imagefamily.ErrNotFound) {
 		t.Fatalf("Execute with no image anywhere = %v", err)
 	}
@@ -357,7 +357,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 	}
 
 	// Other failures are never ignored.
-	_, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-nowhere-1\", \"cn-beijing\"]\nignore_missing_regions = true\n")
+	_, _, err = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-nowhere-1\", \"cn-beijing\"]\nignore_missing_regions = true\n")
 	if err == nil || !errors.Is(err, imagefamily.ErrRegionNotFound) || !strings.Contains(err.Error(), "cn-nowhere-1") {
 		t.Fatalf("an unknown region with ignore_missing_regions = %v", err)
 	}
@@ -366,7 +366,7 @@ func TestExecuteMissingRegions(t *testing.T) {
 	}
 
 	// Several failures: one line naming each, every class visible.
-	_, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-nowhere-1\", \"cn-beijing\"]\n")
+	_, _, err = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-nowhere-1\", \"cn-beijing\"]\n")
 	if err == nil || !errors.Is(err, imagefamily.ErrRegionNotFound) || !errors.Is(err, imagefamily.ErrNotFound) {
 		t.Fatalf("two failed regions = %v", err)
 	}
@@ -405,7 +405,7 @@ func TestExecuteRegionsCredentialsOnce(t *testing.T) {
 func TestExecuteGuardsInEveryRegion(t *testing.T) {
 	clearEnv(t)
 	srv := newReleaseEmulator(t)
-	_, err, _ := runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\nmax_age = \"9d\"\n")
+	_, _, err := runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\nmax_age = \"9d\"\n")
 	// m-base-mid is 10 days old on 2024-03-11, m-sh-web 9 days.
 	if err == nil {
 		t.Fatal("max_age let a 10-day-old image through")
@@ -418,7 +418,7 @@ func TestExecuteGuardsInEveryRegion(t *testing.T) {
 		strings.Contains(err.Error(), "regions failed") {
 		t.Fatalf("diagnostic %v", err)
 	}
-	_, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\narchitecture = \"arm64\"\n")
+	_, _, err = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\narchitecture = \"arm64\"\n")
 	for _, w := range []string{"2 of 2 regions failed", `in region cn-hangzhou resolved to m-base-mid`, `in region cn-shanghai resolved to m-sh-web`,
 		`fails the architecture guard: expected "arm64", found "x86_64"`} {
 		if err == nil || !strings.Contains(err.Error(), w) {
@@ -426,7 +426,7 @@ func TestExecuteGuardsInEveryRegion(t *testing.T) {
 		}
 	}
 	// ignore_missing_regions does not ignore a guard.
-	_, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-beijing\"]\nos_type = \"windows\"\nignore_missing_regions = true\n")
+	_, _, err = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-beijing\"]\nos_type = \"windows\"\nignore_missing_regions = true\n")
 	if err == nil || !strings.Contains(err.Error(), "fails the os_type guard") {
 		t.Fatalf("os_type with ignore_missing_regions = %v", err)
 	}
@@ -440,15 +440,15 @@ func TestExecuteExpectedImageID(t *testing.T) {
 	srv.AddImage("cn-hangzhou", img("m-bp1basenew00000001", "web-base", "Available", "2024-03-05T00:00:00Z", "x86_64", "linux"))
 	srv.AddImage("cn-shanghai", img("m-uf6shweb0000000002", "web-base", "Available", "2024-03-06T00:00:00Z", "x86_64", "linux"))
 	base := "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"
-	v, err, _ := runRelease(t, srv, base+`expected_image_id = "m-bp1basenew00000001"`)
+	v, _, err := runRelease(t, srv, base+`expected_image_id = "m-bp1basenew00000001"`)
 	if err != nil || v.GetAttr("image_id").AsString() != "m-bp1basenew00000001" {
 		t.Fatalf("the family did not move: %v", err)
 	}
 	// One region in regions counts as a single region too.
-	if _, err, _ = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-shanghai\"]\nexpected_image_id = \"m-uf6shweb0000000002\""); err != nil {
+	if _, _, err = runRelease(t, srv, "image_family = \"web-base\"\nregions = [\"cn-shanghai\"]\nexpected_image_id = \"m-uf6shweb0000000002\""); err != nil {
 		t.Fatalf("regions of one with expected_image_id: %v", err)
 	}
-	_, err, _ = runRelease(t, srv, base+`expected_image_id = "m-bp1baseold00000001"`)
+	_, _, err = runRelease(t, srv, base+`expected_image_id = "m-bp1baseold00000001"`)
 	var de *DriftError
 	if err == nil || !errors.As(err, &de) {
 		t.Fatalf("a moved family = %T %v", err, err)
@@ -465,7 +465,7 @@ func TestExecuteWait(t *testing.T) {
 	srv := newReleaseEmulator(t)
 	// The family gains its first image after two answers.
 	srv.AddImageAfter("cn-hangzhou", img("m-late-1", "late-base", "Available", "2024-03-10T00:00:00Z", "x86_64", "linux"), 2)
-	v, err, logText := runRelease(t, srv, "image_family = \"late-base\"\nregion = \"cn-hangzhou\"\nwait_timeout = \"10m\"\n")
+	v, logText, err := runRelease(t, srv, "image_family = \"late-base\"\nregion = \"cn-hangzhou\"\nwait_timeout = \"10m\"\n")
 	if err != nil || v.GetAttr("image_id").AsString() != "m-late-1" {
 		t.Fatalf("wait: %v", err)
 	}
@@ -486,7 +486,7 @@ func TestExecuteWait(t *testing.T) {
 	srv.ResetCounts()
 	srv.AddImageAfter("cn-hangzhou", img("m-base-new", "web-base", "Available", "2024-03-09T00:00:00Z", "x86_64", "linux"), 2)
 	srv.AddImageAfter("cn-shanghai", img("m-sh-new", "web-base", "Available", "2024-03-09T00:00:00Z", "x86_64", "linux"), 2)
-	v, err, logText = runRelease(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nwait_timeout = 600\nnewer_than = \"m-base-mid\"\n")
+	v, logText, err = runRelease(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nwait_timeout = 600\nnewer_than = \"m-base-mid\"\n")
 	if err != nil || v.GetAttr("image_id").AsString() != "m-base-new" {
 		t.Fatalf("newer_than: %v", err)
 	}
@@ -514,7 +514,7 @@ func TestExecuteWait(t *testing.T) {
 		}
 		return ctx.Err()
 	}
-	v, err, logText = runReleaseSleep(t, srv, "image_family = \"multi-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\nwait_timeout = \"5m\"\n", barrier)
+	v, logText, err = runReleaseSleep(t, srv, "image_family = \"multi-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\nwait_timeout = \"5m\"\n", barrier)
 	if err != nil {
 		t.Fatalf("wait in two regions: %v", err)
 	}
@@ -557,7 +557,7 @@ func TestExecuteRetriesAreLogged(t *testing.T) {
 	clearEnv(t)
 	srv := newReleaseEmulator(t)
 	srv.Throttle("DescribeImageFromFamily", 2)
-	v, err, logText := runRelease(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nmax_retries = 3\n")
+	v, logText, err := runRelease(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nmax_retries = 3\n")
 	if err != nil || v.GetAttr("image_id").AsString() != "m-base-mid" {
 		t.Fatalf("Execute: %v", err)
 	}
@@ -576,13 +576,13 @@ func TestExecuteRetriesAreLogged(t *testing.T) {
 func TestExecuteSharedFamily(t *testing.T) {
 	clearEnv(t)
 	srv := newReleaseEmulator(t)
-	v, err, _ := runRelease(t, srv, "image_family = \"acs:210987654321:golden-base\"\nregion = \"cn-hangzhou\"\n")
+	v, _, err := runRelease(t, srv, "image_family = \"acs:210987654321:golden-base\"\nregion = \"cn-hangzhou\"\n")
 	if err != nil || v.GetAttr("image_id").AsString() != "m-shared-golden" {
 		t.Fatalf("shared family: %v", err)
 	}
 	// The family is not shared in cn-shanghai: the diagnostic says what to
 	// check.
-	_, err, _ = runRelease(t, srv, "image_family = \"acs:210987654321:golden-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\n")
+	_, _, err = runRelease(t, srv, "image_family = \"acs:210987654321:golden-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\n")
 	if err == nil || !strings.Contains(err.Error(), "in region cn-shanghai") || !strings.Contains(err.Error(), "account 210987654321") {
 		t.Fatalf("shared family missing in a region: %v", err)
 	}
