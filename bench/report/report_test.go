@@ -225,3 +225,34 @@ func TestRenderPackerAndAct(t *testing.T) {
 		t.Logf("report:\n%s", out)
 	}
 }
+
+func TestSpliceSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.md")
+	doc := "# B\n\n## Fan-out\n\nf\n\n## Memory against a hostile endpoint\n\nm\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, section := range []string{"## Promote across regions\n\nv1\n\n", "## Promote across regions\n\nv2\n\n"} {
+		if err := spliceSection(path, "## Promote across regions", "## Memory against a hostile endpoint", section); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := os.ReadFile(path)
+	if want := "# B\n\n## Fan-out\n\nf\n\n## Promote across regions\n\nv2\n\n## Memory against a hostile endpoint\n\nm\n"; string(got) != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestOutcomeLines(t *testing.T) {
+	check := outcomeLines("promoted", 2)
+	out := []byte("bench-region-1\tpromoted\tm-benchregion1\nbench-region-2\tpromoted\tm-benchregion2\n")
+	if err := check(out, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(out, 4); err == nil {
+		t.Fatal("exit 4 accepted")
+	}
+	if err := check([]byte("bench-region-1\talready\tm-benchregion1\nbench-region-2\tpromoted\tm-benchregion2\n"), 0); err == nil {
+		t.Fatal("an unchanged region accepted")
+	}
+}
