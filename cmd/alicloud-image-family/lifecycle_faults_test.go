@@ -75,14 +75,8 @@ func TestLifecycleFaultMatrixCLI(t *testing.T) {
 			if r.stdout != wantLine {
 				t.Errorf("stdout %q, want %q", r.stdout, wantLine)
 			}
-			retries := 0
-			for _, l := range strings.Split(r.stderr, "\n") {
-				if retryLine.MatchString(l) {
-					retries++
-				}
-			}
-			if retries != row.Retries {
-				t.Errorf("%d retry lines on stderr, want %d", retries, row.Retries)
+			if n := retryLines(r.stderr); n != row.Retries {
+				t.Errorf("%d retry lines on stderr, want %d", n, row.Retries)
 			}
 			if row.Within > 0 && r.elapsed > row.Within+processStartAllowance {
 				t.Errorf("took %v, want at most %v", r.elapsed, row.Within+processStartAllowance)
