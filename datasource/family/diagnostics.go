@@ -15,22 +15,16 @@ import (
 // refusal points at the line to fix, "invalid <attribute> "<value>": <rule>"
 // as on every front (imagefamily.Names.Refusal), and the guidance for
 // missing credentials lists only what the data source offers.
-var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: func() map[string]string {
-	names := packeraccess.Names()
-	for core, attr := range map[string]string{
-		"image family": "image_family",
-		"region":       "region",
-		"timeout":      "timeout",
-		"architecture": "architecture",
-		"os type":      "os_type",
-		"max age":      "max_age",
-		"wait":         "wait_timeout",
-		"newer than":   "newer_than",
-	} {
-		names[core] = attr
-	}
-	return names
-}()}
+var attributes = packeraccess.Attributes(map[string]string{
+	"image family": "image_family",
+	"region":       "region",
+	"timeout":      "timeout",
+	"architecture": "architecture",
+	"os type":      "os_type",
+	"max age":      "max_age",
+	"wait":         "wait_timeout",
+	"newer than":   "newer_than",
+})
 
 // attrError words a core validation error with the attribute it is about.
 func attrError(err error) error { return attributes.Refusal(err) }

@@ -80,10 +80,18 @@ func (c *Config) Credentials() imagefamily.Credentials {
 	}
 }
 
-// Names are the attributes' names for the core's settings
-// (imagefamily.Names.Settings), the official alicloud builder's where it
-// has them. Each call returns a new map, for a component to add its own.
-func Names() map[string]string {
+// Attributes is a component's table of names for the core's settings
+// (imagefamily.Names): the access attributes' (the official alicloud
+// builder's names where it has them) and the component's own, extra.
+func Attributes(extra map[string]string) imagefamily.Names {
+	names := access()
+	for core, attr := range extra {
+		names[core] = attr
+	}
+	return imagefamily.Names{Front: imagefamily.FrontPacker, Settings: names}
+}
+
+func access() map[string]string {
 	return map[string]string{
 		"endpoint":          "custom_endpoint_ecs",
 		"STS endpoint":      "sts_endpoint",

@@ -15,18 +15,12 @@ import (
 
 // attributes are the post-processor's names for the core's settings: a
 // refusal reads "invalid <attribute> "<value>": <rule>", as on every front.
-var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: func() map[string]string {
-	names := packeraccess.Names()
-	for core, attr := range map[string]string{
-		"image family": "image_family",
-		"image ids":    "image_ids",
-		"timeout":      "timeout",
-		"wait":         "wait_timeout",
-	} {
-		names[core] = attr
-	}
-	return names
-}()}
+var attributes = packeraccess.Attributes(map[string]string{
+	"image family": "image_family",
+	"image ids":    "image_ids",
+	"timeout":      "timeout",
+	"wait":         "wait_timeout",
+})
 
 func attrError(err error) error { return attributes.Refusal(err) }
 
