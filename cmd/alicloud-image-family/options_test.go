@@ -148,7 +148,7 @@ func dataSourceDocs(t *testing.T) map[string]string {
 	t.Helper()
 	docs := map[string]string{}
 	item := regexp.MustCompile("^- `([a-z_]+)` \\([^)]*\\) - (.*)$")
-	for _, f := range []string{"datasource/family/Config-required.mdx", "datasource/family/Config-not-required.mdx", "internal/packeraccess/Config-not-required.mdx"} {
+	for _, f := range []string{"datasource/family/Config-required.mdx", "datasource/family/Config-not-required.mdx", "packeraccess/Config-not-required.mdx"} {
 		b, err := os.ReadFile("../../docs-partials/" + f)
 		if err != nil {
 			t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/packeraccess"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 

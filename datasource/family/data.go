@@ -24,7 +24,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/packeraccess"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 )
 
 // Config is the body of a `data "alicloud-image-family"` block.

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/packeraccess"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 

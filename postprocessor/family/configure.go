@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/packeraccess"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 )
 
 // attributes are the post-processor's names for the core's settings: a

@@ -1,4 +1,4 @@
-//go:generate ../../scripts/struct-markdown.sh
+//go:generate ../scripts/struct-markdown.sh
 
 // Package packeraccess holds the credential, endpoint and retry attributes
 // that the plugin's data source and post-processor share, so that both
