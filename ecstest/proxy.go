@@ -87,7 +87,7 @@ func (s *Server) logRequest(r *http.Request, params url.Values, resp *response) 
 		}
 		ids := make([]string, 0, 2)
 		for k, v := range answer {
-			if str, ok := v.(string); ok && k != "RequestId" && k != "HostId" && strings.HasSuffix(k, "Id") {
+			if str, ok := v.(string); ok && k != "RequestId" && k != "HostId" && k != "RegionId" && strings.HasSuffix(k, "Id") {
 				ids = append(ids, fmt.Sprintf("%s=%q", k, str))
 			}
 		}
