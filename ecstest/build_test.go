@@ -12,7 +12,6 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
-
 // buildCall sends one signed ECS call with the real SDK and returns the
 // answer's fields, or the SDK's error.
 func buildCall(t *testing.T, c *ecs.Client, s *Server, action string, params map[string]string) (map[string]any, error) {
