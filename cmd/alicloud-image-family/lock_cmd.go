@@ -132,11 +132,11 @@ func (a *app) reportLock(res imagefamily.LockResult) {
 	case res.Check && differences > 0:
 		a.note("%s: %d difference(s); nothing was written (--check)", path, differences)
 	case res.Check:
-		a.note("%s is current (%d entries checked)", path, len(res.Outcomes))
+		a.note("%s is current (%d %s checked)", path, len(res.Outcomes), plural(len(res.Outcomes), "entry", "entries"))
 	case res.Written:
-		a.note("wrote %s: %d entr%s changed", path, differences, plural(differences, "y", "ies"))
+		a.note("wrote %s: %d %s changed", path, differences, plural(differences, "entry", "entries"))
 	default:
-		a.note("%s is current; nothing was written (%d entries looked up)", path, len(res.Outcomes))
+		a.note("%s is current; nothing was written (%d %s looked up)", path, len(res.Outcomes), plural(len(res.Outcomes), "entry", "entries"))
 	}
 }
 
