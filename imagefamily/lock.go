@@ -248,8 +248,10 @@ func parseLockEntry(raw json.RawMessage, path string) (LockEntry, error) {
 			return LockEntry{}, fmt.Errorf("%s.%s: it is missing; an entry has image_id, image_name and creation_time", path, k)
 		}
 	}
-	if !isImageID(e.ImageID) {
-		return LockEntry{}, fmt.Errorf("%s.image_id: %q is not an image id: %s", path, e.ImageID, imageIDRule)
+	// The answer's rule (answer.go), not the stricter one of typed-in ids:
+	// every id a lookup accepts, and so lock writes, reads back.
+	if !imageIDPattern.MatchString(e.ImageID) {
+		return LockEntry{}, fmt.Errorf("%s.image_id: %q is not an image id: 2 to 128 letters, digits, '.', '_' or '-', such as m-bp1g7004ksh0oeuc0001", path, e.ImageID)
 	}
 	if e.CreationTime != "" {
 		if _, ok := parseAPITime(e.CreationTime); !ok {

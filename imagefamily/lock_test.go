@@ -82,7 +82,7 @@ func TestParseLockRefusals(t *testing.T) {
 		{`{"version":1,"families":{"web-base":{}}}`, `families["web-base"]: a family pins at least one region`},
 		{`{"version":1,"families":{"web-base":{"Hangzhou":` + entry + `}}}`, `families["web-base"]["Hangzhou"]: invalid region`},
 		{`{"version":1,"families":{"web-base":{"cn-hangzhou":{"image_id":"m-bp1demowebbase000003","image_name":"v3"}}}}`, `families["web-base"]["cn-hangzhou"].creation_time: it is missing`},
-		{`{"version":1,"families":{"web-base":{"cn-hangzhou":{"creation_time":"","image_id":"web-base","image_name":"v3"}}}}`, `families["web-base"]["cn-hangzhou"].image_id: "web-base" is not an image id`},
+		{`{"version":1,"families":{"web-base":{"cn-hangzhou":{"creation_time":"","image_id":"m-bp1 x","image_name":"v3"}}}}`, `families["web-base"]["cn-hangzhou"].image_id: "m-bp1 x" is not an image id`},
 		{`{"version":1,"families":{"web-base":{"cn-hangzhou":{"creation_time":"","image_id":null,"image_name":"v3"}}}}`, `.image_id: it must be a string, not null`},
 		{`{"version":1,"families":{"web-base":{"cn-hangzhou":{"creation_time":"yesterday","image_id":"m-bp1demowebbase000003","image_name":"v3"}}}}`, `.creation_time: "yesterday" is not a time`},
 		{`{"version":1,"families":{"web-base":{"cn-hangzhou":{"creation_time":"","image_id":"m-bp1demowebbase000003","image_name":"v3","pinned_by":"me"}}}}`, `families["web-base"]["cn-hangzhou"]["pinned_by"]: unknown member`},
