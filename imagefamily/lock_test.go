@@ -133,25 +133,11 @@ func TestLockWriteRefreshCheck(t *testing.T) {
 		t.Fatalf("%+v %v", res, err)
 	}
 	b, _ := os.ReadFile(path)
-	want := `{
-  "families": {
-    "web-base": {
-      "cn-hangzhou": {
-        "creation_time": "2024-03-14T02:00:00Z",
-        "image_id": "m-bp1demowebbase000003",
-        "image_name": "web-base-v3"
-      },
-      "cn-shanghai": {
-        "creation_time": "2024-03-14T06:00:00Z",
-        "image_id": "m-uf6demowebbase000003",
-        "image_name": "web-base-v3"
-      }
-    }
-  },
-  "version": 1
-}
-`
-	if string(b) != want {
+	want, err := os.ReadFile("testdata/lock/web-base.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, want) {
 		t.Fatalf("written:\n%s", b)
 	}
 	if got := res.Outcomes[0].String(); got != "web-base cn-hangzhou: none -> m-bp1demowebbase000003 (created 2024-03-14T02:00:00Z)" {

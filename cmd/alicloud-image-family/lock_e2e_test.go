@@ -17,24 +17,16 @@ func lockArgs(e *emulatorProcess, path string, extra ...string) []string {
 	return append([]string{"lock", "--endpoint", e.Endpoint, "--sts-endpoint", e.Endpoint, "--lock-file", path}, extra...)
 }
 
-const lockWebBase = `{
-  "families": {
-    "web-base": {
-      "cn-hangzhou": {
-        "creation_time": "2024-03-14T02:00:00Z",
-        "image_id": "m-bp1demowebbase000003",
-        "image_name": "web-base-v3"
-      },
-      "cn-shanghai": {
-        "creation_time": "2024-03-14T06:00:00Z",
-        "image_id": "m-uf6demowebbase000003",
-        "image_name": "web-base-v3"
-      }
-    }
-  },
-  "version": 1
-}
-`
+// lockWebBase is the file lock writes for web-base in cn-hangzhou and
+// cn-shanghai of the demo fixture, byte for byte (the core's test of the
+// same write reads it too).
+var lockWebBase = func() string {
+	b, err := os.ReadFile("../../imagefamily/testdata/lock/web-base.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // fileState is what a test compares to prove a file was not touched: its
 // bytes, its inode and its modification time.
