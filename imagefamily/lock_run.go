@@ -310,6 +310,12 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 	if req.Check || !res.Changed() {
 		return res, nil
 	}
+	if err := ctx.Err(); err != nil {
+		// Interrupted or out of time: whatever resolved before is not
+		// written either; a half-run refresh is not what was asked for.
+		res.Err = &LockFileError{Path: req.Path, Detail: "the run was cut short (" + err.Error() + ") before every entry was looked up"}
+		return res, nil
+	}
 	res.Err = writeLockFile(req.Path, plan.raw, plan.exists, next.Render())
 	res.Written = res.Err == nil
 	return res, nil

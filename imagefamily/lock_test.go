@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // goldenLock is the one form of a lock file: keys sorted at every level
@@ -241,5 +242,23 @@ func TestWriteLockFileKeepsModeAndRefusesAConcurrentChange(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Fatalf("a temporary file was left: %v", entries)
+	}
+}
+
+func TestLockCutShortWritesNothing(t *testing.T) {
+	srv := emulator(t)
+	path := filepath.Join(t.TempDir(), "images.lock.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := LockRequest{Request: request(srv), Path: path, Regions: []string{hangzhou}}
+	// The lookup's answer is in and accepted (the age guard's clock runs
+	// last), then the run is cancelled (Ctrl-C) before the write.
+	req.Guards = Guards{MaxAge: 1 << 62, Now: func() time.Time { cancel(); return time.Now() }}
+	res, err := Lock(ctx, req)
+	if err != nil || res.Written || !res.Changed() || res.ExitCode() != ExitFailure || !strings.Contains(res.Err.Error(), "cut short") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a cut-short run wrote the file: %v", err)
 	}
 }
