@@ -105,14 +105,14 @@ func TestE2ELock(t *testing.T) {
 	}
 	r = runCLI(t, e, demoEnv, lockArgs(e, path, "--check")...)
 	wantRun(t, "check drifted", r, 4, "",
-		"web-base cn-hangzhou: m-bp1demowebbase000003 -> "+newer+" (created 2024-03-20T00:00:00Z)", "1 difference(s); nothing was written (--check)")
+		"web-base cn-hangzhou: m-bp1demowebbase000003 -> "+newer+" (created 2024-03-20T00:00:00Z)", "1 difference; nothing was written (--check)")
 	if !stateOf(t, path).same(before) {
 		t.Fatal("--check touched the file")
 	}
 
 	// A guard refuses the new image: exit 5, the entry kept.
 	r = runCLI(t, e, demoEnv, lockArgs(e, path, "--architecture", "arm64")...)
-	wantRun(t, "guard", r, 5, "", "the entry is kept: m-bp1demowebbase000003", "fails the architecture guard")
+	wantRun(t, "guard", r, 5, "", "the entry is kept: m-bp1demowebbase000003", "fails the architecture guard", "nothing was written; 3 entries kept as they were")
 	if !stateOf(t, path).same(before) {
 		t.Fatal("a refused image was written")
 	}
@@ -167,7 +167,7 @@ func TestE2ELockDeletedPinAndMissingFamily(t *testing.T) {
 	}
 	// lock: the missing family keeps its entry (exit 3), the rest is written.
 	r = runCLI(t, e, demoEnv, lockArgs(e, path)...)
-	wantRun(t, "lock", r, 3, "", "the entry is kept: m-2zedemowebbase000001", "wrote "+path+": 1 entry changed")
+	wantRun(t, "lock", r, 3, "", "the entry is kept: m-2zedemowebbase000001", "wrote "+path+": 1 entry changed; 1 entry kept as it was")
 	b := stateOf(t, path).bytes
 	if !strings.Contains(b, "m-2zedemowebbase000001") || !strings.Contains(b, "m-uf6demowebbase000003") {
 		t.Fatalf("after lock:\n%s", b)
