@@ -67,6 +67,8 @@ Usage:
   alicloud-image-family resolve --region R --image-family F [flags]   look up the newest image
   alicloud-image-family promote --image-family F --image-ids R=ID,...  put images (copies too) in family F
   alicloud-image-family rollback --image-family F --image-ids R=ID,... deprecate F's newest image (compare-and-swap)
+  alicloud-image-family lock --lock-file FILE [--image-family F --region R,...] [--check]
+                                                                      pin each family's image per region in FILE
   alicloud-image-family demo                                          run a lookup against the embedded emulator
   alicloud-image-family emulator --fixture FILE [flags]               run the ECS/STS emulator for tests
   alicloud-image-family action                                        GitHub Action runtime (used by action.yml)
@@ -106,6 +108,8 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		return a.promote(ctx, args[1:])
 	case "rollback":
 		return a.rollback(ctx, args[1:])
+	case "lock":
+		return a.lock(ctx, args[1:])
 	case "demo":
 		return a.demo(ctx, args[1:])
 	case "emulator":

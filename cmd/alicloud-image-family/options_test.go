@@ -182,12 +182,35 @@ func sameDefault(table, front string) bool {
 // The names: every flag, input and attribute is in exactly one row, and a
 // row names only what the front has; where the builder has the setting, the
 // data source uses the builder's name.
+// cliFlagSets are the flag sets of the CLI's commands whose settings the
+// table lists: the lookup (resolve) and the lock file (lock), which shares
+// the lookup's connection flags and guards.
+func cliFlagSets() []*flag.FlagSet {
+	var rf resolveFlags
+	var lf lockFlags
+	return []*flag.FlagSet{newResolveFlagSet(&rf, io.Discard), newLockFlagSet(&lf, io.Discard)}
+}
+
+// cliFlag is the flag named, resolve's when both commands have it.
+func cliFlag(name string) *flag.Flag {
+	for _, fs := range cliFlagSets() {
+		if fl := fs.Lookup(name); fl != nil {
+			return fl
+		}
+	}
+	return nil
+}
+
 func TestOptionsTableNamesEveryFrontsOptions(t *testing.T) {
 	rows, _ := readOptions(t)
-	var f resolveFlags
-	fs := newResolveFlagSet(&f, io.Discard)
 	flags := map[string]*flag.Flag{}
-	fs.VisitAll(func(fl *flag.Flag) { flags["--"+fl.Name] = fl })
+	for _, fs := range cliFlagSets() {
+		fs.VisitAll(func(fl *flag.Flag) {
+			if flags["--"+fl.Name] == nil {
+				flags["--"+fl.Name] = fl
+			}
+		})
+	}
 	inputs := readActionInputs(t)
 	spec := (&family.Datasource{}).ConfigSpec()
 	attrs := map[string]bool{}
@@ -245,8 +268,6 @@ func TestOptionsTableNamesEveryFrontsOptions(t *testing.T) {
 // documentation states.
 func TestOptionsTableDefaultsAreTheFronts(t *testing.T) {
 	rows, _ := readOptions(t)
-	var f resolveFlags
-	fs := newResolveFlagSet(&f, io.Discard)
 	inputs := readActionInputs(t)
 	docs := dataSourceDocs(t)
 	n := 0
@@ -256,7 +277,7 @@ func TestOptionsTableDefaultsAreTheFronts(t *testing.T) {
 		}
 		n++
 		for _, name := range r.cli.names {
-			if fl := fs.Lookup(strings.TrimPrefix(name, "--")); fl != nil && !sameDefault(r.defaultSpan, fl.DefValue) {
+			if fl := cliFlag(strings.TrimPrefix(name, "--")); fl != nil && !sameDefault(r.defaultSpan, fl.DefValue) {
 				t.Errorf("%s: the table's default is %q, the CLI's %s defaults to %q", r.setting, r.defaultSpan, name, fl.DefValue)
 			}
 		}

@@ -106,9 +106,7 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	addConnectionFlags(fs, f)
 	f.concurrency.raw = "0"
 	fs.Var(&f.concurrency, "concurrency", fmt.Sprintf("the `number` of regions resolved at once, 1 to %d; 0 resolves every region at once, up to %d", maxConcurrency, imagefamily.DefaultConcurrency))
-	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
-	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
-	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
+	addGuardFlags(fs, f)
 	fs.StringVar(&f.expect, "expect", "", "the image ids you expect, as REGION=ID `pairs` separated by commas; a region whose newest image differs is reported on stderr\n"+
 		"(\"region: old -> new (created ...)\") and the exit code is 4; stdout holds the new ids as usual")
 	fs.StringVar(&f.expectFile, "expect-file", "", "like --expect, from a JSON `file` of region to image id (the GitHub Action's image-ids output)")
@@ -132,6 +130,13 @@ Flags:
 			"then 3, then 4, then 0.\n")
 	}
 	return fs
+}
+
+// addGuardFlags registers the guards, shared by resolve and lock.
+func addGuardFlags(fs *flag.FlagSet, f *resolveFlags) {
+	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
+	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
+	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
 }
 
 // addConnectionFlags registers the flags every command that calls ECS
