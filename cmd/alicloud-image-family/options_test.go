@@ -1,7 +1,8 @@
 package main
 
 // docs/options.md, the one table of every setting on every front, checked
-// against the fronts themselves: the CLI's flag set (newResolveFlagSet), the
+// against the fronts themselves: the CLI's flag sets (newResolveFlagSet, and
+// newLifecycleFlagSet for promote and rollback), the
 // inputs action.yml declares (and the action's runtime, action.Main), and
 // the data source's HCL2 spec (and its Configure). The CLI is package main,
 // so this test lives here; the action and the data source are imported by
@@ -187,6 +188,16 @@ func TestOptionsTableNamesEveryFrontsOptions(t *testing.T) {
 	fs := newResolveFlagSet(&f, io.Discard)
 	flags := map[string]*flag.Flag{}
 	fs.VisitAll(func(fl *flag.Flag) { flags["--"+fl.Name] = fl })
+	// promote's and rollback's flags: the connection's are resolve's, the
+	// rest (--image-ids, --dry-run, ...) have rows of their own.
+	for _, cmd := range []string{"promote", "rollback"} {
+		var lf lifecycleFlags
+		newLifecycleFlagSet(cmd, &lf, io.Discard).VisitAll(func(fl *flag.Flag) {
+			if flags["--"+fl.Name] == nil {
+				flags["--"+fl.Name] = fl
+			}
+		})
+	}
 	inputs := readActionInputs(t)
 	spec := (&family.Datasource{}).ConfigSpec()
 	attrs := map[string]bool{}
