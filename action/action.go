@@ -235,11 +235,14 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 	}
 	c.addSecret(a.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
 
+	// A failure is titled by the command, also when a later input is bad.
+	if cmd, ok := commands[input(a, "command")]; ok {
+		c.title = cmd.title
+	}
 	in, err := readInputs(a)
 	if err != nil {
 		return err
 	}
-	c.title = in.cmd.title
 
 	log := &stepLog{a: a}
 	req := imagefamily.Request{
