@@ -135,8 +135,9 @@ func ExitCode(err error) int {
 }
 
 // Run performs one step: mask secrets, read inputs, obtain a GitHub ID token
-// when OIDC is configured, resolve every region, write outputs and the job
-// summary. Every failure is reported as an ::error annotation before Run
+// when OIDC is configured, run the command (resolve every region, or
+// promote or roll back the images named; command.go), write outputs and the
+// job summary. Every failure is reported as an ::error annotation before Run
 // returns it, and every output is written (with the values of a step that
 // found nothing, when GITHUB_OUTPUT is set), so the caller only needs to turn
 // the error into an exit code (ExitCode). That includes a panic anywhere in
