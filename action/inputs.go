@@ -172,12 +172,8 @@ func readResolveInputs(a *githubactions.Action, in *inputs) error {
 	in.regions = regions
 
 	in.failIfNotFound = true
-	if v := input(a, "fail-if-not-found"); v != "" {
-		b, ok := parseBool(v)
-		if !ok {
-			return &imagefamily.ValidationError{Field: "input fail-if-not-found", Value: v, Rule: "it must be true or false"}
-		}
-		in.failIfNotFound = b
+	if err := readBool(a, "fail-if-not-found", &in.failIfNotFound); err != nil {
+		return err
 	}
 	if err := readGuards(a, in); err != nil {
 		return err
@@ -204,18 +200,28 @@ func readLifecycleInputs(a *githubactions.Action, in *inputs) error {
 		return err
 	}
 	in.images = images
-	for _, b := range []struct {
-		name string
-		to   *bool
-	}{{"dry-run", &in.dryRun}, {"allow-empty", &in.allowEmpty}} {
-		if v := input(a, b.name); v != "" {
-			ok := false
-			if *b.to, ok = parseBool(v); !ok {
-				return &imagefamily.ValidationError{Field: "input " + b.name, Value: v, Rule: "it must be true or false"}
-			}
-		}
+	if err := readBool(a, "dry-run", &in.dryRun); err != nil {
+		return err
+	}
+	if err := readBool(a, "allow-empty", &in.allowEmpty); err != nil {
+		return err
 	}
 	return readWait(a, in)
+}
+
+// readBool reads a boolean input into to, which keeps its value when the
+// input is empty.
+func readBool(a *githubactions.Action, name string, to *bool) error {
+	v := input(a, name)
+	if v == "" {
+		return nil
+	}
+	b, ok := parseBool(v)
+	if !ok {
+		return &imagefamily.ValidationError{Field: "input " + name, Value: v, Rule: "it must be true or false"}
+	}
+	*to = b
+	return nil
 }
 
 // readImageIDs reads an object of region -> image id given as one input
@@ -273,12 +279,8 @@ func readDrift(a *githubactions.Action, in *inputs) error {
 		}
 		in.expected = exp
 	}
-	if v := input(a, "fail-on-change"); v != "" {
-		b, ok := parseBool(v)
-		if !ok {
-			return &imagefamily.ValidationError{Field: "input fail-on-change", Value: v, Rule: "it must be true or false"}
-		}
-		in.failOnChange = b
+	if err := readBool(a, "fail-on-change", &in.failOnChange); err != nil {
+		return err
 	}
 	if in.failOnChange && in.expected == nil {
 		// Nothing to compare would pass every run: an empty
