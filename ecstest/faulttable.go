@@ -48,6 +48,8 @@ func (o FaultOutcome) String() string {
 		return "timeout"
 	case FaultAuthFailed:
 		return "authentication failed"
+	case FaultAccessDenied:
+		return "access denied"
 	}
 	return "unknown"
 }
@@ -88,6 +90,9 @@ const (
 // FaultRow is one fault and what the user must get.
 type FaultRow struct {
 	Name string
+	// Command is "" for a lookup (FaultRows), CommandPromote or
+	// CommandRollback for the lifecycle's rows (LifecycleFaultRows).
+	Command string
 
 	// What the endpoint does: the faults injected (Server.Inject, or
 	// Control.Fault for an emulator process) after the row's credentials

@@ -60,6 +60,11 @@ const HostileImageID = "m-hostile0000000000001"
 // HostileRow is one misbehaving endpoint and what the user must get.
 type HostileRow struct {
 	Name string
+	// Command and Action: "" for a lookup (HostileRows); for the
+	// lifecycle's rows (LifecycleHostileRows), the command run and the one
+	// call answered by Serve's hostile part (the others are answered
+	// honestly). Requests then counts that call's requests.
+	Command, Action string
 	// Serve answers every ECS request. env tells it where the second
 	// listener is (the target of redirects).
 	Serve func(w http.ResponseWriter, r *http.Request, env HostileEnv)
@@ -86,6 +91,8 @@ type HostileEnv struct {
 	// Other is the second listener's base URL (plain HTTP), where redirects
 	// point. It must never receive a request.
 	Other string
+
+	lifecycle *lifecycleState
 }
 
 // HostileServer runs one row: an ECS listener with TLS and a second,
@@ -111,9 +118,11 @@ func StartHostile(row HostileRow) *HostileServer {
 		h.otherRequests.Add(1)
 		w.WriteHeader(http.StatusTeapot)
 	}))
-	env := HostileEnv{Other: h.Other.URL}
+	env := HostileEnv{Other: h.Other.URL, lifecycle: &lifecycleState{}}
 	h.ECS = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ecsRequests.Add(1)
+		if row.Action == "" || r.URL.Query().Get("Action") == row.Action {
+			h.ecsRequests.Add(1)
+		}
 		// The row sees the server's stop channel, so an endless body ends
 		// when the test closes the server even if the client never reads.
 		row.Serve(countingWriter{w, &h.servedBytes}, r.WithContext(context.WithValue(r.Context(), stopKey{}, h.stop)), env)
@@ -191,7 +200,8 @@ func (c countingWriter) Flush() {
 	}
 }
 
-// Requests is how many requests reached the ECS listener.
+// Requests is how many requests reached the ECS listener (for a lifecycle
+// row, how many of the row's Action).
 func (h *HostileServer) Requests() int { return int(h.ecsRequests.Load()) }
 
 // OtherRequests is how many requests reached the second listener.

@@ -68,6 +68,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest/internal/builderapi"
 )
 
 const (
@@ -119,6 +120,19 @@ type Server struct {
 	copies       map[string]int
 	copyPolls    int
 	copyPollsSet bool
+	// copyIDs are the images CopyImage made; failCopies is the region
+	// whose copies end CreateFailed (build.go).
+	copyIDs    map[string]bool
+	failCopies string
+	// The Packer build's state (build.go): the VPCs, instances and the
+	// like in build; the polls a created image answers Creating; the
+	// snapshots (region/id) images were made with; share lists by image.
+	build      *builderapi.Store
+	imagePolls int
+	snapshots  map[string]bool
+	shares     map[string][]string
+	// log gets one line per API request (Options.Log).
+	log io.Writer
 }
 
 // Options configure Start.
@@ -134,6 +148,10 @@ type Options struct {
 	// directly, and a stray control call must not be able to change what a
 	// test of "exactly one request" sees. Main turns it on.
 	Control bool
+	// Log, when set, gets one line per API request: the action, its
+	// region and resource parameters, and the answer's status, code and
+	// new resource id (never a secret: no signature, key or token).
+	Log io.Writer
 }
 
 // NewServer starts a plain-HTTP emulator on 127.0.0.1 with a random port. It
@@ -183,7 +201,10 @@ func Start(f *Fixture, o Options) (*Server, error) {
 		last:           map[string]RecordedRequest{},
 		clock:          time.Now,
 		controlOn:      o.Control,
+		copyIDs:        map[string]bool{},
+		log:            o.Log,
 	}
+	s.build = builderapi.New(buildImages{s}, s.now)
 	f = f.clone()
 	for _, a := range f.Accounts {
 		s.accounts[a.AccessKeyID] = a

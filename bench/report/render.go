@@ -23,6 +23,7 @@ type reportData struct {
 	act        *actResult
 	actSkip    string
 	fanout     *fanoutResult
+	promote    *promoteResult
 	hostile    *hostileResult
 	shapes     *shapeResult
 	sizes      struct{ cli, plugin, sdkmin int64 }
@@ -81,6 +82,7 @@ func render(r *reportData) string {
 	renderPacker(p, r)
 	renderAct(p, r)
 	renderFanout(p, r)
+	renderPromote(p, r)
 	renderHostile(p, r)
 	renderShapes(p, r)
 	renderMemory(p, r)

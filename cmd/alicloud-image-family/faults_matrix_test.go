@@ -127,14 +127,8 @@ func TestFaultMatrixCLI(t *testing.T) {
 			if row.ExitCode() != exitOK && (r.stdout != "" || !strings.Contains(r.stderr, row.Fragment)) {
 				t.Errorf("stdout %q, stderr lacks %q", r.stdout, row.Fragment)
 			}
-			var retries []string
-			for _, l := range strings.Split(r.stderr, "\n") {
-				if retryLine.MatchString(l) {
-					retries = append(retries, l)
-				}
-			}
-			if len(retries) != row.Retries {
-				t.Errorf("%d retry lines on stderr, want %d", len(retries), row.Retries)
+			if n := retryLines(r.stderr); n != row.Retries {
+				t.Errorf("%d retry lines on stderr, want %d", n, row.Retries)
 			}
 			if row.Within > 0 && r.elapsed > row.Within+processStartAllowance {
 				t.Errorf("took %v, want at most %v", r.elapsed, row.Within+processStartAllowance)
@@ -155,6 +149,17 @@ func TestFaultMatrixCLI(t *testing.T) {
 		})
 	}
 	e.Control.ClearFaults()
+}
+
+// retryLines counts the "retrying" lines on stderr.
+func retryLines(stderr string) int {
+	n := 0
+	for _, l := range strings.Split(stderr, "\n") {
+		if retryLine.MatchString(l) {
+			n++
+		}
+	}
+	return n
 }
 
 // tlsPeek is a TCP proxy in front of the emulator that records whether each

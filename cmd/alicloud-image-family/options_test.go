@@ -142,14 +142,15 @@ func readActionInputs(t *testing.T) map[string]actionInput {
 	return meta.Inputs
 }
 
-// dataSourceDocs reads the docs partials of the data source's Config (made
-// from the struct's comments): attribute -> its description.
+// dataSourceDocs reads the docs partials of the data source's Config and
+// of the access attributes it shares with the post-processor (made from the
+// structs' comments): attribute -> its description.
 func dataSourceDocs(t *testing.T) map[string]string {
 	t.Helper()
 	docs := map[string]string{}
 	item := regexp.MustCompile("^- `([a-z_]+)` \\([^)]*\\) - (.*)$")
-	for _, f := range []string{"Config-required.mdx", "Config-not-required.mdx"} {
-		b, err := os.ReadFile("../../docs-partials/datasource/family/" + f)
+	for _, f := range []string{"datasource/family/Config-required.mdx", "datasource/family/Config-not-required.mdx", "packeraccess/Config-not-required.mdx"} {
+		b, err := os.ReadFile("../../docs-partials/" + f)
 		if err != nil {
 			t.Fatal(err)
 		}
