@@ -76,15 +76,6 @@ func (s *step) summaryHas(frags ...string) {
 	}
 }
 
-func emuState(t *testing.T, srv *ecstest.Server, region, id string) (family, status string) {
-	t.Helper()
-	img, ok := srv.Image(region, id)
-	if !ok {
-		t.Fatalf("no image %s in %s", id, region)
-	}
-	return img.ImageFamily, img.Status
-}
-
 func TestLifecyclePromoteAndRollback(t *testing.T) {
 	srv := emulator(t)
 	const newest, older = "m-hznew0001", "m-hzold0001"
@@ -97,8 +88,8 @@ func TestLifecyclePromoteAndRollback(t *testing.T) {
 	s.logHas("cn-beijing: dry run: "+cp+` would change: ImageFamily "" -> "web-base" (the API accepted it with DryRun); nothing was changed`,
 		"waiting in cn-beijing")
 	s.summaryHas("`web-base`: promote (dry run: nothing was changed)", "| cn-beijing | `"+cp+"` | would-promote | ImageFamily \"\" -&gt; \"web-base\" |")
-	if f, _ := emuState(t, srv, "cn-beijing", cp); f != "" {
-		t.Fatalf("the dry run set the family: %q", f)
+	if img, _ := srv.Image("cn-beijing", cp); img.ImageFamily != "" || img.ImageId != cp {
+		t.Fatalf("the dry run set the family: %+v", img)
 	}
 
 	// Promote.
@@ -130,8 +121,8 @@ func TestLifecyclePromoteAndRollback(t *testing.T) {
 	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+newest+`"}`, "dry-run", "true").runMain(viaEmulator(srv))
 	s.want(0, []string{"would-roll-back"}, `{"cn-hangzhou":"`+newest+`"}`, "false", "true")
 	s.summaryHas("(after the rollback: `" + older + "`)")
-	if _, st := emuState(t, srv, "cn-hangzhou", newest); st != "Available" {
-		t.Fatalf("the dry run changed the status: %s", st)
+	if img, _ := srv.Image("cn-hangzhou", newest); img.Status != "Available" {
+		t.Fatalf("the dry run changed the status: %s", img.Status)
 	}
 	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+newest+`"}`).runMain(viaEmulator(srv))
 	s.want(0, []string{"rolled-back"}, `{"cn-hangzhou":"`+older+`"}`, "true", "true")
