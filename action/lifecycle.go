@@ -167,11 +167,15 @@ func lifecycleSummary(in *inputs, outs []imagefamily.RegionOutcome) string {
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", mdCell(o.Region), codeSpan(o.ImageID), mdCell(string(o.Outcome)), mdCell(changes), resolves)
 	}
 	b.WriteString("\n")
+	errs := 0
 	for _, o := range outs {
 		if o.Err != nil {
 			fmt.Fprintf(&b, "- **%s** (%s): %s\n", mdCell(o.Region), mdCell(string(o.Outcome)), mdCell(o.Err.Error()))
+			errs++
 		}
 	}
-	b.WriteString("\n")
+	if errs > 0 {
+		b.WriteString("\n")
+	}
 	return b.String()
 }
