@@ -267,7 +267,7 @@ func TestBadInputActionUnknownInputs(t *testing.T) {
 func checkFailureOutputs(t *testing.T, s *step) {
 	t.Helper()
 	outs := s.outputs() // fails on a duplicate
-	want := map[string]string{"found": "false", "image-ids": "{}", "changed": "false"}
+	want := map[string]string{"found": "false", "image-ids": "{}", "changed": "false", "results": "[]"}
 	for _, name := range outputNames {
 		v, ok := outs[name]
 		if !ok {
@@ -290,7 +290,7 @@ var outputNames = func() []string {
 	for _, f := range imagefamily.Fields() {
 		names = append(names, f.ActionName())
 	}
-	return append(names, "found", "json", "image-ids", "changed")
+	return append(names, "found", "json", "image-ids", "changed", "results")
 }()
 
 // TestOutputNamesKept: the outputs of the first release are still there,

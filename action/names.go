@@ -18,6 +18,7 @@ var actionNames = imagefamily.Names{Front: imagefamily.FrontAction, Prefix: "inp
 	"max age":           "max-age",
 	"wait":              "wait-timeout",
 	"newer than":        "newer-than",
+	"image ids":         "image-ids",
 	"access key id":     "access-key-id",
 	"access key secret": "access-key-secret",
 	"security token":    "security-token",

@@ -1,7 +1,8 @@
 package main
 
 // docs/options.md, the one table of every setting on every front, checked
-// against the fronts themselves: the CLI's flag set (newResolveFlagSet), the
+// against the fronts themselves: the CLI's flag sets (newResolveFlagSet, and
+// newLifecycleFlagSet for promote and rollback), the
 // inputs action.yml declares (and the action's runtime, action.Main), and
 // the data source's HCL2 spec (and its Configure). The CLI is package main,
 // so this test lives here; the action and the data source are imported by
@@ -183,12 +184,18 @@ func sameDefault(table, front string) bool {
 // row names only what the front has; where the builder has the setting, the
 // data source uses the builder's name.
 // cliFlagSets are the flag sets of the CLI's commands whose settings the
-// table lists: the lookup (resolve) and the lock file (lock), which shares
-// the lookup's connection flags and guards.
+// table lists: the lookup (resolve), the lock file (lock) and the lifecycle
+// (promote, rollback); they share the lookup's connection flags.
 func cliFlagSets() []*flag.FlagSet {
 	var rf resolveFlags
 	var lf lockFlags
-	return []*flag.FlagSet{newResolveFlagSet(&rf, io.Discard), newLockFlagSet(&lf, io.Discard)}
+	var pf, bf lifecycleFlags
+	return []*flag.FlagSet{
+		newResolveFlagSet(&rf, io.Discard),
+		newLockFlagSet(&lf, io.Discard),
+		newLifecycleFlagSet("promote", &pf, io.Discard),
+		newLifecycleFlagSet("rollback", &bf, io.Discard),
+	}
 }
 
 // cliFlag is the flag named, resolve's when both commands have it.
