@@ -27,7 +27,10 @@ func proxyRefusal(r *http.Request) *apiError {
 	if r.Method == http.MethodConnect {
 		return newAPIError(405, "ecstest.ProxyRefused", "The emulator is not a proxy: CONNECT tunnels (HTTPS_PROXY) are refused; use plain-HTTP endpoints with HTTP_PROXY.")
 	}
-	if r.URL.Host == "" {
+	// Only the request line tells a proxy-form request: a request handed to
+	// ServeHTTP in-process (an http.Client request, RequestURI empty) carries
+	// its host in URL too and is served as an origin-form one.
+	if r.URL.Host == "" || r.RequestURI == "" || strings.HasPrefix(r.RequestURI, "/") {
 		return nil
 	}
 	host := r.URL.Hostname()
