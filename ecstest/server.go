@@ -112,6 +112,7 @@ type Server struct {
 	controlOn      bool
 	counts         map[string]int
 	last           map[string]RecordedRequest
+	writes         []ImageWrite
 	clock          func() time.Time
 	// copies are the CopyImage copies still Creating, with the
 	// DescribeImages polls naming them still to answer Creating
