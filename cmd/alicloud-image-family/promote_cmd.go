@@ -174,6 +174,7 @@ type outcomeJSON struct {
 	ImageID   string   `json:"image_id"`
 	Outcome   string   `json:"outcome"`
 	Changes   []string `json:"changes"`
+	Changed   bool     `json:"changed"`
 	Resolves  string   `json:"resolves"`
 	RequestID string   `json:"request_id,omitempty"`
 	Error     string   `json:"error,omitempty"`
@@ -195,7 +196,7 @@ func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output 
 	for _, o := range out {
 		code = worse(code, outcomeCode(o))
 		fmt.Fprintf(&b, "%s\t%s\t%s\n", o.Region, o.Outcome, o.ImageID)
-		j := outcomeJSON{Region: o.Region, ImageID: o.ImageID, Outcome: string(o.Outcome), Changes: o.Changes, Resolves: o.Resolves, RequestID: o.RequestID}
+		j := outcomeJSON{Region: o.Region, ImageID: o.ImageID, Outcome: string(o.Outcome), Changes: o.Changes, Changed: o.Changed, Resolves: o.Resolves, RequestID: o.RequestID}
 		if j.Changes == nil {
 			j.Changes = []string{}
 		}
