@@ -83,9 +83,12 @@ func LifecycleFixture() []byte {
 
 // LifecycleFaultRows are the lifecycle's rows: Command says which, the
 // other fields mean what they mean in FaultRows (FaultFound: promoted or
-// rolled back; Requests by action). A retried ModifyImageAttribute is safe
-// (it sets a value), and a rollback checks the family again before every
-// retried attempt (compare-and-swap): the requests say so.
+// rolled back, or with DryRun would be; Requests by action). A retried
+// ModifyImageAttribute is safe (it sets a value), and a rollback checks the
+// family again before every retried attempt (compare-and-swap): the
+// requests say so. Dry-run rows (DryRun) send DryRun=true writes only and
+// change nothing; Unconfirmed rows make the change and fail to read it
+// back, and the user is told what was changed.
 func LifecycleFaultRows() []FaultRow {
 	status := func(action string, n, code int) FaultSpec {
 		return FaultSpec{Kind: FaultStatus, Action: action, N: n, Status: code}

@@ -84,6 +84,9 @@ func runLifecycleRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, r 
 		if !errors.As(o.Err, &ue) || len(o.Changes) == 0 {
 			t.Fatalf("want an *UnconfirmedError naming the changes, got %+v", o)
 		}
+		if code := ExitCode(o.Err); code != 1 {
+			t.Errorf("exit code %d, want 1", code)
+		}
 		msg := o.Err.Error()
 		for _, want := range append([]string{ecstest.UnconfirmedFragment, region + ": ", id, "again"}, o.Changes...) {
 			if !strings.Contains(msg, want) {

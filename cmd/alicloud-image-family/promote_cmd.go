@@ -155,7 +155,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	if err != nil {
 		return a.fail(lifecycleFlagNamed(err))
 	}
-	return a.printOutcomes(cmd, out, f.output, f.dryRun)
+	return a.printOutcomes(cmd, out, f.output)
 }
 
 // lifecycleFlagNamed words a core refusal with the flag it is about: the
@@ -182,7 +182,7 @@ type outcomeJSON struct {
 
 // printOutcomes writes one line per region on stdout and the details on
 // stderr, and returns the worst region's exit code.
-func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output string, dryRun bool) int {
+func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output string) int {
 	// No credentials is an input error found before anything was sent, and
 	// the same in every region: one message, exit 2, no outcome lines.
 	for _, o := range out {
@@ -204,7 +204,7 @@ func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output 
 			j.Error = o.Err.Error()
 		}
 		js = append(js, j)
-		a.reportOutcome(cmd, o, dryRun)
+		a.reportOutcome(cmd, o)
 	}
 	if output == "json" {
 		return worse(code, a.printJSON(js))
@@ -215,7 +215,7 @@ func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output 
 
 // reportOutcome says on stderr exactly what changed (or would change) in a
 // region, and why not when nothing did.
-func (a *app) reportOutcome(cmd string, o imagefamily.RegionOutcome, dryRun bool) {
+func (a *app) reportOutcome(cmd string, o imagefamily.RegionOutcome) {
 	resolves := o.Resolves
 	if resolves == "" {
 		resolves = "no Available image"
@@ -227,10 +227,11 @@ func (a *app) reportOutcome(cmd string, o imagefamily.RegionOutcome, dryRun bool
 		a.note("%s: dry run: %s would change: %s (the API accepted it with DryRun); nothing was changed", o.Region, o.ImageID, strings.Join(o.Changes, ", "))
 	case imagefamily.Already:
 		a.note("%s: %s is already a live member of the family, and the family resolves to it; nothing changed", o.Region, o.ImageID)
-	case imagefamily.Failed:
-		a.fail(o.Err)
 	default:
-		if len(o.Changes) > 0 && !dryRun {
+		// A change not read back is said by its error; any other change
+		// made is said before the failure or refusal.
+		var unconfirmed *imagefamily.UnconfirmedError
+		if o.Changed && !errors.As(o.Err, &unconfirmed) {
 			a.note("%s: %s changed: %s", o.Region, o.ImageID, strings.Join(o.Changes, ", "))
 		}
 		a.fail(o.Err)
