@@ -112,21 +112,7 @@ func runLifecycleFaultRow(t *testing.T, row ecstest.FaultRow, output string) {
 		listed = lifecycleChange[row.Command]
 	}
 	checkLifecycleStdout(t, output, r.stdout, region, id, outcome, wantChanged, listed)
-	if n := retryLines(r.stderr); n != row.Retries {
-		t.Errorf("%d retry lines on stderr, want %d", n, row.Retries)
-	}
-	if row.Within > 0 && r.elapsed > row.Within+processStartAllowance {
-		t.Errorf("took %v, want at most %v", r.elapsed, row.Within+processStartAllowance)
-	}
-	counts, err := e.Control.Requests()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for action, want := range row.Requests {
-		if got := counts.ByAction[action]; got != want {
-			t.Errorf("the emulator saw %d %q requests, want %d", got, action, want)
-		}
-	}
+	counts := checkFaultRowRun(t, e, row, r)
 	for _, w := range counts.Writes {
 		if row.DryRun && w.DryRun != "true" {
 			t.Errorf("a dry run sent a write without DryRun=true: %+v", w)
