@@ -120,7 +120,7 @@ func lifecycleOutputs(outs []imagefamily.RegionOutcome) ([]output, error) {
 		} else {
 			found = false
 		}
-		changed = changed || o.Changed()
+		changed = changed || o.Changed
 		records = append(records, o.Record())
 	}
 	idsJSON, err := json.Marshal(ids)

@@ -84,6 +84,11 @@ type HostileRow struct {
 	// or be the value of an output, except inside exact machine outputs (the
 	// JSON of an accepted image).
 	Forged []string
+	// Writes, for the lifecycle's rows: how many writes
+	// (ModifyImageAttribute) the honest part of the endpoint must have
+	// taken (HostileServer.Writes): 1 where the change was made, 0 where
+	// nothing may have changed.
+	Writes int
 }
 
 // HostileEnv is what a row's Serve knows about its surroundings.
@@ -102,6 +107,7 @@ type HostileServer struct {
 	Other *httptest.Server
 
 	row           HostileRow
+	env           HostileEnv
 	ecsRequests   atomic.Int64
 	servedBytes   atomic.Int64
 	otherRequests atomic.Int64
@@ -119,6 +125,7 @@ func StartHostile(row HostileRow) *HostileServer {
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	env := HostileEnv{Other: h.Other.URL, lifecycle: &lifecycleState{}}
+	h.env = env
 	h.ECS = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if row.Action == "" || r.URL.Query().Get("Action") == row.Action {
 			h.ecsRequests.Add(1)
@@ -201,6 +208,14 @@ func (c countingWriter) Flush() {
 }
 
 // Requests is how many requests reached the ECS listener (for a lifecycle
+// Writes is how many writes (ModifyImageAttribute) the honest part of a
+// lifecycle row's endpoint took: the changes made.
+func (h *HostileServer) Writes() int {
+	h.env.lifecycle.mu.Lock()
+	defer h.env.lifecycle.mu.Unlock()
+	return h.env.lifecycle.writes
+}
+
 // row, how many of the row's Action).
 func (h *HostileServer) Requests() int { return int(h.ecsRequests.Load()) }
 

@@ -10,8 +10,10 @@ import (
 // against an endpoint that answers every call honestly but one, Action,
 // which gets the row's answer. The rows are the lookup's rows about the
 // transport and the envelope (caps, redirects, RequestId, error codes and
-// messages, nesting), for each call, and rows about DescribeImages answers
-// that do not match the request (another image, region, family or status).
+// messages, nesting), for each call, rows about DescribeImages answers
+// that do not match the request (another image, region, family or status),
+// and an accepted answer whose images' descriptions plant commands. Writes
+// says whether the change was made.
 
 // HostilePreviousImageID is the family's other Available image in the
 // lifecycle rows: what it resolves to after a rollback.
@@ -39,6 +41,7 @@ var lifecycleFromLookup = []string{
 type lifecycleState struct {
 	mu         sync.Mutex
 	deprecated bool
+	writes     int
 }
 
 // LifecycleHostileRows is the table (HostileRow.Command and Action set).
@@ -88,6 +91,13 @@ func LifecycleHostileRows() []HostileRow {
 				images(set("ImageId", "m-aaaa\n::warning::forged-by-endpoint")), "::warning::forged-by-endpoint"),
 		)
 	}
+	// Answers the lifecycle accepts: what it prints holds nothing of the
+	// image's free text, which plants commands here.
+	for _, command := range []string{CommandPromote, CommandRollback} {
+		rows = append(rows, lifecycleRow(HostileRow{Name: command + " DescribeImages: a description planting commands (accepted)", Command: command,
+			Action: ActionDescribeImages, Serve: plantedDescriptions,
+			Outcome: HostileFound, Requests: 1, Forged: []string{"::error::forged-description", legacyStop, legacyError}}))
+	}
 	rows = append(rows,
 		// By id: an image that was not asked for.
 		refused(CommandPromote, "answer for another image", "ImageId", images(set("ImageId", "m-someoneelses00000001"))),
@@ -98,8 +108,12 @@ func LifecycleHostileRows() []HostileRow {
 }
 
 // lifecycleRow makes a row's endpoint answer every call but row.Action
-// honestly.
+// honestly. The change is made (Writes) only where the hostile call is not
+// the write and its answer is accepted.
 func lifecycleRow(row HostileRow) HostileRow {
+	if row.Outcome == HostileFound && row.Action != ActionModifyImage {
+		row.Writes = 1
+	}
 	hostile := row.Serve
 	row.Serve = func(w http.ResponseWriter, r *http.Request, env HostileEnv) {
 		action := r.URL.Query().Get("Action")
@@ -110,11 +124,10 @@ func lifecycleRow(row HostileRow) HostileRow {
 		st := env.lifecycle
 		switch action {
 		case ActionModifyImage:
-			if r.URL.Query().Get("Status") == "Deprecated" {
-				st.mu.Lock()
-				st.deprecated = true
-				st.mu.Unlock()
-			}
+			st.mu.Lock()
+			st.writes++
+			st.deprecated = st.deprecated || r.URL.Query().Get("Status") == "Deprecated"
+			st.mu.Unlock()
 			writeJSON(w, 200, map[string]any{"RequestId": "7A6B1E2C-0000-4000-8000-000000000011"})
 		case ActionDescribeImages:
 			writeJSON(w, 200, imagesAnswer(r, lifecycleImage(r, HostileImageID), lifecycleImage(r, HostilePreviousImageID)))
@@ -130,6 +143,17 @@ func lifecycleRow(row HostileRow) HostileRow {
 		}
 	}
 	return row
+}
+
+// plantedDescriptions answers DescribeImages as the honest endpoint does,
+// every image's Description planting commands.
+func plantedDescriptions(w http.ResponseWriter, r *http.Request, _ HostileEnv) {
+	planted := "ok\n::error::forged-description\n" + legacyStop + " " + legacyError
+	imgs := []map[string]any{lifecycleImage(r, HostileImageID), lifecycleImage(r, HostilePreviousImageID)}
+	for _, img := range imgs {
+		img["Description"] = planted
+	}
+	writeJSON(w, 200, imagesAnswer(r, imgs...))
 }
 
 // lifecycleImage is an image as DescribeImages reports it: by id, the

@@ -83,9 +83,12 @@ func LifecycleFixture() []byte {
 
 // LifecycleFaultRows are the lifecycle's rows: Command says which, the
 // other fields mean what they mean in FaultRows (FaultFound: promoted or
-// rolled back; Requests by action). A retried ModifyImageAttribute is safe
-// (it sets a value), and a rollback checks the family again before every
-// retried attempt (compare-and-swap): the requests say so.
+// rolled back, or with DryRun would be; Requests by action). A retried
+// ModifyImageAttribute is safe (it sets a value), and a rollback checks the
+// family again before every retried attempt (compare-and-swap): the
+// requests say so. Dry-run rows (DryRun) send DryRun=true writes only and
+// change nothing; Unconfirmed rows make the change and fail to read it
+// back, and the user is told what was changed.
 func LifecycleFaultRows() []FaultRow {
 	status := func(action string, n, code int) FaultSpec {
 		return FaultSpec{Kind: FaultStatus, Action: action, N: n, Status: code}
@@ -115,9 +118,22 @@ func LifecycleFaultRows() []FaultRow {
 			MaxAttempts: 5, Outcome: FaultAccessDenied, Fragment: "ecs:DescribeImages", Requests: calls(1, 0, 0)},
 		{Name: "promote without ecs:ModifyImageAttribute", Command: CommandPromote, Credentials: CredNoWrite,
 			MaxAttempts: 5, Outcome: FaultAccessDenied, Fragment: "ecs:ModifyImageAttribute", Requests: calls(1, 1, 0)},
+		// The write went through, the read back did not: the user is told
+		// exactly what was changed.
 		{Name: "promote: the read back hangs past the timeout", Command: CommandPromote,
 			Faults: []FaultSpec{{Kind: FaultHang, Action: ActionDescribe}}, MaxAttempts: 5, Timeout: 2 * time.Second,
-			Outcome: FaultTimeout, Fragment: "Raise the timeout", Requests: calls(1, 1, 1), Within: 4 * time.Second},
+			Outcome: FaultTimeout, Fragment: "Raise the timeout", Requests: calls(1, 1, 1), Within: 4 * time.Second, Unconfirmed: true},
+		{Name: "promote: the read back answers malformed JSON after the family was set", Command: CommandPromote,
+			Faults: []FaultSpec{{Kind: FaultMalformed, Action: ActionDescribe, N: 1}}, MaxAttempts: 5,
+			Outcome: FaultAPIError, Fragment: "not valid JSON", Requests: calls(1, 1, 1), Unconfirmed: true},
+
+		// Dry runs: DryRun=true writes only, nothing changed; the API's
+		// DryRun checks permissions too.
+		{Name: "promote --dry-run", Command: CommandPromote, DryRun: true, MaxAttempts: 5, Requests: calls(1, 1, 1)},
+		{Name: "promote --dry-run: ModifyImageAttribute throttled once, the DryRun=true call retried", Command: CommandPromote, DryRun: true,
+			Faults: []FaultSpec{throttle(ActionModifyImage, 1)}, MaxAttempts: 5, Requests: calls(1, 2, 1), Retries: 1},
+		{Name: "promote --dry-run without ecs:ModifyImageAttribute", Command: CommandPromote, DryRun: true, Credentials: CredNoWrite,
+			MaxAttempts: 5, Outcome: FaultAccessDenied, Fragment: "ecs:ModifyImageAttribute", Requests: calls(1, 1, 0)},
 
 		// The family is looked up first, re-checked before the retried
 		// ModifyImageAttribute, and read back: three lookups.
@@ -134,6 +150,20 @@ func LifecycleFaultRows() []FaultRow {
 		{Name: "rollback with the read-only policy (no ecs:DescribeImages)", Command: CommandRollback, Credentials: CredReadOnly,
 			MaxAttempts: 5, Outcome: FaultAccessDenied, Fragment: "ecs:DescribeImages", Requests: calls(1, 0, 1)},
 		{Name: "rollback without ecs:ModifyImageAttribute", Command: CommandRollback, Credentials: CredNoWrite,
+			MaxAttempts: 5, Outcome: FaultAccessDenied, Fragment: "ecs:ModifyImageAttribute", Requests: calls(1, 1, 1)},
+
+		// The image was deprecated, the read back failed (the family's first
+		// lookup, the compare-and-swap, passes: Skip 1).
+		{Name: "rollback: the read back answers 503 on every attempt after the image was deprecated", Command: CommandRollback,
+			Faults: []FaultSpec{{Kind: FaultStatus, Action: ActionDescribe, N: every, Skip: 1, Status: 503}}, MaxAttempts: 2,
+			Outcome: FaultAPIError, Fragment: "ServiceUnavailable (HTTP 503)", Requests: calls(1, 1, 3), Retries: 1, Unconfirmed: true},
+		{Name: "rollback: the read back answers malformed JSON after the image was deprecated", Command: CommandRollback,
+			Faults: []FaultSpec{{Kind: FaultMalformed, Action: ActionDescribe, N: 1, Skip: 1}}, MaxAttempts: 5,
+			Outcome: FaultAPIError, Fragment: "not valid JSON", Requests: calls(1, 1, 2), Unconfirmed: true},
+
+		// A dry run has no read back: the family is looked up once.
+		{Name: "rollback --dry-run", Command: CommandRollback, DryRun: true, MaxAttempts: 5, Requests: calls(1, 1, 1)},
+		{Name: "rollback --dry-run without ecs:ModifyImageAttribute", Command: CommandRollback, DryRun: true, Credentials: CredNoWrite,
 			MaxAttempts: 5, Outcome: FaultAccessDenied, Fragment: "ecs:ModifyImageAttribute", Requests: calls(1, 1, 1)},
 	}
 }

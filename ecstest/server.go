@@ -20,10 +20,11 @@
 // field or fault kind, missing field), 404 (unknown endpoint or image, or the
 // API is off), 405 or 409.
 //
-//	GET  /_emulator/requests         -> {"all": N, "by_action": {"DescribeImageFromFamily": N}}
+//	GET  /_emulator/requests         -> {"all": N, "by_action": {"DescribeImageFromFamily": N},
+//	                                  "writes": [{"region_id": R, "image_id": ID, "image_family": F, "status": S, "dry_run": "true"}]}
 //	POST /_emulator/reset-counts     ResetCounts
 //	POST /_emulator/faults           {"kind": K, "action": A, "n": 2, "status": 503, "code": C,
-//	                                  "delay": "2s", "retry_after": "1500ms"}
+//	                                  "delay": "2s", "retry_after": "1500ms", "skip": 1}
 //	POST /_emulator/clear-faults     ClearFaults
 //	POST /_emulator/images           {"region": R, "image": {API Image object}, "after_calls": N} -> AddImage (409 if the ImageId
 //	                                  exists); with after_calls > 0, AddImageAfter (appears after N more answers)
@@ -33,7 +34,8 @@
 // Fault kinds (FaultKind): throttle (Throttle), throttle429 (Throttle with
 // TooManyRequests), status (FailStatus; status 400-599, code optional),
 // malformed, truncated, empty, drop (the body faults and DropConnection), all
-// counted by "n" (default 1); delay (Delay, needs "delay"; "0s" removes it),
+// counted by "n" (default 1), after letting "skip" matching requests through
+// (default 0); delay (Delay, needs "delay"; "0s" removes it),
 // hang (Hang) and latency (Latency, every action, needs "delay"), which last
 // until clear-faults. "action" "" or absent means every action; fields that do
 // not apply to the kind are refused. Durations are Go duration strings.
@@ -113,6 +115,7 @@ type Server struct {
 	controlOn      bool
 	counts         map[string]int
 	last           map[string]RecordedRequest
+	writes         []ImageWrite
 	clock          func() time.Time
 	// copies are the CopyImage copies still Creating, with the
 	// DescribeImages polls naming them still to answer Creating

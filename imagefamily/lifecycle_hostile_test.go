@@ -10,8 +10,9 @@ import (
 // The lifecycle's rows of the hostile table (ecstest.LifecycleHostileRows)
 // through Promote and Rollback, checked as the lookup's rows are
 // (checkHostileOutcome): the class, the fragment, one bounded line with
-// nothing forged and no secret, the requests of the hostile call, and none
-// at the redirect target.
+// nothing forged and no secret, the requests of the hostile call, none at
+// the redirect target, and the writes the endpoint took (the change made
+// exactly where the row says so, and said so in the outcome).
 func TestLifecycleHostileEndpoints(t *testing.T) {
 	for _, row := range ecstest.LifecycleHostileRows() {
 		t.Run(row.Name, func(t *testing.T) {
@@ -40,6 +41,9 @@ func TestLifecycleHostileEndpoints(t *testing.T) {
 				img.ImageID = o.ImageID
 			} else if o.Err == nil {
 				t.Fatalf("outcome %+v, want %s", o, want)
+			}
+			if n := h.Writes(); n != row.Writes || o.Changed != (row.Writes > 0) || (len(o.Changes) > 0) != (row.Writes > 0) {
+				t.Errorf("the endpoint took %d writes, want %d; the outcome says changed %v, changes %q", n, row.Writes, o.Changed, o.Changes)
 			}
 			checkHostileOutcome(t, row, h, img, o.Err)
 		})

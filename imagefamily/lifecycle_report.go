@@ -1,6 +1,7 @@
 package imagefamily
 
 import (
+	"errors"
 	"strings"
 )
 
@@ -28,19 +29,14 @@ func (o RegionOutcome) Note() string {
 		return o.Region + ": dry run: " + o.ImageID + " would change: " + changes + " (the API accepted it with DryRun); nothing was changed"
 	case Already:
 		return o.Region + ": " + o.ImageID + " is already a live member of the family, and the family resolves to it; nothing changed"
-	case Failed:
-		return ""
 	}
-	if len(o.Changes) > 0 {
+	// A change not read back is said by its error (an *UnconfirmedError);
+	// any other change made is said here, before the failure or refusal.
+	var unconfirmed *UnconfirmedError
+	if o.Changed && !errors.As(o.Err, &unconfirmed) {
 		return o.Region + ": " + o.ImageID + " changed: " + changes
 	}
 	return ""
-}
-
-// Changed reports whether the outcome changed the image (a dry run never
-// does).
-func (o RegionOutcome) Changed() bool {
-	return o.Outcome != WouldPromote && o.Outcome != WouldRollBack && len(o.Changes) > 0
 }
 
 // ExitCode is the outcome's exit code (docs/cli.md, docs/action.md): 4 for
@@ -66,6 +62,7 @@ type OutcomeRecord struct {
 	ImageID   string   `json:"image_id"`
 	Outcome   string   `json:"outcome"`
 	Changes   []string `json:"changes"`
+	Changed   bool     `json:"changed"`
 	Resolves  string   `json:"resolves"`
 	RequestID string   `json:"request_id,omitempty"`
 	Error     string   `json:"error,omitempty"`
@@ -74,7 +71,7 @@ type OutcomeRecord struct {
 // Record is the outcome's OutcomeRecord: Changes never null, Error the
 // error's message when there is one.
 func (o RegionOutcome) Record() OutcomeRecord {
-	r := OutcomeRecord{Region: o.Region, ImageID: o.ImageID, Outcome: string(o.Outcome), Changes: o.Changes, Resolves: o.Resolves, RequestID: o.RequestID}
+	r := OutcomeRecord{Region: o.Region, ImageID: o.ImageID, Outcome: string(o.Outcome), Changes: o.Changes, Changed: o.Changed, Resolves: o.Resolves, RequestID: o.RequestID}
 	if r.Changes == nil {
 		r.Changes = []string{}
 	}
