@@ -13,7 +13,8 @@
 // aliyun CLI when installed; the data source inside `packer build`; the
 // action step under act; fan-out over 30 regions; promote across 30 regions
 // (-only promote measures that section alone and replaces it in the
-// report); memory against hostile
+// report); a base build with the official alicloud builder (-only
+// base-build); memory against hostile
 // endpoints; peak memory of each binary; binary sizes. Packer and act come
 // from PACKER / ACT, CI_TOOLS_BIN, the tools cache of scripts/tools.sh or
 // PATH; a section whose tool is missing is skipped and the report says so.
@@ -72,9 +73,9 @@ func main() {
 	flag.IntVar(&r.actSource, "act-source-runs", envInt("ACT_SOURCE_RUNS", 5), "act runs building the action from source (ACT_SOURCE_RUNS)")
 	flag.IntVar(&r.fanout, "fanout-runs", envInt("FANOUT_RUNS", 20), "runs per fan-out command (FANOUT_RUNS)")
 	flag.IntVar(&r.hostile, "hostile-runs", envInt("HOSTILE_RUNS", 10), "runs per hostile row and program (HOSTILE_RUNS)")
-	only := flag.String("only", "", "measure only this `section` (promote) and replace it in the report at -o, the rest kept as it is")
+	only := flag.String("only", "", "measure only this `section` (promote, base-build) and replace it in the report at -o, the rest kept as it is")
 	flag.Parse()
-	if flag.NArg() > 0 || *scale <= 0 || (*only != "" && (*only != "promote" || *out == "-")) {
+	if flag.NArg() > 0 || *scale <= 0 || (*only != "" && (*only != "promote" && *only != "base-build" || *out == "-")) {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -83,9 +84,12 @@ func main() {
 	}
 	var code int
 	var err error
-	if *only != "" {
+	switch *only {
+	case "promote":
 		err = reportPromote(*out, r)
-	} else {
+	case "base-build":
+		err = reportBaseBuild(*out, r)
+	default:
 		code, err = report(*out, r)
 	}
 	if err != nil {
@@ -132,6 +136,11 @@ func report(out string, r runs) (int, error) {
 		return 0, err
 	}
 	skipped(rep.packer == nil, "packer build", rep.packerSkip)
+	logf("base build (%d runs each)", b.baseBuildRuns())
+	if rep.baseBuild, rep.baseBuildSkip, err = b.measureBaseBuild(); err != nil {
+		return 0, err
+	}
+	skipped(rep.baseBuild == nil, "base build", rep.baseBuildSkip)
 	logf("fan-out (%d runs each)", r.fanout)
 	if rep.fanout, err = b.measureFanout(); err != nil {
 		return 0, err

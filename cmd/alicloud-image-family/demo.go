@@ -15,6 +15,10 @@ const (
 	demoRoleARN         = "acs:ram::123456789012:role/image-reader"
 )
 
+// offlinePipelinesLine ends the demo: the next step for a user with Packer
+// templates of their own.
+const offlinePipelinesLine = "Next: test your own Packer templates offline, the official alicloud-ecs builder against 'alicloud-image-family emulator': docs/offline-pipelines.md"
+
 // demo runs the real lookup path (credential chain, AssumeRole, request
 // signing, TLS, retries, response mapping) and the family lifecycle (a
 // copy that resolves nowhere, promote, rollback) against the embedded
@@ -96,6 +100,7 @@ func (a *app) demo(ctx context.Context, args []string) int {
 	if worst != exitOK {
 		fmt.Fprintln(a.stderr, "demo: a step did not end as expected; see above")
 	}
+	fmt.Fprintln(a.stdout, "\n"+offlinePipelinesLine)
 	return worst
 }
 

@@ -161,6 +161,13 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out.String(), wantNewest) {
 		t.Fatalf("demo output:\n%s", out.String())
 	}
+	// It ends pointing at the offline pipelines page, which exists.
+	if !strings.HasSuffix(out.String(), "\n"+offlinePipelinesLine+"\n") || !strings.Contains(offlinePipelinesLine, "docs/offline-pipelines.md") {
+		t.Errorf("demo stdout does not end with the offline pipelines line:\n%s", out.String())
+	}
+	if _, err := os.Stat("../../docs/offline-pipelines.md"); err != nil {
+		t.Errorf("the demo points at a page that is not there: %v", err)
+	}
 	// The lifecycle's story: the copy resolves nowhere (exit 3, with a
 	// hint naming promote), promote waits for the copy and puts it in the
 	// family, and after the rollback the family resolves to the previous

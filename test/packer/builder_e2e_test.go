@@ -83,12 +83,28 @@ source "alicloud-ecs" "base" {
 
 build {
   sources = ["source.alicloud-ecs.base"]
-%s
+
   post-processor "manifest" {
     output = "manifest.json"
   }
+%s
 }
 `
+
+// promoteBlock chains our post-processor after the builder. It talks to the
+// emulator directly (custom_endpoint_ecs; loopback is in NO_PROXY), not
+// through the proxy the builder uses.
+func promoteBlock(family, endpoint string) string {
+	return fmt.Sprintf(`
+  post-processor "alicloud-image-family" {
+    image_family        = %q
+    wait_timeout        = "2m"
+    access_key          = %q
+    secret_key          = %q
+    custom_endpoint_ecs = %q
+  }
+`, family, demoKeyID, demoSecret, endpoint)
+}
 
 // resolveTemplate resolves the family in each region with our data source
 // and prints region=image_id lines.
@@ -128,15 +144,17 @@ func TestOfficialBuilderPipeline(t *testing.T) {
 		{"image_family", `image_family = "web-base"`, "web-app"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			url, ctl := startEmulatorProcess(t, fixture)
-			proxy := strings.TrimPrefix(url, "http://")
+			// --copy-polls 2: the copies are still Creating when the builder
+			// returns (it does not wait for them), so the post-processor
+			// must wait.
+			url, ctl := startEmulatorProcess(t, fixture, "--copy-polls", "2")
 			work := t.TempDir()
-			env := append(in.env(filepath.Join(work, "home")),
-				// The user's recipe: every builder call, to any region, goes
-				// through the emulator; loopback stays direct (in.env's NO_PROXY).
-				"HTTP_PROXY=http://"+proxy, "http_proxy=http://"+proxy)
+			env := proxyEnv(in, url, work)
 
-			images := runBaseBuild(t, in, env, work, tc.source, tc.family, "")
+			out, images, err := baseBuild(t, in, env, work, tc.source, tc.family, promoteBlock(tc.family, url))
+			if err != nil {
+				t.Fatalf("packer build (base): %v\n%s\nemulator request log:\n%s", err, out, readLog(t))
+			}
 			if len(images) != 3 || images["cn-hangzhou"] == "" || images["cn-shanghai"] == "" || images["cn-beijing"] == "" {
 				t.Fatalf("artifact images %v: want cn-hangzhou, cn-shanghai and cn-beijing", images)
 			}
@@ -154,20 +172,30 @@ func TestOfficialBuilderPipeline(t *testing.T) {
 					t.Errorf("the built image %+v: want family %s, Available, 2 tags", img, tc.family)
 				}
 			}
-			log, _ := os.ReadFile(emulatorLog(t))
-			for _, want := range []string{`"CreateImage"`, `"ecs.cn-shanghai.aliyuncs.com" "ModifyImageSharePermission"`, `"DeleteVpc"`} {
-				if !strings.Contains(string(log), want) {
+			log := readLog(t)
+			for _, want := range []string{`"CreateImage"`, `"ecs.cn-shanghai.aliyuncs.com" "ModifyImageSharePermission"`, `"DeleteVpc"`, `"CopyImage"`} {
+				if !strings.Contains(log, want) {
 					t.Errorf("the emulator's request log lacks %s", want)
 				}
 			}
+			// The post-processor took the builder's artifact, waited for
+			// the copies and put them in the family; the build region's
+			// image was in it already.
+			for _, want := range []string{
+				"waiting in cn-shanghai: poll 1 saw " + images["cn-shanghai"] + " Creating",
+				"waiting in cn-beijing: poll 1 saw " + images["cn-beijing"] + " Creating",
+				"cn-shanghai: promoted " + images["cn-shanghai"],
+				"cn-beijing: promoted " + images["cn-beijing"],
+				"cn-hangzhou: already: " + images["cn-hangzhou"],
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the build output lacks %q:\n%s", want, out)
+				}
+			}
 
-			// The build region resolves to the builder's image. The copy
-			// regions get the family from the post-processor (not chained
-			// here): add it to runBaseBuild's postProcessors and resolve
-			// every region of images.
-			want := map[string]string{"cn-hangzhou": images["cn-hangzhou"]}
-			got := resolveFamily(t, in, url, work, tc.family, want)
-			for r, id := range want {
+			// Every region, copies included, resolves to the builder's image.
+			got := resolveFamily(t, in, url, work, tc.family, images)
+			for r, id := range images {
 				if got[r] != id {
 					t.Errorf("the data source resolved %s in %s to %q; the builder made %s", tc.family, r, got[r], id)
 				}
@@ -179,9 +207,89 @@ func TestOfficialBuilderPipeline(t *testing.T) {
 	}
 }
 
-// runBaseBuild runs `packer build` on baseTemplate and returns the
-// artifact's images by region (from the manifest).
-func runBaseBuild(t *testing.T, in installation, env []string, work, source, family, postProcessors string) map[string]string {
+// A copy that fails: the copies into cn-beijing end CreateFailed. The
+// post-processor fails the build, naming the region and the status, and
+// changes nothing there; each region is promoted on its own, so the build
+// region and cn-shanghai are promoted all the same (docs/promotion.md).
+func TestOfficialBuilderPipelineFailedCopy(t *testing.T) {
+	in := install(t)
+	installAlicloud(t, in)
+	fixture := filepath.Join(repoRoot(t), "ecstest", "testdata", "demo-fixture.json")
+	url, ctl := startEmulatorProcess(t, fixture, "--copy-polls", "1", "--fail-copies-to", "cn-beijing")
+	work := t.TempDir()
+	const family = "web-base"
+	out, images, err := baseBuild(t, in, proxyEnv(in, url, work), work,
+		`source_image = "aliyun_3_x64_20G_alibase_20240819.vhd"`, family, promoteBlock(family, url))
+	if err == nil {
+		t.Fatalf("packer build succeeded with a failed copy:\n%s", out)
+	}
+	if len(images) != 3 {
+		t.Fatalf("artifact images %v (the manifest runs before the post-processor):\n%s", images, out)
+	}
+	bj := images["cn-beijing"]
+	for _, want := range []string{
+		"cn-beijing: failed " + bj, "the image is CreateFailed and can never become Available",
+		"failed in 1 of 3 regions (cn-beijing failed)",
+		"cn-shanghai: promoted " + images["cn-shanghai"],
+		"cn-hangzhou: already: " + images["cn-hangzhou"],
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the build output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "after waiting") {
+		t.Errorf("the post-processor waited out its wait_timeout on a CreateFailed copy:\n%s", out)
+	}
+	st, err := ctl.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, img := range st.Images["cn-beijing"] {
+		if img.ImageId == bj {
+			seen = true
+			if img.ImageFamily != "" || img.Status != "CreateFailed" {
+				t.Errorf("the failed copy was changed: family %q, status %s", img.ImageFamily, img.Status)
+			}
+		}
+	}
+	if !seen {
+		t.Errorf("the emulator has no image %s in cn-beijing", bj)
+	}
+	for _, line := range strings.Split(readLog(t), "\n") {
+		if strings.Contains(line, `"ModifyImageAttribute"`) && strings.Contains(line, bj) {
+			t.Errorf("a ModifyImageAttribute was sent for the failed copy: %s", line)
+		}
+	}
+	// The other regions resolve to the builder's images.
+	want := map[string]string{"cn-hangzhou": images["cn-hangzhou"], "cn-shanghai": images["cn-shanghai"]}
+	got := resolveFamily(t, in, url, work, family, want)
+	for r, id := range want {
+		if got[r] != id {
+			t.Errorf("the data source resolved %s in %s to %q; the builder made %s", family, r, got[r], id)
+		}
+	}
+	if t.Failed() {
+		t.Logf("emulator request log:\n%s", readLog(t))
+	}
+}
+
+// proxyEnv is the user's recipe: every builder call, to any region, goes
+// through the emulator; loopback stays direct (in.env's NO_PROXY).
+func proxyEnv(in installation, url, work string) []string {
+	proxy := "http://" + strings.TrimPrefix(url, "http://")
+	return append(in.env(filepath.Join(work, "home")), "HTTP_PROXY="+proxy, "http_proxy="+proxy)
+}
+
+func readLog(t *testing.T) string {
+	b, _ := os.ReadFile(emulatorLog(t))
+	return string(b)
+}
+
+// baseBuild runs `packer build` on baseTemplate and returns its output and
+// the artifact's images by region (from the manifest, written even when a
+// later post-processor fails).
+func baseBuild(t *testing.T, in installation, env []string, work, source, family, postProcessors string) (string, map[string]string, error) {
 	t.Helper()
 	tmpl := filepath.Join(work, "base.pkr.hcl")
 	if err := os.WriteFile(tmpl, []byte(fmt.Sprintf(baseTemplate, demoKeyID, demoSecret, source, family, postProcessors)), 0o644); err != nil {
@@ -191,15 +299,12 @@ func runBaseBuild(t *testing.T, in installation, env []string, work, source, fam
 	defer cancel()
 	cmd := exec.CommandContext(ctx, in.packer, "build", "-color=false", tmpl)
 	cmd.Dir, cmd.Env = work, env
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		b, _ := os.ReadFile(emulatorLog(t))
-		t.Fatalf("packer build (base): %v\n%s\nemulator request log:\n%s", err, out, b)
-	}
-	noSecrets(t, string(out), demoSecret)
+	b, buildErr := cmd.CombinedOutput()
+	out := string(b)
+	noSecrets(t, out, demoSecret)
 	b, err := os.ReadFile(filepath.Join(work, "manifest.json"))
 	if err != nil {
-		t.Fatalf("no manifest: %v\n%s", err, out)
+		t.Fatalf("no manifest: %v (build: %v)\n%s\nemulator request log:\n%s", err, buildErr, out, readLog(t))
 	}
 	var m struct {
 		Builds []struct {
@@ -218,7 +323,7 @@ func runBaseBuild(t *testing.T, in installation, env []string, work, source, fam
 		}
 		images[region] = id
 	}
-	return images
+	return out, images, buildErr
 }
 
 // resolveFamily runs a second build whose data source resolves family in
