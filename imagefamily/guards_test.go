@@ -108,9 +108,9 @@ func TestOwnersGuard(t *testing.T) {
 
 func TestParseOwners(t *testing.T) {
 	for in, want := range map[string][]string{
-		"":                          nil,
-		"self":                      {"self"},
-		"self,210987654321":         {"self", "210987654321"},
+		"":                           nil,
+		"self":                       {"self"},
+		"self,210987654321":          {"self", "210987654321"},
 		" self ,\n system\nself\r\n": {"self", "system"},
 	} {
 		if got, err := ParseOwners(in); err != nil || !slices.Equal(got, want) {
