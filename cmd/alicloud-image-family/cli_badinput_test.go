@@ -163,6 +163,11 @@ func cliBadInputs() []badInputRow {
 		{name: "architecture empty", args: withFamily("--architecture", ""), frags: []string{`--architecture ""`, "it is empty"}},
 		{name: "max age of too many days", args: withFamily("--max-age", "999999999d"), frags: []string{"--max-age", "it must be at most 106751d"}},
 		{name: "max age overflowing a duration", args: withFamily("--max-age", "99999999999h"), frags: []string{"--max-age", `a duration such as "720h"`}},
+		{name: "owners unknown alias", args: withFamily("--owners", "self,me"), frags: []string{`invalid --owners "me"`, "self, system, others or marketplace"}},
+		{name: "owners account id zero", args: withFamily("--owners", "0"), frags: []string{`invalid --owners "0"`, "account id"}},
+		{name: "owners account id over an int64", args: withFamily("--owners", "99999999999999999999"), frags: []string{`invalid --owners "99999999999999999999"`}},
+		{name: "owners only separators", args: withFamily("--owners", ", ,"), frags: []string{`invalid --owners ", ,"`}},
+		{name: "owners empty", args: withFamily("--owners="), frags: []string{`--owners ""`, "it is empty: give a value, or leave --owners out"}},
 		// Drift (--expect, --expect-file).
 		{name: "expect empty", args: withFamily("--expect", ""), frags: []string{`--expect ""`, "it is empty: give a value, or leave --expect out"}},
 		{name: "expect only separators", args: withFamily("--expect", " , "), frags: []string{"--expect", "give REGION=IMAGE_ID pairs"}},

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -75,7 +76,7 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 		"no_proxy":                        "127.0.0.1,localhost",
 	}
 	args := []string{"resolve",
-		"--region", strings.Join(mode.regions, ","), "--image-family", "web-base",
+		"--region", strings.Join(mode.regions, ","), "--image-family", h.Family(),
 		"--endpoint", h.Endpoint(),
 		"--timeout", h.Timeout().String(),
 		"--max-attempts", fmt.Sprint(ecstest.HostileMaxAttempts),
@@ -227,7 +228,7 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 func servedImage(t *testing.T, row ecstest.HostileRow) map[string]any {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily=web-base", nil)
+	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily="+url.QueryEscape(row.LookupFamily()), nil)
 	row.Serve(rec, req, ecstest.HostileEnv{Other: "http://127.0.0.1:9"})
 	var body struct{ Image map[string]any }
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Image == nil {

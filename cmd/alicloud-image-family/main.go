@@ -7,7 +7,7 @@
 // available image (in a requested region, or none newer before a --wait
 // deadline); 4 found, but an image differs from the expected one (--expect,
 // --expect-file); 5 found, but refused by a guard (--architecture,
-// --os-type, --max-age); 1 anything else, including an answer refused at the
+// --os-type, --max-age, --owners); 1 anything else, including an answer refused at the
 // trust boundary and an internal error (a panic). With several regions the
 // worst wins: 1, then 5, then 3, then 4.
 package main
@@ -74,7 +74,7 @@ Usage:
 
 Run 'alicloud-image-family resolve -h' for the lookup's flags.
 Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 4 an image differs
-from --expect; 5 an image refused by a guard (--architecture, --os-type, --max-age); 1 any other failure.
+from --expect; 5 an image refused by a guard (--architecture, --os-type, --max-age, --owners); 1 any other failure.
 `
 
 // run is the whole command. A panic in its goroutine becomes one line,

@@ -44,6 +44,7 @@ type resolveFlags struct {
 	architecture string
 	osType       string
 	maxAge       string
+	owners       string
 	expect       string
 	expectFile   string
 	wait         string
@@ -109,6 +110,8 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
 	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
 	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
+	fs.StringVar(&f.owners, "owners", "", "guard: refuse (exit 5) an image not owned by one of these `owners`, comma-separated: "+strings.Join(imagefamily.OwnerAliases, ", ")+"\n"+
+		"(the API's ImageOwnerAlias) or account ids (ImageOwnerId); default any owner")
 	fs.StringVar(&f.expect, "expect", "", "the image ids you expect, as REGION=ID `pairs` separated by commas; a region whose newest image differs is reported on stderr\n"+
 		"(\"region: old -> new (created ...)\") and the exit code is 4; stdout holds the new ids as usual")
 	fs.StringVar(&f.expectFile, "expect-file", "", "like --expect, from a JSON `file` of region to image id (the GitHub Action's image-ids output)")
@@ -127,7 +130,7 @@ Flags:
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nExit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image (or none newer\n"+
 			"before the --wait deadline); 4 found, but an image differs from --expect/--expect-file; 5 found, but refused by\n"+
-			"--architecture, --os-type or --max-age; 1 any other failure (an API error, a network failure, a timeout, an\n"+
+			"--architecture, --os-type, --max-age or --owners; 1 any other failure (an API error, a network failure, a timeout, an\n"+
 			"answer refused as malformed or unsafe, or an internal error). With several regions the worst wins: 1, then 5,\n"+
 			"then 3, then 4, then 0.\n")
 	}

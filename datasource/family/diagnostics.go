@@ -32,6 +32,7 @@ var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: map
 	"architecture":      "architecture",
 	"os type":           "os_type",
 	"max age":           "max_age",
+	"owners":            "owners",
 	"wait":              "wait_timeout",
 	"newer than":        "newer_than",
 }}
