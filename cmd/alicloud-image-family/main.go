@@ -44,6 +44,7 @@ const (
 // process with their own environment and streams.
 type app struct {
 	getenv    func(string) string
+	stdin     io.Reader // the query of terraform-external; nil reads as none
 	stdout    io.Writer
 	stderr    io.Writer         // run wraps it in a stderrWriter
 	transport http.RoundTripper // nil: the default; the demo passes the emulator's
@@ -56,7 +57,7 @@ type stderrWriter struct{ *syncio.Writer }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := (&app{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}).run(ctx, os.Args[1:])
+	code := (&app{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}).run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -67,6 +68,7 @@ Usage:
   alicloud-image-family resolve --region R --image-family F [flags]   look up the newest image
   alicloud-image-family promote --image-family F --image-ids R=ID,...  put images (copies too) in family F
   alicloud-image-family rollback --image-family F --image-ids R=ID,... deprecate F's newest image (compare-and-swap)
+  alicloud-image-family terraform-external                            Terraform's external data source protocol (JSON on stdin/stdout)
   alicloud-image-family demo                                          run a lookup against the embedded emulator
   alicloud-image-family emulator --fixture FILE [flags]               run the ECS/STS emulator for tests
   alicloud-image-family action                                        GitHub Action runtime (used by action.yml)
@@ -106,6 +108,8 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		return a.promote(ctx, args[1:])
 	case "rollback":
 		return a.rollback(ctx, args[1:])
+	case "terraform-external":
+		return a.terraformExternal(ctx, args[1:])
 	case "demo":
 		return a.demo(ctx, args[1:])
 	case "emulator":

@@ -3,6 +3,7 @@ package family
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
@@ -36,6 +37,11 @@ var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: map
 	"wait":              "wait_timeout",
 	"newer than":        "newer_than",
 }}
+
+// AttributeNames is the data source's table of names for the core's
+// settings (a copy): the CLI's terraform-external takes the same names as
+// its query keys, and its tests compare the two tables.
+func AttributeNames() map[string]string { return maps.Clone(attributes.Settings) }
 
 // attrError words a core validation error with the attribute it is about.
 func attrError(err error) error { return attributes.Refusal(err) }
