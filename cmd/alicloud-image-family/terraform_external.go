@@ -18,37 +18,15 @@ import (
 // `query` on stdin, one JSON object whose values are all strings, and reads
 // one JSON object whose values are all strings from stdout; a non-zero exit
 // fails the plan and Terraform shows stderr. The query's keys are the Packer
-// data source's attribute names (externalNames, checked against its spec
-// by a test), so one set of variables feeds both tools; the answer's keys
+// data source's attribute names (imagefamily.AttributeNames; a test checks
+// them against its spec), so one set of variables feeds both tools; the answer's keys
 // are its output attribute names (the field table, region and image_ids).
 // An empty string is a setting not given: Terraform modules pass "" for
 // optional variables.
 
-// externalNames are the query keys, the data source's attribute names for
-// the core's settings (datasource/family AttributeNames; a test keeps them
-// equal).
-var externalNames = imagefamily.Names{Front: imagefamily.FrontCLI, Settings: map[string]string{
-	"image family":      "image_family",
-	"region":            "region",
-	"endpoint":          "custom_endpoint_ecs",
-	"STS endpoint":      "sts_endpoint",
-	"timeout":           "timeout",
-	"max attempts":      "max_attempts",
-	"architecture":      "architecture",
-	"os type":           "os_type",
-	"max age":           "max_age",
-	"owners":            "owners",
-	"wait":              "wait_timeout",
-	"newer than":        "newer_than",
-	"access key id":     "access_key",
-	"access key secret": "secret_key",
-	"security token":    "security_token",
-	"profile":           "profile",
-	"profile file":      "shared_credentials_file",
-	"ECS RAM role name": "ram_role_name",
-	"role ARN":          "ram_role_arn",
-	"role session name": "ram_session_name",
-}}
+// externalNames are the query keys: the data source's attribute names
+// (imagefamily.AttributeNames).
+var externalNames = imagefamily.Names{Front: imagefamily.FrontCLI, Settings: imagefamily.AttributeNames()}
 
 // externalNotOffered are the data source's attributes the query does not
 // take, and why (a test checks every attribute is in one of the two).

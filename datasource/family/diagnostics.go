@@ -3,7 +3,6 @@ package family
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
@@ -11,37 +10,12 @@ import (
 )
 
 // attributes are the data source's names for the core's settings, its
-// attributes (the official alicloud builder's where it has them): a
+// attributes (imagefamily.AttributeNames, the official alicloud builder's
+// where it has them): a
 // refusal points at the line to fix, "invalid <attribute> "<value>": <rule>"
 // as on every front (imagefamily.Names.Refusal), and the guidance for
 // missing credentials lists only what the data source offers.
-var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: map[string]string{
-	"image family":      "image_family",
-	"region":            "region",
-	"endpoint":          "custom_endpoint_ecs",
-	"STS endpoint":      "sts_endpoint",
-	"timeout":           "timeout",
-	"max attempts":      "max_attempts",
-	"access key id":     "access_key",
-	"access key secret": "secret_key",
-	"security token":    "security_token",
-	"profile":           "profile",
-	"profile file":      "shared_credentials_file",
-	"role ARN":          "ram_role_arn",
-	"role session name": "ram_session_name",
-	"ECS RAM role name": "ram_role_name",
-	"architecture":      "architecture",
-	"os type":           "os_type",
-	"max age":           "max_age",
-	"owners":            "owners",
-	"wait":              "wait_timeout",
-	"newer than":        "newer_than",
-}}
-
-// AttributeNames is the data source's table of names for the core's
-// settings (a copy): the CLI's terraform-external takes the same names as
-// its query keys, and its tests compare the two tables.
-func AttributeNames() map[string]string { return maps.Clone(attributes.Settings) }
+var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: imagefamily.AttributeNames()}
 
 // attrError words a core validation error with the attribute it is about.
 func attrError(err error) error { return attributes.Refusal(err) }
