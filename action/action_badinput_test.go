@@ -85,6 +85,9 @@ func TestBadInputAction(t *testing.T) {
 		{"max-age zero", []string{"max-age", "0d"}, false, []string{`input max-age "0d"`, "positive"}},
 		{"max-age negative", []string{"max-age", "-720h"}, false, []string{`input max-age "-720h"`, "positive"}},
 		{"max-age of more days than a duration holds", []string{"max-age", "999999999d"}, false, []string{`input max-age "999999999d"`, "at most"}},
+		{"owners unknown alias", []string{"owners", "self\nanyone"}, false, []string{`invalid input owners "anyone"`, "self, system, others or marketplace"}},
+		{"owners account id with a sign", []string{"owners", "+123"}, false, []string{`invalid input owners "+123"`, "account id"}},
+		{"owners only separators", []string{"owners", ",,"}, false, []string{`invalid input owners ",,"`}},
 		{"guards with unknown values and OIDC (no token minted)", []string{"os-type", "solaris"}, true, []string{"input os-type", "linux, windows"}},
 
 		// Release promotion: drift.

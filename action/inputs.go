@@ -43,7 +43,7 @@ type inputs struct {
 	// maxAttempts is the attempt budget (0: the core's default, 5).
 	maxAttempts int
 
-	// Guards: architecture, os-type, max-age.
+	// Guards: architecture, os-type, max-age, owners.
 	guards imagefamily.Guards
 
 	// Drift: expected-image-ids (nil when not given) and fail-on-change.
@@ -237,7 +237,8 @@ func readImageIDs(field, v string) (map[string]string, error) {
 	return imagefamily.ParseExpectedJSON(field, []byte(v))
 }
 
-// readGuards reads architecture, os-type and max-age. The values are
+// readGuards reads architecture, os-type, max-age and owners (a list,
+// separated by commas or newlines like region). The values are
 // checked with the core's own rules (the same lists and the same words as
 // the CLI's and the data source's), but the error names the input.
 func readGuards(a *githubactions.Action, in *inputs) error {
@@ -261,6 +262,13 @@ func readGuards(a *githubactions.Action, in *inputs) error {
 			return err
 		}
 		in.guards.MaxAge = d
+	}
+	if v := input(a, "owners"); strings.TrimSpace(v) != "" {
+		owners, err := imagefamily.ParseOwners(v)
+		if err != nil {
+			return actionNames.Refusal(err)
+		}
+		in.guards.Owners = owners
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ var actionNames = imagefamily.Names{Front: imagefamily.FrontAction, Prefix: "inp
 	"architecture":      "architecture",
 	"os type":           "os-type",
 	"max age":           "max-age",
+	"owners":            "owners",
 	"wait":              "wait-timeout",
 	"newer than":        "newer-than",
 	"image ids":         "image-ids",

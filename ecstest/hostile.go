@@ -65,6 +65,9 @@ type HostileRow struct {
 	// call answered by Serve's hostile part (the others are answered
 	// honestly). Requests then counts that call's requests.
 	Command, Action string
+	// Family is the image family the runner asks for; empty means
+	// HostileFamily (LookupFamily).
+	Family string
 	// Serve answers every ECS request. env tells it where the second
 	// listener is (the target of redirects).
 	Serve func(w http.ResponseWriter, r *http.Request, env HostileEnv)
@@ -90,6 +93,20 @@ type HostileRow struct {
 	// nothing may have changed.
 	Writes int
 }
+
+// HostileFamily is the family runners ask for unless a row names another.
+const HostileFamily = "web-base"
+
+// LookupFamily is the family a runner asks for with this row.
+func (r HostileRow) LookupFamily() string {
+	if r.Family != "" {
+		return r.Family
+	}
+	return HostileFamily
+}
+
+// Family is the family a runner asks this server's row for.
+func (h *HostileServer) Family() string { return h.row.LookupFamily() }
 
 // HostileEnv is what a row's Serve knows about its surroundings.
 type HostileEnv struct {
@@ -424,6 +441,11 @@ func HostileRows() []HostileRow {
 		refused("ImageId of the wrong JSON type", "Image.ImageId", answerWith(set("ImageId", 12345))),
 		refused("answer for another family", "ImageFamily", answerWith(set("ImageFamily", "someone-elses-family"))),
 		refused("Status other than Available", "Status", answerWith(set("Status", "Creating"))),
+		{Name: "shared family answered with another account's image", Family: "acs:210987654321:golden-base",
+			Outcome: HostileRefused, ExitCode: 1, Fragment: "names its owner, account 210987654321", Requests: 1,
+			Serve: answerWith(func(img map[string]any) {
+				img["ImageOwnerAlias"], img["ImageOwnerId"] = "others", int64(999999999999)
+			})},
 		refused("negative Size", "Size", answerWith(set("Size", -1))),
 		refused("absurd Size", "Size", answerWith(set("Size", 1<<40))),
 		refused("CreationTime not a time", "CreationTime", answerWith(set("CreationTime", "yesterday"))),

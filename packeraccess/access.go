@@ -81,30 +81,15 @@ func (c *Config) Credentials() imagefamily.Credentials {
 }
 
 // Attributes is a component's table of names for the core's settings
-// (imagefamily.Names): the access attributes' (the official alicloud
-// builder's names where it has them) and the component's own, extra.
+// (imagefamily.Names): the HCL names every HCL front shares
+// (imagefamily.AttributeNames: the official alicloud builder's names where it
+// has them), with the component's own, extra, over them.
 func Attributes(extra map[string]string) imagefamily.Names {
-	names := access()
+	names := imagefamily.AttributeNames()
 	for core, attr := range extra {
 		names[core] = attr
 	}
 	return imagefamily.Names{Front: imagefamily.FrontPacker, Settings: names}
-}
-
-func access() map[string]string {
-	return map[string]string{
-		"endpoint":          "custom_endpoint_ecs",
-		"STS endpoint":      "sts_endpoint",
-		"max attempts":      "max_attempts",
-		"access key id":     "access_key",
-		"access key secret": "secret_key",
-		"security token":    "security_token",
-		"profile":           "profile",
-		"profile file":      "shared_credentials_file",
-		"role ARN":          "ram_role_arn",
-		"role session name": "ram_session_name",
-		"ECS RAM role name": "ram_role_name",
-	}
 }
 
 // Attempts reads the attempt budget: max_attempts, with the core's rule

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -129,7 +130,7 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 		}
 		args = []string{row.Command, "--image-ids", strings.Join(ids, ",")}
 	}
-	args = append(args, "--image-family", "web-base",
+	args = append(args, "--image-family", h.Family(),
 		"--endpoint", h.Endpoint(),
 		"--timeout", h.Timeout().String(),
 		"--max-attempts", fmt.Sprint(ecstest.HostileMaxAttempts),
@@ -304,7 +305,7 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 func servedImage(t *testing.T, row ecstest.HostileRow) map[string]any {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily=web-base", nil)
+	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily="+url.QueryEscape(row.LookupFamily()), nil)
 	row.Serve(rec, req, ecstest.HostileEnv{Other: "http://127.0.0.1:9"})
 	var body struct{ Image map[string]any }
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Image == nil {

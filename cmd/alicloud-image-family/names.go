@@ -18,6 +18,7 @@ var cliNames = imagefamily.Names{Front: imagefamily.FrontCLI, Settings: map[stri
 	"architecture":      "--architecture",
 	"os type":           "--os-type",
 	"max age":           "--max-age",
+	"owners":            "--owners",
 	"wait":              "--wait",
 	"newer than":        "--newer-than",
 	"profile":           "--profile",

@@ -194,6 +194,19 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 			}
 		}
 	}
+	for _, o := range c.Owners {
+		// Each owner on its own, so that every bad one is reported; one
+		// Packer has not computed yet is checked when the build has it.
+		if o == unknownPlaceholder {
+			d.markUnknown("owners")
+			continue
+		}
+		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: imagefamily.Guards{Owners: []string{o}}}); err != nil {
+			add(attrError(err))
+			continue
+		}
+		req.Guards.Owners = append(req.Guards.Owners, o)
+	}
 	known("newer_than", c.NewerThan)
 
 	if known("expected_image_id", c.ExpectedImageID) {

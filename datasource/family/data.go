@@ -88,6 +88,14 @@ type Config struct {
 	// the `d` suffix). Catches a base-image pipeline that silently stopped
 	// publishing.
 	MaxAge string `mapstructure:"max_age" required:"false"`
+	// Fail the build unless the resolved image is owned by one of these:
+	// `self`, `system`, `others`, `marketplace` (the image's
+	// `image_owner_alias`) or Alibaba Cloud account ids such as
+	// `"1234567890123456"` (its `image_owner_id`). Like the `owners` of
+	// Packer's amazon-ami, but optional: empty (the default) accepts any
+	// owner. Set it for shared and community families
+	// (`acs:<owner account id>:<family>`).
+	Owners []string `mapstructure:"owners" required:"false"`
 
 	// The image id the build expects, such as the id the last release was
 	// built on: when the family's newest image is another one (the family

@@ -38,6 +38,7 @@ type FlatConfig struct {
 	Architecture          *string           `mapstructure:"architecture" required:"false" cty:"architecture" hcl:"architecture"`
 	OSType                *string           `mapstructure:"os_type" required:"false" cty:"os_type" hcl:"os_type"`
 	MaxAge                *string           `mapstructure:"max_age" required:"false" cty:"max_age" hcl:"max_age"`
+	Owners                []string          `mapstructure:"owners" required:"false" cty:"owners" hcl:"owners"`
 	ExpectedImageID       *string           `mapstructure:"expected_image_id" required:"false" cty:"expected_image_id" hcl:"expected_image_id"`
 	WaitTimeout           *string           `mapstructure:"wait_timeout" required:"false" cty:"wait_timeout" hcl:"wait_timeout"`
 	NewerThan             *string           `mapstructure:"newer_than" required:"false" cty:"newer_than" hcl:"newer_than"`
@@ -83,6 +84,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"architecture":               &hcldec.AttrSpec{Name: "architecture", Type: cty.String, Required: false},
 		"os_type":                    &hcldec.AttrSpec{Name: "os_type", Type: cty.String, Required: false},
 		"max_age":                    &hcldec.AttrSpec{Name: "max_age", Type: cty.String, Required: false},
+		"owners":                     &hcldec.AttrSpec{Name: "owners", Type: cty.List(cty.String), Required: false},
 		"expected_image_id":          &hcldec.AttrSpec{Name: "expected_image_id", Type: cty.String, Required: false},
 		"wait_timeout":               &hcldec.AttrSpec{Name: "wait_timeout", Type: cty.String, Required: false},
 		"newer_than":                 &hcldec.AttrSpec{Name: "newer_than", Type: cty.String, Required: false},

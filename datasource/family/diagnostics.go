@@ -11,20 +11,12 @@ import (
 )
 
 // attributes are the data source's names for the core's settings, its
-// attributes (the official alicloud builder's where it has them): a
+// attributes (imagefamily.AttributeNames, the official alicloud builder's
+// where it has them): a
 // refusal points at the line to fix, "invalid <attribute> "<value>": <rule>"
 // as on every front (imagefamily.Names.Refusal), and the guidance for
 // missing credentials lists only what the data source offers.
-var attributes = packeraccess.Attributes(map[string]string{
-	"image family": "image_family",
-	"region":       "region",
-	"timeout":      "timeout",
-	"architecture": "architecture",
-	"os type":      "os_type",
-	"max age":      "max_age",
-	"wait":         "wait_timeout",
-	"newer than":   "newer_than",
-})
+var attributes = packeraccess.Attributes(nil)
 
 // attrError words a core validation error with the attribute it is about.
 func attrError(err error) error { return attributes.Refusal(err) }
