@@ -38,6 +38,10 @@ type config struct {
 	// write leaves it unset: Run then writes the failure outputs.
 	outputsWritten bool
 
+	// title heads the annotation of a failure of the whole step: the
+	// command's, once the inputs have named one.
+	title string
+
 	// secrets are the secret values this step knows of (inputs, the GitHub
 	// tokens, keys STS issued), kept out of the message of a panic. Regions'
 	// goroutines add to it (OnSecret), hence the lock.
@@ -120,12 +124,20 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opt
 
 // ExitCode is the process exit code for an error returned by Run (see
 // Main): the CLI's, from the core's one table (imagefamily.ExitCode), the
-// worst region winning.
-func ExitCode(err error) int { return imagefamily.ExitCode(err) }
+// worst region winning; for promote and rollback, from their outcomes
+// (imagefamily.RegionOutcome.ExitCode), as the CLI's.
+func ExitCode(err error) int {
+	var oe *outcomesError
+	if errors.As(err, &oe) {
+		return oe.code
+	}
+	return imagefamily.ExitCode(err)
+}
 
 // Run performs one step: mask secrets, read inputs, obtain a GitHub ID token
-// when OIDC is configured, resolve every region, write outputs and the job
-// summary. Every failure is reported as an ::error annotation before Run
+// when OIDC is configured, run the command (resolve every region, or
+// promote or roll back the images named; command.go), write outputs and the
+// job summary. Every failure is reported as an ::error annotation before Run
 // returns it, and every output is written (with the values of a step that
 // found nothing, when GITHUB_OUTPUT is set), so the caller only needs to turn
 // the error into an exit code (ExitCode). That includes a panic anywhere in
@@ -154,7 +166,11 @@ func Run(ctx context.Context, a *githubactions.Action, opts ...Option) (err erro
 	err = c.runRecovering(ctx, a)
 	var r *reportedError
 	if err != nil && !errors.As(err, &r) {
-		annotate(a, "Image family lookup failed", err)
+		title := c.title
+		if title == "" {
+			title = defaultTitle
+		}
+		annotate(a, title, err)
 	}
 	if err != nil {
 		c.writeFailureOutputs(a)
@@ -220,6 +236,10 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 	}
 	c.addSecret(a.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
 
+	// A failure is titled by the command, also when a later input is bad.
+	if cmd, ok := commands[input(a, "command")]; ok {
+		c.title = cmd.title
+	}
 	in, err := readInputs(a)
 	if err != nil {
 		return err
@@ -227,7 +247,6 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 
 	log := &stepLog{a: a}
 	req := imagefamily.Request{
-		Region:    in.regions[0],
 		Family:    in.family,
 		Endpoint:  in.endpoint,
 		Timeout:   in.timeout,
@@ -251,6 +270,9 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 			// runner must know them to mask them in any later log line.
 			OnSecret: func(v string) { mask(a, v); c.addSecret(v) },
 		},
+	}
+	if len(in.regions) > 0 {
+		req.Region = in.regions[0]
 	}
 	if req.Credentials.RoleSessionName == "" && in.roleToAssume != "" {
 		req.Credentials.RoleSessionName = defaultSessionName(a.Getenv)
@@ -285,7 +307,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 	if in.oidc() {
 		probe.Credentials.OIDCToken = "not-requested-yet"
 	}
-	if err := imagefamily.Validate(probe); err != nil {
+	if err := in.cmd.validate(in, probe); err != nil {
 		return actionNames.Refusal(err)
 	}
 	if in.oidc() {
@@ -297,6 +319,11 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		c.addSecret(token)
 	}
 
+	return in.cmd.run(c, ctx, a, in, req)
+}
+
+// runResolve looks the family up in every region of the region input.
+func (c *config) runResolve(ctx context.Context, a *githubactions.Action, in *inputs, req imagefamily.Request) error {
 	var results []imagefamily.Result
 	if len(in.regions) == 1 {
 		img, err := c.resolve(ctx, req)
@@ -304,6 +331,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 	} else {
 		// Concurrency 0: every region in one wave, up to
 		// imagefamily.DefaultConcurrency.
+		var err error
 		results, err = c.resolveRegions(ctx, req, in.regions, 0)
 		if err != nil {
 			return explain(err, in)

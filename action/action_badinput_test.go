@@ -85,6 +85,9 @@ func TestBadInputAction(t *testing.T) {
 		{"max-age zero", []string{"max-age", "0d"}, false, []string{`input max-age "0d"`, "positive"}},
 		{"max-age negative", []string{"max-age", "-720h"}, false, []string{`input max-age "-720h"`, "positive"}},
 		{"max-age of more days than a duration holds", []string{"max-age", "999999999d"}, false, []string{`input max-age "999999999d"`, "at most"}},
+		{"owners unknown alias", []string{"owners", "self\nanyone"}, false, []string{`invalid input owners "anyone"`, "self, system, others or marketplace"}},
+		{"owners account id with a sign", []string{"owners", "+123"}, false, []string{`invalid input owners "+123"`, "account id"}},
+		{"owners only separators", []string{"owners", ",,"}, false, []string{`invalid input owners ",,"`}},
 		{"guards with unknown values and OIDC (no token minted)", []string{"os-type", "solaris"}, true, []string{"input os-type", "linux, windows"}},
 
 		// Release promotion: drift.
@@ -265,7 +268,7 @@ func TestBadInputActionUnknownInputs(t *testing.T) {
 func checkFailureOutputs(t *testing.T, s *step) {
 	t.Helper()
 	outs := s.outputs() // fails on a duplicate
-	want := map[string]string{"found": "false", "image-ids": "{}", "changed": "false"}
+	want := map[string]string{"found": "false", "image-ids": "{}", "changed": "false", "results": "[]"}
 	for _, name := range outputNames {
 		v, ok := outs[name]
 		if !ok {
@@ -288,7 +291,7 @@ var outputNames = func() []string {
 	for _, f := range imagefamily.Fields() {
 		names = append(names, f.ActionName())
 	}
-	return append(names, "found", "json", "image-ids", "changed")
+	return append(names, "found", "json", "image-ids", "changed", "results")
 }()
 
 // TestOutputNamesKept: the outputs of the first release are still there,

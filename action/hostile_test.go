@@ -86,7 +86,7 @@ func TestHostileEndpoints(t *testing.T) {
 func hostileStep(t *testing.T, h *ecstest.HostileServer, regions []string) *step {
 	s := newStep(t, nil)
 	s.env["INPUT_REGION"] = strings.Join(regions, ",")
-	s.env["INPUT_IMAGE-FAMILY"] = "web-base"
+	s.env["INPUT_IMAGE-FAMILY"] = h.Family()
 	s.env["INPUT_ENDPOINT"] = h.Endpoint()
 	s.env["INPUT_ACCESS-KEY-ID"] = hostileKeyID
 	s.env["INPUT_ACCESS-KEY-SECRET"] = hostileSecret

@@ -18,6 +18,11 @@ const DefaultAudience = "sts.aliyuncs.com"
 // inputs is what the step's `with:` block says, read once and checked before
 // any network call.
 type inputs struct {
+	// command is the command input's (resolve when empty), cmd its row of
+	// the command table.
+	command string
+	cmd     command
+
 	regions []string
 	family  string
 
@@ -38,7 +43,7 @@ type inputs struct {
 	// maxAttempts is the attempt budget (0: the core's default, 5).
 	maxAttempts int
 
-	// Guards: architecture, os-type, max-age.
+	// Guards: architecture, os-type, max-age, owners.
 	guards imagefamily.Guards
 
 	// Drift: expected-image-ids (nil when not given) and fail-on-change.
@@ -48,6 +53,12 @@ type inputs struct {
 	// Waiting: wait-timeout (0: no waiting) and newer-than.
 	wait      time.Duration
 	newerThan string
+
+	// The family lifecycle (promote, rollback): image-ids, dry-run and
+	// allow-empty.
+	images     map[string]string
+	dryRun     bool
+	allowEmpty bool
 }
 
 // oidc reports whether the credentials come from a GitHub ID token.
@@ -89,23 +100,22 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 		return &imagefamily.ValidationError{Field: field, Value: value, Rule: rule}
 	}
 
-	// The family's rule is the core's; asking it here, first, reports a bad
+	// The command first: it decides which inputs have a meaning, and an
+	// input given to a command that does not read it is refused.
+	name, cmd, err := readCommand(a)
+	if err != nil {
+		return nil, err
+	}
+	in.command, in.cmd = name, cmd
+
+	// The family's rule is the core's (the lookup's, or the stricter one
+	// of a family set on images); asking it here, first, reports a bad
 	// family before the action's own inputs, and before an ID token is
 	// minted for nothing. Every other rule of the request is checked by the
 	// core when the request is complete.
-	if err := imagefamily.ValidateFamily(in.family); err != nil {
+	if err := cmd.family(in.family); err != nil {
 		return nil, actionNames.Refusal(err)
 	}
-
-	region := input(a, "region")
-	if region == "" {
-		return nil, bad("input region", "", "it is required; give one region id such as cn-hangzhou, or several separated by commas or newlines")
-	}
-	regions, err := imagefamily.ParseRegions(region)
-	if err != nil {
-		return nil, actionNames.Refusal(err)
-	}
-	in.regions = regions
 
 	// Static keys come as a pair (the core's rule); a lone half is always a
 	// mistake (usually a secret that is not available to this workflow, such
@@ -126,15 +136,6 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 		in.audience = DefaultAudience
 	}
 
-	in.failIfNotFound = true
-	if v := input(a, "fail-if-not-found"); v != "" {
-		b, ok := parseBool(v)
-		if !ok {
-			return nil, bad("input fail-if-not-found", v, "it must be true or false")
-		}
-		in.failIfNotFound = b
-	}
-
 	if v := input(a, "timeout"); v != "" {
 		d, err := parseTimeout(v)
 		if err != nil {
@@ -151,19 +152,93 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 		in.maxAttempts = n
 	}
 
-	if err := readGuards(a, in); err != nil {
-		return nil, err
-	}
-	if err := readDrift(a, in); err != nil {
-		return nil, err
-	}
-	if err := readWait(a, in); err != nil {
+	if err := cmd.read(a, in); err != nil {
 		return nil, err
 	}
 	return in, nil
 }
 
-// readGuards reads architecture, os-type and max-age. The values are
+// readResolveInputs reads the lookup's own inputs: the regions, what to do
+// when one has no image, the guards, drift and waiting.
+func readResolveInputs(a *githubactions.Action, in *inputs) error {
+	region := input(a, "region")
+	if region == "" {
+		return &imagefamily.ValidationError{Field: "input region", Value: "", Rule: "it is required; give one region id such as cn-hangzhou, or several separated by commas or newlines"}
+	}
+	regions, err := imagefamily.ParseRegions(region)
+	if err != nil {
+		return actionNames.Refusal(err)
+	}
+	in.regions = regions
+
+	in.failIfNotFound = true
+	if err := readBool(a, "fail-if-not-found", &in.failIfNotFound); err != nil {
+		return err
+	}
+	if err := readGuards(a, in); err != nil {
+		return err
+	}
+	if err := readDrift(a, in); err != nil {
+		return err
+	}
+	return readWait(a, in)
+}
+
+// readLifecycleInputs reads promote's and rollback's own inputs: image-ids
+// (the image-ids output's shape, a JSON object region -> image id),
+// dry-run, allow-empty and wait-timeout. The command table has refused the
+// ones the command does not take; the core checks the rest of the request
+// (ValidatePromote, ValidateRollback).
+func readLifecycleInputs(a *githubactions.Action, in *inputs) error {
+	v := input(a, "image-ids")
+	if strings.TrimSpace(v) == "" {
+		return &imagefamily.ValidationError{Field: "input image-ids", Value: "",
+			Rule: `it is required with command ` + in.command + `: a JSON object of region to image id, such as {"cn-hangzhou":"m-bp1g7004ksh0oeuc0001"}`}
+	}
+	images, err := readImageIDs("input image-ids", v)
+	if err != nil {
+		return err
+	}
+	in.images = images
+	if err := readBool(a, "dry-run", &in.dryRun); err != nil {
+		return err
+	}
+	if err := readBool(a, "allow-empty", &in.allowEmpty); err != nil {
+		return err
+	}
+	return readWait(a, in)
+}
+
+// readBool reads a boolean input into to, which keeps its value when the
+// input is empty.
+func readBool(a *githubactions.Action, name string, to *bool) error {
+	v := input(a, name)
+	if v == "" {
+		return nil
+	}
+	b, ok := parseBool(v)
+	if !ok {
+		return &imagefamily.ValidationError{Field: "input " + name, Value: v, Rule: "it must be true or false"}
+	}
+	*to = b
+	return nil
+}
+
+// readImageIDs reads an object of region -> image id given as one input
+// (expected-image-ids, image-ids): the whole input must be the one object.
+func readImageIDs(field, v string) (map[string]string, error) {
+	if !json.Valid([]byte(v)) {
+		// ParseExpectedJSON reads the first JSON value and ignores what
+		// follows it ({"cn-hangzhou":"m-1"} junk, or two objects pasted
+		// together); the whole input must be the one object.
+		return nil, &imagefamily.ValidationError{Field: field, Value: safetext.Excerpt(v, 80),
+			Rule: `it must be one JSON object of region to image id, such as {"cn-hangzhou":"m-bp1g7004ksh0oeuc0001"} (the image-ids output of an earlier run), and nothing else`}
+	}
+	return imagefamily.ParseExpectedJSON(field, []byte(v))
+}
+
+// readGuards reads architecture, os-type, max-age and owners (a list,
+// separated by commas or newlines like region). The values are
 // checked with the core's own rules (the same lists and the same words as
 // the CLI's and the data source's), but the error names the input.
 func readGuards(a *githubactions.Action, in *inputs) error {
@@ -188,6 +263,13 @@ func readGuards(a *githubactions.Action, in *inputs) error {
 		}
 		in.guards.MaxAge = d
 	}
+	if v := input(a, "owners"); strings.TrimSpace(v) != "" {
+		owners, err := imagefamily.ParseOwners(v)
+		if err != nil {
+			return actionNames.Refusal(err)
+		}
+		in.guards.Owners = owners
+	}
 	return nil
 }
 
@@ -196,14 +278,7 @@ func readGuards(a *githubactions.Action, in *inputs) error {
 // one being looked up: a typo there would otherwise never be compared.
 func readDrift(a *githubactions.Action, in *inputs) error {
 	if v := input(a, "expected-image-ids"); strings.TrimSpace(v) != "" {
-		if !json.Valid([]byte(v)) {
-			// ParseExpectedJSON reads the first JSON value and ignores
-			// what follows it ({"cn-hangzhou":"m-1"} junk, or two objects
-			// pasted together); the whole input must be the one object.
-			return &imagefamily.ValidationError{Field: "input expected-image-ids", Value: safetext.Excerpt(v, 80),
-				Rule: `it must be one JSON object of region to image id, such as {"cn-hangzhou":"m-bp1g7004ksh0oeuc0001"} (the image-ids output of an earlier run), and nothing else`}
-		}
-		exp, err := imagefamily.ParseExpectedJSON("input expected-image-ids", []byte(v))
+		exp, err := readImageIDs("input expected-image-ids", v)
 		if err != nil {
 			return err
 		}
@@ -212,12 +287,8 @@ func readDrift(a *githubactions.Action, in *inputs) error {
 		}
 		in.expected = exp
 	}
-	if v := input(a, "fail-on-change"); v != "" {
-		b, ok := parseBool(v)
-		if !ok {
-			return &imagefamily.ValidationError{Field: "input fail-on-change", Value: v, Rule: "it must be true or false"}
-		}
-		in.failOnChange = b
+	if err := readBool(a, "fail-on-change", &in.failOnChange); err != nil {
+		return err
 	}
 	if in.failOnChange && in.expected == nil {
 		// Nothing to compare would pass every run: an empty

@@ -91,40 +91,39 @@ func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imag
 		return nil, err
 	}
 
-	// Every field of the image's table is an output, named and written as
-	// every front names and writes it (imagefamily.Fields); empty when no
-	// region has an image.
+	var img *imagefamily.Image
+	if found1 {
+		img = &first
+	}
+	return allOutputs(img, found, string(whole), string(idsJSON), changed, "[]"), nil
+}
+
+// allOutputs is every output, in the one order: every field of the image's
+// table, named and written as every front names and writes it
+// (imagefamily.Fields; empty when img is nil), then found, json,
+// image-ids, changed and results.
+func allOutputs(img *imagefamily.Image, found bool, whole, imageIDs string, changed bool, results string) []output {
 	var outs []output
 	for _, f := range imagefamily.Fields() {
 		v := ""
-		if found1 {
-			v = f.Text(first)
+		if img != nil {
+			v = f.Text(*img)
 		}
 		outs = append(outs, output{f.ActionName(), v})
 	}
 	return append(outs,
 		output{"found", strconv.FormatBool(found)},
-		output{"json", string(whole)},
-		output{"image-ids", string(idsJSON)},
+		output{"json", whole},
+		output{"image-ids", imageIDs},
 		output{"changed", strconv.FormatBool(changed)},
-	), nil
+		output{"results", results},
+	)
 }
 
 // failureOutputs is every output of a step that found nothing usable: an
 // input error, a failed ID-token request, a lookup that failed as a whole.
-// The names and order are those of outputsFor: every field of the table
-// empty, then found, json, image-ids and changed.
 func failureOutputs() []output {
-	var outs []output
-	for _, f := range imagefamily.Fields() {
-		outs = append(outs, output{f.ActionName(), ""})
-	}
-	return append(outs,
-		output{"found", "false"},
-		output{"json", ""},
-		output{"image-ids", "{}"},
-		output{"changed", "false"},
-	)
+	return allOutputs(nil, false, "", "{}", false, "[]")
 }
 
 // valueEnd ends a value's last line. The Windows runner ends a line at

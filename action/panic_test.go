@@ -110,7 +110,7 @@ func TestFailureOutputsForEveryClass(t *testing.T) {
 			}
 			outs := s.outputs() // fails on a duplicate
 			for _, name := range outputNames {
-				want := map[string]string{"found": "false", "image-ids": "{}", "changed": "false", "json": c.json}[name]
+				want := map[string]string{"found": "false", "image-ids": "{}", "changed": "false", "results": "[]", "json": c.json}[name]
 				if v, ok := outs[name]; !ok || v != want {
 					t.Errorf("output %s = %q (written: %v), want %q", name, v, ok, want)
 				}

@@ -675,6 +675,21 @@ func TestSharedFamily(t *testing.T) {
 		t.Errorf("shared with guards and drift: exit %d outputs %v", s.code, s.outputs())
 	}
 
+	// The owners guard: the owner's account id or "others" pass; "self"
+	// refuses the shared image (exit 5), naming the owner found and the
+	// owners allowed.
+	for _, owners := range []string{"210987654321", "self\nothers"} {
+		if s = step("image-family", "acs:210987654321:golden-base", "owners", owners); s.code != 0 {
+			t.Errorf("owners %q: exit %d\n%s", owners, s.code, s.stdout)
+		}
+	}
+	s = step("image-family", "acs:210987654321:golden-base", "owners", "self, 123456789012")
+	if e := annotations(s, "::error "); s.code != 5 || len(e) != 1 ||
+		!strings.Contains(e[0], `fails the owners guard: expected an image owned by one of self, 123456789012, found ImageOwnerAlias \"others\", ImageOwnerId 210987654321`) &&
+			!strings.Contains(e[0], `fails the owners guard: expected an image owned by one of self, 123456789012, found ImageOwnerAlias "others", ImageOwnerId 210987654321`) {
+		t.Errorf("owners refused: exit %d, errors %q", s.code, e)
+	}
+
 	s = step("image-family", "acs:alibaba_cloud_linux_3_2104_lts_x64")
 	if s.code != 0 || s.outputs()["image-id"] != "aliyun_3_x64_20G_alibase_20240819.vhd" {
 		t.Errorf("public: exit %d outputs %v\n%s", s.code, s.outputs(), s.stdout)
@@ -732,7 +747,7 @@ func TestActionYAMLPassesEveryInput(t *testing.T) {
 			t.Errorf("the runtime reads input %s, which action.yml does not declare", m[1])
 		}
 	}
-	for _, name := range []string{"architecture", "os-type", "max-age", "expected-image-ids", "fail-on-change", "wait-timeout", "newer-than"} {
+	for _, name := range []string{"architecture", "os-type", "max-age", "owners", "expected-image-ids", "fail-on-change", "wait-timeout", "newer-than"} {
 		if !slices.Contains(declared, name) {
 			t.Errorf("input %s is not declared", name)
 		}

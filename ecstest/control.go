@@ -59,6 +59,7 @@ type faultRequest struct {
 	Kind       FaultKind `json:"kind"`
 	Action     string    `json:"action,omitempty"`
 	N          *int      `json:"n,omitempty"` // absent means 1
+	Skip       int       `json:"skip,omitempty"`
 	Status     int       `json:"status,omitempty"`
 	Code       string    `json:"code,omitempty"`
 	Delay      *string   `json:"delay,omitempty"`
@@ -81,10 +82,11 @@ type imageStatusRequest struct {
 
 // RequestCounts is the answer of GET /_emulator/requests: how many API
 // requests arrived (rejected ones included, control requests never), in all
-// and by Action.
+// and by Action, and the log of writes (ModifyImageAttribute requests).
 type RequestCounts struct {
 	All      int            `json:"all"`
 	ByAction map[string]int `json:"by_action"`
+	Writes   []ImageWrite   `json:"writes"`
 }
 
 // controlStatus is an error answer of the control API: {"error": message}.
@@ -301,6 +303,9 @@ func (s *Server) applyFault(fr faultRequest) *controlStatus {
 		}
 		n = *fr.N
 	}
+	if fr.Skip != 0 && (!fr.Kind.counted() || fr.Skip < 0) {
+		return bad("\"skip\" must be positive and applies to counted kinds only")
+	}
 	if fr.Kind != FaultStatus && (fr.Status != 0 || fr.Code != "") {
 		return bad("\"status\" and \"code\" apply to kind \"status\" only")
 	}
@@ -336,7 +341,7 @@ func (s *Server) applyFault(fr faultRequest) *controlStatus {
 	if fr.Kind == FaultLatency && fr.Action != "" {
 		return bad("kind \"latency\" applies to every action; use kind \"delay\" for one action")
 	}
-	s.inject(FaultSpec{Kind: fr.Kind, Action: fr.Action, N: n, Status: fr.Status, Code: fr.Code, Delay: delay, RetryAfter: retryAfter}, fr.RetryAfter != "")
+	s.inject(FaultSpec{Kind: fr.Kind, Action: fr.Action, N: n, Skip: fr.Skip, Status: fr.Status, Code: fr.Code, Delay: delay, RetryAfter: retryAfter}, fr.RetryAfter != "")
 	return nil
 }
 
@@ -344,7 +349,7 @@ func (s *Server) applyFault(fr faultRequest) *controlStatus {
 func (s *Server) requestCounts() RequestCounts {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rc := RequestCounts{All: s.counts[allKey], ByAction: map[string]int{}}
+	rc := RequestCounts{All: s.counts[allKey], ByAction: map[string]int{}, Writes: append([]ImageWrite{}, s.writes...)}
 	for k, v := range s.counts {
 		if k != allKey {
 			rc.ByAction[k] = v

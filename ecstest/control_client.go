@@ -38,6 +38,10 @@ type FaultSpec struct {
 	Action string
 	// N is how many requests a counted fault answers; 0 means 1.
 	N int
+	// Skip lets that many matching requests through before a counted
+	// fault answers (the family's read back after a rollback's first
+	// lookup, say).
+	Skip int
 	// Status and Code are for FaultStatus (Code "" is derived from Status).
 	Status int
 	Code   string
@@ -153,7 +157,7 @@ func (c *Control) ExpireSessions() error {
 
 // Fault injects one fault.
 func (c *Control) Fault(f FaultSpec) error {
-	fr := faultRequest{Kind: f.Kind, Action: f.Action, Status: f.Status, Code: f.Code}
+	fr := faultRequest{Kind: f.Kind, Action: f.Action, Status: f.Status, Code: f.Code, Skip: f.Skip}
 	if f.N != 0 {
 		n := f.N
 		fr.N = &n

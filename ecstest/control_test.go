@@ -103,6 +103,21 @@ func TestControlCountsAndFaults(t *testing.T) {
 	if _, err := describe(ec, s, "cn-hangzhou", "web-base"); err != nil {
 		t.Fatalf("a fault for another action applied: %v", err)
 	}
+	// Skip lets the first matching requests through: the fault answers a
+	// later call (a read back).
+	if err := c.Fault(FaultSpec{Kind: FaultStatus, Action: action, N: 1, Skip: 2, Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := describe(ec, s, "cn-hangzhou", "web-base"); err != nil {
+			t.Fatalf("request %d, skipped: %v", i+1, err)
+		}
+	}
+	_, err = describe(ec, s, "cn-hangzhou", "web-base")
+	wantServerError(t, err, 503, "ServiceUnavailable")
+	if _, err := describe(ec, s, "cn-hangzhou", "web-base"); err != nil {
+		t.Fatalf("after skip 2, n 1: %v", err)
+	}
 	if err := c.ClearFaults(); err != nil {
 		t.Fatal(err)
 	}
@@ -292,6 +307,8 @@ func TestControlBadRequests(t *testing.T) {
 		{"POST", "faults", `{"kind": "throttle", "delay": "1s"}`, nil, 400, `"delay" applies to kinds`},
 		{"POST", "faults", `{"kind": "drop", "retry_after": "1s"}`, nil, 400, `"retry_after" applies to kinds`},
 		{"POST", "faults", `{"kind": "throttle", "retry_after": "soon"}`, nil, 400, `"retry_after" "soon"`},
+		{"POST", "faults", `{"kind": "hang", "skip": 1}`, nil, 400, `"skip" must be positive and applies to counted kinds only`},
+		{"POST", "faults", `{"kind": "throttle", "skip": -1}`, nil, 400, `"skip" must be positive`},
 		{"POST", "images", `{"image": {"ImageId": "m-1"}}`, nil, 400, `"region" is required`},
 		{"POST", "images", `{"region": "cn-hangzhou"}`, nil, 400, `"image"`},
 		{"POST", "images", `{"region": "cn-hangzhou", "image": {"ImageFamily": "x"}}`, nil, 400, "ImageId is required"},

@@ -96,6 +96,17 @@ func (s *Server) describeImageFromFamily(p url.Values, requestID string) *respon
 	if !validFamily(family) {
 		return newAPIError(400, "InvalidImageFamily.Malformed", "The specified parameter ImageFamily is not valid.").response(requestID)
 	}
+	var image any = struct{}{}
+	if best := newestInFamily(imgs, family); best != nil {
+		image = normalizeImage(*best)
+	}
+	return jsonResponse(200, map[string]any{"RequestId": requestID, "Image": image})
+}
+
+// newestInFamily is the newest Available image of family among imgs, or
+// nil: the image DescribeImageFromFamily answers (and a CreateInstance with
+// ImageFamily starts from).
+func newestInFamily(imgs []ecs.Image, family string) *ecs.Image {
 	var best *ecs.Image
 	var bestTime time.Time
 	for i := range imgs {
@@ -109,11 +120,7 @@ func (s *Server) describeImageFromFamily(p url.Values, requestID string) *respon
 			best, bestTime = img, t
 		}
 	}
-	var image any = struct{}{}
-	if best != nil {
-		image = normalizeImage(*best)
-	}
-	return jsonResponse(200, map[string]any{"RequestId": requestID, "Image": image})
+	return best
 }
 
 // normalizeImage turns nil lists into empty ones: the API sends [] and never

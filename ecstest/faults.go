@@ -28,6 +28,7 @@ type fault struct {
 	kind      faultKind
 	action    string
 	remaining int
+	skip      int // matching requests let through before the fault acts
 	err       *apiError
 }
 
@@ -51,6 +52,10 @@ func (fs *faultSet) take(action string) (latency, delay time.Duration, hang bool
 		if q.action != "" && q.action != action {
 			continue
 		}
+		if q.skip > 0 {
+			q.skip--
+			continue
+		}
 		q.remaining--
 		if q.remaining <= 0 {
 			fs.queue = append(fs.queue[:i:i], fs.queue[i+1:]...)
@@ -59,6 +64,17 @@ func (fs *faultSet) take(action string) (latency, delay time.Duration, hang bool
 		return latency, delay, hang, &c
 	}
 	return latency, delay, hang, nil
+}
+
+// skipLast lets the first n matching requests pass the latest counted
+// fault added, so that it answers a later call of its action (the read
+// back after a write) rather than the next.
+func (fs *faultSet) skipLast(n int) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(fs.queue) > 0 {
+		fs.queue[len(fs.queue)-1].skip = n
+	}
 }
 
 func (fs *faultSet) add(f *fault) {

@@ -48,6 +48,8 @@ func (o FaultOutcome) String() string {
 		return "timeout"
 	case FaultAuthFailed:
 		return "authentication failed"
+	case FaultAccessDenied:
+		return "access denied"
 	}
 	return "unknown"
 }
@@ -88,6 +90,9 @@ const (
 // FaultRow is one fault and what the user must get.
 type FaultRow struct {
 	Name string
+	// Command is "" for a lookup (FaultRows), CommandPromote or
+	// CommandRollback for the lifecycle's rows (LifecycleFaultRows).
+	Command string
 
 	// What the endpoint does: the faults injected (Server.Inject, or
 	// Control.Fault for an emulator process) after the row's credentials
@@ -125,7 +130,21 @@ type FaultRow struct {
 	// (0: no bound). Runners that start a process add their start-up
 	// allowance. Rows with a bound need the real retry waits.
 	Within time.Duration
+
+	// The lifecycle's rows only. DryRun: the command runs as a dry run:
+	// every write the emulator logs (Server.Writes, RequestCounts.Writes)
+	// has DryRun=true, the image is unchanged, and a row that ends well
+	// ends in would-promote or would-roll-back, naming the change.
+	DryRun bool
+	// Unconfirmed: the write went through (the emulator holds the
+	// change) but the read back failed: the error says exactly what was
+	// changed (UnconfirmedFragment), and machine outputs show the change.
+	Unconfirmed bool
 }
+
+// UnconfirmedFragment is in the error of a region whose change was made
+// but not read back (FaultRow.Unconfirmed).
+const UnconfirmedFragment = "but reading back failed"
 
 // ExitCode is the CLI's and the action's exit code for the row (docs/cli.md):
 // 0 when found, 1 for every fault.
@@ -271,5 +290,8 @@ func (s *Server) inject(f FaultSpec, withRetryAfter bool) {
 		s.Latency(f.Delay)
 	default:
 		panic("ecstest: Inject: unknown fault kind " + string(f.Kind))
+	}
+	if f.Skip > 0 && f.Kind.counted() {
+		s.faults.skipLast(f.Skip)
 	}
 }

@@ -60,6 +60,14 @@ const HostileImageID = "m-hostile0000000000001"
 // HostileRow is one misbehaving endpoint and what the user must get.
 type HostileRow struct {
 	Name string
+	// Command and Action: "" for a lookup (HostileRows); for the
+	// lifecycle's rows (LifecycleHostileRows), the command run and the one
+	// call answered by Serve's hostile part (the others are answered
+	// honestly). Requests then counts that call's requests.
+	Command, Action string
+	// Family is the image family the runner asks for; empty means
+	// HostileFamily (LookupFamily).
+	Family string
 	// Serve answers every ECS request. env tells it where the second
 	// listener is (the target of redirects).
 	Serve func(w http.ResponseWriter, r *http.Request, env HostileEnv)
@@ -79,13 +87,34 @@ type HostileRow struct {
 	// or be the value of an output, except inside exact machine outputs (the
 	// JSON of an accepted image).
 	Forged []string
+	// Writes, for the lifecycle's rows: how many writes
+	// (ModifyImageAttribute) the honest part of the endpoint must have
+	// taken (HostileServer.Writes): 1 where the change was made, 0 where
+	// nothing may have changed.
+	Writes int
 }
+
+// HostileFamily is the family runners ask for unless a row names another.
+const HostileFamily = "web-base"
+
+// LookupFamily is the family a runner asks for with this row.
+func (r HostileRow) LookupFamily() string {
+	if r.Family != "" {
+		return r.Family
+	}
+	return HostileFamily
+}
+
+// Family is the family a runner asks this server's row for.
+func (h *HostileServer) Family() string { return h.row.LookupFamily() }
 
 // HostileEnv is what a row's Serve knows about its surroundings.
 type HostileEnv struct {
 	// Other is the second listener's base URL (plain HTTP), where redirects
 	// point. It must never receive a request.
 	Other string
+
+	lifecycle *lifecycleState
 }
 
 // HostileServer runs one row: an ECS listener with TLS and a second,
@@ -95,6 +124,7 @@ type HostileServer struct {
 	Other *httptest.Server
 
 	row           HostileRow
+	env           HostileEnv
 	ecsRequests   atomic.Int64
 	servedBytes   atomic.Int64
 	otherRequests atomic.Int64
@@ -111,9 +141,12 @@ func StartHostile(row HostileRow) *HostileServer {
 		h.otherRequests.Add(1)
 		w.WriteHeader(http.StatusTeapot)
 	}))
-	env := HostileEnv{Other: h.Other.URL}
+	env := HostileEnv{Other: h.Other.URL, lifecycle: &lifecycleState{}}
+	h.env = env
 	h.ECS = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ecsRequests.Add(1)
+		if row.Action == "" || r.URL.Query().Get("Action") == row.Action {
+			h.ecsRequests.Add(1)
+		}
 		// The row sees the server's stop channel, so an endless body ends
 		// when the test closes the server even if the client never reads.
 		row.Serve(countingWriter{w, &h.servedBytes}, r.WithContext(context.WithValue(r.Context(), stopKey{}, h.stop)), env)
@@ -191,7 +224,16 @@ func (c countingWriter) Flush() {
 	}
 }
 
-// Requests is how many requests reached the ECS listener.
+// Requests is how many requests reached the ECS listener (for a lifecycle
+// Writes is how many writes (ModifyImageAttribute) the honest part of a
+// lifecycle row's endpoint took: the changes made.
+func (h *HostileServer) Writes() int {
+	h.env.lifecycle.mu.Lock()
+	defer h.env.lifecycle.mu.Unlock()
+	return h.env.lifecycle.writes
+}
+
+// row, how many of the row's Action).
 func (h *HostileServer) Requests() int { return int(h.ecsRequests.Load()) }
 
 // OtherRequests is how many requests reached the second listener.
@@ -399,6 +441,11 @@ func HostileRows() []HostileRow {
 		refused("ImageId of the wrong JSON type", "Image.ImageId", answerWith(set("ImageId", 12345))),
 		refused("answer for another family", "ImageFamily", answerWith(set("ImageFamily", "someone-elses-family"))),
 		refused("Status other than Available", "Status", answerWith(set("Status", "Creating"))),
+		{Name: "shared family answered with another account's image", Family: "acs:210987654321:golden-base",
+			Outcome: HostileRefused, ExitCode: 1, Fragment: "names its owner, account 210987654321", Requests: 1,
+			Serve: answerWith(func(img map[string]any) {
+				img["ImageOwnerAlias"], img["ImageOwnerId"] = "others", int64(999999999999)
+			})},
 		refused("negative Size", "Size", answerWith(set("Size", -1))),
 		refused("absurd Size", "Size", answerWith(set("Size", 1<<40))),
 		refused("CreationTime not a time", "CreationTime", answerWith(set("CreationTime", "yesterday"))),

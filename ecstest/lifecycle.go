@@ -116,6 +116,7 @@ func (s *Server) addCopy(src ecs.Image, region, name string) string {
 		s.copies = map[string]int{}
 	}
 	s.copies[cp.ImageId] = polls
+	s.copyIDs[cp.ImageId] = true
 	return cp.ImageId
 }
 
@@ -216,7 +217,8 @@ func (s *Server) modifyImageAttribute(p url.Values, requestID string) *response 
 
 // describeImages lists images of a region: filters ImageId (comma list),
 // ImageFamily, Status (comma list; default Available, as the API's),
-// ImageOwnerAlias (self, others, system; default all); newest first; pages of
+// ImageName, ImageOwnerAlias (self, others, system, marketplace; default
+// all); newest first; pages of
 // PageSize (1-100, default 10). A poll that names a Creating copy by its id
 // moves it on (SetCopyPolls).
 func (s *Server) describeImages(p url.Values, requestID string) *response {
@@ -260,7 +262,7 @@ func (s *Server) describeImages(p url.Values, requestID string) *response {
 			}
 		}
 	}
-	family, alias := p.Get("ImageFamily"), p.Get("ImageOwnerAlias")
+	family, alias, name := p.Get("ImageFamily"), p.Get("ImageOwnerAlias"), p.Get("ImageName")
 	if dryRun(p) {
 		return errDryRun.response(requestID)
 	}
@@ -278,6 +280,9 @@ func (s *Server) describeImages(p url.Values, requestID string) *response {
 		delete(s.copies, id)
 		if img := s.findImage(region, id); img != nil && img.Status == "Creating" {
 			img.Status, img.Progress = "Available", "100%"
+			if s.copyIDs[id] && s.failCopies == region {
+				img.Status, img.Progress = "CreateFailed", "0%"
+			}
 		}
 	}
 	var out []ecs.Image
@@ -285,6 +290,7 @@ func (s *Server) describeImages(p url.Values, requestID string) *response {
 		switch {
 		case len(ids) > 0 && !ids[img.ImageId],
 			family != "" && img.ImageFamily != family,
+			name != "" && img.ImageName != name,
 			!statuses[img.Status],
 			alias == "self" && !ownImage(&img),
 			alias != "" && alias != "self" && img.ImageOwnerAlias != alias:

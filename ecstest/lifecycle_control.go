@@ -8,7 +8,8 @@ import (
 
 // The control API's part of the lifecycle (lifecycle.go):
 //
-//	GET  /_emulator/state        -> {"images": {"cn-hangzhou": [API Image objects]}}: what the emulator holds now
+//	GET  /_emulator/state        -> {"images": {"cn-hangzhou": [API Image objects]}, "build_resources": {"instances": 0, ...}}:
+//	                              what the emulator holds now
 //	POST /_emulator/copy-image   {"region": R, "image_id": ID, "destination_region": D} -> {"image_id": COPY}
 //	                              (CopyImage without a signed request; 404 if the source is unknown)
 //	POST /_emulator/copy-polls   {"n": N} -> SetCopyPolls(N)
@@ -31,6 +32,9 @@ type copyPollsRequest struct {
 // State is the answer of GET /_emulator/state.
 type State struct {
 	Images map[string][]ecs.Image `json:"images"`
+	// BuildResources counts a Packer build's resources that exist now
+	// (Server.BuildResources): zero everywhere after a build cleaned up.
+	BuildResources map[string]int `json:"build_resources"`
 }
 
 func init() {
@@ -44,7 +48,7 @@ func init() {
 func (s *Server) lifecycleControl(name string, r *http.Request) (out any, err *controlStatus, handled bool) {
 	switch name {
 	case "state":
-		return State{Images: s.Images()}, nil, true
+		return State{Images: s.Images(), BuildResources: s.BuildResources()}, nil, true
 	case "copy-image":
 		var cr copyImageRequest
 		if err := decodeControl(r, &cr, false); err != nil {

@@ -90,6 +90,13 @@ func TestCopyPromoteRollback(t *testing.T) {
 	if err := modify(c, s, "cn-beijing", copyID, "web-base", "", false); err != nil {
 		t.Fatal(err)
 	}
+	// The log of writes holds every ModifyImageAttribute as it arrived,
+	// refused ones included.
+	writes := s.Writes()
+	if n := len(writes); n != 3 || writes[1].DryRun != "true" || writes[2].DryRun != "" ||
+		writes[2] != (ImageWrite{RegionID: "cn-beijing", ImageID: copyID, ImageFamily: "web-base"}) {
+		t.Fatalf("writes %+v", writes)
+	}
 	if got := newest(t, c, s, "cn-beijing", "web-base"); got != copyID {
 		t.Fatalf("after promote: %s", got)
 	}

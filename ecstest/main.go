@@ -37,9 +37,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	latency := fs.Duration("latency", 0, "add this `duration` to every request")
 	lifetime := fs.Duration("token-lifetime", 0, "issued STS credentials live this `duration` instead of DurationSeconds")
 	copyPolls := fs.Int("copy-polls", DefaultCopyPolls, "CopyImage copies answer Creating to this many DescribeImages `polls` naming them, then Available")
+	buildPolls := fs.Int("build-polls", 0, "a Packer build's instances, VPCs, VSwitches and created images answer their intermediate status to this many Describe `polls` naming them (0: at once)")
+	failCopiesTo := fs.String("fail-copies-to", "", "CopyImage copies into this `region` end CreateFailed instead of Available")
+	logRequests := fs.Bool("log", true, "write one line per API request to stderr (action, region, resource ids, answer)")
 	control := fs.Bool("control", true, "serve the control API under "+ControlPrefix+" (faults, images, request counts; see the ecstest package documentation)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: emulator --fixture FILE [--addr 127.0.0.1:0] [--tls --cert-file PATH] [--ready-file PATH] [--throttle N] [--latency D] [--control=false]")
+		fmt.Fprintln(stderr, "Usage: emulator --fixture FILE [--addr 127.0.0.1:0] [--tls --cert-file PATH] [--ready-file PATH] [--throttle N] [--latency D] [--copy-polls N] [--build-polls N] [--fail-copies-to REGION] [--log=false] [--control=false]")
 		fmt.Fprintln(stderr, "Runs a loopback ECS + STS emulator until interrupted.")
 		fs.PrintDefaults()
 	}
@@ -62,6 +65,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usage("--throttle must not be negative")
 	case *copyPolls < 0:
 		return usage("--copy-polls must not be negative")
+	case *buildPolls < 0:
+		return usage("--build-polls must not be negative")
 	case *latency < 0:
 		return usage("--latency must not be negative")
 	case *certFile != "" && !*useTLS:
@@ -78,7 +83,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// The control API is on by default here: a test that runs this process
 	// has no other way to inject faults or change images between runs.
-	srv, err := Start(f, Options{Addr: *addr, TLS: *useTLS, Control: *control})
+	opts := Options{Addr: *addr, TLS: *useTLS, Control: *control}
+	if *logRequests {
+		opts.Log = stderr
+	}
+	srv, err := Start(f, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "emulator: %v\n", err)
 		return 1
@@ -88,6 +97,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	srv.Latency(*latency)
 	srv.SetTokenLifetime(*lifetime)
 	srv.SetCopyPolls(*copyPolls)
+	srv.SetBuildPolls(*buildPolls)
+	srv.FailCopiesTo(*failCopiesTo)
 
 	info := ReadyInfo{URL: srv.URL, Endpoint: srv.Endpoint()}
 	if *control {

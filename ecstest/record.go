@@ -48,11 +48,37 @@ func (s *Server) ResetCounts() {
 	defer s.mu.Unlock()
 	s.counts = map[string]int{}
 	s.last = map[string]RecordedRequest{}
+	s.writes = nil
+}
+
+// ImageWrite is one ModifyImageAttribute request as it arrived (rejected
+// ones included), in the log of writes: what a dry run must show as
+// DryRun=true only.
+type ImageWrite struct {
+	RegionID    string `json:"region_id"`
+	ImageID     string `json:"image_id"`
+	ImageFamily string `json:"image_family,omitempty"`
+	Status      string `json:"status,omitempty"`
+	// DryRun is the DryRun parameter as sent ("" when absent).
+	DryRun string `json:"dry_run,omitempty"`
+}
+
+// Writes is the log of ModifyImageAttribute requests since the last
+// ResetCounts, in the order they arrived.
+func (s *Server) Writes() []ImageWrite {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ImageWrite(nil), s.writes...)
 }
 
 func (s *Server) record(rec RecordedRequest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if rec.Action == ActionModifyImage {
+		p := rec.Params
+		s.writes = append(s.writes, ImageWrite{RegionID: p.Get("RegionId"), ImageID: p.Get("ImageId"),
+			ImageFamily: p.Get("ImageFamily"), Status: p.Get("Status"), DryRun: p.Get("DryRun")})
+	}
 	s.counts[allKey]++
 	s.last[allKey] = rec
 	if rec.Action != "" {

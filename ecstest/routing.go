@@ -20,11 +20,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 		return
 	}
-	if isMetadataPath(r.URL.Path) {
+	if isMetadataPath(r.URL.Path) && r.URL.Host == "" {
 		s.serveMetadata(w, r)
 		return
 	}
 	requestID := newRequestID()
+	if refusal := proxyRefusal(r); refusal != nil {
+		resp := refusal.response(requestID)
+		s.logRequest(r, url.Values{}, resp)
+		writeResponse(w, resp)
+		return
+	}
 	params, perr := readParams(r)
 	action := params.Get("Action")
 	s.record(RecordedRequest{
@@ -60,6 +66,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.header.Set("Content-Type", "application/json;charset=utf-8")
 	resp.header.Set("x-acs-request-id", requestID)
+	s.logRequest(r, params, resp)
 
 	if f != nil {
 		switch f.kind {
@@ -72,6 +79,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	writeResponse(w, resp)
+}
+
+func writeResponse(w http.ResponseWriter, resp *response) {
 	for k, v := range resp.header {
 		w.Header()[k] = v
 	}
@@ -136,7 +147,7 @@ func (s *Server) route(method string, p url.Values, requestID string) *response 
 	notFound := newAPIError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
 	switch version {
 	case ecsVersion:
-		if !ecsActions[action] {
+		if !ecsActions[action] && !buildAction(action) {
 			return notFound.response(requestID)
 		}
 		c, aerr := s.authenticate(method, p)
@@ -148,6 +159,9 @@ func (s *Server) route(method string, p url.Values, requestID string) *response 
 		}
 		if !s.allows(c, action) {
 			return newAPIError(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM.").response(requestID)
+		}
+		if buildAction(action) {
+			return s.serveBuild(action, p, requestID)
 		}
 		switch action {
 		case "ModifyImageAttribute":
@@ -164,7 +178,7 @@ func (s *Server) route(method string, p url.Values, requestID string) *response 
 		}
 		return s.serveSTS(method, action, p, requestID)
 	default:
-		if ecsActions[action] || stsActions[action] {
+		if ecsActions[action] || stsActions[action] || buildAction(action) {
 			return newAPIError(400, "InvalidVersion", "Specified parameter Version is not valid.").response(requestID)
 		}
 		return notFound.response(requestID)

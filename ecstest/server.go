@@ -20,10 +20,11 @@
 // field or fault kind, missing field), 404 (unknown endpoint or image, or the
 // API is off), 405 or 409.
 //
-//	GET  /_emulator/requests         -> {"all": N, "by_action": {"DescribeImageFromFamily": N}}
+//	GET  /_emulator/requests         -> {"all": N, "by_action": {"DescribeImageFromFamily": N},
+//	                                  "writes": [{"region_id": R, "image_id": ID, "image_family": F, "status": S, "dry_run": "true"}]}
 //	POST /_emulator/reset-counts     ResetCounts
 //	POST /_emulator/faults           {"kind": K, "action": A, "n": 2, "status": 503, "code": C,
-//	                                  "delay": "2s", "retry_after": "1500ms"}
+//	                                  "delay": "2s", "retry_after": "1500ms", "skip": 1}
 //	POST /_emulator/clear-faults     ClearFaults
 //	POST /_emulator/images           {"region": R, "image": {API Image object}, "after_calls": N} -> AddImage (409 if the ImageId
 //	                                  exists); with after_calls > 0, AddImageAfter (appears after N more answers)
@@ -33,7 +34,8 @@
 // Fault kinds (FaultKind): throttle (Throttle), throttle429 (Throttle with
 // TooManyRequests), status (FailStatus; status 400-599, code optional),
 // malformed, truncated, empty, drop (the body faults and DropConnection), all
-// counted by "n" (default 1); delay (Delay, needs "delay"; "0s" removes it),
+// counted by "n" (default 1), after letting "skip" matching requests through
+// (default 0); delay (Delay, needs "delay"; "0s" removes it),
 // hang (Hang) and latency (Latency, every action, needs "delay"), which last
 // until clear-faults. "action" "" or absent means every action; fields that do
 // not apply to the kind are refused. Durations are Go duration strings.
@@ -68,6 +70,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest/internal/builderapi"
 )
 
 const (
@@ -112,6 +115,7 @@ type Server struct {
 	controlOn      bool
 	counts         map[string]int
 	last           map[string]RecordedRequest
+	writes         []ImageWrite
 	clock          func() time.Time
 	// copies are the CopyImage copies still Creating, with the
 	// DescribeImages polls naming them still to answer Creating
@@ -119,6 +123,19 @@ type Server struct {
 	copies       map[string]int
 	copyPolls    int
 	copyPollsSet bool
+	// copyIDs are the images CopyImage made; failCopies is the region
+	// whose copies end CreateFailed (build.go).
+	copyIDs    map[string]bool
+	failCopies string
+	// The Packer build's state (build.go): the VPCs, instances and the
+	// like in build; the polls a created image answers Creating; the
+	// snapshots (region/id) images were made with; share lists by image.
+	build      *builderapi.Store
+	imagePolls int
+	snapshots  map[string]bool
+	shares     map[string][]string
+	// log gets one line per API request (Options.Log).
+	log io.Writer
 }
 
 // Options configure Start.
@@ -134,6 +151,10 @@ type Options struct {
 	// directly, and a stray control call must not be able to change what a
 	// test of "exactly one request" sees. Main turns it on.
 	Control bool
+	// Log, when set, gets one line per API request: the action, its
+	// region and resource parameters, and the answer's status, code and
+	// new resource id (never a secret: no signature, key or token).
+	Log io.Writer
 }
 
 // NewServer starts a plain-HTTP emulator on 127.0.0.1 with a random port. It
@@ -183,7 +204,10 @@ func Start(f *Fixture, o Options) (*Server, error) {
 		last:           map[string]RecordedRequest{},
 		clock:          time.Now,
 		controlOn:      o.Control,
+		copyIDs:        map[string]bool{},
+		log:            o.Log,
 	}
+	s.build = builderapi.New(buildImages{s}, s.now)
 	f = f.clone()
 	for _, a := range f.Accounts {
 		s.accounts[a.AccessKeyID] = a

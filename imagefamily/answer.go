@@ -184,6 +184,12 @@ func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
 	if in.ImageFamily != "" && !c.anyFamily && !familyAgrees(c.family, in.ImageFamily) {
 		return refuse("ImageFamily", in.ImageFamily, fmt.Sprintf("the answer is for another family than the one asked for (%q)", c.family))
 	}
+	if owner, _, _ := SharedFamilyParts(c.family); owner != "" && !c.anyFamily && in.ImageOwnerId != 0 && !sameAccount(owner, in.ImageOwnerId) {
+		// A family named by its owner (acs:<uid>:<family>) answered with
+		// another account's image: whatever the server meant, it is not the
+		// image that was asked for.
+		return refuse("ImageOwnerId", strconv.FormatInt(in.ImageOwnerId, 10), fmt.Sprintf("the family names its owner, account %s, and the answer's image belongs to another account", owner))
+	}
 	if in.Status != "" && in.Status != "Available" && !c.anyStatus {
 		return refuse("Status", in.Status, "DescribeImageFromFamily returns only Available images")
 	}
@@ -281,6 +287,13 @@ func familyAgrees(asked, answered string) bool {
 		}
 	}
 	return false
+}
+
+// sameAccount: the account id a family names (digits, perhaps with
+// leading zeros) is id.
+func sameAccount(named string, id int64) bool {
+	n, err := strconv.ParseInt(named, 10, 64)
+	return err == nil && n == id
 }
 
 // parseAPITime accepts the forms ECS uses for CreationTime.

@@ -83,6 +83,10 @@ func faultRequest(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow) (Requ
 		a, b := stsKeys(t, srv), stsKeys(t, srv)
 		sts(a.ID, a.Secret, b.Token)
 		secrets = append(secrets, a.Secret, a.Token, b.Secret, b.Token)
+	case ecstest.CredReadOnly:
+		r.Credentials.AccessKeyID, r.Credentials.AccessKeySecret = ecstest.ReadOnlyKeyID, ecstest.ReadOnlyKeySecret
+	case ecstest.CredNoWrite:
+		r.Credentials.AccessKeyID, r.Credentials.AccessKeySecret = ecstest.NoWriteKeyID, ecstest.NoWriteKeySecret
 	case ecstest.CredOIDC:
 		good := fakeJWT(map[string]any{"aud": "sts.aliyuncs.com", "sub": "repo:o/r:ref:refs/heads/main", "exp": time.Now().Add(time.Hour).Unix()})
 		r.Credentials = Credentials{OIDCRoleARN: oidcRole, OIDCProviderARN: oidcProv, OIDCToken: good,
@@ -115,50 +119,68 @@ var outcomeClass = map[ecstest.FaultOutcome]error{
 	ecstest.FaultNetwork:    ErrNetwork,
 	ecstest.FaultTimeout:    ErrTimeout,
 	ecstest.FaultAuthFailed: ErrAuthFailed,
+	// Only the lifecycle's rows (LifecycleFaultRows).
+	ecstest.FaultAccessDenied: ErrAccessDenied,
 }
 
 func TestFaultMatrix(t *testing.T) {
 	srv := emulator(t)
 	for _, row := range ecstest.FaultRows() {
 		t.Run(row.Name, func(t *testing.T) {
-			srv.ClearFaults()
-			srv.SetTokenLifetime(0)
-			t.Cleanup(srv.ClearFaults)
-			r, extra := faultRequest(t, srv, row)
-			srv.Inject(row.Faults...)
-			srv.ResetCounts() // after the row's credentials, which may come from STS
-			var retries atomic.Int32
-			r.Retry.OnRetry = func(RetryNotice) { retries.Add(1) }
-			start := time.Now()
-			img, err := Resolve(context.Background(), r)
-			elapsed := time.Since(start)
-			t.Logf("%v after %v: %v", img.ImageID, elapsed.Round(time.Millisecond), err)
-			checkRow(t, row, img, err, elapsed)
-			if got := int(retries.Load()); got != row.Retries {
-				t.Errorf("%d retries reported, want %d", got, row.Retries)
-			}
-			for action, want := range row.Requests {
-				if got := srv.Requests(action); got != want {
-					t.Errorf("the emulator saw %d %q requests, want %d", got, action, want)
+			runFaultRow(t, srv, row, func(r Request) error {
+				img, err := Resolve(context.Background(), r)
+				if err == nil && img.ImageID != wantNewest {
+					t.Fatalf("want success with %s, got %q", wantNewest, img.ImageID)
 				}
-			}
-			if err != nil {
-				// The signature of a request that never got an answer can
-				// be replayed until its timestamp expires: it is as
-				// sensitive as the token it was made with.
-				sig := srv.LastRequest(describe).Params.Get("Signature")
-				secretscan.New(demoSecret, deniedSec, ecstest.FaultWrongSecret, r.Credentials.AccessKeySecret,
-					r.Credentials.SecurityToken, r.Credentials.OIDCToken, sig).Add(extra...).Check(t, "error", err.Error())
-			}
+				return err
+			})
 		})
 	}
 }
 
-func checkRow(t *testing.T, row ecstest.FaultRow, img Image, err error, elapsed time.Duration) {
+// runFaultRow runs one row through do (the front's call of the core) and
+// checks the error class, the message, the retries reported, the requests
+// the emulator saw and that no secret is in the message.
+func runFaultRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, do func(Request) error) {
+	t.Helper()
+	srv.ClearFaults()
+	srv.SetTokenLifetime(0)
+	t.Cleanup(srv.ClearFaults)
+	r, extra := faultRequest(t, srv, row)
+	srv.Inject(row.Faults...)
+	srv.ResetCounts() // after the row's credentials, which may come from STS
+	var retries atomic.Int32
+	r.Retry.OnRetry = func(RetryNotice) { retries.Add(1) }
+	start := time.Now()
+	err := do(r)
+	elapsed := time.Since(start)
+	t.Logf("after %v: %v", elapsed.Round(time.Millisecond), err)
+	checkRow(t, row, err, elapsed)
+	if got := int(retries.Load()); got != row.Retries {
+		t.Errorf("%d retries reported, want %d", got, row.Retries)
+	}
+	for action, want := range row.Requests {
+		if got := srv.Requests(action); got != want {
+			t.Errorf("the emulator saw %d %q requests, want %d", got, action, want)
+		}
+	}
+	if err != nil {
+		// The signature of a request that never got an answer can
+		// be replayed until its timestamp expires: it is as
+		// sensitive as the token it was made with.
+		for _, action := range []string{describe, ecstest.ActionDescribeImages, ecstest.ActionModifyImage} {
+			extra = append(extra, srv.LastRequest(action).Params.Get("Signature"))
+		}
+		secretscan.New(demoSecret, deniedSec, ecstest.FaultWrongSecret, ecstest.ReadOnlyKeySecret, ecstest.NoWriteKeySecret,
+			r.Credentials.AccessKeySecret, r.Credentials.SecurityToken, r.Credentials.OIDCToken).Add(extra...).Check(t, "error", err.Error())
+	}
+}
+
+func checkRow(t *testing.T, row ecstest.FaultRow, err error, elapsed time.Duration) {
 	t.Helper()
 	if row.Outcome == ecstest.FaultFound {
-		if err != nil || img.ImageID != wantNewest {
-			t.Fatalf("want success, got %q, %v", img.ImageID, err)
+		if err != nil {
+			t.Fatalf("want success, got %v", err)
 		}
 	} else {
 		class := outcomeClass[row.Outcome]

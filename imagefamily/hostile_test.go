@@ -22,7 +22,7 @@ const hostileSecret = "hostile-secret-MUST-NOT-LEAK-0001"
 
 func hostileRequest(h *ecstest.HostileServer) Request {
 	return Request{
-		Region: hangzhou, Family: webBase,
+		Region: hangzhou, Family: h.Family(),
 		Credentials: Credentials{AccessKeyID: "LTAIHOSTILE0001", AccessKeySecret: hostileSecret,
 			Getenv: envFunc(nil), HomeDir: "/nonexistent"},
 		Endpoint:  h.Endpoint(),

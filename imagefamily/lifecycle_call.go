@@ -107,8 +107,8 @@ type imagesAnswer struct {
 	Images    []imageState
 }
 
-// checkImagesAnswer reads a DescribeImages answer: every image's id has an
-// image id's shape, its Status is one of the API's, its family is the one
+// checkImagesAnswer reads a DescribeImages answer: its RegionId, when
+// there, is the region asked; every image's id has an image id's shape, its Status is one of the API's, its family is the one
 // filtered on (when there was a filter), and its ids are among those asked
 // for (when there was an id filter).
 func checkImagesAnswer(c answerCheck, body []byte, ids []string, statuses []string) (imagesAnswer, error) {
@@ -117,7 +117,8 @@ func checkImagesAnswer(c answerCheck, body []byte, ids []string, statuses []stri
 		return imagesAnswer{}, err
 	}
 	var a struct {
-		TotalCount *int `json:"TotalCount"`
+		RegionId   *string `json:"RegionId"`
+		TotalCount *int    `json:"TotalCount"`
 		Images     *struct {
 			Image []json.RawMessage `json:"Image"`
 		} `json:"Images"`
@@ -127,6 +128,11 @@ func checkImagesAnswer(c answerCheck, body []byte, ids []string, statuses []stri
 	}
 	if a.TotalCount == nil || a.Images == nil {
 		return imagesAnswer{}, c.refuseUnquoted("body", "a DescribeImages answer has TotalCount and Images.Image", requestID)
+	}
+	// An answer for another region is about other images: a proxy or
+	// mirror that mixes regions up must not decide what is changed here.
+	if a.RegionId != nil && *a.RegionId != c.op.Region {
+		return imagesAnswer{}, c.refuse("RegionId", *a.RegionId, "the answer is for another region than the one asked for, "+c.op.Region, requestID)
 	}
 	out := imagesAnswer{RequestID: requestID, Total: *a.TotalCount}
 	check := c

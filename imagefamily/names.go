@@ -128,6 +128,37 @@ func MessageLines(err error) []string {
 	return []string{msg}
 }
 
+// AttributeNames are the snake_case names of the core's settings that the
+// HCL fronts share: the Packer data source's attributes (the official
+// alicloud builder's names where it has the setting) and the query keys of
+// the CLI's terraform-external, so that one set of variables feeds Packer
+// and Terraform. Like the field table's Name (fields.go), they are kept
+// once, here. A fresh copy each call.
+func AttributeNames() map[string]string {
+	return map[string]string{
+		"image family":      "image_family",
+		"region":            "region",
+		"endpoint":          "custom_endpoint_ecs",
+		"STS endpoint":      "sts_endpoint",
+		"timeout":           "timeout",
+		"max attempts":      "max_attempts",
+		"access key id":     "access_key",
+		"access key secret": "secret_key",
+		"security token":    "security_token",
+		"profile":           "profile",
+		"profile file":      "shared_credentials_file",
+		"role ARN":          "ram_role_arn",
+		"role session name": "ram_session_name",
+		"ECS RAM role name": "ram_role_name",
+		"architecture":      "architecture",
+		"os type":           "os_type",
+		"max age":           "max_age",
+		"owners":            "owners",
+		"wait":              "wait_timeout",
+		"newer than":        "newer_than",
+	}
+}
+
 // libraryNames name the settings of a Request, for callers of the package
 // (and for the fronts' settings they have no name for).
 var libraryNames = Names{Front: FrontLib, Settings: map[string]string{

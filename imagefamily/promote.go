@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +57,13 @@ type RegionOutcome struct {
 	Outcome Outcome
 	// Changes are the attribute changes made (or, in a dry run, that would
 	// be made), such as `ImageFamily "" -> "web-base"` or `Status Deprecated
-	// -> Available`; empty when nothing changed.
+	// -> Available`; empty when nothing changed or the write failed.
 	Changes []string
+	// Changed: the Changes were made (ModifyImageAttribute answered
+	// success; never in a dry run). With Failed, the read back failed after
+	// the write: Err is then an *UnconfirmedError saying what was changed,
+	// which a front must show, since the image did change.
+	Changed bool
 	// Resolves is the image the family resolves to in the region after the
 	// operation (read back), "" for none.
 	Resolves string
@@ -116,6 +122,44 @@ func (e *LifecycleError) Error() string {
 }
 
 func (e *LifecycleError) Is(target error) bool { return target == e.class }
+
+// UnconfirmedError is a region's failure after its change was made:
+// ModifyImageAttribute answered success, but the read back
+// (DescribeImageFromFamily) failed, so what the family resolves to now is
+// not known. Its message says exactly what was changed and how to confirm
+// it; Err is the read back's error, whose class (errors.Is) it keeps.
+type UnconfirmedError struct {
+	Region, ImageID string
+	// Command is "promote" or "rollback".
+	Command string
+	// Changes are the changes made (RegionOutcome.Changes, escaped).
+	Changes []string
+	Err     error
+}
+
+func (e *UnconfirmedError) Error() string {
+	what, confirm := "status set", "look the family up (resolve) to confirm what it resolves to now; a rollback run again finds it moved and changes nothing"
+	for _, c := range e.Changes {
+		if strings.HasPrefix(c, "ImageFamily ") {
+			what = "family set"
+		}
+	}
+	if e.Command == "promote" {
+		confirm = "run promote again to confirm (it changes nothing where the change holds)"
+	}
+	return fmt.Sprintf("%s: %s on %s (%s), but reading back failed: %v; %s", safetext.Terminal(e.Region), what,
+		safetext.Excerpt(e.ImageID, 128), strings.Join(e.Changes, ", "), e.Err, confirm)
+}
+
+func (e *UnconfirmedError) Unwrap() error { return e.Err }
+
+// unconfirmed marks o as a failure of the read back after its change was
+// made.
+func (o *RegionOutcome) unconfirmed(command string, err error) RegionOutcome {
+	o.Outcome = Failed
+	o.Err = &UnconfirmedError{Region: o.Region, ImageID: o.ImageID, Command: command, Changes: o.Changes, Err: err}
+	return *o
+}
 
 // Promote makes each named image a live member of the family in its region,
 // all regions in one wave (up to DefaultConcurrency at once): it waits for
@@ -200,14 +244,18 @@ func (s *session) promote(ctx context.Context, region, id string, dryRun bool) R
 			o.RequestID = rid
 		}
 		if err != nil {
+			o.Changes = nil
 			return fail(err)
 		}
+		o.Changed = !dryRun
 	}
 	now, err := s.resolveOnce(ctx, region)
 	var nf *NotFoundError
 	switch {
 	case errors.As(err, &nf):
 		o.RequestID = nf.RequestID
+	case err != nil && o.Changed:
+		return o.unconfirmed("promote", err)
 	case err != nil:
 		return fail(err)
 	default:

@@ -299,3 +299,45 @@ func TestLifecycleECSEndpointFromEnvironment(t *testing.T) {
 		t.Fatalf("ValidateRollback = %v", err)
 	}
 }
+
+// A copy that ends CreateFailed while promote waits for it is a terminal
+// failure, seen at the first poll that shows it, not a wait until the
+// deadline; that region is left untouched and the others are promoted.
+func TestPromoteWaitStopsAtCreateFailed(t *testing.T) {
+	srv := emulator(t)
+	srv.SetCopyPolls(2)
+	srv.FailCopiesTo(beijing)
+	sh := srv.CopyImage(hangzhou, wantNewest, shanghai)
+	bj := srv.CopyImage(hangzhou, wantNewest, beijing)
+	req := promoteReq(srv, map[string]string{shanghai: sh, beijing: bj})
+	req.Wait = time.Hour
+	var mu sync.Mutex
+	polls := map[string]int{}
+	req.OnProgress = func(p WaitProgress) { mu.Lock(); polls[p.Region]++; mu.Unlock() }
+	out, err := Promote(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 || out[0].Region != beijing || out[1].Region != shanghai {
+		t.Fatalf("%+v", out)
+	}
+	failed := out[0]
+	var le *LifecycleError
+	if failed.Outcome != Failed || !errors.As(failed.Err, &le) || !strings.Contains(failed.Err.Error(), "CreateFailed") ||
+		!strings.Contains(failed.Err.Error(), "can never become Available") || strings.Contains(failed.Err.Error(), "after waiting") {
+		t.Fatalf("the failed copy: %+v", failed)
+	}
+	// Two polls see Creating (the copy's polls), the third CreateFailed.
+	if polls[beijing] != 2 {
+		t.Errorf("%d progress lines in %s, want 2: the wait went on after CreateFailed", polls[beijing], beijing)
+	}
+	if f, st := familyOf(t, srv, beijing, bj); f != "" || st != "CreateFailed" {
+		t.Errorf("the failed copy was changed: family %q, status %s", f, st)
+	}
+	if n := srv.Requests("ModifyImageAttribute"); n != 1 {
+		t.Errorf("%d ModifyImageAttribute calls, want 1 (the other region's)", n)
+	}
+	if o := out[1]; o.Outcome != Promoted || o.Resolves != sh {
+		t.Errorf("the other region: %+v", o)
+	}
+}

@@ -116,10 +116,10 @@ func (s *session) rollback(ctx context.Context, region, id string, allowEmpty, d
 		o.Outcome, o.Resolves = WouldRollBack, next
 		return o
 	}
+	o.Changed = true
 	now, err = resolves(ctx)
 	if err != nil {
-		o.Err = err
-		return o
+		return o.unconfirmed("rollback", err)
 	}
 	o.Resolves = now
 	if now == id {

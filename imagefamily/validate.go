@@ -350,7 +350,7 @@ func (g Guards) validate() error {
 	if g.MaxAge < 0 {
 		return &ValidationError{Field: "max age", Value: g.MaxAge.String(), Rule: "it must be positive"}
 	}
-	return nil
+	return validateOwners(g.Owners)
 }
 
 // maxAgeDays is the most days a time.Duration holds (about 292 years).

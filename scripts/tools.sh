@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds the real clients the end-to-end tests drive (Packer, act, GoReleaser)
+# Builds the real clients the end-to-end tests drive (Packer, act, GoReleaser,
+# and the official Alibaba Cloud Packer plugin packer-plugin-alicloud, whose
+# alicloud-ecs builder runs against our emulator)
 # from the Go module proxy, at exact versions, and caches the binaries outside
 # the repository so later runs reuse them. The proxy here refuses version lists,
 # so `go install pkg@version` cannot be used; we build from the module directory.
 #
-# Usage: scripts/tools.sh [packer|act|goreleaser ...]   (default: all)
+# Usage: scripts/tools.sh [packer|act|goreleaser|packer-plugin-alicloud ...]
+# (default: all; "alicloud" is short for packer-plugin-alicloud)
 # Prints nothing on success except build notes on stderr; the binaries land in
 # $TOOLS_BIN (default $HOME/.cache/alicloud-image-family/tools/bin).
 set -euo pipefail
@@ -12,6 +15,7 @@ set -euo pipefail
 PACKER_VERSION=${PACKER_VERSION:-v1.15.1}
 ACT_VERSION=${ACT_VERSION:-v0.2.89}
 GORELEASER_VERSION=${GORELEASER_VERSION:-v2.15.1}
+ALICLOUD_PLUGIN_VERSION=${ALICLOUD_PLUGIN_VERSION:-v1.1.2}
 
 cache=${TOOLS_CACHE:-$HOME/.cache/alicloud-image-family/tools}
 bin=${TOOLS_BIN:-$cache/bin}
@@ -38,12 +42,15 @@ build() {
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(packer act goreleaser)
+[ ${#want[@]} -gt 0 ] || want=(packer act goreleaser packer-plugin-alicloud)
 for t in "${want[@]}"; do
   case "$t" in
     packer) build packer github.com/hashicorp/packer "$PACKER_VERSION" ;;
     act) build act github.com/nektos/act "$ACT_VERSION" ;;
     goreleaser) build goreleaser github.com/goreleaser/goreleaser/v2 "$GORELEASER_VERSION" ;;
+    # Installed into Packer by the tests with `packer plugins install --path`,
+    # which names it packer-plugin-alicloud_v1.1.2_x5.0_<os>_<arch> itself.
+    alicloud | packer-plugin-alicloud) build packer-plugin-alicloud github.com/hashicorp/packer-plugin-alicloud "$ALICLOUD_PLUGIN_VERSION" ;;
     *) echo "tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done

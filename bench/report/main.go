@@ -16,7 +16,10 @@
 //
 // Sections: the CLI vs the smallest SDK program (bench/sdkmin) and the
 // aliyun CLI when installed; the data source inside `packer build`; the
-// action step under act; fan-out over 30 regions; memory against hostile
+// action step under act; fan-out over 30 regions; promote across 30 regions
+// (-only promote measures that section alone and replaces it in the
+// report); a base build with the official alicloud builder (-only
+// base-build); memory against hostile
 // endpoints; peak memory of each binary; binary sizes. Packer and act come
 // from PACKER / ACT, CI_TOOLS_BIN, the tools cache of scripts/tools.sh or
 // PATH; a section whose tool is missing is skipped and the report says so.
@@ -75,15 +78,25 @@ func main() {
 	flag.IntVar(&r.actSource, "act-source-runs", envInt("ACT_SOURCE_RUNS", 5), "act runs building the action from source (ACT_SOURCE_RUNS)")
 	flag.IntVar(&r.fanout, "fanout-runs", envInt("FANOUT_RUNS", 20), "runs per fan-out command (FANOUT_RUNS)")
 	flag.IntVar(&r.hostile, "hostile-runs", envInt("HOSTILE_RUNS", 10), "runs per hostile row and program (HOSTILE_RUNS)")
+	only := flag.String("only", "", "measure only this `section` (promote, base-build) and replace it in the report at -o, the rest kept as it is")
 	flag.Parse()
-	if flag.NArg() > 0 || *scale <= 0 {
+	if flag.NArg() > 0 || *scale <= 0 || (*only != "" && (*only != "promote" && *only != "base-build" || *out == "-")) {
 		flag.Usage()
 		os.Exit(2)
 	}
 	for _, p := range []*int{&r.cli, &r.packer, &r.act, &r.actSource, &r.fanout, &r.hostile} {
 		*p = max(2, int(math.Round(float64(*p)**scale)))
 	}
-	code, err := report(*out, r)
+	var code int
+	var err error
+	switch *only {
+	case "promote":
+		err = reportPromote(*out, r)
+	case "base-build":
+		err = reportBaseBuild(*out, r)
+	default:
+		code, err = report(*out, r)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -128,8 +141,17 @@ func report(out string, r runs) (int, error) {
 		return 0, err
 	}
 	skipped(rep.packer == nil, "packer build", rep.packerSkip)
+	logf("base build (%d runs each)", b.baseBuildRuns())
+	if rep.baseBuild, rep.baseBuildSkip, err = b.measureBaseBuild(); err != nil {
+		return 0, err
+	}
+	skipped(rep.baseBuild == nil, "base build", rep.baseBuildSkip)
 	logf("fan-out (%d runs each)", r.fanout)
 	if rep.fanout, err = b.measureFanout(); err != nil {
+		return 0, err
+	}
+	logf("promote (%d runs each)", r.fanout)
+	if rep.promote, err = b.measurePromote(); err != nil {
 		return 0, err
 	}
 	logf("hostile endpoints (%d runs per row and program)", r.hostile)
@@ -173,6 +195,28 @@ func report(out string, r runs) (int, error) {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// reportPromote measures the promote section alone and splices it into the
+// report at out (after the fan-out section when it has none yet).
+func reportPromote(out string, r runs) error {
+	b, cleanup, err := setup(r)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	logf("promote (%d runs each)", r.fanout)
+	rep := &reportData{runs: r}
+	if rep.promote, err = b.measurePromote(); err != nil {
+		return err
+	}
+	var w strings.Builder
+	renderPromote(func(format string, a ...any) { fmt.Fprintf(&w, format+"\n", a...) }, rep)
+	if err := spliceSection(out, "## Promote across regions", "## Memory against a hostile endpoint", w.String()); err != nil {
+		return err
+	}
+	logf("replaced the promote section of %s", out)
+	return nil
 }
 
 // setup builds the measured binaries as releases are built (-trimpath -s -w,

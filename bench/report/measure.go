@@ -23,6 +23,9 @@ type command struct {
 	combined bool
 	// check judges a run's stdout and exit code; nil means "exit 0".
 	check func(stdout []byte, exit int) error
+	// prepare, when set, runs (untimed, checked) before every run of the
+	// command: it puts back the state the command changes.
+	prepare *command
 }
 
 // sample is one run: wall time, the kernel's peak RSS at exit (wait4's
@@ -45,6 +48,11 @@ type series struct {
 // sample and stdout; a failed check (or a program that could not start) is
 // an error that quotes stderr.
 func (b *bench) run(c command) (sample, []byte, error) {
+	if c.prepare != nil {
+		if _, _, err := b.run(*c.prepare); err != nil {
+			return sample{}, nil, err
+		}
+	}
 	result := filepath.Join(b.work, "rusage.out")
 	_ = os.Remove(result)
 	cmd := exec.Command(b.rusage, append([]string{result}, c.argv...)...)

@@ -17,15 +17,18 @@ type reportData struct {
 	elapsed                 time.Duration
 	netns                   bool
 
-	cli        *cliResult
-	packer     *packerResult
-	packerSkip string
-	act        *actResult
-	actSkip    string
-	fanout     *fanoutResult
-	hostile    *hostileResult
-	shapes     *shapeResult
-	sizes      struct{ cli, plugin, sdkmin int64 }
+	cli           *cliResult
+	packer        *packerResult
+	packerSkip    string
+	act           *actResult
+	actSkip       string
+	fanout        *fanoutResult
+	promote       *promoteResult
+	baseBuild     *baseBuildResult
+	baseBuildSkip string
+	hostile       *hostileResult
+	shapes        *shapeResult
+	sizes         struct{ cli, plugin, sdkmin int64 }
 }
 
 // ratio is a/b as "1.23x" ("n/a" when b is 0).
@@ -81,6 +84,8 @@ func render(r *reportData) string {
 	renderPacker(p, r)
 	renderAct(p, r)
 	renderFanout(p, r)
+	renderPromote(p, r)
+	renderBaseBuild(p, r)
 	renderHostile(p, r)
 	renderShapes(p, r)
 	renderMemory(p, r)

@@ -126,7 +126,8 @@ func TestChecksAndParsers(t *testing.T) {
 }
 
 // fixedReport is a report with fixed measurements: the CLI 50 ms vs sdkmin
-// 40 ms, Packer and act skipped, fan-out 300/600 ms vs 200 ms.
+// 40 ms, Packer and act skipped, fan-out 300/600 ms vs 200 ms, promote
+// 520 ms vs 400 ms.
 func fixedReport() *reportData {
 	r := &reportData{date: "2026-12-02", goVersion: "go1.26.8", goarch: "amd64", loadStart: "0.50 0.40 0.30",
 		loadEnd: "1.00 0.90 0.80", elapsed: 125 * time.Second, netns: true,
@@ -138,6 +139,7 @@ func fixedReport() *reportData {
 		actSkip:    "act v0.2.89 not found",
 		fanout: &fanoutResult{one: ser("1", []float64{200, 200}), all: ser("30", []float64{300, 300}, 20480, 21504),
 			c8: ser("c8", []float64{600, 600})},
+		promote: &promoteResult{one: ser("1", []float64{400, 400}), all: ser("30", []float64{520, 520}, 20480, 19456)},
 		hostile: &hostileResult{maxResponseKiB: 1024, rows: []hostileRow{
 			{name: "well-formed answer (baseline)", cli: ser("cli", []float64{50, 50}, 14336, 14336)},
 			{name: "endless chunked 200 body", cli: ser("cli", []float64{100, 100}, 16384, 17408)},
@@ -173,6 +175,9 @@ func TestRender(t *testing.T) {
 		"| well-formed answer (baseline) | 14.0 MiB | 1.00x | 14.0 MiB | 0 | 50 ms | 14.0 MiB (exit 0) |",
 		"| endless chunked 200 body | 17.0 MiB | 1.21x | 16.5 MiB | 1 | 100 ms | not run: it would read until the server stops |",
 		"Peak memory of the 30-region resolve at the default settings (max RSS of 2): 21.0 MiB.",
+		"## Promote across regions\n",
+		"| 30 regions, default settings | 1.30x | 520.0 ms ± 0.0 | 520.0 ms |",
+		"Target (30 regions within 1.5x one region, means): met. Peak memory of the 30-region promote (max RSS of 2): 20.0 MiB.",
 		"| `packer-plugin-alicloud-image-family`, `packer` | `packer build` | skipped | packer v1.15.1 not found |",
 		"| `packer-plugin-alicloud-image-family` | 36.0 MiB | 6.00x |",
 	} {
@@ -223,5 +228,36 @@ func TestRenderPackerAndAct(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("report:\n%s", out)
+	}
+}
+
+func TestSpliceSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.md")
+	doc := "# B\n\n## Fan-out\n\nf\n\n## Memory against a hostile endpoint\n\nm\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, section := range []string{"## Promote across regions\n\nv1\n\n", "## Promote across regions\n\nv2\n\n"} {
+		if err := spliceSection(path, "## Promote across regions", "## Memory against a hostile endpoint", section); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := os.ReadFile(path)
+	if want := "# B\n\n## Fan-out\n\nf\n\n## Promote across regions\n\nv2\n\n## Memory against a hostile endpoint\n\nm\n"; string(got) != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestOutcomeLines(t *testing.T) {
+	check := outcomeLines("promoted", 2)
+	out := []byte("bench-region-1\tpromoted\tm-benchregion1\nbench-region-2\tpromoted\tm-benchregion2\n")
+	if err := check(out, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(out, 4); err == nil {
+		t.Fatal("exit 4 accepted")
+	}
+	if err := check([]byte("bench-region-1\talready\tm-benchregion1\nbench-region-2\tpromoted\tm-benchregion2\n"), 0); err == nil {
+		t.Fatal("an unchanged region accepted")
 	}
 }

@@ -117,7 +117,7 @@ func cliBadInputs() []badInputRow {
 		{name: "max attempts not a number", args: withFamily("--max-attempts", "five"), frags: []string{`--max-attempts "five"`, "a whole number"}},
 		{name: "concurrency 65", args: withFamily("--concurrency", "65"), frags: []string{`invalid --concurrency "65"`, "from 1 to 64"}},
 		{name: "concurrency negative", args: withFamily("--concurrency", "-1"), frags: []string{"--concurrency", "or 0 for every region at once"}},
-		{name: "output format", args: withFamily("--output", "xml"), frags: []string{`invalid --output "xml"`, "id, json or text"}},
+		{name: "output format", args: withFamily("--output", "xml"), frags: []string{`invalid --output "xml"`, "id, json, text or dotenv"}},
 		// Credential settings.
 		{name: "two credential sources", args: withFamily("--profile", "ci", "--ram-role-name", "reader"), frags: []string{"credentials", "set only one credential source", "assume it with --role-arn"}},
 		// The aliyun CLI profile, read before the region is looked for
@@ -163,6 +163,11 @@ func cliBadInputs() []badInputRow {
 		{name: "architecture empty", args: withFamily("--architecture", ""), frags: []string{`--architecture ""`, "it is empty"}},
 		{name: "max age of too many days", args: withFamily("--max-age", "999999999d"), frags: []string{"--max-age", "it must be at most 106751d"}},
 		{name: "max age overflowing a duration", args: withFamily("--max-age", "99999999999h"), frags: []string{"--max-age", `a duration such as "720h"`}},
+		{name: "owners unknown alias", args: withFamily("--owners", "self,me"), frags: []string{`invalid --owners "me"`, "self, system, others or marketplace"}},
+		{name: "owners account id zero", args: withFamily("--owners", "0"), frags: []string{`invalid --owners "0"`, "account id"}},
+		{name: "owners account id over an int64", args: withFamily("--owners", "99999999999999999999"), frags: []string{`invalid --owners "99999999999999999999"`}},
+		{name: "owners only separators", args: withFamily("--owners", ", ,"), frags: []string{`invalid --owners ", ,"`}},
+		{name: "owners empty", args: withFamily("--owners="), frags: []string{`--owners ""`, "it is empty: give a value, or leave --owners out"}},
 		// Drift (--expect, --expect-file).
 		{name: "expect empty", args: withFamily("--expect", ""), frags: []string{`--expect ""`, "it is empty: give a value, or leave --expect out"}},
 		{name: "expect only separators", args: withFamily("--expect", " , "), frags: []string{"--expect", "give REGION=IMAGE_ID pairs"}},

@@ -118,7 +118,15 @@ func runCLI(t *testing.T, e *emulatorProcess, env map[string]string, args ...str
 // runBinary is runCLI with another build of the CLI.
 func runBinary(t *testing.T, bin string, e *emulatorProcess, env map[string]string, args ...string) run {
 	t.Helper()
+	return runBinaryInput(t, bin, e, env, "", args...)
+}
+
+// runBinaryInput is runBinary with stdin; the secrets of a JSON query on
+// stdin (secret_key, security_token) are scanned for as well.
+func runBinaryInput(t *testing.T, bin string, e *emulatorProcess, env map[string]string, stdin string, args ...string) run {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_PROXY=127.0.0.1,localhost", "SSL_CERT_FILE=" + e.CertFile}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -138,6 +146,13 @@ func runBinary(t *testing.T, bin string, e *emulatorProcess, env map[string]stri
 	// Every secret the run was given, wherever it came from, plus the
 	// fixture's secrets, in every encoding a server message could echo.
 	scan := secretscan.New(demoSecret, "demo-secret-NOT-A-REAL-SECRET-0002", "wrong-secret-value-xyz")
+	var query map[string]any // a terraform-external query: its secrets too
+	_ = json.Unmarshal([]byte(stdin), &query)
+	for k, v := range query {
+		if s, ok := v.(string); ok && s != "" && (strings.Contains(k, "secret") || strings.Contains(k, "token")) {
+			scan.Add(s)
+		}
+	}
 	for k, v := range env {
 		if strings.Contains(k, "SECRET") || (strings.Contains(k, "TOKEN") && !strings.HasSuffix(k, "_FILE")) {
 			scan.Add(v)

@@ -127,34 +127,48 @@ func TestFaultMatrixCLI(t *testing.T) {
 			if row.ExitCode() != exitOK && (r.stdout != "" || !strings.Contains(r.stderr, row.Fragment)) {
 				t.Errorf("stdout %q, stderr lacks %q", r.stdout, row.Fragment)
 			}
-			var retries []string
-			for _, l := range strings.Split(r.stderr, "\n") {
-				if retryLine.MatchString(l) {
-					retries = append(retries, l)
-				}
-			}
-			if len(retries) != row.Retries {
-				t.Errorf("%d retry lines on stderr, want %d", len(retries), row.Retries)
-			}
-			if row.Within > 0 && r.elapsed > row.Within+processStartAllowance {
-				t.Errorf("took %v, want at most %v", r.elapsed, row.Within+processStartAllowance)
-			}
-			counts, err := e.Control.Requests()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for action, want := range row.Requests {
-				got := counts.ByAction[action]
-				if action == "" {
-					got = counts.All
-				}
-				if got != want {
-					t.Errorf("the emulator saw %d %q requests, want %d", got, action, want)
-				}
-			}
+			checkFaultRowRun(t, e, row, r)
 		})
 	}
 	e.Control.ClearFaults()
+}
+
+// checkFaultRowRun checks what every fault row states about a run of the
+// binary: the retry lines, the time bound and the requests the emulator saw
+// by action ("" for all); it returns the emulator's counts.
+func checkFaultRowRun(t *testing.T, e *emulatorProcess, row ecstest.FaultRow, r run) ecstest.RequestCounts {
+	t.Helper()
+	if n := retryLines(r.stderr); n != row.Retries {
+		t.Errorf("%d retry lines on stderr, want %d", n, row.Retries)
+	}
+	if row.Within > 0 && r.elapsed > row.Within+processStartAllowance {
+		t.Errorf("took %v, want at most %v", r.elapsed, row.Within+processStartAllowance)
+	}
+	counts, err := e.Control.Requests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for action, want := range row.Requests {
+		got := counts.ByAction[action]
+		if action == "" {
+			got = counts.All
+		}
+		if got != want {
+			t.Errorf("the emulator saw %d %q requests, want %d", got, action, want)
+		}
+	}
+	return counts
+}
+
+// retryLines counts the "retrying" lines on stderr.
+func retryLines(stderr string) int {
+	n := 0
+	for _, l := range strings.Split(stderr, "\n") {
+		if retryLine.MatchString(l) {
+			n++
+		}
+	}
+	return n
 }
 
 // tlsPeek is a TCP proxy in front of the emulator that records whether each

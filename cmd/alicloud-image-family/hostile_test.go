@@ -2,10 +2,13 @@ package main
 
 // The CLI's runner of the hostile-endpoint table (ecstest.HostileRows): every
 // row through the real binary, in each output mode, for one region and for
-// two. Each run states the exit code (never 2, never a Go panic), that stdout
-// holds exactly the result or nothing, that stderr names the problem in a
+// two; and of the lifecycle's rows (ecstest.LifecycleHostileRows) through
+// promote and rollback. Each run states the exit code (never 2, never a Go
+// panic), that stdout holds exactly the result or nothing (promote and
+// rollback: the outcome per region), that stderr names the problem in a
 // bounded amount of printable text where nothing forged starts a line, that
-// the signed request never shows, and how many requests each listener saw;
+// no control character and never the signed request shows, how many
+// requests each listener saw and (lifecycle) how many writes were taken;
 // forged text holding the GitHub runner's legacy command prefix "##[" shows
 // nowhere in a line but in the exact --output text.
 
@@ -14,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -59,6 +63,50 @@ func TestHostileEndpointsCLI(t *testing.T) {
 	}
 }
 
+// lifecycleHostileModes are the output sinks of promote and rollback:
+// stdout as text and as JSON, stderr checked in both.
+var lifecycleHostileModes = []hostileMode{
+	{"text", "text", []string{"cn-hangzhou"}},
+	{"json", "json", []string{"cn-hangzhou"}},
+}
+
+// The lifecycle's hostile rows (ecstest.LifecycleHostileRows; the core runs
+// them all) through the binary's promote and rollback, by the same runner:
+// for each command, call and outcome class, the row planting the most, in
+// each output sink. Besides what every row is checked for, the endpoint
+// took exactly the row's writes (nothing changed where the row fails).
+func TestLifecycleHostileEndpointsCLI(t *testing.T) {
+	cliBinary(t)
+	picked := map[string]ecstest.HostileRow{}
+	var order []string
+	for _, row := range ecstest.LifecycleHostileRows() {
+		class := row.Command + "/" + row.Action + "/" + row.Outcome.String()
+		prev, seen := picked[class]
+		if !seen {
+			order = append(order, class)
+		}
+		if !seen || len(row.Forged) > len(prev.Forged) {
+			picked[class] = row
+		}
+	}
+	planted := map[string]bool{}
+	for _, class := range order {
+		row := picked[class]
+		for _, f := range row.Forged {
+			planted["##["] = planted["##["] || strings.Contains(f, "##[")
+			planted["::"] = planted["::"] || strings.HasPrefix(f, "::")
+		}
+		t.Run(row.Name, func(t *testing.T) {
+			for _, mode := range lifecycleHostileModes {
+				t.Run(mode.name, func(t *testing.T) { runHostileRow(t, row, mode) })
+			}
+		})
+	}
+	if !planted["##["] || !planted["::"] {
+		t.Errorf("the rows picked plant no legacy (##[) or no workflow (::) command: %v", planted)
+	}
+}
+
 func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 	h := ecstest.StartHostile(row)
 	defer h.Close()
@@ -74,12 +122,19 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret,
 		"no_proxy":                        "127.0.0.1,localhost",
 	}
-	args := []string{"resolve",
-		"--region", strings.Join(mode.regions, ","), "--image-family", "web-base",
+	args := []string{"resolve", "--region", strings.Join(mode.regions, ",")}
+	if row.Command != "" {
+		var ids []string
+		for _, region := range mode.regions {
+			ids = append(ids, region+"="+ecstest.HostileImageID)
+		}
+		args = []string{row.Command, "--image-ids", strings.Join(ids, ",")}
+	}
+	args = append(args, "--image-family", h.Family(),
 		"--endpoint", h.Endpoint(),
 		"--timeout", h.Timeout().String(),
 		"--max-attempts", fmt.Sprint(ecstest.HostileMaxAttempts),
-		"--output", mode.output}
+		"--output", mode.output)
 	r := runCLI(t, &emulatorProcess{CertFile: cert}, env, args...)
 	t.Logf("exit %d after %v; stderr %d bytes, stdout %d bytes", r.code, r.elapsed.Round(time.Millisecond), len(r.stderr), len(r.stdout))
 	if testing.Verbose() && len(mode.regions) == 1 && mode.output == "id" {
@@ -107,6 +162,10 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 	if n := h.OtherRequests(); n != 0 {
 		t.Errorf("the second listener (a redirect target) saw %d requests, want 0", n)
 	}
+	// A lifecycle command changed the image exactly where the row says.
+	if n, want := h.Writes(), row.Writes*len(mode.regions); n != want {
+		t.Errorf("the endpoint took %d writes, want %d", n, want)
+	}
 
 	if n := int64(len(r.stdout) + len(r.stderr)); n > h.OutputBound() {
 		t.Errorf("wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), ecstest.HostileOutputRatio)
@@ -132,6 +191,14 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 				}
 			}
 		}
+		// No control character the server sent reaches a terminal or a
+		// log as it is: escaped in text, \uXXXX in JSON.
+		for i, c := range text {
+			if c != '\n' && c != '\t' && !unicode.IsPrint(c) {
+				t.Errorf("%s holds %U at byte %d", name, c, i)
+				break
+			}
+		}
 		for _, leak := range []string{"Signature=", "SignatureNonce", hostileSecret} {
 			if strings.Contains(text, leak) {
 				t.Errorf("%s holds %q", name, leak)
@@ -143,6 +210,17 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 // checkHostileStdout: exactly the result for a found row, nothing otherwise.
 func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, stdout string) {
 	t.Helper()
+	if row.Command != "" {
+		// promote and rollback print an outcome per region whatever
+		// happened: the change listed only where it was made.
+		outcome, listed := "failed", ""
+		if row.Outcome == ecstest.HostileFound {
+			outcome = map[string]string{ecstest.CommandPromote: "promoted", ecstest.CommandRollback: "rolled-back"}[row.Command]
+			listed = lifecycleChange[row.Command]
+		}
+		checkLifecycleStdout(t, mode.output, stdout, mode.regions[0], ecstest.HostileImageID, outcome, row.Writes > 0, listed)
+		return
+	}
 	if row.Outcome != ecstest.HostileFound {
 		if stdout != "" {
 			t.Errorf("stdout %q, want nothing (%v)", stdout, row.Outcome)
@@ -227,7 +305,7 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 func servedImage(t *testing.T, row ecstest.HostileRow) map[string]any {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily=web-base", nil)
+	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily="+url.QueryEscape(row.LookupFamily()), nil)
 	row.Serve(rec, req, ecstest.HostileEnv{Other: "http://127.0.0.1:9"})
 	var body struct{ Image map[string]any }
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Image == nil {
@@ -241,11 +319,16 @@ func servedImage(t *testing.T, row ecstest.HostileRow) map[string]any {
 // more, and every line is ours.
 func checkHostileStderr(t *testing.T, row ecstest.HostileRow, mode hostileMode, h *ecstest.HostileServer, stderr string) {
 	t.Helper()
+	frag := h.Fill(row.Fragment)
 	if row.Outcome == ecstest.HostileFound {
-		if stderr != "" {
-			t.Errorf("stderr %q, want nothing", stderr)
+		if row.Command == "" {
+			if stderr != "" {
+				t.Errorf("stderr %q, want nothing", stderr)
+			}
+			return
 		}
-		return
+		// promote and rollback say what they changed, a line per region.
+		frag = lifecycleChange[row.Command]
 	}
 	if limit := hostileStderrPerRegion * len(mode.regions); len(stderr) >= limit {
 		t.Errorf("stderr is %d bytes, want under %d: server text must be quoted as a bounded excerpt", len(stderr), limit)
@@ -259,7 +342,6 @@ func checkHostileStderr(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 			break
 		}
 	}
-	frag := h.Fill(row.Fragment)
 	all := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
 	for _, line := range all {
 		if !strings.HasPrefix(line, "alicloud-image-family: ") {

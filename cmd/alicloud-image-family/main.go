@@ -7,7 +7,7 @@
 // available image (in a requested region, or none newer before a --wait
 // deadline); 4 found, but an image differs from the expected one (--expect,
 // --expect-file); 5 found, but refused by a guard (--architecture,
-// --os-type, --max-age); 1 anything else, including an answer refused at the
+// --os-type, --max-age, --owners); 1 anything else, including an answer refused at the
 // trust boundary and an internal error (a panic). With several regions the
 // worst wins: 1, then 5, then 3, then 4.
 package main
@@ -44,6 +44,7 @@ const (
 // process with their own environment and streams.
 type app struct {
 	getenv    func(string) string
+	stdin     io.Reader // the query of terraform-external; nil reads as none
 	stdout    io.Writer
 	stderr    io.Writer         // run wraps it in a stderrWriter
 	transport http.RoundTripper // nil: the default; the demo passes the emulator's
@@ -56,7 +57,7 @@ type stderrWriter struct{ *syncio.Writer }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := (&app{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}).run(ctx, os.Args[1:])
+	code := (&app{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}).run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -67,6 +68,9 @@ Usage:
   alicloud-image-family resolve --region R --image-family F [flags]   look up the newest image
   alicloud-image-family promote --image-family F --image-ids R=ID,...  put images (copies too) in family F
   alicloud-image-family rollback --image-family F --image-ids R=ID,... deprecate F's newest image (compare-and-swap)
+  alicloud-image-family lock --lock-file FILE [--image-family F --region R,...] [--check]
+                                                                      pin each family's image per region in FILE
+  alicloud-image-family terraform-external                            Terraform's external data source protocol (JSON on stdin/stdout)
   alicloud-image-family demo                                          run a lookup against the embedded emulator
   alicloud-image-family emulator --fixture FILE [flags]               run the ECS/STS emulator for tests
   alicloud-image-family action                                        GitHub Action runtime (used by action.yml)
@@ -74,7 +78,7 @@ Usage:
 
 Run 'alicloud-image-family resolve -h' for the lookup's flags.
 Exit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image; 4 an image differs
-from --expect; 5 an image refused by a guard (--architecture, --os-type, --max-age); 1 any other failure.
+from --expect; 5 an image refused by a guard (--architecture, --os-type, --max-age, --owners); 1 any other failure.
 `
 
 // run is the whole command. A panic in its goroutine becomes one line,
@@ -106,6 +110,10 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 		return a.promote(ctx, args[1:])
 	case "rollback":
 		return a.rollback(ctx, args[1:])
+	case "lock":
+		return a.lock(ctx, args[1:])
+	case "terraform-external":
+		return a.terraformExternal(ctx, args[1:])
 	case "demo":
 		return a.demo(ctx, args[1:])
 	case "emulator":

@@ -161,6 +161,39 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out.String(), wantNewest) {
 		t.Fatalf("demo output:\n%s", out.String())
 	}
+	// It ends pointing at the offline pipelines page, which exists.
+	if !strings.HasSuffix(out.String(), "\n"+offlinePipelinesLine+"\n") || !strings.Contains(offlinePipelinesLine, "docs/offline-pipelines.md") {
+		t.Errorf("demo stdout does not end with the offline pipelines line:\n%s", out.String())
+	}
+	if _, err := os.Stat("../../docs/offline-pipelines.md"); err != nil {
+		t.Errorf("the demo points at a page that is not there: %v", err)
+	}
+	// The lifecycle's story: the copy resolves nowhere (exit 3, with a
+	// hint naming promote), promote waits for the copy and puts it in the
+	// family, and after the rollback the family resolves to the previous
+	// image.
+	for _, want := range []string{
+		"resolve --region cn-beijing --image-family web-base\n   (exit code 3)",
+		"cn-beijing\tpromoted\tm-",
+		"cn-hangzhou\talready\t" + wantNewest,
+		"cn-hangzhou\trolled-back\t" + wantNewest,
+		"resolve --region cn-hangzhou --image-family web-base\nm-bp1demowebbase000002\n   (exit code 0)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, want := range []string{
+		`no available image in family "web-base" in region cn-beijing`,
+		"'alicloud-image-family promote'",
+		"waiting in cn-beijing: poll 1 saw m-",
+		`ImageFamily "" -> "web-base"`,
+		"Status Available -> Deprecated; the family resolves to m-bp1demowebbase000002",
+	} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("demo stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
 	scan := secretscan.New(demoSecret, demoAccessKeySecret)
 	scan.Check(t, "demo stdout", out.String())
 	scan.Check(t, "demo stderr", errb.String())

@@ -58,7 +58,7 @@ func TestUsageErrorsAreOneLineAndTheHint(t *testing.T) {
 		{append(base, "--max-attempts", "five"), `invalid --max-attempts "five": it must be a whole number from 1 (no retries) to 20`},
 		{append(base, "--concurrency", "x"), `invalid --concurrency "x": it must be a whole number from 1 to 64`},
 		{append(base, "--concurrency", "65"), `invalid --concurrency "65"`},
-		{append(base, "--output", "xml"), `invalid --output "xml": it must be id, json or text`},
+		{append(base, "--output", "xml"), `invalid --output "xml": it must be id, json, text or dotenv`},
 		{append(base, "--timeout", "2h"), `invalid --timeout "2h": it must be between 100ms and 1h0m0s`},
 		{append(base, "--architecture", "sparc"), `invalid --architecture "sparc"`},
 		{append(base, "--max-age", "30"), `invalid --max-age "30"`},

@@ -9,6 +9,7 @@ import "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 var cliNames = imagefamily.Names{Front: imagefamily.FrontCLI, Settings: map[string]string{
 	"image family":      "--image-family",
 	"region":            "--region",
+	"lock file":         "--lock-file",
 	"endpoint":          "--endpoint",
 	"STS endpoint":      "--sts-endpoint",
 	"metadata endpoint": "--metadata-endpoint",
@@ -17,6 +18,7 @@ var cliNames = imagefamily.Names{Front: imagefamily.FrontCLI, Settings: map[stri
 	"architecture":      "--architecture",
 	"os type":           "--os-type",
 	"max age":           "--max-age",
+	"owners":            "--owners",
 	"wait":              "--wait",
 	"newer than":        "--newer-than",
 	"profile":           "--profile",

@@ -1,7 +1,8 @@
 package main
 
 // docs/options.md, the one table of every setting on every front, checked
-// against the fronts themselves: the CLI's flag set (newResolveFlagSet), the
+// against the fronts themselves: the CLI's flag sets (newResolveFlagSet, and
+// newLifecycleFlagSet for promote and rollback), the
 // inputs action.yml declares (and the action's runtime, action.Main), and
 // the data source's HCL2 spec (and its Configure). The CLI is package main,
 // so this test lives here; the action and the data source are imported by
@@ -141,14 +142,15 @@ func readActionInputs(t *testing.T) map[string]actionInput {
 	return meta.Inputs
 }
 
-// dataSourceDocs reads the docs partials of the data source's Config (made
-// from the struct's comments): attribute -> its description.
+// dataSourceDocs reads the docs partials of the data source's Config and
+// of the access attributes it shares with the post-processor (made from the
+// structs' comments): attribute -> its description.
 func dataSourceDocs(t *testing.T) map[string]string {
 	t.Helper()
 	docs := map[string]string{}
 	item := regexp.MustCompile("^- `([a-z_]+)` \\([^)]*\\) - (.*)$")
-	for _, f := range []string{"Config-required.mdx", "Config-not-required.mdx"} {
-		b, err := os.ReadFile("../../docs-partials/datasource/family/" + f)
+	for _, f := range []string{"datasource/family/Config-required.mdx", "datasource/family/Config-not-required.mdx", "packeraccess/Config-not-required.mdx"} {
+		b, err := os.ReadFile("../../docs-partials/" + f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,12 +183,41 @@ func sameDefault(table, front string) bool {
 // The names: every flag, input and attribute is in exactly one row, and a
 // row names only what the front has; where the builder has the setting, the
 // data source uses the builder's name.
+// cliFlagSets are the flag sets of the CLI's commands whose settings the
+// table lists: the lookup (resolve), the lock file (lock) and the lifecycle
+// (promote, rollback); they share the lookup's connection flags.
+func cliFlagSets() []*flag.FlagSet {
+	var rf resolveFlags
+	var lf lockFlags
+	var pf, bf lifecycleFlags
+	return []*flag.FlagSet{
+		newResolveFlagSet(&rf, io.Discard),
+		newLockFlagSet(&lf, io.Discard),
+		newLifecycleFlagSet("promote", &pf, io.Discard),
+		newLifecycleFlagSet("rollback", &bf, io.Discard),
+	}
+}
+
+// cliFlag is the flag named, resolve's when both commands have it.
+func cliFlag(name string) *flag.Flag {
+	for _, fs := range cliFlagSets() {
+		if fl := fs.Lookup(name); fl != nil {
+			return fl
+		}
+	}
+	return nil
+}
+
 func TestOptionsTableNamesEveryFrontsOptions(t *testing.T) {
 	rows, _ := readOptions(t)
-	var f resolveFlags
-	fs := newResolveFlagSet(&f, io.Discard)
 	flags := map[string]*flag.Flag{}
-	fs.VisitAll(func(fl *flag.Flag) { flags["--"+fl.Name] = fl })
+	for _, fs := range cliFlagSets() {
+		fs.VisitAll(func(fl *flag.Flag) {
+			if flags["--"+fl.Name] == nil {
+				flags["--"+fl.Name] = fl
+			}
+		})
+	}
 	inputs := readActionInputs(t)
 	spec := (&family.Datasource{}).ConfigSpec()
 	attrs := map[string]bool{}
@@ -244,8 +275,6 @@ func TestOptionsTableNamesEveryFrontsOptions(t *testing.T) {
 // documentation states.
 func TestOptionsTableDefaultsAreTheFronts(t *testing.T) {
 	rows, _ := readOptions(t)
-	var f resolveFlags
-	fs := newResolveFlagSet(&f, io.Discard)
 	inputs := readActionInputs(t)
 	docs := dataSourceDocs(t)
 	n := 0
@@ -255,7 +284,7 @@ func TestOptionsTableDefaultsAreTheFronts(t *testing.T) {
 		}
 		n++
 		for _, name := range r.cli.names {
-			if fl := fs.Lookup(strings.TrimPrefix(name, "--")); fl != nil && !sameDefault(r.defaultSpan, fl.DefValue) {
+			if fl := cliFlag(strings.TrimPrefix(name, "--")); fl != nil && !sameDefault(r.defaultSpan, fl.DefValue) {
 				t.Errorf("%s: the table's default is %q, the CLI's %s defaults to %q", r.setting, r.defaultSpan, name, fl.DefValue)
 			}
 		}

@@ -1,6 +1,6 @@
 package main
 
-// Release promotion: guards (--architecture, --os-type, --max-age), drift
+// Release promotion: guards (--architecture, --os-type, --max-age, --owners), drift
 // (--expect, --expect-file) and waiting (--wait, --newer-than), under the
 // names the GitHub Action and the Packer data source use too. The core does
 // the work (imagefamily: guards.go, drift.go, wait.go); this file reads the
@@ -30,7 +30,7 @@ type promotion struct {
 // they are refused rather than read as "not given": a guard or a drift check
 // silently switched off by an empty shell variable would pass a pipeline
 // that should have stopped.
-var promotionFlags = []string{"architecture", "os-type", "max-age", "expect", "expect-file", "wait", "newer-than"}
+var promotionFlags = []string{"architecture", "os-type", "max-age", "owners", "expect", "expect-file", "wait", "newer-than"}
 
 // promotion parses the guard and wait flags; every error is a
 // *imagefamily.ValidationError naming the flag (exit 2, nothing sent).
@@ -49,6 +49,13 @@ func (f *resolveFlags) promotion(fs *flag.FlagSet, set map[string]bool) (promoti
 			return p, err
 		}
 		p.guards.MaxAge = age
+	}
+	if f.owners != "" {
+		owners, err := imagefamily.ParseOwners(f.owners)
+		if err != nil {
+			return p, cliNames.Refusal(err)
+		}
+		p.guards.Owners = owners
 	}
 	if f.wait != "" {
 		d, err := imagefamily.ParseDuration("--wait", f.wait, 0, imagefamily.MaxWait)

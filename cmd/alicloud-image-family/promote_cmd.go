@@ -155,7 +155,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	if err != nil {
 		return a.fail(lifecycleFlagNamed(err))
 	}
-	return a.printOutcomes(cmd, out, f.output, f.dryRun)
+	return a.printOutcomes(out, f.output)
 }
 
 // lifecycleFlagNamed words a core refusal with the flag it is about: the
@@ -168,20 +168,13 @@ func lifecycleFlagNamed(err error) error {
 	return names.Refusal(err)
 }
 
-// outcomeJSON is one region's outcome in --output json.
-type outcomeJSON struct {
-	Region    string   `json:"region"`
-	ImageID   string   `json:"image_id"`
-	Outcome   string   `json:"outcome"`
-	Changes   []string `json:"changes"`
-	Resolves  string   `json:"resolves"`
-	RequestID string   `json:"request_id,omitempty"`
-	Error     string   `json:"error,omitempty"`
-}
+// outcomeJSON is one region's outcome in --output json, the record the
+// action's results output carries too.
+type outcomeJSON = imagefamily.OutcomeRecord
 
 // printOutcomes writes one line per region on stdout and the details on
 // stderr, and returns the worst region's exit code.
-func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output string, dryRun bool) int {
+func (a *app) printOutcomes(out []imagefamily.RegionOutcome, output string) int {
 	// No credentials is an input error found before anything was sent, and
 	// the same in every region: one message, exit 2, no outcome lines.
 	for _, o := range out {
@@ -193,17 +186,10 @@ func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output 
 	var b strings.Builder
 	var js []outcomeJSON
 	for _, o := range out {
-		code = worse(code, outcomeCode(o))
+		code = worse(code, o.ExitCode())
 		fmt.Fprintf(&b, "%s\t%s\t%s\n", o.Region, o.Outcome, o.ImageID)
-		j := outcomeJSON{Region: o.Region, ImageID: o.ImageID, Outcome: string(o.Outcome), Changes: o.Changes, Resolves: o.Resolves, RequestID: o.RequestID}
-		if j.Changes == nil {
-			j.Changes = []string{}
-		}
-		if o.Err != nil {
-			j.Error = o.Err.Error()
-		}
-		js = append(js, j)
-		a.reportOutcome(cmd, o, dryRun)
+		js = append(js, o.Record())
+		a.reportOutcome(o)
 	}
 	if output == "json" {
 		return worse(code, a.printJSON(js))
@@ -214,39 +200,13 @@ func (a *app) printOutcomes(cmd string, out []imagefamily.RegionOutcome, output 
 
 // reportOutcome says on stderr exactly what changed (or would change) in a
 // region, and why not when nothing did.
-func (a *app) reportOutcome(cmd string, o imagefamily.RegionOutcome, dryRun bool) {
-	resolves := o.Resolves
-	if resolves == "" {
-		resolves = "no Available image"
+func (a *app) reportOutcome(o imagefamily.RegionOutcome) {
+	if note := o.Note(); note != "" {
+		a.note("%s", note)
 	}
-	switch o.Outcome {
-	case imagefamily.Promoted, imagefamily.RolledBack:
-		a.note("%s: %s %s: %s; the family resolves to %s", o.Region, o.Outcome, o.ImageID, strings.Join(o.Changes, ", "), resolves)
-	case imagefamily.WouldPromote, imagefamily.WouldRollBack:
-		a.note("%s: dry run: %s would change: %s (the API accepted it with DryRun); nothing was changed", o.Region, o.ImageID, strings.Join(o.Changes, ", "))
-	case imagefamily.Already:
-		a.note("%s: %s is already a live member of the family, and the family resolves to it; nothing changed", o.Region, o.ImageID)
-	case imagefamily.Failed:
-		a.fail(o.Err)
-	default:
-		if len(o.Changes) > 0 && !dryRun {
-			a.note("%s: %s changed: %s", o.Region, o.ImageID, strings.Join(o.Changes, ", "))
-		}
+	if o.Err != nil {
 		a.fail(o.Err)
 	}
-}
-
-// outcomeCode maps an outcome to the exit code (docs/cli.md).
-func outcomeCode(o imagefamily.RegionOutcome) int {
-	switch o.Outcome {
-	case imagefamily.Superseded, imagefamily.Moved:
-		return exitChanged
-	case imagefamily.Refused:
-		return exitGuard
-	case imagefamily.Failed:
-		return exitFailure
-	}
-	return exitOK
 }
 
 // maxManifest bounds the Packer manifest read: it lists builds, a few KiB.

@@ -93,6 +93,9 @@ func TestE2EGuards(t *testing.T) {
 			append([]string{"fails the architecture guard", `expected "arm64"`, `found "x86_64"`}, refused...)},
 		{"os type refused", []string{"--os-type", "windows"}, exitGuard, "",
 			append([]string{"fails the os type guard", `expected "windows"`, `found "linux"`}, refused...)},
+		{"owners pass", []string{"--owners", "system,self"}, exitOK, wantNewest + "\n", nil},
+		{"owners refused", []string{"--owners", "others,210987654321"}, exitGuard, "",
+			append([]string{"fails the owners guard", "expected an image owned by one of others, 210987654321", `found ImageOwnerAlias "self", ImageOwnerId none`}, refused...)},
 		{"too old", []string{"--max-age", "30d"}, exitGuard, "",
 			append([]string{"fails the max age guard", "expected an image at most 30d old", "found one "}, refused...)},
 		// Several regions: the passing region is printed, the refused one

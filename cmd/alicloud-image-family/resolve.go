@@ -45,6 +45,7 @@ type resolveFlags struct {
 	architecture string
 	osType       string
 	maxAge       string
+	owners       string
 	expect       string
 	expectFile   string
 	wait         string
@@ -103,13 +104,13 @@ func newResolveFlagSet(f *resolveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&f.regions, "region", "region id; repeat or comma-separate for several (default $ALICLOUD_REGION or $ALIBABA_CLOUD_REGION_ID)")
 	fs.StringVar(&f.family, "image-family", "", "image family name (required)")
 	fs.StringVar(&f.output, "output", "id", "id: the image id (region<TAB>id per line for several regions); json: the image with the API's field names;\n"+
-		"text: a header line of column names ("+strings.Join(textColumns()[:3], ", ")+", ..., the image's one-line fields), then a tab-separated line per region")
+		"text: a header line of column names ("+strings.Join(textColumns()[:3], ", ")+", ..., the image's one-line fields), then a tab-separated line per region;\n"+
+		"dotenv: KEY=value lines for GitLab's artifacts:reports:dotenv (IMAGE_ID=..., the one-line fields in upper snake case; with several\n"+
+		"regions also CN_HANGZHOU_IMAGE_ID=... per region, the unprefixed keys describing the first region found)")
 	addConnectionFlags(fs, f)
 	f.concurrency.raw = "0"
 	fs.Var(&f.concurrency, "concurrency", fmt.Sprintf("the `number` of regions resolved at once, 1 to %d; 0 resolves every region at once, up to %d", maxConcurrency, imagefamily.DefaultConcurrency))
-	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
-	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
-	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
+	addGuardFlags(fs, f)
 	fs.StringVar(&f.expect, "expect", "", "the image ids you expect, as REGION=ID `pairs` separated by commas; a region whose newest image differs is reported on stderr\n"+
 		"(\"region: old -> new (created ...)\") and the exit code is 4; stdout holds the new ids as usual")
 	fs.StringVar(&f.expectFile, "expect-file", "", "like --expect, from a JSON `file` of region to image id (the GitHub Action's image-ids output)")
@@ -128,11 +129,20 @@ Flags:
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nExit codes: 0 found; 2 invalid usage or input (nothing was sent); 3 no available image (or none newer\n"+
 			"before the --wait deadline); 4 found, but an image differs from --expect/--expect-file; 5 found, but refused by\n"+
-			"--architecture, --os-type or --max-age; 1 any other failure (an API error, a network failure, a timeout, an\n"+
+			"--architecture, --os-type, --max-age or --owners; 1 any other failure (an API error, a network failure, a timeout, an\n"+
 			"answer refused as malformed or unsafe, or an internal error). With several regions the worst wins: 1, then 5,\n"+
 			"then 3, then 4, then 0.\n")
 	}
 	return fs
+}
+
+// addGuardFlags registers the guards, shared by resolve and lock.
+func addGuardFlags(fs *flag.FlagSet, f *resolveFlags) {
+	fs.StringVar(&f.architecture, "architecture", "", "guard: refuse (exit 5) an image whose architecture is not this one: "+strings.Join(imagefamily.Architectures, ", "))
+	fs.StringVar(&f.osType, "os-type", "", "guard: refuse (exit 5) an image whose OS type is not this one: "+strings.Join(imagefamily.OSTypes, ", "))
+	fs.StringVar(&f.maxAge, "max-age", "", "guard: refuse (exit 5) an image older than this `age`: whole days (30d) or a duration (720h)")
+	fs.StringVar(&f.owners, "owners", "", "guard: refuse (exit 5) an image not owned by one of these `owners`, comma-separated: "+strings.Join(imagefamily.OwnerAliases, ", ")+"\n"+
+		"(the API's ImageOwnerAlias) or account ids (ImageOwnerId); default any owner")
 }
 
 // addConnectionFlags registers the flags every command that calls ECS
@@ -233,8 +243,8 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	if fs.NArg() > 0 {
 		return a.usageError("unexpected argument %q (flags go before nothing else; did you forget --image-family?)", fs.Arg(0))
 	}
-	if f.output != "id" && f.output != "json" && f.output != "text" {
-		return a.usageError("%v", &imagefamily.ValidationError{Field: "--output", Value: f.output, Rule: "it must be id, json or text"})
+	if f.output != "id" && f.output != "json" && f.output != "text" && f.output != "dotenv" {
+		return a.usageError("%v", &imagefamily.ValidationError{Field: "--output", Value: f.output, Rule: "it must be id, json, text or dotenv"})
 	}
 	concurrency, err := strconv.Atoi(strings.TrimSpace(f.concurrency.raw))
 	if err != nil || concurrency < 0 || concurrency > maxConcurrency {
@@ -315,6 +325,10 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 			}
 		case "text":
 			io.WriteString(a.stdout, textHeader()+textLine(req.Region, img))
+		case "dotenv":
+			if c := a.printDotenv([]imagefamily.Result{{Region: req.Region, Image: img}}); c != exitOK {
+				return c
+			}
 		default:
 			fmt.Fprintln(a.stdout, img.ImageID)
 		}
@@ -354,6 +368,8 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 			continue
 		}
 		switch output {
+		case "dotenv":
+			// Written whole below, or not at all.
 		case "id":
 			fmt.Fprintf(&b, "%s\t%s\n", r.Region, r.Image.ImageID)
 		case "text":
@@ -376,12 +392,26 @@ func (a *app) printResults(results []imagefamily.Result, output string) int {
 	if found == 0 {
 		return code
 	}
+	if output == "dotenv" {
+		return worse(code, a.printDotenv(results))
+	}
 	if output == "json" {
 		io.WriteString(a.stdout, "{"+noLegacyJSON(b.String())+"\n}\n")
 	} else {
 		io.WriteString(a.stdout, b.String())
 	}
 	return code
+}
+
+// printDotenv writes the dotenv lines of results, or reports the value
+// that cannot be written (exit 1) and writes nothing.
+func (a *app) printDotenv(results []imagefamily.Result) int {
+	text, err := dotenvLines(results)
+	if err != nil {
+		return a.fail(err)
+	}
+	io.WriteString(a.stdout, text)
+	return exitOK
 }
 
 // printJSON writes v as json.MarshalIndent would, indenting as it writes:

@@ -6,7 +6,6 @@ import (
 	"log"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 )
 
 // Environment variables for the region, in the order they are read: the
@@ -132,20 +132,10 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 	}
 
 	req := imagefamily.Request{
-		Family: c.ImageFamily,
-		Credentials: imagefamily.Credentials{
-			AccessKeyID:     c.AccessKey,
-			AccessKeySecret: c.SecretKey,
-			SecurityToken:   c.SecurityToken,
-			Profile:         c.Profile,
-			ProfileFile:     c.SharedCredentialsFile,
-			ECSRoleName:     c.RAMRoleName,
-			AssumeRoleARN:   c.RAMRoleARN,
-			RoleSessionName: c.RAMSessionName,
-			STSEndpoint:     c.STSEndpoint,
-		},
-		Endpoint: c.CustomEndpointECS,
-		Front:    imagefamily.FrontPacker,
+		Family:      c.ImageFamily,
+		Credentials: c.Credentials(),
+		Endpoint:    c.CustomEndpointECS,
+		Front:       imagefamily.FrontPacker,
 		Guards: imagefamily.Guards{
 			Architecture: c.Architecture,
 			OSType:       c.OSType,
@@ -167,7 +157,7 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 			req.Timeout = t
 		}
 	}
-	if n, err := attempts(c.MaxAttempts, c.MaxRetries); err != nil {
+	if n, err := c.Attempts(); err != nil {
 		add(err)
 	} else {
 		req.Retry.MaxAttempts = n
@@ -203,6 +193,19 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 				add(attrError(err))
 			}
 		}
+	}
+	for _, o := range c.Owners {
+		// Each owner on its own, so that every bad one is reported; one
+		// Packer has not computed yet is checked when the build has it.
+		if o == unknownPlaceholder {
+			d.markUnknown("owners")
+			continue
+		}
+		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: imagefamily.Guards{Owners: []string{o}}}); err != nil {
+			add(attrError(err))
+			continue
+		}
+		req.Guards.Owners = append(req.Guards.Owners, o)
 	}
 	known("newer_than", c.NewerThan)
 
@@ -243,30 +246,6 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 	return nil
 }
 
-// attempts reads the attempt budget: max_attempts, with the core's rule
-// (the CLI's --max-attempts and the action's max-attempts have it too), or
-// the deprecated max_retries, which counts the retries after the first
-// attempt (max_attempts - 1). Setting both is an error naming both. 0 means
-// neither is set: the core's default.
-func attempts(maxAttempts, maxRetries *int) (int, error) {
-	switch {
-	case maxAttempts != nil && maxRetries != nil:
-		return 0, &imagefamily.ValidationError{Field: "max_retries", Value: strconv.Itoa(*maxRetries),
-			Rule: fmt.Sprintf("it cannot be set together with max_attempts (%d): max_retries is the deprecated name of max_attempts - 1; keep max_attempts only", *maxAttempts)}
-	case maxAttempts != nil:
-		return *maxAttempts, imagefamily.ValidateMaxAttempts("max_attempts", *maxAttempts)
-	case maxRetries != nil:
-		n := *maxRetries
-		if n < 0 || n+1 > imagefamily.MaxAttempts {
-			return 0, &imagefamily.ValidationError{Field: "max_retries", Value: strconv.Itoa(n),
-				Rule: fmt.Sprintf("it must be a whole number from 0 (no retries) to %d; max_retries is deprecated: write max_attempts = max_retries + 1 (1 to %d)", imagefamily.MaxAttempts-1, imagefamily.MaxAttempts)}
-		}
-		log.Printf("[WARN] alicloud-image-family: max_retries is deprecated: write max_attempts = %d instead of max_retries = %d", n+1, n)
-		return n + 1, nil
-	}
-	return 0, nil
-}
-
 // testHookConfigure, when set, runs in Configure once the block is decoded.
 // It is nil in production; tests set it to make Configure panic.
 var testHookConfigure func(*Config)
@@ -301,23 +280,10 @@ func (d *Datasource) markUnknown(attr string) {
 // standIns returns a copy of req with every placeholder replaced by a value
 // the core accepts, reporting each attribute it replaced.
 func standIns(req imagefamily.Request, mark func(attr string)) imagefamily.Request {
-	sub := func(attr string, v *string, standIn string) {
-		if *v == unknownPlaceholder {
-			mark(attr)
-			*v = standIn
-		}
+	packeraccess.StandIns(&req, mark)
+	if req.NewerThan == unknownPlaceholder {
+		mark("newer_than")
+		req.NewerThan = ""
 	}
-	sub("custom_endpoint_ecs", &req.Endpoint, "ecs.cn-hangzhou.aliyuncs.com")
-	cr := &req.Credentials
-	sub("sts_endpoint", &cr.STSEndpoint, "sts.aliyuncs.com")
-	sub("ram_role_arn", &cr.AssumeRoleARN, "acs:ram::1000000000000000:role/unknown")
-	sub("ram_session_name", &cr.RoleSessionName, "unknown")
-	sub("ram_role_name", &cr.ECSRoleName, "unknown")
-	sub("access_key", &cr.AccessKeyID, "unknown")
-	sub("secret_key", &cr.AccessKeySecret, "unknown")
-	sub("security_token", &cr.SecurityToken, "unknown")
-	sub("profile", &cr.Profile, "unknown")
-	sub("shared_credentials_file", &cr.ProfileFile, "unknown")
-	sub("newer_than", &req.NewerThan, "")
 	return req
 }

@@ -24,6 +24,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 )
 
 // Config is the body of a `data "alicloud-image-family"` block.
@@ -67,58 +68,13 @@ type Config struct {
 	// guard). Defaults to `false`.
 	IgnoreMissingRegions bool `mapstructure:"ignore_missing_regions" required:"false"`
 
-	// Access key id. Can also be set with `ALICLOUD_ACCESS_KEY` or
-	// `ALIBABA_CLOUD_ACCESS_KEY_ID`.
-	AccessKey string `mapstructure:"access_key" required:"false"`
-	// Access key secret. Can also be set with `ALICLOUD_SECRET_KEY` or
-	// `ALIBABA_CLOUD_ACCESS_KEY_SECRET`. Never printed, not even with
-	// `PACKER_LOG=1`.
-	SecretKey string `mapstructure:"secret_key" required:"false"`
-	// STS security token that goes with a temporary access key. Can also be
-	// set with `SECURITY_TOKEN`, `ALICLOUD_SECURITY_TOKEN` or
-	// `ALIBABA_CLOUD_SECURITY_TOKEN`. Never printed.
-	SecurityToken string `mapstructure:"security_token" required:"false"`
-	// Name of an aliyun CLI profile to take credentials from. Can also be set
-	// with `ALICLOUD_PROFILE` or `ALIBABA_CLOUD_PROFILE`.
-	Profile string `mapstructure:"profile" required:"false"`
-	// Path of the aliyun CLI configuration file that holds `profile`.
-	// Defaults to `~/.aliyun/config.json`.
-	SharedCredentialsFile string `mapstructure:"shared_credentials_file" required:"false"`
-	// Name of the RAM role attached to the ECS instance Packer runs on; its
-	// temporary credentials are fetched from the instance metadata service.
-	// The metadata service is contacted only when this is set.
-	RAMRoleName string `mapstructure:"ram_role_name" required:"false"`
-	// ARN of a RAM role to assume (STS AssumeRole) with whatever credentials
-	// the other settings produced, such as
-	// `acs:ram::123456789012:role/packer`.
-	RAMRoleARN string `mapstructure:"ram_role_arn" required:"false"`
-	// Session name used when assuming `ram_role_arn`. Shows up in
-	// ActionTrail. Defaults to a name that identifies this plugin.
-	RAMSessionName string `mapstructure:"ram_session_name" required:"false"`
-	// ECS endpoint to use instead of `ecs.<region>.aliyuncs.com`: a host, a
-	// `host:port` or a URL. HTTPS is used unless the URL starts with
-	// `http://`. When it is not set, the `ALIBABA_CLOUD_ECS_ENDPOINT`
-	// environment variable sets it, in the same forms and with the same
-	// rules (a bad value fails the data source when it runs, naming the
-	// variable, before anything is sent).
-	CustomEndpointECS string `mapstructure:"custom_endpoint_ecs" required:"false"`
-	// STS endpoint to use instead of `sts.aliyuncs.com`, in the same forms as
-	// `custom_endpoint_ecs`. Used for `ram_role_arn` and OIDC.
-	STSEndpoint string `mapstructure:"sts_endpoint" required:"false"`
+	packeraccess.Config `mapstructure:",squash"`
+
 	// Upper bound on the whole lookup, credential exchange and retries
 	// included: a duration such as `30s` or `2m`, or a whole number of
 	// seconds. It must be between `100ms` and `1h`; anything else is
 	// refused by `packer validate`. Defaults to `60s`.
 	Timeout string `mapstructure:"timeout" required:"false"`
-	// How many attempts a throttled, timed out or failed (HTTP 5xx) request
-	// gets, with exponential backoff: `1` (no retries) to `20`, as the CLI's
-	// `--max-attempts` and the action's `max-attempts`. Defaults to `5`.
-	MaxAttempts *int `mapstructure:"max_attempts" required:"false"`
-	// Deprecated: use `max_attempts`, which is `max_retries + 1`. The number
-	// of retries after the first attempt, `0` (no retries) to `19`; still
-	// read, so templates written for it keep working. Setting both is an
-	// error.
-	MaxRetries *int `mapstructure:"max_retries" required:"false"`
 
 	// Fail the build unless the resolved image has this architecture:
 	// `x86_64`, `arm64` or `i386`. Guards against a family that was switched
@@ -132,6 +88,14 @@ type Config struct {
 	// the `d` suffix). Catches a base-image pipeline that silently stopped
 	// publishing.
 	MaxAge string `mapstructure:"max_age" required:"false"`
+	// Fail the build unless the resolved image is owned by one of these:
+	// `self`, `system`, `others`, `marketplace` (the image's
+	// `image_owner_alias`) or Alibaba Cloud account ids such as
+	// `"1234567890123456"` (its `image_owner_id`). Like the `owners` of
+	// Packer's amazon-ami, but optional: empty (the default) accepts any
+	// owner. Set it for shared and community families
+	// (`acs:<owner account id>:<family>`).
+	Owners []string `mapstructure:"owners" required:"false"`
 
 	// The image id the build expects, such as the id the last release was
 	// built on: when the family's newest image is another one (the family
@@ -191,7 +155,7 @@ var _ packersdk.Datasource = (*Datasource)(nil)
 // unknown, so `image_family = data.x.y.name` arrives as this string (numbers
 // arrive as 0, booleans as false and a whole list as an empty list). See
 // hcl2shim.WriteUnknownPlaceholderValues.
-const unknownPlaceholder = "<unknown>"
+const unknownPlaceholder = packeraccess.UnknownPlaceholder
 
 func (d *Datasource) ConfigSpec() hcldec.ObjectSpec {
 	return d.config.FlatMapstructure().HCL2Spec()

@@ -32,12 +32,13 @@ type FlatConfig struct {
 	RAMSessionName        *string           `mapstructure:"ram_session_name" required:"false" cty:"ram_session_name" hcl:"ram_session_name"`
 	CustomEndpointECS     *string           `mapstructure:"custom_endpoint_ecs" required:"false" cty:"custom_endpoint_ecs" hcl:"custom_endpoint_ecs"`
 	STSEndpoint           *string           `mapstructure:"sts_endpoint" required:"false" cty:"sts_endpoint" hcl:"sts_endpoint"`
-	Timeout               *string           `mapstructure:"timeout" required:"false" cty:"timeout" hcl:"timeout"`
 	MaxAttempts           *int              `mapstructure:"max_attempts" required:"false" cty:"max_attempts" hcl:"max_attempts"`
 	MaxRetries            *int              `mapstructure:"max_retries" required:"false" cty:"max_retries" hcl:"max_retries"`
+	Timeout               *string           `mapstructure:"timeout" required:"false" cty:"timeout" hcl:"timeout"`
 	Architecture          *string           `mapstructure:"architecture" required:"false" cty:"architecture" hcl:"architecture"`
 	OSType                *string           `mapstructure:"os_type" required:"false" cty:"os_type" hcl:"os_type"`
 	MaxAge                *string           `mapstructure:"max_age" required:"false" cty:"max_age" hcl:"max_age"`
+	Owners                []string          `mapstructure:"owners" required:"false" cty:"owners" hcl:"owners"`
 	ExpectedImageID       *string           `mapstructure:"expected_image_id" required:"false" cty:"expected_image_id" hcl:"expected_image_id"`
 	WaitTimeout           *string           `mapstructure:"wait_timeout" required:"false" cty:"wait_timeout" hcl:"wait_timeout"`
 	NewerThan             *string           `mapstructure:"newer_than" required:"false" cty:"newer_than" hcl:"newer_than"`
@@ -77,12 +78,13 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"ram_session_name":           &hcldec.AttrSpec{Name: "ram_session_name", Type: cty.String, Required: false},
 		"custom_endpoint_ecs":        &hcldec.AttrSpec{Name: "custom_endpoint_ecs", Type: cty.String, Required: false},
 		"sts_endpoint":               &hcldec.AttrSpec{Name: "sts_endpoint", Type: cty.String, Required: false},
-		"timeout":                    &hcldec.AttrSpec{Name: "timeout", Type: cty.String, Required: false},
 		"max_attempts":               &hcldec.AttrSpec{Name: "max_attempts", Type: cty.Number, Required: false},
 		"max_retries":                &hcldec.AttrSpec{Name: "max_retries", Type: cty.Number, Required: false},
+		"timeout":                    &hcldec.AttrSpec{Name: "timeout", Type: cty.String, Required: false},
 		"architecture":               &hcldec.AttrSpec{Name: "architecture", Type: cty.String, Required: false},
 		"os_type":                    &hcldec.AttrSpec{Name: "os_type", Type: cty.String, Required: false},
 		"max_age":                    &hcldec.AttrSpec{Name: "max_age", Type: cty.String, Required: false},
+		"owners":                     &hcldec.AttrSpec{Name: "owners", Type: cty.List(cty.String), Required: false},
 		"expected_image_id":          &hcldec.AttrSpec{Name: "expected_image_id", Type: cty.String, Required: false},
 		"wait_timeout":               &hcldec.AttrSpec{Name: "wait_timeout", Type: cty.String, Required: false},
 		"newer_than":                 &hcldec.AttrSpec{Name: "newer_than", Type: cty.String, Required: false},

@@ -330,6 +330,8 @@ func TestConfigureRejects(t *testing.T) {
 		{"max_age days", base + `max_age = "x d"`, []string{"max_age"}},
 		{"max_age zero", base + `max_age = "0d"`, []string{"max_age", "positive"}},
 		{"max_age negative", base + `max_age = "-1h"`, []string{"max_age", "positive"}},
+		{"owners unknown alias", base + `owners = ["self", "anyone"]`, []string{`invalid owners "anyone"`, "self, system, others or marketplace"}},
+		{"owners account id not digits", base + `owners = ["12a"]`, []string{`invalid owners "12a"`, "account id"}},
 		// More days than a time.Duration holds would wrap around.
 		{"max_age days overflowing", base + `max_age = "106752d"`, []string{`max_age "106752d"`, "at most 106751d"}},
 		{"max_age hours overflowing", base + `max_age = "9999999999h"`, []string{`max_age "9999999999h"`}},
@@ -703,6 +705,7 @@ func TestExecuteGuards(t *testing.T) {
 	}{
 		{"architecture", `architecture = "arm64"`, []string{`fails the architecture guard: expected "arm64", found "x86_64"`}},
 		{"os_type", `os_type = "windows"`, []string{`fails the os_type guard: expected "windows", found "linux"`}},
+		{"owners", `owners = ["system", "1234567890123456"]`, []string{`fails the owners guard: expected an image owned by one of system, 1234567890123456, found ImageOwnerAlias "self", ImageOwnerId none`}},
 		// The emulator's clock is 2024-03-11; m-base-mid is from 2024-03-01.
 		// The core writes ages in days and hours.
 		{"max_age", `max_age = "72h"`, []string{"fails the max_age guard: expected an image at most 3d old, found one 10d old"}},
@@ -731,7 +734,7 @@ func TestExecuteGuards(t *testing.T) {
 		})
 	}
 	// Guards compare case-insensitively, as the API's own values vary in case.
-	if _, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\narchitecture = \"X86_64\"\nos_type = \"Linux\"\nmax_age = \"11d\""+creds); err != nil {
+	if _, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\narchitecture = \"X86_64\"\nos_type = \"Linux\"\nmax_age = \"11d\"\nowners = [\"SELF\"]"+creds); err != nil {
 		t.Fatalf("matching guards failed: %v", err)
 	}
 }

@@ -7,34 +7,16 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 )
 
 // attributes are the data source's names for the core's settings, its
-// attributes (the official alicloud builder's where it has them): a
+// attributes (imagefamily.AttributeNames, the official alicloud builder's
+// where it has them): a
 // refusal points at the line to fix, "invalid <attribute> "<value>": <rule>"
 // as on every front (imagefamily.Names.Refusal), and the guidance for
 // missing credentials lists only what the data source offers.
-var attributes = imagefamily.Names{Front: imagefamily.FrontPacker, Settings: map[string]string{
-	"image family":      "image_family",
-	"region":            "region",
-	"endpoint":          "custom_endpoint_ecs",
-	"STS endpoint":      "sts_endpoint",
-	"timeout":           "timeout",
-	"max attempts":      "max_attempts",
-	"access key id":     "access_key",
-	"access key secret": "secret_key",
-	"security token":    "security_token",
-	"profile":           "profile",
-	"profile file":      "shared_credentials_file",
-	"role ARN":          "ram_role_arn",
-	"role session name": "ram_session_name",
-	"ECS RAM role name": "ram_role_name",
-	"architecture":      "architecture",
-	"os type":           "os_type",
-	"max age":           "max_age",
-	"wait":              "wait_timeout",
-	"newer than":        "newer_than",
-}}
+var attributes = packeraccess.Attributes(nil)
 
 // attrError words a core validation error with the attribute it is about.
 func attrError(err error) error { return attributes.Refusal(err) }

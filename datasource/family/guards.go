@@ -8,7 +8,7 @@ import (
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
-// The guards (architecture, os_type, max_age) are the core's
+// The guards (architecture, os_type, max_age, owners) are the core's
 // (imagefamily.Guards, checked in every region); what is the data source's
 // is the diagnostic, which names the HCL attribute, and the drift check of
 // expected_image_id.
@@ -19,6 +19,7 @@ var guardAttributes = map[string]string{
 	"architecture": "architecture",
 	"os type":      "os_type",
 	"max age":      "max_age",
+	"owners":       "owners",
 }
 
 // GuardError is a resolved image that a guard refused, as the diagnostic
@@ -27,7 +28,7 @@ var guardAttributes = map[string]string{
 // its attribute.
 type GuardError struct {
 	*imagefamily.GuardError
-	Attr string // architecture, os_type or max_age
+	Attr string // architecture, os_type, max_age or owners
 }
 
 // Error names the image by what the server said about it; every such value

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,14 +40,14 @@ func TestExecuteHostileEndpoints(t *testing.T) {
 			h := ecstest.StartHostile(row)
 			defer h.Close()
 			d := mustConfigure(t, fmt.Sprintf(`
-image_family        = "web-base"
+image_family        = %q
 region              = "cn-hangzhou"
 access_key          = "LTAIHOSTILEDS0001"
 secret_key          = %q
 custom_endpoint_ecs = %q
 timeout             = %q
 max_retries         = %d
-`, hostileSecret, h.URL(), h.Timeout(), ecstest.HostileMaxAttempts-1))
+`, h.Family(), hostileSecret, h.URL(), h.Timeout(), ecstest.HostileMaxAttempts-1))
 			d.prepare = func(r *imagefamily.Request) { r.Transport = h.Transport() }
 			v, err := d.Execute()
 
@@ -78,10 +79,10 @@ max_retries         = %d
 				if frag := h.Fill(row.Fragment); !strings.Contains(msg, frag) {
 					t.Errorf("diagnostic lacks %q: %s", frag, msg)
 				}
-				if !strings.Contains(msg, `"web-base"`) || !strings.Contains(msg, "cn-hangzhou") {
+				if !strings.Contains(msg, strconv.Quote(h.Family())) || !strings.Contains(msg, "cn-hangzhou") {
 					t.Errorf("diagnostic does not name the family and region: %s", msg)
 				}
-				if strings.Count(msg, `family "web-base"`) > 1 {
+				if strings.Count(msg, "family "+strconv.Quote(h.Family())) > 1 {
 					t.Errorf("diagnostic names the family twice: %s", msg)
 				}
 				if !safetext.IsClean(msg) || len(msg) > maxDiagnostic+64 {

@@ -75,7 +75,7 @@ func TestConfigureRegionsPlaceholders(t *testing.T) {
 		{"empty list", "regions = []", "regions is empty"},
 		{"unknown wait and newer_than", "region = \"cn-hangzhou\"\nwait_timeout = unknown\nnewer_than = \"m-base-mid\"", "wait_timeout not known yet"},
 		{"unknown expected_image_id", "regions = [\"cn-hangzhou\", \"cn-shanghai\"]\nexpected_image_id = unknown", "expected_image_id not known yet"},
-		{"unknown guards", "region = \"cn-hangzhou\"\narchitecture = unknown\nos_type = unknown\nmax_age = unknown", "architecture, max_age, os_type not known yet"},
+		{"unknown guards", "region = \"cn-hangzhou\"\narchitecture = unknown\nos_type = unknown\nmax_age = unknown\nowners = [\"self\", unknown]", "architecture, max_age, os_type, owners not known yet"},
 		{"unknown ignore_missing_regions", "regions = [\"cn-hangzhou\", unknown]\nignore_missing_regions = unknown_bool", "regions not known yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,19 +30,23 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/datasource/family"
+	promote "github.com/imagefamily/packer-plugin-alicloud-image-family/postprocessor/family"
 )
 
 const dataType = "alicloud-image-family"
 
-// dataSpec is what the data source accepts and offers.
+// dataSpec is what the data source accepts and offers, and what the
+// post-processor accepts.
 type dataSpec struct {
 	config  *hcl.BodySchema
 	outputs map[string]bool
+	post    *hcl.BodySchema
 }
 
 func readDataSpec() dataSpec {
 	d := &family.Datasource{}
-	s := dataSpec{config: hcldec.ImpliedSchema(d.ConfigSpec()), outputs: map[string]bool{}}
+	p := &promote.PostProcessor{}
+	s := dataSpec{config: hcldec.ImpliedSchema(d.ConfigSpec()), outputs: map[string]bool{}, post: hcldec.ImpliedSchema(p.ConfigSpec())}
 	for name := range d.OutputSpec() {
 		s.outputs[name] = true
 	}
@@ -101,6 +105,33 @@ func lintHCL(b block, spec dataSpec) []string {
 			}
 		case "build":
 			hasBuild = true
+			// post-processor "alicloud-image-family" {}, alone or in a
+			// post-processors block.
+			pps := blk.Body.Blocks
+			for _, inner := range blk.Body.Blocks {
+				if inner.Type == "post-processors" {
+					pps = append(pps, inner.Body.Blocks...)
+				}
+			}
+			for _, pp := range pps {
+				if pp.Type != "post-processor" || len(pp.Labels) != 1 || pp.Labels[0] != dataType {
+					continue
+				}
+				// Packer's own post-processor attributes, beside ours.
+				schema := *spec.post
+				schema.Attributes = append(append([]hcl.AttributeSchema(nil), schema.Attributes...),
+					hcl.AttributeSchema{Name: "name"}, hcl.AttributeSchema{Name: "keep_input_artifact"}, hcl.AttributeSchema{Name: "only"}, hcl.AttributeSchema{Name: "except"})
+				_, diags := pp.Body.Content(&schema)
+				for _, d := range diags {
+					if d.Severity == hcl.DiagError {
+						rng := pp.DefRange()
+						if d.Subject != nil {
+							rng = *d.Subject
+						}
+						report(rng, "post-processor %q: %s: %s", dataType, d.Summary, d.Detail)
+					}
+				}
+			}
 		}
 	}
 
@@ -210,6 +241,7 @@ func TestHCLRulesFire(t *testing.T) {
 		{"syntax", "data \"x\" {\n  a = \n}\n", []string{"does not parse"}},
 		{"unknown attribute", "# fragment\ndata \"alicloud-image-family\" \"b\" {\n  image_family = \"x\"\n  vpc = true\n}\n", []string{`data "alicloud-image-family" "b": Unsupported argument`}},
 		{"unknown output", "# fragment\nlocals { x = data.alicloud-image-family.b.imageid }\n", []string{`the data source has no output "imageid"`}},
+		{"unknown post-processor attribute", "# fragment\nbuild {\n  post-processor \"alicloud-image-family\" {\n    image_family = \"x\"\n    regions = []\n  }\n}\n", []string{`post-processor "alicloud-image-family": Unsupported argument`}},
 		{"not whole", "data \"alicloud-image-family\" \"b\" {\n  image_family = \"x\"\n}\n", []string{"not a whole template"}},
 		{"undeclared", "source \"null\" \"n\" { communicator = \"none\" }\nbuild {\n  sources = [\"source.null.n\", \"source.null.m\"]\n  provisioner \"shell-local\" { inline = [var.x, data.alicloud-image-family.b.image_id] }\n}\n",
 			[]string{"source.null.m is used but not declared", "var.x is used but not declared", "data.alicloud-image-family.b is used but not declared"}},

@@ -33,6 +33,7 @@ package docs
 //	                                        a step that assumes a role over OIDC needs a
 //	                                        comment saying "id-token: write")
 //	a mapping with uses: or run:            one step
+//	first comment line "# .gitlab-ci.yml"   a GitLab pipeline: GitLab's rules (gitlab_test.go)
 //	anything else                           refused, unless marked "# fragment"; a marked
 //	                                        block of another shape is only parsed and
 //	                                        checked for (a) and (d)
@@ -372,6 +373,10 @@ func lintYAML(b block, major string, action actionMeta) (kind string, problems [
 	}
 	root := doc.Content[0]
 	switch {
+	case b.gitlab():
+		// A GitLab pipeline (gitlab_test.go), not a GitHub workflow.
+		kind = "gitlab"
+		lintGitLab(l, root)
 	case root.Kind == yaml.SequenceNode:
 		kind = "steps"
 		js := l.steps(root, &scope{steps: map[string]bool{}, actionSteps: map[string]bool{}})

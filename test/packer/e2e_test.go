@@ -251,14 +251,16 @@ func TestPluginDescribeAndCheck(t *testing.T) {
 		t.Fatalf("describe: %v", err)
 	}
 	var desc struct {
-		Version     string   `json:"version"`
-		APIVersion  string   `json:"api_version"`
-		Datasources []string `json:"datasources"`
+		Version        string   `json:"version"`
+		APIVersion     string   `json:"api_version"`
+		Datasources    []string `json:"datasources"`
+		PostProcessors []string `json:"post_processors"`
 	}
 	if err := json.Unmarshal(out, &desc); err != nil {
 		t.Fatalf("describe output %q: %v", out, err)
 	}
-	if desc.APIVersion != "x5.0" || desc.Version != version.String() || len(desc.Datasources) != 1 || desc.Datasources[0] != "-packer-default-plugin-name-" {
+	if desc.APIVersion != "x5.0" || desc.Version != version.String() || len(desc.Datasources) != 1 || desc.Datasources[0] != "-packer-default-plugin-name-" ||
+		len(desc.PostProcessors) != 1 || desc.PostProcessors[0] != "-packer-default-plugin-name-" {
 		t.Fatalf("describe = %s", out)
 	}
 	// packer-sdc plugin-check, built from the pinned SDK, on the binary by

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,32 +122,47 @@ func TestExamplesBuildAgainstTheEmulator(t *testing.T) {
 }
 
 // startEmulatorProcess runs `alicloud-image-family emulator` in plain-HTTP
-// mode with the fixture file, as a user would, and returns its ready file's
-// url and a control client. It stops when the test ends.
-func startEmulatorProcess(t *testing.T, fixture string) (string, *ecstest.Control) {
+// mode with the fixture file and any further flags, as a user would, and
+// returns its ready file's url and a control client. It stops when the test
+// ends; its stderr (the request log) is emulatorLog(t).
+func startEmulatorProcess(t *testing.T, fixture string, flags ...string) (string, *ecstest.Control) {
 	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready.json")
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, e2etest.CLI(t), "emulator", "--fixture", fixture, "--ready-file", ready)
+	cmd := exec.CommandContext(ctx, e2etest.CLI(t), append([]string{"emulator", "--fixture", fixture, "--ready-file", ready}, flags...)...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	logFile, err := os.Create(emulatorLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	t.Cleanup(func() { cancel(); _ = cmd.Wait(); logFile.Close() })
 	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer wcancel()
 	info, err := ecstest.WaitReady(wctx, ready)
 	if err != nil {
-		t.Fatalf("emulator: %v\n%s", err, stderr.String())
+		b, _ := os.ReadFile(emulatorLog(t))
+		t.Fatalf("emulator: %v\n%s", err, b)
 	}
 	ctl, err := ecstest.NewControl(info.URL, info.CertFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return info.URL, ctl
+}
+
+// emulatorLogs holds each test's emulator log path, in its own temporary
+// directory.
+var emulatorLogs sync.Map
+
+// emulatorLog is where startEmulatorProcess writes the emulator's stderr.
+func emulatorLog(t *testing.T) string {
+	p, _ := emulatorLogs.LoadOrStore(t.Name(), filepath.Join(t.TempDir(), "emulator.log"))
+	return p.(string)
 }
 
 // listing is every file under dir, with its size and modification time.

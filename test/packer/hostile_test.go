@@ -49,11 +49,12 @@ const (
 func hostileTemplate() string {
 	return fmt.Sprintf(`variable "endpoint" { type = string }
 variable "out_dir" { type = string }
+variable "family" { type = string }
 variable "timeout" { type = string }
 
 data "alicloud-image-family" "x" {
   region              = "cn-hangzhou"
-  image_family        = "web-base"
+  image_family        = var.family
   custom_endpoint_ecs = var.endpoint
   timeout             = var.timeout
   max_retries         = %d
@@ -104,7 +105,7 @@ func runHostile(t *testing.T, in installation, template string, h *ecstest.Hosti
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, in.packer, "build", "-color=false",
-		"-var", "endpoint="+h.Endpoint(), "-var", "out_dir="+outDir, "-var", "timeout="+h.Timeout().String(), template)
+		"-var", "endpoint="+h.Endpoint(), "-var", "out_dir="+outDir, "-var", "family="+h.Family(), "-var", "timeout="+h.Timeout().String(), template)
 	cmd.Dir = dir
 	cmd.Env = append(in.env(filepath.Join(dir, "home")),
 		"SSL_CERT_FILE="+cert,

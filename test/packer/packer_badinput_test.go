@@ -123,6 +123,9 @@ func TestBadInputPacker(t *testing.T) {
 		{name: "os_type unknown to the API with regions", set: map[string]*string{"region": nil, "os_type": str("darwin")}, raw: `  regions = ["cn-hangzhou", "cn-shanghai"]` + "\n",
 			frags: []string{`invalid os_type "darwin"`}},
 		{name: "max_age negative", set: map[string]*string{"max_age": str("-1h")}, frags: []string{`invalid max_age "-1h"`, "positive"}},
+		{name: "owners unknown alias", raw: `  owners = ["self", "amazon"]` + "\n", frags: []string{`invalid owners "amazon"`, "self, system, others or marketplace"}},
+		{name: "owners empty element", raw: `  owners = [""]` + "\n", frags: []string{`invalid owners ""`}},
+		{name: "owners not a list", raw: `  owners = "self"` + "\n", frags: []string{"Incorrect attribute value type", "list of string required"}},
 		// Only known when Execute reads the environment, still before
 		// anything is sent.
 		{name: "environment key without secret", set: map[string]*string{"access_key": nil, "secret_key": nil}, env: []string{"ALICLOUD_ACCESS_KEY=" + keyID},

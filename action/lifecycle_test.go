@@ -1,0 +1,251 @@
+package action
+
+// The commands promote and rollback through Main against the real core and
+// the in-process emulator, which serves the family lifecycle: one case per
+// outcome class, each checked in every sink (exit code, step log,
+// annotations, outputs, job summary) and against the emulator's state.
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+)
+
+// lifecycleStep is a step of command cmd with image-ids ids (and the
+// emulator's keys), without the lookup's region input.
+func lifecycleStep(t *testing.T, srv *ecstest.Server, cmd, ids string, kv ...string) *step {
+	t.Helper()
+	return newStep(t, lifecycleStepInputs(srv, cmd, ids, kv...))
+}
+
+// results reads the results output.
+func (s *step) results() []imagefamily.OutcomeRecord {
+	s.t.Helper()
+	var rs []imagefamily.OutcomeRecord
+	if err := json.Unmarshal([]byte(s.outputs()["results"]), &rs); err != nil {
+		s.t.Fatalf("results output %q: %v", s.outputs()["results"], err)
+	}
+	return rs
+}
+
+// want checks the exit code, the outcome of each region (in the order of
+// their names) and the outputs image-ids, changed and found.
+func (s *step) want(code int, outcomes []string, imageIDs, changed, found string) {
+	s.t.Helper()
+	if s.code != code {
+		s.t.Fatalf("exit %d, want %d\n%s", s.code, code, s.stdout)
+	}
+	var got []string
+	for _, r := range s.results() {
+		got = append(got, r.Outcome)
+	}
+	if !reflect.DeepEqual(got, outcomes) {
+		s.t.Errorf("outcomes %v, want %v\n%s", got, outcomes, s.stdout)
+	}
+	outs := s.outputs()
+	if outs["image-ids"] != imageIDs || outs["changed"] != changed || outs["found"] != found {
+		s.t.Errorf("image-ids=%s changed=%s found=%s, want %s %s %s", outs["image-ids"], outs["changed"], outs["found"], imageIDs, changed, found)
+	}
+	if len(outs) != len(outputNames) || outs["json"] != "" || outs["image-id"] != "" {
+		s.t.Errorf("outputs %v: want every output, the image's empty", outs)
+	}
+}
+
+func (s *step) logHas(frags ...string) {
+	s.t.Helper()
+	for _, f := range frags {
+		if !strings.Contains(s.stdout.String(), f) {
+			s.t.Errorf("step log lacks %q:\n%s", f, s.stdout)
+		}
+	}
+}
+
+func (s *step) summaryHas(frags ...string) {
+	s.t.Helper()
+	for _, f := range frags {
+		if !strings.Contains(s.summary(), f) {
+			s.t.Errorf("job summary lacks %q:\n%s", f, s.summary())
+		}
+	}
+}
+
+func TestLifecyclePromoteAndRollback(t *testing.T) {
+	srv := emulator(t)
+	const newest, older = "m-hznew0001", "m-hzold0001"
+	cp := srv.CopyImage("cn-hangzhou", newest, "cn-beijing")
+	ids := `{"cn-hangzhou":"` + newest + `","cn-beijing":"` + cp + `"}`
+
+	// Dry run: says which image would change, changes nothing.
+	s := lifecycleStep(t, srv, "promote", ids, "wait-timeout", "30s", "dry-run", "true").runMain(viaEmulator(srv))
+	s.want(0, []string{"would-promote", "already"}, `{"cn-hangzhou":"`+newest+`"}`, "false", "false")
+	s.logHas("cn-beijing: dry run: "+cp+` would change: ImageFamily "" -> "web-base" (the API accepted it with DryRun); nothing was changed`,
+		"waiting in cn-beijing")
+	s.summaryHas("`web-base`: promote (dry run: nothing was changed)", "| cn-beijing | `"+cp+"` | would-promote | ImageFamily \"\" -&gt; \"web-base\" |")
+	if img, _ := srv.Image("cn-beijing", cp); img.ImageFamily != "" || img.ImageId != cp {
+		t.Fatalf("the dry run set the family: %+v", img)
+	}
+
+	// Promote.
+	s = lifecycleStep(t, srv, "promote", ids, "wait-timeout", "30s").runMain(viaEmulator(srv))
+	s.want(0, []string{"promoted", "already"}, `{"cn-beijing":"`+cp+`","cn-hangzhou":"`+newest+`"}`, "true", "true")
+	s.logHas("cn-beijing: promoted "+cp+`: ImageFamily "" -> "web-base"; the family resolves to `+cp,
+		"cn-hangzhou: "+newest+" is already a live member of the family, and the family resolves to it; nothing changed")
+	s.summaryHas("| cn-beijing | `"+cp+"` | promoted |", "| `"+cp+"` |", "| cn-hangzhou | `"+newest+"` | already | none | `"+newest+"` |")
+
+	// Idempotent: nothing sent to change.
+	before := srv.Requests("ModifyImageAttribute")
+	s = lifecycleStep(t, srv, "promote", ids).runMain(viaEmulator(srv))
+	s.want(0, []string{"already", "already"}, `{"cn-beijing":"`+cp+`","cn-hangzhou":"`+newest+`"}`, "false", "true")
+	if srv.Requests("ModifyImageAttribute") != before {
+		t.Error("a second promote sent ModifyImageAttribute")
+	}
+
+	// Superseded: exit 4, naming the newer image.
+	s = lifecycleStep(t, srv, "promote", `{"cn-hangzhou":"`+older+`"}`).runMain(viaEmulator(srv))
+	s.want(4, []string{"superseded"}, `{"cn-hangzhou":"`+newest+`"}`, "false", "true")
+	s.logHas("::error title=Image family promote superseded in cn-hangzhou::", "resolves to a newer image, "+newest)
+
+	// Compare-and-swap: the family does not resolve to older; exit 4.
+	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+older+`"}`).runMain(viaEmulator(srv))
+	s.want(4, []string{"moved"}, `{"cn-hangzhou":"`+newest+`"}`, "false", "true")
+	s.logHas("::error title=Image family rollback moved in cn-hangzhou::", "someone moved it already; nothing was changed")
+
+	// Rollback dry run, then rollback.
+	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+newest+`"}`, "dry-run", "true").runMain(viaEmulator(srv))
+	s.want(0, []string{"would-roll-back"}, `{"cn-hangzhou":"`+newest+`"}`, "false", "true")
+	s.summaryHas("(after the rollback: `" + older + "`)")
+	if img, _ := srv.Image("cn-hangzhou", newest); img.Status != "Available" {
+		t.Fatalf("the dry run changed the status: %s", img.Status)
+	}
+	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+newest+`"}`).runMain(viaEmulator(srv))
+	s.want(0, []string{"rolled-back"}, `{"cn-hangzhou":"`+older+`"}`, "true", "true")
+	s.logHas("cn-hangzhou: rolled-back " + newest + ": Status Available -> Deprecated; the family resolves to " + older)
+
+	// The last image: refused (exit 5), then allow-empty.
+	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+older+`"}`).runMain(viaEmulator(srv))
+	s.want(5, []string{"refused"}, `{"cn-hangzhou":"`+older+`"}`, "false", "true")
+	s.logHas("::error title=Image family rollback refused in cn-hangzhou::", "allow-empty")
+	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+older+`"}`, "allow-empty", "true").runMain(viaEmulator(srv))
+	s.want(0, []string{"rolled-back"}, `{}`, "true", "false")
+	s.summaryHas("| no Available image |")
+
+	// Undo by promote.
+	s = lifecycleStep(t, srv, "promote", `{"cn-hangzhou":"`+newest+`"}`).runMain(viaEmulator(srv))
+	s.want(0, []string{"promoted"}, `{"cn-hangzhou":"`+newest+`"}`, "true", "true")
+	s.logHas("Status Deprecated -> Available")
+
+	// Failed: an image that can never become Available; exit 1.
+	s = lifecycleStep(t, srv, "promote", `{"cn-hangzhou":"m-hzbroken"}`).runMain(viaEmulator(srv))
+	s.want(1, []string{"failed"}, `{}`, "false", "false")
+	s.logHas("::error title=Image family promote failed in cn-hangzhou::", "can never become Available")
+	s.summaryHas("| cn-hangzhou | `m-hzbroken` | failed | none | not read back |", "- **cn-hangzhou** (failed): ")
+}
+
+// Every sink escapes what a region's outcome carries from a server: the
+// step log (no workflow command of its own), the job summary (no HTML,
+// table break or link), and the results output keeps it exact.
+func TestLifecycleReportEscapes(t *testing.T) {
+	hostile := "boom\n::warning::injected | <img src=x> [link](https://evil.example) ##[error]x"
+	outs := []imagefamily.RegionOutcome{
+		{Region: "cn-hangzhou", ImageID: "m-hznew0001", Outcome: imagefamily.Failed, Err: errors.New(hostile)},
+		{Region: "cn-shanghai", ImageID: "m-shnew0001", Outcome: imagefamily.Superseded, Resolves: "m-shnewer001",
+			Changes: []string{"ImageFamily \"<b>x</b>\" -> \"web-base\""}, Err: errors.New(hostile)},
+	}
+	s := newStep(t, map[string]string{})
+	a := githubactions.New(githubactions.WithGetenv(s.getenv), githubactions.WithWriter(StepLog(s.stdout)))
+	c := &config{}
+	err := c.reportLifecycle(a, &inputs{command: "promote", family: "web-base"}, outs, nil)
+	if code := ExitCode(err); code != 1 {
+		t.Fatalf("exit %d, want 1 (failed over superseded)", code)
+	}
+	for _, l := range strings.Split(s.stdout.String(), "\n") {
+		if strings.HasPrefix(l, "::warning") || strings.Contains(l, "##[") {
+			t.Errorf("a server string made a workflow command: %q", l)
+		}
+	}
+	sum := s.summary()
+	for _, bad := range []string{"<img", "<b>", "[link](https", "https://", "\n::warning"} {
+		if strings.Contains(sum, bad) {
+			t.Errorf("job summary holds %q:\n%s", bad, sum)
+		}
+	}
+	for _, l := range strings.Split(sum, "\n") {
+		if strings.HasPrefix(l, "| cn-") && strings.Count(strings.ReplaceAll(l, `\|`, ""), "|") != 6 {
+			t.Errorf("a table row broken by a server string: %q", l)
+		}
+	}
+	rs := s.results()
+	if len(rs) != 2 || rs[0].Error != hostile || rs[1].Changes[0] != outs[1].Changes[0] {
+		t.Errorf("results output not exact: %+v", rs)
+	}
+}
+
+// Bad input to promote and rollback: exit 2, an annotation naming the
+// input, and not one request.
+func TestLifecycleBadInputSendsNothing(t *testing.T) {
+	srv := emulator(t)
+	ids := `{"cn-hangzhou":"m-hznew0001"}`
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		frag   string
+	}{
+		{"unknown command", lifecycleStepInputs(srv, "promot", ids), `invalid input command "promot": it must be one of promote, resolve, rollback`},
+		{"image-ids with resolve", keyed(srv, "image-ids", ids), `invalid input image-ids`},
+		{"dry-run with resolve", keyed(srv, "dry-run", "true"), `invalid input dry-run "true": it has no meaning with command resolve (only with promote or rollback)`},
+		{"allow-empty with promote", lifecycleStepInputs(srv, "promote", ids, "allow-empty", "true"), `invalid input allow-empty "true": it has no meaning with command promote (only with rollback)`},
+		{"region with promote", lifecycleStepInputs(srv, "promote", ids, "region", "cn-hangzhou"), `invalid input region "cn-hangzhou": it has no meaning with command promote`},
+		{"a guard with promote", lifecycleStepInputs(srv, "promote", ids, "architecture", "x86_64"), `invalid input architecture "x86_64"`},
+		{"newer-than with promote", lifecycleStepInputs(srv, "promote", ids, "newer-than", "m-hzold0001"), `invalid input newer-than`},
+		{"fail-on-change with rollback", lifecycleStepInputs(srv, "rollback", ids, "fail-on-change", "true"), `invalid input fail-on-change`},
+		{"expected-image-ids with rollback", lifecycleStepInputs(srv, "rollback", ids, "expected-image-ids", ids), `invalid input expected-image-ids`},
+		{"wait-timeout with rollback", lifecycleStepInputs(srv, "rollback", ids, "wait-timeout", "1m"), `invalid input wait-timeout "1m": it has no meaning with command rollback (only with promote or resolve)`},
+		{"no image-ids", lifecycleStepInputs(srv, "rollback", ""), `invalid input image-ids "": it is required with command rollback`},
+		{"image-ids empty", lifecycleStepInputs(srv, "promote", "{}"), `input image-ids`},
+		{"image-ids not JSON", lifecycleStepInputs(srv, "promote", "cn-hangzhou=m-hznew0001"), `invalid input image-ids "cn-hangzhou=m-hznew0001": it must be one JSON object`},
+		{"image-ids with a family for an id", lifecycleStepInputs(srv, "promote", `{"cn-hangzhou":"web-base"}`), `input image-ids`},
+		{"image-ids with a bad region", lifecycleStepInputs(srv, "rollback", `{"Hangzhou":"m-hznew0001"}`), `input image-ids`},
+		{"dry-run not a boolean", lifecycleStepInputs(srv, "promote", ids, "dry-run", "yes"), `invalid input dry-run "yes": it must be true or false`},
+		{"allow-empty not a boolean", lifecycleStepInputs(srv, "rollback", ids, "allow-empty", "1"), `invalid input allow-empty "1"`},
+		{"wait-timeout too long", lifecycleStepInputs(srv, "promote", ids, "wait-timeout", "7h"), `invalid input wait-timeout "7h"`},
+		{"family with a dot", lifecycleStepInputs(srv, "promote", ids, "image-family", "web.base"), `invalid input image-family "web.base"`},
+		{"family acs:", lifecycleStepInputs(srv, "rollback", ids, "image-family", "acs:web-base"), `invalid input image-family "acs:web-base"`},
+		{"family aliyun", lifecycleStepInputs(srv, "promote", ids, "image-family", "aliyunbase"), `invalid input image-family "aliyunbase"`},
+		{"timeout", lifecycleStepInputs(srv, "rollback", ids, "timeout", "0"), `invalid input timeout "0"`},
+		{"no credentials", lifecycleStepInputs(srv, "promote", ids, "access-key-id", "", "access-key-secret", ""), "no Alibaba Cloud credentials found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := srv.Requests("")
+			s := newStep(t, c.inputs)
+			home := s.env["HOME"]
+			s.runMain(viaEmulator(srv), WithRequest(func(r *imagefamily.Request) { r.Credentials.HomeDir = home }))
+			if s.code != 2 || !strings.Contains(s.stdout.String(), c.frag) {
+				t.Errorf("exit %d, want 2 and %q in\n%s", s.code, c.frag, s.stdout)
+			}
+			if len(annotations(s, "::error ")) != 1 {
+				t.Errorf("want one ::error annotation:\n%s", s.stdout)
+			}
+			checkFailureOutputs(t, s)
+			if n := srv.Requests("") - before; n != 0 {
+				t.Errorf("%d requests sent", n)
+			}
+		})
+	}
+}
+
+func lifecycleStepInputs(srv *ecstest.Server, cmd, ids string, kv ...string) map[string]string {
+	in := keyed(srv, append([]string{"command", cmd, "image-ids", ids}, kv...)...)
+	delete(in, "region")
+	for i := 0; i < len(kv); i += 2 {
+		in[kv[i]] = kv[i+1]
+	}
+	return in
+}
