@@ -1,6 +1,6 @@
 package action
 
-// The action's runner of the fault table (ecstest.FaultRows, the rows the
+// The action's runner of the fault table (conformance.FaultRows, the rows the
 // core runs in imagefamily/faults_matrix_test.go), through the action's
 // entry point (Main, as the `alicloud-image-family action` subcommand calls
 // it) with an injected step environment, against the in-process emulator:
@@ -22,9 +22,10 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-const describeAction = ecstest.ActionDescribe
+const describeAction = conformance.ActionDescribe
 
 // runMain runs the step through Main and scans everything it wrote.
 func (s *step) runMain(opts ...Option) *step {
@@ -60,28 +61,28 @@ var stepRetryLine = regexp.MustCompile(`^retrying .+: attempt \d+ of \d+ failed 
 // options that point it at the emulator. The row's attempt budget is the
 // max-attempts input. Secrets the row brings in are inputs, which scanAll
 // scans for.
-func faultStep(t *testing.T, srv *ecstest.Server, tokens *httptest.Server, row ecstest.FaultRow) (*step, []Option) {
+func faultStep(t *testing.T, srv *ecstest.Server, tokens *httptest.Server, row conformance.FaultRow) (*step, []Option) {
 	t.Helper()
 	keys := func(id, secret, token string) *step {
 		return newStep(t, emuInputs(srv, "access-key-id", id, "access-key-secret", secret, "security-token", token))
 	}
 	var s *step
 	switch row.Credentials {
-	case ecstest.CredKeys:
+	case conformance.CredKeys:
 		s = keys(emuKeyID, emuSecret, "")
-	case ecstest.CredWrongSecret:
-		s = keys(emuKeyID, ecstest.FaultWrongSecret, "")
-	case ecstest.CredSTSWrongSecret:
+	case conformance.CredWrongSecret:
+		s = keys(emuKeyID, conformance.FaultWrongSecret, "")
+	case conformance.CredSTSWrongSecret:
 		c := assumeRole(t, srv)
-		s = keys(c.id, ecstest.FaultWrongSecret, c.token)
-	case ecstest.CredSTSExpired:
+		s = keys(c.id, conformance.FaultWrongSecret, c.token)
+	case conformance.CredSTSExpired:
 		c := assumeRole(t, srv)
 		srv.ExpireSessions()
 		s = keys(c.id, c.secret, c.token)
-	case ecstest.CredSTSOtherToken:
+	case conformance.CredSTSOtherToken:
 		a, b := assumeRole(t, srv), assumeRole(t, srv)
 		s = keys(a.id, a.secret, b.token)
-	case ecstest.CredOIDC:
+	case conformance.CredOIDC:
 		s = oidcStep(t, srv, tokens)
 	default:
 		t.Fatalf("row %q: credentials %d have no mapping in the action's runner", row.Name, row.Credentials)
@@ -110,7 +111,7 @@ func faultStep(t *testing.T, srv *ecstest.Server, tokens *httptest.Server, row e
 func TestFaultMatrixAction(t *testing.T) {
 	srv := emulator(t)
 	tokens, minted := githubTokenService(t)
-	for _, row := range ecstest.FaultRows() {
+	for _, row := range conformance.FaultRows() {
 		t.Run(row.Name, func(t *testing.T) {
 			srv.ClearFaults()
 			t.Cleanup(srv.ClearFaults)

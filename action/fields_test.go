@@ -3,8 +3,8 @@ package action
 import (
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/fieldtest"
 )
 
@@ -15,7 +15,7 @@ import (
 // region's. Nothing found: every one of them empty.
 func TestEveryFieldIsAnOutput(t *testing.T) {
 	want := fieldtest.Image()
-	h := ecstest.StartHostile(ecstest.ServeImage(fieldtest.ImageJSON))
+	h := conformance.StartHostile(conformance.ServeImage(fieldtest.ImageJSON))
 	defer h.Close()
 	for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-hangzhou", "cn-shanghai"}} {
 		s := hostileStep(t, h, regions).run(WithRequest(func(r *imagefamily.Request) { r.Transport = h.Transport() }))

@@ -1,6 +1,6 @@
 package action
 
-// The action's runner of the hostile-endpoint table (ecstest.HostileRows):
+// The action's runner of the hostile-endpoint table (conformance.HostileRows):
 // every row through Main, as the `alicloud-image-family action` subcommand
 // calls it, with real GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, in one
 // region and in two. Each run states the exit code (never 2), every output
@@ -29,9 +29,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 const (
@@ -44,14 +44,14 @@ const (
 var ourCommands = []string{"::error ", "::error::", "::warning ", "::warning::", "::add-mask::", "::debug::", "::notice ", "::notice::"}
 
 func TestHostileEndpoints(t *testing.T) {
-	for _, row := range ecstest.HostileRows() {
+	for _, row := range conformance.HostileRows() {
 		for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-hangzhou", "cn-shanghai"}} {
 			name := row.Name + "/one region"
 			if len(regions) > 1 {
 				name = row.Name + "/two regions"
 			}
 			t.Run(name, func(t *testing.T) {
-				h := ecstest.StartHostile(row)
+				h := conformance.StartHostile(row)
 				defer h.Close()
 				rec := &answerRecorder{base: h.Transport()}
 				s := hostileStep(t, h, regions)
@@ -65,7 +65,7 @@ func TestHostileEndpoints(t *testing.T) {
 				start := time.Now()
 				s.runMain(WithRequest(func(r *imagefamily.Request) {
 					r.Transport = rec
-					r.Retry.MaxAttempts = ecstest.HostileMaxAttempts
+					r.Retry.MaxAttempts = conformance.HostileMaxAttempts
 					r.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 				}))
 				elapsed := time.Since(start)
@@ -83,7 +83,7 @@ func TestHostileEndpoints(t *testing.T) {
 
 // hostileStep is a step whose inputs arrive as a JavaScript-style runner
 // passes them (hyphens kept), pointed at the row's ECS listener.
-func hostileStep(t *testing.T, h *ecstest.HostileServer, regions []string) *step {
+func hostileStep(t *testing.T, h *conformance.HostileServer, regions []string) *step {
 	s := newStep(t, nil)
 	s.env["INPUT_REGION"] = strings.Join(regions, ",")
 	s.env["INPUT_IMAGE-FAMILY"] = h.Family()
@@ -94,14 +94,14 @@ func hostileStep(t *testing.T, h *ecstest.HostileServer, regions []string) *step
 	return s
 }
 
-func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileServer, s *step, regions []string, rec *answerRecorder) {
+func checkHostileStep(t *testing.T, row conformance.HostileRow, h *conformance.HostileServer, s *step, regions []string, rec *answerRecorder) {
 	t.Helper()
 	defer func() {
 		if t.Failed() {
 			t.Logf("stdout:\n%s", excerptForLog(s.stdout.String()))
 		}
 	}()
-	found := row.Outcome == ecstest.HostileFound
+	found := row.Outcome == conformance.HostileFound
 
 	// Exit code.
 	if s.code != row.ExitCode {
@@ -122,7 +122,7 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 	// Every sink together (step log, GITHUB_OUTPUT, summary) stays within a
 	// small multiple of what was served.
 	if n := int64(len(s.everything())); n > h.OutputBound() {
-		t.Errorf("the step wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), ecstest.HostileOutputRatio)
+		t.Errorf("the step wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), conformance.HostileOutputRatio)
 	}
 
 	// Outputs, read the way the runner reads GITHUB_OUTPUT.
@@ -151,10 +151,10 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 	}
 	wantID, wantFound, wantIDs := "", "false", "{}"
 	if found {
-		wantID, wantFound = ecstest.HostileImageID, "true"
+		wantID, wantFound = conformance.HostileImageID, "true"
 		ids := map[string]string{}
 		for _, r := range regions {
-			ids[r] = ecstest.HostileImageID
+			ids[r] = conformance.HostileImageID
 		}
 		b, _ := json.Marshal(ids)
 		wantIDs = string(b)
@@ -241,7 +241,7 @@ func checkHostileStep(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileSe
 			t.Errorf("%d ::error annotations for an accepted answer", len(annotations))
 		}
 		for _, r := range regions {
-			if want := r + ": the newest image in family web-base is " + ecstest.HostileImageID; !strings.Contains(stdout, want) {
+			if want := r + ": the newest image in family web-base is " + conformance.HostileImageID; !strings.Contains(stdout, want) {
 				t.Errorf("stdout lacks %q", want)
 			}
 		}

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
@@ -13,9 +13,9 @@ import (
 // several (an object region -> Image): absent members stay absent, unknown
 // ones are kept, numbers keep their text.
 func TestJSONOutputIsTheAPIsImage(t *testing.T) {
-	for name, image := range ecstest.ParityImages() {
+	for name, image := range conformance.ParityImages() {
 		t.Run(name, func(t *testing.T) {
-			h := ecstest.StartHostile(ecstest.ServeImage(image))
+			h := conformance.StartHostile(conformance.ServeImage(image))
 			defer h.Close()
 			want := []byte(image)
 			for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-hangzhou", "cn-shanghai"}} {

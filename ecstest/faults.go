@@ -214,3 +214,52 @@ func (s *Server) ClearFaults() {
 	s.faults.hangs = nil
 	s.faults.latency = 0
 }
+
+// Inject applies faults, in order, the way the control API's faults
+// request does for an emulator process, so in-process tests and process
+// tests can share one list of FaultSpecs (srv.Inject(specs...)).
+func (s *Server) Inject(faults ...FaultSpec) {
+	for _, f := range faults {
+		s.inject(f, f.RetryAfter > 0)
+	}
+}
+
+// inject is Inject; withRetryAfter sends x-acs-retry-after even when it is 0
+// (the control API's "retry_after": "0s").
+func (s *Server) inject(f FaultSpec, withRetryAfter bool) {
+	n := f.N
+	if n == 0 {
+		n = 1
+	}
+	var opts []ThrottleOption
+	if withRetryAfter {
+		opts = append(opts, RetryAfter(f.RetryAfter))
+	}
+	switch f.Kind {
+	case FaultThrottle:
+		s.Throttle(f.Action, n, opts...)
+	case FaultThrottle429:
+		s.Throttle(f.Action, n, append(opts, TooManyRequests())...)
+	case FaultStatus:
+		s.FailStatus(f.Action, n, f.Status, f.Code)
+	case FaultDelay:
+		s.Delay(f.Action, f.Delay)
+	case FaultHang:
+		s.Hang(f.Action)
+	case FaultMalformed:
+		s.MalformedBody(f.Action, n)
+	case FaultTruncated:
+		s.TruncatedBody(f.Action, n)
+	case FaultEmpty:
+		s.EmptyBody(f.Action, n)
+	case FaultDrop:
+		s.DropConnection(f.Action, n)
+	case FaultLatency:
+		s.Latency(f.Delay)
+	default:
+		panic("ecstest: Inject: unknown fault kind " + string(f.Kind))
+	}
+	if f.Skip > 0 && f.Kind.counted() {
+		s.faults.skipLast(f.Skip)
+	}
+}

@@ -74,7 +74,7 @@ func (s *Server) Writes() []ImageWrite {
 func (s *Server) record(rec RecordedRequest) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rec.Action == ActionModifyImage {
+	if rec.Action == "ModifyImageAttribute" {
 		p := rec.Params
 		s.writes = append(s.writes, ImageWrite{RegionID: p.Get("RegionId"), ImageID: p.Get("ImageId"),
 			ImageFamily: p.Get("ImageFamily"), Status: p.Get("Status"), DryRun: p.Get("DryRun")})

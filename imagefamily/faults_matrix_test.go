@@ -14,15 +14,16 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-// The core's runner of the fault table (ecstest.FaultRows): every way an
+// The core's runner of the fault table (conformance.FaultRows): every way an
 // honest endpoint can fail, against the in-process emulator, each row
 // checked for its error class, a fragment of the message, the retries
 // reported and the requests the emulator saw. Each front runs the same rows
 // through its own runner (files named *_matrix_test.go).
 
-const describe = ecstest.ActionDescribe
+const describe = conformance.ActionDescribe
 
 // schemeRecorder remembers the scheme and host of every request the core
 // tries to send, so a test can prove that nothing went out over plain HTTP.
@@ -59,7 +60,7 @@ func untrusting() http.RoundTripper {
 
 // faultRequest maps a row onto the core's Request; it returns the secrets
 // the row brought in (STS secrets and tokens) for the leak scan.
-func faultRequest(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow) (Request, []string) {
+func faultRequest(t *testing.T, srv *ecstest.Server, row conformance.FaultRow) (Request, []string) {
 	t.Helper()
 	r := request(srv)
 	var secrets []string
@@ -67,27 +68,27 @@ func faultRequest(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow) (Requ
 		r.Credentials = Credentials{AccessKeyID: id, AccessKeySecret: secret, SecurityToken: token, Getenv: envFunc(nil)}
 	}
 	switch row.Credentials {
-	case ecstest.CredKeys:
-	case ecstest.CredWrongSecret:
-		r.Credentials.AccessKeySecret = ecstest.FaultWrongSecret
-	case ecstest.CredSTSWrongSecret:
+	case conformance.CredKeys:
+	case conformance.CredWrongSecret:
+		r.Credentials.AccessKeySecret = conformance.FaultWrongSecret
+	case conformance.CredSTSWrongSecret:
 		k := stsKeys(t, srv)
-		sts(k.ID, ecstest.FaultWrongSecret, k.Token)
+		sts(k.ID, conformance.FaultWrongSecret, k.Token)
 		secrets = append(secrets, k.Secret, k.Token)
-	case ecstest.CredSTSExpired:
+	case conformance.CredSTSExpired:
 		k := stsKeys(t, srv)
 		srv.ExpireSessions()
 		sts(k.ID, k.Secret, k.Token)
 		secrets = append(secrets, k.Secret, k.Token)
-	case ecstest.CredSTSOtherToken:
+	case conformance.CredSTSOtherToken:
 		a, b := stsKeys(t, srv), stsKeys(t, srv)
 		sts(a.ID, a.Secret, b.Token)
 		secrets = append(secrets, a.Secret, a.Token, b.Secret, b.Token)
-	case ecstest.CredReadOnly:
-		r.Credentials.AccessKeyID, r.Credentials.AccessKeySecret = ecstest.ReadOnlyKeyID, ecstest.ReadOnlyKeySecret
-	case ecstest.CredNoWrite:
-		r.Credentials.AccessKeyID, r.Credentials.AccessKeySecret = ecstest.NoWriteKeyID, ecstest.NoWriteKeySecret
-	case ecstest.CredOIDC:
+	case conformance.CredReadOnly:
+		r.Credentials.AccessKeyID, r.Credentials.AccessKeySecret = conformance.ReadOnlyKeyID, conformance.ReadOnlyKeySecret
+	case conformance.CredNoWrite:
+		r.Credentials.AccessKeyID, r.Credentials.AccessKeySecret = conformance.NoWriteKeyID, conformance.NoWriteKeySecret
+	case conformance.CredOIDC:
 		good := fakeJWT(map[string]any{"aud": "sts.aliyuncs.com", "sub": "repo:o/r:ref:refs/heads/main", "exp": time.Now().Add(time.Hour).Unix()})
 		r.Credentials = Credentials{OIDCRoleARN: oidcRole, OIDCProviderARN: oidcProv, OIDCToken: good,
 			STSEndpoint: srv.Endpoint(), Getenv: envFunc(nil), HomeDir: "/nonexistent"}
@@ -113,19 +114,19 @@ func faultRequest(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow) (Requ
 }
 
 // outcomeClass is the error class of each outcome of the table.
-var outcomeClass = map[ecstest.FaultOutcome]error{
-	ecstest.FaultThrottled:  ErrThrottled,
-	ecstest.FaultAPIError:   ErrAPI,
-	ecstest.FaultNetwork:    ErrNetwork,
-	ecstest.FaultTimeout:    ErrTimeout,
-	ecstest.FaultAuthFailed: ErrAuthFailed,
+var outcomeClass = map[conformance.FaultOutcome]error{
+	conformance.FaultThrottled:  ErrThrottled,
+	conformance.FaultAPIError:   ErrAPI,
+	conformance.FaultNetwork:    ErrNetwork,
+	conformance.FaultTimeout:    ErrTimeout,
+	conformance.FaultAuthFailed: ErrAuthFailed,
 	// Only the lifecycle's rows (LifecycleFaultRows).
-	ecstest.FaultAccessDenied: ErrAccessDenied,
+	conformance.FaultAccessDenied: ErrAccessDenied,
 }
 
 func TestFaultMatrix(t *testing.T) {
 	srv := emulator(t)
-	for _, row := range ecstest.FaultRows() {
+	for _, row := range conformance.FaultRows() {
 		t.Run(row.Name, func(t *testing.T) {
 			runFaultRow(t, srv, row, func(r Request) error {
 				img, err := Resolve(context.Background(), r)
@@ -141,7 +142,7 @@ func TestFaultMatrix(t *testing.T) {
 // runFaultRow runs one row through do (the front's call of the core) and
 // checks the error class, the message, the retries reported, the requests
 // the emulator saw and that no secret is in the message.
-func runFaultRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, do func(Request) error) {
+func runFaultRow(t *testing.T, srv *ecstest.Server, row conformance.FaultRow, do func(Request) error) {
 	t.Helper()
 	srv.ClearFaults()
 	srv.SetTokenLifetime(0)
@@ -168,17 +169,17 @@ func runFaultRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, do fun
 		// The signature of a request that never got an answer can
 		// be replayed until its timestamp expires: it is as
 		// sensitive as the token it was made with.
-		for _, action := range []string{describe, ecstest.ActionDescribeImages, ecstest.ActionModifyImage} {
+		for _, action := range []string{describe, conformance.ActionDescribeImages, conformance.ActionModifyImage} {
 			extra = append(extra, srv.LastRequest(action).Params.Get("Signature"))
 		}
-		secretscan.New(demoSecret, deniedSec, ecstest.FaultWrongSecret, ecstest.ReadOnlyKeySecret, ecstest.NoWriteKeySecret,
+		secretscan.New(demoSecret, deniedSec, conformance.FaultWrongSecret, conformance.ReadOnlyKeySecret, conformance.NoWriteKeySecret,
 			r.Credentials.AccessKeySecret, r.Credentials.SecurityToken, r.Credentials.OIDCToken).Add(extra...).Check(t, "error", err.Error())
 	}
 }
 
-func checkRow(t *testing.T, row ecstest.FaultRow, err error, elapsed time.Duration) {
+func checkRow(t *testing.T, row conformance.FaultRow, err error, elapsed time.Duration) {
 	t.Helper()
-	if row.Outcome == ecstest.FaultFound {
+	if row.Outcome == conformance.FaultFound {
 		if err != nil {
 			t.Fatalf("want success, got %v", err)
 		}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 func TestGuardsOnResolve(t *testing.T) {
@@ -134,7 +134,7 @@ func TestOwnerConsistency(t *testing.T) {
 		id      any
 		refused bool
 	}{{int64(999999999999), true}, {-1, true}, {0, false}, {nil, false}, {int64(210987654321), false}} {
-		row := ecstest.HostileRow{Family: "acs:210987654321:golden-base", Serve: func(w http.ResponseWriter, r *http.Request, _ ecstest.HostileEnv) {
+		row := conformance.HostileRow{Family: "acs:210987654321:golden-base", Serve: func(w http.ResponseWriter, r *http.Request, _ conformance.HostileEnv) {
 			img := map[string]any{"ImageId": "m-bp1sharedgolden00002", "ImageFamily": "golden-base", "Status": "Available", "ImageOwnerAlias": "others"}
 			if c.id != nil {
 				img["ImageOwnerId"] = c.id
@@ -142,7 +142,7 @@ func TestOwnerConsistency(t *testing.T) {
 			b, _ := json.Marshal(map[string]any{"RequestId": "R-1", "Image": img})
 			w.Write(b)
 		}}
-		h := ecstest.StartHostile(row)
+		h := conformance.StartHostile(row)
 		_, err := Resolve(context.Background(), hostileRequest(h))
 		h.Close()
 		var ae *AnswerError

@@ -10,17 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-// The core's runner of the hostile-endpoint table (ecstest.HostileRows):
+// The core's runner of the hostile-endpoint table (conformance.HostileRows):
 // every row through Resolve, stating the outcome class, the message
 // fragment, that the message is one bounded line of printable text with
 // nothing forged, and the requests each listener saw.
 
 const hostileSecret = "hostile-secret-MUST-NOT-LEAK-0001"
 
-func hostileRequest(h *ecstest.HostileServer) Request {
+func hostileRequest(h *conformance.HostileServer) Request {
 	return Request{
 		Region: hangzhou, Family: h.Family(),
 		Credentials: Credentials{AccessKeyID: "LTAIHOSTILE0001", AccessKeySecret: hostileSecret,
@@ -28,15 +28,15 @@ func hostileRequest(h *ecstest.HostileServer) Request {
 		Endpoint:  h.Endpoint(),
 		Transport: h.Transport(),
 		Timeout:   h.Timeout(),
-		Retry:     RetryPolicy{MaxAttempts: ecstest.HostileMaxAttempts, Sleep: noSleep},
+		Retry:     RetryPolicy{MaxAttempts: conformance.HostileMaxAttempts, Sleep: noSleep},
 		Front:     FrontLib,
 	}
 }
 
 func TestHostileEndpoints(t *testing.T) {
-	for _, row := range ecstest.HostileRows() {
+	for _, row := range conformance.HostileRows() {
 		t.Run(row.Name, func(t *testing.T) {
-			h := ecstest.StartHostile(row)
+			h := conformance.StartHostile(row)
 			defer h.Close()
 			req := hostileRequest(h)
 			var retryLines []string // OnRetry runs on this goroutine
@@ -62,7 +62,7 @@ func TestHostileEndpoints(t *testing.T) {
 	}
 }
 
-func checkHostileOutcome(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileServer, img Image, err error) {
+func checkHostileOutcome(t *testing.T, row conformance.HostileRow, h *conformance.HostileServer, img Image, err error) {
 	t.Helper()
 	if n := h.OtherRequests(); n != 0 {
 		t.Errorf("the second listener (a redirect target) saw %d requests, want 0", n)
@@ -70,12 +70,12 @@ func checkHostileOutcome(t *testing.T, row ecstest.HostileRow, h *ecstest.Hostil
 	if n := h.Requests(); n != row.Requests {
 		t.Errorf("the endpoint saw %d requests, want %d", n, row.Requests)
 	}
-	if row.Outcome == ecstest.HostileFound {
+	if row.Outcome == conformance.HostileFound {
 		if err != nil {
 			t.Fatalf("err = %v, want the image", err)
 		}
-		if img.ImageID != ecstest.HostileImageID {
-			t.Fatalf("image id %q, want %q", img.ImageID, ecstest.HostileImageID)
+		if img.ImageID != conformance.HostileImageID {
+			t.Fatalf("image id %q, want %q", img.ImageID, conformance.HostileImageID)
 		}
 		return
 	}
@@ -85,19 +85,19 @@ func checkHostileOutcome(t *testing.T, row ecstest.HostileRow, h *ecstest.Hostil
 	var refused *AnswerError
 	var api *APIError
 	switch row.Outcome {
-	case ecstest.HostileRefused:
+	case conformance.HostileRefused:
 		if !errors.As(err, &refused) {
 			t.Errorf("err is %T, want *AnswerError: %v", err, err)
 		}
-	case ecstest.HostileAPIError:
+	case conformance.HostileAPIError:
 		if !errors.As(err, &api) {
 			t.Errorf("err is %T, want *APIError: %v", err, err)
 		}
-	case ecstest.HostileNotFound:
+	case conformance.HostileNotFound:
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("err = %v, want not found", err)
 		}
-	case ecstest.HostileTimeout:
+	case conformance.HostileTimeout:
 		if !errors.Is(err, ErrTimeout) {
 			t.Errorf("err = %v, want a timeout", err)
 		}
@@ -147,8 +147,8 @@ func checkNoLegacyForged(t *testing.T, what, text string, forged []string) {
 // endpoint or a metadata service that redirects or streams without end is
 // refused the same way.
 func TestHostileCredentialEndpoints(t *testing.T) {
-	rows := map[string]ecstest.HostileRow{}
-	for _, r := range ecstest.HostileRows() {
+	rows := map[string]conformance.HostileRow{}
+	for _, r := range conformance.HostileRows() {
 		rows[r.Name] = r
 	}
 	for _, name := range []string{"302 to another host, echoing the signed query", "endless chunked 200 body", "307 to plain http on another host",
@@ -159,7 +159,7 @@ func TestHostileCredentialEndpoints(t *testing.T) {
 		}
 		for _, via := range []string{"STS AssumeRole", "ECS metadata"} {
 			t.Run(via+"/"+name, func(t *testing.T) {
-				h := ecstest.StartHostile(row)
+				h := conformance.StartHostile(row)
 				defer h.Close()
 				r := hostileRequest(h)
 				r.Endpoint = "https://127.0.0.1:1" // never reached: credentials fail first
@@ -195,11 +195,11 @@ func TestHostileCredentialEndpoints(t *testing.T) {
 // deadline leaves an SDK call running (the slow-drip row): a caller may read
 // a plain bytes.Buffer at once (-race checks it).
 func TestDebugWriterQuietAfterReturn(t *testing.T) {
-	for _, row := range ecstest.HostileRows() {
-		if row.Outcome != ecstest.HostileTimeout {
+	for _, row := range conformance.HostileRows() {
+		if row.Outcome != conformance.HostileTimeout {
 			continue
 		}
-		h := ecstest.StartHostile(row)
+		h := conformance.StartHostile(row)
 		var buf bytes.Buffer
 		r := hostileRequest(h)
 		r.Timeout = 500 * time.Millisecond
@@ -225,11 +225,11 @@ func TestIssuedCredentialsChecked(t *testing.T) {
 		`{"AccessKeyId":"\u001b]0;X\u0007","AccessKeySecret":"stssecret-123456","SecurityToken":"tok"}`,
 		`{"AccessKeyId":"STS.REVIEW0001","AccessKeySecret":"has space","SecurityToken":"tok"}`,
 	} {
-		row := ecstest.HostileRow{Name: "sts", Serve: func(w http.ResponseWriter, r *http.Request, _ ecstest.HostileEnv) {
+		row := conformance.HostileRow{Name: "sts", Serve: func(w http.ResponseWriter, r *http.Request, _ conformance.HostileEnv) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"RequestId":"R2","Credentials":` + creds + `}`))
 		}}
-		h := ecstest.StartHostile(row)
+		h := conformance.StartHostile(row)
 		var told []string
 		r := hostileRequest(h)
 		r.Credentials.AssumeRoleARN = readerRole

@@ -9,19 +9,20 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-// The lifecycle's rows of the fault table (ecstest.LifecycleFaultRows)
+// The lifecycle's rows of the fault table (conformance.LifecycleFaultRows)
 // through Promote and Rollback, by the fault table's runner (runFaultRow),
 // each row against a fresh emulator: the row's outcome class, message,
 // retries and requests by action, and, when the row ends well, the change
 // read back from the emulator.
 func TestLifecycleFaultMatrix(t *testing.T) {
-	f, err := ecstest.ParseFixture(ecstest.LifecycleFixture())
+	f, err := ecstest.ParseFixture(conformance.LifecycleFixture())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, row := range ecstest.LifecycleFaultRows() {
+	for _, row := range conformance.LifecycleFaultRows() {
 		t.Run(row.Name, func(t *testing.T) {
 			srv := ecstest.NewTLSServer(f)
 			t.Cleanup(srv.Close)
@@ -37,7 +38,7 @@ func TestLifecycleFaultMatrix(t *testing.T) {
 // without a dry run or is Unconfirmed (the write went through, the read
 // back failed, and the error says what was changed); a dry run's writes
 // are all DryRun=true.
-func runLifecycleRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, r Request) error {
+func runLifecycleRow(t *testing.T, srv *ecstest.Server, row conformance.FaultRow, r Request) error {
 	t.Helper()
 	ctx := context.Background()
 	var out []RegionOutcome
@@ -46,16 +47,16 @@ func runLifecycleRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, r 
 	changed := func(img ecs.Image) bool { return img.ImageFamily == webBase }
 	wantOutcome := Promoted
 	switch row.Command {
-	case ecstest.CommandPromote:
+	case conformance.CommandPromote:
 		srv.SetCopyPolls(0)
-		region, id = ecstest.LifecycleCopyRegion, srv.CopyImage(hangzhou, ecstest.LifecycleCopySource, ecstest.LifecycleCopyRegion)
+		region, id = conformance.LifecycleCopyRegion, srv.CopyImage(hangzhou, conformance.LifecycleCopySource, conformance.LifecycleCopyRegion)
 		srv.ResetCounts()
 		if row.DryRun {
 			wantOutcome = WouldPromote
 		}
 		out, err = Promote(ctx, PromoteRequest{Request: r, Images: map[string]string{region: id}, DryRun: row.DryRun})
-	case ecstest.CommandRollback:
-		region, id = hangzhou, ecstest.LifecycleRollbackImage
+	case conformance.CommandRollback:
+		region, id = hangzhou, conformance.LifecycleRollbackImage
 		changed = func(img ecs.Image) bool { return img.Status == "Deprecated" }
 		wantOutcome = RolledBack
 		if row.DryRun {
@@ -70,7 +71,7 @@ func runLifecycleRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, r 
 	}
 	o := out[0]
 	img, _ := srv.Image(region, id)
-	wantChanged := (row.Outcome == ecstest.FaultFound && !row.DryRun) || row.Unconfirmed
+	wantChanged := (row.Outcome == conformance.FaultFound && !row.DryRun) || row.Unconfirmed
 	if changed(img) != wantChanged || o.Changed != wantChanged {
 		t.Errorf("the emulator's image changed: %v, the outcome says Changed %v; want %v (%+v)", changed(img), o.Changed, wantChanged, o)
 	}
@@ -88,13 +89,13 @@ func runLifecycleRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, r 
 			t.Errorf("exit code %d, want 1", code)
 		}
 		msg := o.Err.Error()
-		for _, want := range append([]string{ecstest.UnconfirmedFragment, region + ": ", id, "again"}, o.Changes...) {
+		for _, want := range append([]string{conformance.UnconfirmedFragment, region + ": ", id, "again"}, o.Changes...) {
 			if !strings.Contains(msg, want) {
 				t.Errorf("the message lacks %q: %s", want, msg)
 			}
 		}
 	}
-	if row.Outcome != ecstest.FaultFound {
+	if row.Outcome != conformance.FaultFound {
 		if o.Outcome != Failed {
 			t.Errorf("outcome %s, want failed", o.Outcome)
 		}
@@ -107,8 +108,8 @@ func runLifecycleRow(t *testing.T, srv *ecstest.Server, row ecstest.FaultRow, r 
 		return o.Err
 	}
 	wantResolves := id
-	if row.Command == ecstest.CommandRollback {
-		wantResolves = ecstest.LifecyclePreviousImage
+	if row.Command == conformance.CommandRollback {
+		wantResolves = conformance.LifecyclePreviousImage
 	} else if row.DryRun {
 		wantResolves = "" // the copy is in no family, which has no image in the region
 	}

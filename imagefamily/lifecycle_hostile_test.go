@@ -4,29 +4,29 @@ import (
 	"context"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-// The lifecycle's rows of the hostile table (ecstest.LifecycleHostileRows)
+// The lifecycle's rows of the hostile table (conformance.LifecycleHostileRows)
 // through Promote and Rollback, checked as the lookup's rows are
 // (checkHostileOutcome): the class, the fragment, one bounded line with
 // nothing forged and no secret, the requests of the hostile call, none at
 // the redirect target, and the writes the endpoint took (the change made
 // exactly where the row says so, and said so in the outcome).
 func TestLifecycleHostileEndpoints(t *testing.T) {
-	for _, row := range ecstest.LifecycleHostileRows() {
+	for _, row := range conformance.LifecycleHostileRows() {
 		t.Run(row.Name, func(t *testing.T) {
-			h := ecstest.StartHostile(row)
+			h := conformance.StartHostile(row)
 			defer h.Close()
 			req := hostileRequest(h)
-			images := map[string]string{hangzhou: ecstest.HostileImageID}
+			images := map[string]string{hangzhou: conformance.HostileImageID}
 			var out []RegionOutcome
 			var err error
 			want := Promoted
 			switch row.Command {
-			case ecstest.CommandPromote:
+			case conformance.CommandPromote:
 				out, err = Promote(context.Background(), PromoteRequest{Request: req, Images: images})
-			case ecstest.CommandRollback:
+			case conformance.CommandRollback:
 				want = RolledBack
 				out, err = Rollback(context.Background(), RollbackRequest{Request: req, Images: images})
 			default:

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 func TestImageJSONIsTheAPIsImage(t *testing.T) {
-	for name, image := range ecstest.ParityImages() {
+	for name, image := range conformance.ParityImages() {
 		t.Run(name, func(t *testing.T) {
-			h := ecstest.StartHostile(ecstest.ServeImage(image))
+			h := conformance.StartHostile(conformance.ServeImage(image))
 			defer h.Close()
 			img, err := Resolve(context.Background(), hostileRequest(h))
 			if err != nil {
@@ -60,7 +60,7 @@ func mustMarshal(t *testing.T, v any) []byte {
 }
 
 func TestImageTagsKeepBothSpellings(t *testing.T) {
-	h := ecstest.StartHostile(ecstest.ServeImage(ecstest.ParityImages()["both tag spellings"]))
+	h := conformance.StartHostile(conformance.ServeImage(conformance.ParityImages()["both tag spellings"]))
 	defer h.Close()
 	img, err := Resolve(context.Background(), hostileRequest(h))
 	if err != nil {

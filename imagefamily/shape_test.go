@@ -9,18 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-// The generator of hostile shapes (ecstest.HostileShapes), grown from 4 KiB
+// The generator of hostile shapes (conformance.HostileShapes), grown from 4 KiB
 // to the cap: per shape and size, the refusal class (at the transport's
 // streaming guard and in the answer check), the cost of reading it (what
 // was allocated, per byte of answer, must not grow with the size), the size
 // of every rendering of an accepted image, and that no rendering for a
 // human carries a runner command.
 
-var shapeSizes = []int{4 << 10, 64 << 10, ecstest.ShapeCap}
+var shapeSizes = []int{4 << 10, 64 << 10, conformance.ShapeCap}
 
 func shapeCheck() answerCheck {
 	return answerCheck{op: operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: hangzhou, Family: webBase},
@@ -38,7 +38,7 @@ func allocated(f func()) uint64 {
 }
 
 func TestHostileShapesAtEverySize(t *testing.T) {
-	for _, shape := range ecstest.HostileShapes() {
+	for _, shape := range conformance.HostileShapes() {
 		t.Run(shape.Name, func(t *testing.T) {
 			var perByte []float64
 			for _, size := range shapeSizes {
@@ -104,7 +104,7 @@ func TestHostileShapesAtEverySize(t *testing.T) {
 // is and escaped for a terminal) and bounds each by the answer's size.
 func checkRenderings(t *testing.T, img Image, answer int) {
 	t.Helper()
-	bound := ecstest.HostileOutputRatio*answer + ecstest.HostileOutputSlack
+	bound := conformance.HostileOutputRatio*answer + conformance.HostileOutputSlack
 	raw, err := json.Marshal(img)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestDepthGuardFollowsStrings(t *testing.T) {
 // checkShape's verdict on member names and depth is the reference model's:
 // encoding/json's tokens, strings.EqualFold, and a depth count.
 func FuzzAnswerShape(f *testing.F) {
-	for _, s := range ecstest.HostileShapes() {
+	for _, s := range conformance.HostileShapes() {
 		f.Add(s.Body(webBase, 2<<10))
 	}
 	f.Add([]byte(`{"RequestId":"R1","Image":{"ImageId":"m-a0000000","ſtatus":"x"}}`))

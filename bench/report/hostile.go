@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-// hostileRows are the rows of ecstest.HostileRows measured, by the start of
+// hostileRows are the rows of conformance.HostileRows measured, by the start of
 // their names, in this order; the first is the baseline. sdkmin (the SDK
 // with no trust boundary) runs only against the rows whose body ends by
 // itself: against the endless body it reads until the server stops.
@@ -38,9 +38,9 @@ type hostileResult struct {
 
 func (b *bench) measureHostile() (*hostileResult, error) {
 	res := &hostileResult{maxResponseKiB: imagefamily.MaxResponseBytes >> 10}
-	all := ecstest.HostileRows()
+	all := conformance.HostileRows()
 	for _, want := range hostileRows {
-		var row *ecstest.HostileRow
+		var row *conformance.HostileRow
 		for i := range all {
 			if strings.HasPrefix(all[i].Name, want.prefix) {
 				row = &all[i]
@@ -48,11 +48,11 @@ func (b *bench) measureHostile() (*hostileResult, error) {
 			}
 		}
 		if row == nil {
-			return nil, fmt.Errorf("ecstest.HostileRows has no row named %q...", want.prefix)
+			return nil, fmt.Errorf("conformance.HostileRows has no row named %q...", want.prefix)
 		}
 		r := hostileRow{name: row.Name}
 		var err error
-		r.cli, err = b.hostileSeries(*row, "cli", func(h *ecstest.HostileServer) []string {
+		r.cli, err = b.hostileSeries(*row, "cli", func(h *conformance.HostileServer) []string {
 			return []string{b.cli, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--endpoint", h.Endpoint(),
 				"--timeout", h.Timeout().String(), "--max-attempts", "1"}
 		})
@@ -60,7 +60,7 @@ func (b *bench) measureHostile() (*hostileResult, error) {
 			return nil, err
 		}
 		if want.sdkmin {
-			s, err := b.hostileSeries(*row, "sdkmin", func(h *ecstest.HostileServer) []string {
+			s, err := b.hostileSeries(*row, "sdkmin", func(h *conformance.HostileServer) []string {
 				return []string{b.sdkmin, h.Endpoint(), "cn-hangzhou", "web-base"}
 			})
 			if err != nil {
@@ -76,10 +76,10 @@ func (b *bench) measureHostile() (*hostileResult, error) {
 // hostileSeries runs a program against a fresh server of the row each run
 // (so one run's endless body cannot slow the next). Exit codes are kept,
 // not judged: refusing is the point.
-func (b *bench) hostileSeries(row ecstest.HostileRow, name string, argv func(*ecstest.HostileServer) []string) (series, error) {
+func (b *bench) hostileSeries(row conformance.HostileRow, name string, argv func(*conformance.HostileServer) []string) (series, error) {
 	s := series{name: name}
 	for i := range b.runs.hostile {
-		h := ecstest.StartHostile(row)
+		h := conformance.StartHostile(row)
 		dir := filepath.Join(b.work, "hostile", fmt.Sprintf("%s-%d", name, i))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			h.Close()

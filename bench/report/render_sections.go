@@ -107,7 +107,7 @@ func renderHostile(p printer, r *reportData) {
 	p("## Memory against a hostile endpoint")
 	p("")
 	p("The CLI's peak memory (max RSS, from the kernel at exit) while an endpoint")
-	p("misbehaves (rows of the hostile-endpoint table, `ecstest.HostileRows`, each")
+	p("misbehaves (rows of the hostile-endpoint table, `conformance.HostileRows`, each")
 	p("on a fresh TLS server on loopback) vs the same lookup against a well-formed")
 	p("answer, %d runs per row. The core reads at most %d KiB of any answer", r.runs.hostile, h.maxResponseKiB)
 	p("(`imagefamily.MaxResponseBytes`) and then closes the connection, so memory does not")

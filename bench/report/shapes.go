@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 // The cost of answers by their shape: the CLI against every row of the
-// hostile table built by the shape generator (ecstest.HostileShapes, each
+// hostile table built by the shape generator (conformance.HostileShapes, each
 // answer just under the 1 MiB cap), with --output json (the largest
 // rendering: indentation grows with the nesting) and --output id, next to
 // a normal lookup. Peak RSS and CPU time come from bench/rusage.
@@ -29,8 +29,8 @@ type shapeResult struct {
 
 func (b *bench) measureShapes() (*shapeResult, error) {
 	res := &shapeResult{}
-	rows := ecstest.HostileRows()
-	var picked []ecstest.HostileRow
+	rows := conformance.HostileRows()
+	var picked []conformance.HostileRow
 	for _, r := range rows {
 		if strings.HasPrefix(r.Name, "well-formed answer") || strings.HasPrefix(r.Name, "shape: ") {
 			picked = append(picked, r)
@@ -40,7 +40,7 @@ func (b *bench) measureShapes() (*shapeResult, error) {
 		for _, output := range []string{"json", "id"} {
 			sr := shapeRow{name: strings.TrimPrefix(row.Name, "shape: "), output: output, samples: series{name: "cli"}}
 			for i := range b.runs.hostile {
-				h := ecstest.StartHostile(row)
+				h := conformance.StartHostile(row)
 				dir := filepath.Join(b.work, "shapes", fmt.Sprintf("%d-%s-%d", len(res.rows), output, i))
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					h.Close()
@@ -93,12 +93,12 @@ func renderShapes(p printer, r *reportData) {
 	}
 	p("## Answers by their shape, at the cap")
 	p("")
-	p("The CLI against every answer of the shape generator (`ecstest.HostileShapes`: nesting,")
+	p("The CLI against every answer of the shape generator (`conformance.HostileShapes`: nesting,")
 	p("width, member names, members per object, string escapes, many tags and disk mappings),")
 	p("each built just under the 1 MiB body cap and served by a fresh TLS server on loopback,")
 	p("%d runs per row and output, next to the normal lookup (first rows). Budget: peak RSS at", r.runs.hostile)
 	p("most 64 MiB and CPU time at most 1 s for any answer up to the cap; every output at most")
-	p("%d times the answer (`ecstest.HostileOutputRatio`). Deep answers are refused at the", ecstest.HostileOutputRatio)
+	p("%d times the answer (`conformance.HostileOutputRatio`). Deep answers are refused at the", conformance.HostileOutputRatio)
 	p("transport before any parser reads them (exit 1).")
 	p("")
 	p("| answer | output | exit | peak RSS (max) | ratio to the normal lookup | CPU time (max) | wall time (mean) | stdout bytes | stdout / answer |")

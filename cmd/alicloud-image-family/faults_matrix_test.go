@@ -1,6 +1,6 @@
 package main
 
-// The CLI's runner of the fault table (ecstest.FaultRows, the rows the core
+// The CLI's runner of the fault table (conformance.FaultRows, the rows the core
 // runs in imagefamily/faults_matrix_test.go), through the real binary
 // against the emulator process: each row is checked for its exit code
 // (docs/cli.md), a fragment of stderr, the retry lines and the requests the
@@ -19,10 +19,11 @@ import (
 	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 const (
-	describeAction = ecstest.ActionDescribe
+	describeAction = conformance.ActionDescribe
 	oidcRoleARN    = "acs:ram::123456789012:role/github-oidc-image-reader"
 	oidcProvARN    = "acs:ram::123456789012:oidc-provider/github"
 )
@@ -62,26 +63,26 @@ func oidcEnv(t *testing.T) map[string]string {
 // faultInvocation maps a row onto the binary's environment and flags. STS
 // secrets the row brings in are in the environment, where runCLI finds
 // every *SECRET* and *TOKEN* variable to scan for.
-func faultInvocation(t *testing.T, e *emulatorProcess, row ecstest.FaultRow) (env map[string]string, args []string) {
+func faultInvocation(t *testing.T, e *emulatorProcess, row conformance.FaultRow) (env map[string]string, args []string) {
 	t.Helper()
 	switch row.Credentials {
-	case ecstest.CredKeys:
+	case conformance.CredKeys:
 		env = demoEnv
-	case ecstest.CredWrongSecret:
-		env = with(demoEnv, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", ecstest.FaultWrongSecret)
-	case ecstest.CredSTSWrongSecret:
+	case conformance.CredWrongSecret:
+		env = with(demoEnv, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", conformance.FaultWrongSecret)
+	case conformance.CredSTSWrongSecret:
 		s := assumeRole(t, e)
-		env = stsEnv(s.id, ecstest.FaultWrongSecret, s.token)
-	case ecstest.CredSTSExpired:
+		env = stsEnv(s.id, conformance.FaultWrongSecret, s.token)
+	case conformance.CredSTSExpired:
 		s := assumeRole(t, e)
 		if err := e.Control.ExpireSessions(); err != nil {
 			t.Fatal(err)
 		}
 		env = stsEnv(s.id, s.secret, s.token)
-	case ecstest.CredSTSOtherToken:
+	case conformance.CredSTSOtherToken:
 		a, b := assumeRole(t, e), assumeRole(t, e)
 		env = stsEnv(a.id, a.secret, b.token)
-	case ecstest.CredOIDC:
+	case conformance.CredOIDC:
 		env = oidcEnv(t)
 	default:
 		t.Fatalf("row %q: credentials %d have no mapping in the CLI's runner", row.Name, row.Credentials)
@@ -102,7 +103,7 @@ func faultInvocation(t *testing.T, e *emulatorProcess, row ecstest.FaultRow) (en
 
 func TestFaultMatrixCLI(t *testing.T) {
 	e := startEmulator(t)
-	for _, row := range ecstest.FaultRows() {
+	for _, row := range conformance.FaultRows() {
 		t.Run(row.Name, func(t *testing.T) {
 			if err := e.Control.ClearFaults(); err != nil {
 				t.Fatal(err)
@@ -136,7 +137,7 @@ func TestFaultMatrixCLI(t *testing.T) {
 // checkFaultRowRun checks what every fault row states about a run of the
 // binary: the retry lines, the time bound and the requests the emulator saw
 // by action ("" for all); it returns the emulator's counts.
-func checkFaultRowRun(t *testing.T, e *emulatorProcess, row ecstest.FaultRow, r run) ecstest.RequestCounts {
+func checkFaultRowRun(t *testing.T, e *emulatorProcess, row conformance.FaultRow, r run) ecstest.RequestCounts {
 	t.Helper()
 	if n := retryLines(r.stderr); n != row.Retries {
 		t.Errorf("%d retry lines on stderr, want %d", n, row.Retries)

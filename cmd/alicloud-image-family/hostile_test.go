@@ -1,8 +1,8 @@
 package main
 
-// The CLI's runner of the hostile-endpoint table (ecstest.HostileRows): every
+// The CLI's runner of the hostile-endpoint table (conformance.HostileRows): every
 // row through the real binary, in each output mode, for one region and for
-// two; and of the lifecycle's rows (ecstest.LifecycleHostileRows) through
+// two; and of the lifecycle's rows (conformance.LifecycleHostileRows) through
 // promote and rollback. Each run states the exit code (never 2, never a Go
 // panic), that stdout holds exactly the result or nothing (promote and
 // rollback: the outcome per region), that stderr names the problem in a
@@ -26,8 +26,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 const (
@@ -54,7 +54,7 @@ var hostileModes = []hostileMode{
 
 func TestHostileEndpointsCLI(t *testing.T) {
 	cliBinary(t) // build once before the first row's clock starts
-	for _, row := range ecstest.HostileRows() {
+	for _, row := range conformance.HostileRows() {
 		t.Run(row.Name, func(t *testing.T) {
 			for _, mode := range hostileModes {
 				t.Run(mode.name, func(t *testing.T) { runHostileRow(t, row, mode) })
@@ -70,16 +70,16 @@ var lifecycleHostileModes = []hostileMode{
 	{"json", "json", []string{"cn-hangzhou"}},
 }
 
-// The lifecycle's hostile rows (ecstest.LifecycleHostileRows; the core runs
+// The lifecycle's hostile rows (conformance.LifecycleHostileRows; the core runs
 // them all) through the binary's promote and rollback, by the same runner:
 // for each command, call and outcome class, the row planting the most, in
 // each output sink. Besides what every row is checked for, the endpoint
 // took exactly the row's writes (nothing changed where the row fails).
 func TestLifecycleHostileEndpointsCLI(t *testing.T) {
 	cliBinary(t)
-	picked := map[string]ecstest.HostileRow{}
+	picked := map[string]conformance.HostileRow{}
 	var order []string
-	for _, row := range ecstest.LifecycleHostileRows() {
+	for _, row := range conformance.LifecycleHostileRows() {
 		class := row.Command + "/" + row.Action + "/" + row.Outcome.String()
 		prev, seen := picked[class]
 		if !seen {
@@ -107,8 +107,8 @@ func TestLifecycleHostileEndpointsCLI(t *testing.T) {
 	}
 }
 
-func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
-	h := ecstest.StartHostile(row)
+func runHostileRow(t *testing.T, row conformance.HostileRow, mode hostileMode) {
+	h := conformance.StartHostile(row)
 	defer h.Close()
 	cert, err := h.WriteCertFile(t.TempDir())
 	if err != nil {
@@ -126,14 +126,14 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 	if row.Command != "" {
 		var ids []string
 		for _, region := range mode.regions {
-			ids = append(ids, region+"="+ecstest.HostileImageID)
+			ids = append(ids, region+"="+conformance.HostileImageID)
 		}
 		args = []string{row.Command, "--image-ids", strings.Join(ids, ",")}
 	}
 	args = append(args, "--image-family", h.Family(),
 		"--endpoint", h.Endpoint(),
 		"--timeout", h.Timeout().String(),
-		"--max-attempts", fmt.Sprint(ecstest.HostileMaxAttempts),
+		"--max-attempts", fmt.Sprint(conformance.HostileMaxAttempts),
 		"--output", mode.output)
 	r := runCLI(t, &emulatorProcess{CertFile: cert}, env, args...)
 	t.Logf("exit %d after %v; stderr %d bytes, stdout %d bytes", r.code, r.elapsed.Round(time.Millisecond), len(r.stderr), len(r.stdout))
@@ -168,7 +168,7 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 	}
 
 	if n := int64(len(r.stdout) + len(r.stderr)); n > h.OutputBound() {
-		t.Errorf("wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), ecstest.HostileOutputRatio)
+		t.Errorf("wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), conformance.HostileOutputRatio)
 	}
 	checkHostileStdout(t, row, mode, r.stdout)
 	checkHostileStderr(t, row, mode, h, r.stderr)
@@ -208,31 +208,31 @@ func runHostileRow(t *testing.T, row ecstest.HostileRow, mode hostileMode) {
 }
 
 // checkHostileStdout: exactly the result for a found row, nothing otherwise.
-func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, stdout string) {
+func checkHostileStdout(t *testing.T, row conformance.HostileRow, mode hostileMode, stdout string) {
 	t.Helper()
 	if row.Command != "" {
 		// promote and rollback print an outcome per region whatever
 		// happened: the change listed only where it was made.
 		outcome, listed := "failed", ""
-		if row.Outcome == ecstest.HostileFound {
-			outcome = map[string]string{ecstest.CommandPromote: "promoted", ecstest.CommandRollback: "rolled-back"}[row.Command]
+		if row.Outcome == conformance.HostileFound {
+			outcome = map[string]string{conformance.CommandPromote: "promoted", conformance.CommandRollback: "rolled-back"}[row.Command]
 			listed = lifecycleChange[row.Command]
 		}
-		checkLifecycleStdout(t, mode.output, stdout, mode.regions[0], ecstest.HostileImageID, outcome, row.Writes > 0, listed)
+		checkLifecycleStdout(t, mode.output, stdout, mode.regions[0], conformance.HostileImageID, outcome, row.Writes > 0, listed)
 		return
 	}
-	if row.Outcome != ecstest.HostileFound {
+	if row.Outcome != conformance.HostileFound {
 		if stdout != "" {
 			t.Errorf("stdout %q, want nothing (%v)", stdout, row.Outcome)
 		}
 		return
 	}
 	if mode.output == "id" {
-		want := ecstest.HostileImageID + "\n"
+		want := conformance.HostileImageID + "\n"
 		if len(mode.regions) > 1 {
 			want = ""
 			for _, region := range mode.regions {
-				want += region + "\t" + ecstest.HostileImageID + "\n"
+				want += region + "\t" + conformance.HostileImageID + "\n"
 			}
 		}
 		if stdout != want {
@@ -249,7 +249,7 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 		}
 		served := servedImage(t, row)
 		for i, region := range mode.regions {
-			if rows[i][0] != region || rows[i][1] != ecstest.HostileImageID {
+			if rows[i][0] != region || rows[i][1] != conformance.HostileImageID {
 				t.Errorf("row %d: %q", i, rows[i][:2])
 			}
 			if d, ok := served["Description"].(string); ok {
@@ -283,8 +283,8 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 			t.Errorf("JSON lacks region %s", region)
 			continue
 		}
-		if img["ImageId"] != ecstest.HostileImageID {
-			t.Errorf("%s: ImageId %v, want %s", region, img["ImageId"], ecstest.HostileImageID)
+		if img["ImageId"] != conformance.HostileImageID {
+			t.Errorf("%s: ImageId %v, want %s", region, img["ImageId"], conformance.HostileImageID)
 		}
 		// Machine output is exact: every string and number the server sent
 		// (the Description with its line breaks and escapes included) comes
@@ -302,11 +302,11 @@ func checkHostileStdout(t *testing.T, row ecstest.HostileRow, mode hostileMode, 
 
 // servedImage is the Image member the row's server answers with, got by
 // calling its handler directly (no request reaches the listener).
-func servedImage(t *testing.T, row ecstest.HostileRow) map[string]any {
+func servedImage(t *testing.T, row conformance.HostileRow) map[string]any {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, "/?Action=DescribeImageFromFamily&RegionId=cn-hangzhou&ImageFamily="+url.QueryEscape(row.LookupFamily()), nil)
-	row.Serve(rec, req, ecstest.HostileEnv{Other: "http://127.0.0.1:9"})
+	row.Serve(rec, req, conformance.HostileEnv{Other: "http://127.0.0.1:9"})
 	var body struct{ Image map[string]any }
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Image == nil {
 		t.Fatalf("the row's answer has no Image (%v): %q", err, rec.Body.String())
@@ -317,10 +317,10 @@ func servedImage(t *testing.T, row ecstest.HostileRow) map[string]any {
 // checkHostileStderr: silent when found; otherwise each region's failure is
 // one bounded line of printable text naming the problem, each retry one line
 // more, and every line is ours.
-func checkHostileStderr(t *testing.T, row ecstest.HostileRow, mode hostileMode, h *ecstest.HostileServer, stderr string) {
+func checkHostileStderr(t *testing.T, row conformance.HostileRow, mode hostileMode, h *conformance.HostileServer, stderr string) {
 	t.Helper()
 	frag := h.Fill(row.Fragment)
-	if row.Outcome == ecstest.HostileFound {
+	if row.Outcome == conformance.HostileFound {
 		if row.Command == "" {
 			if stderr != "" {
 				t.Errorf("stderr %q, want nothing", stderr)

@@ -2,7 +2,7 @@ package main
 
 // The GitHub runner's legacy workflow commands ("##[cmd]data", found
 // anywhere in a line): in a run: step the CLI's stderr is the step log, and
-// so is stdout unless it is captured. ecstest.HostileRows (block 5) runs
+// so is stdout unless it is captured. conformance.HostileRows (block 5) runs
 // server strings holding "##[" through the binary; these tests pin each
 // path down in process.
 
@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/fieldtest"
 )
 
@@ -69,7 +69,7 @@ func legacyImage(t *testing.T) string {
 // (text keeps every printable character, so "##[" too).
 func TestJSONOutputRewritesLegacyPrefix(t *testing.T) {
 	served := legacyImage(t)
-	h := ecstest.StartHostile(ecstest.ServeImage(served))
+	h := conformance.StartHostile(conformance.ServeImage(served))
 	defer h.Close()
 	run := func(regions, output string) string {
 		t.Helper()
@@ -87,7 +87,7 @@ func TestJSONOutputRewritesLegacyPrefix(t *testing.T) {
 	if strings.Contains(one, "##[") || !strings.Contains(one, `##\u005b`) {
 		t.Errorf("json output holds \"##[\" as it is:\n%s", one)
 	}
-	if same, err := ecstest.SameJSON([]byte(one), []byte(served)); err != nil || !same {
+	if same, err := conformance.SameJSON([]byte(one), []byte(served)); err != nil || !same {
 		t.Errorf("json output is not the served image (%v):\n%s\nserved:\n%s", err, one, served)
 	}
 
@@ -100,7 +100,7 @@ func TestJSONOutputRewritesLegacyPrefix(t *testing.T) {
 		t.Fatalf("json output of two regions (%v):\n%s", err, two)
 	}
 	for region, img := range byRegion {
-		if same, err := ecstest.SameJSON(img, []byte(served)); err != nil || !same {
+		if same, err := conformance.SameJSON(img, []byte(served)); err != nil || !same {
 			t.Errorf("%s: json output is not the served image (%v): %s", region, err, img)
 		}
 	}

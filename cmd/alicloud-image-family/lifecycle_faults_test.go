@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-// The lifecycle's rows of the fault table (ecstest.LifecycleFaultRows),
+// The lifecycle's rows of the fault table (conformance.LifecycleFaultRows),
 // one row per command, outcome class and kind (a dry run, a write not read
 // back), through the binary's promote and rollback, each in text and in
 // --output json, against a fresh emulator process each: the exit code,
@@ -23,7 +23,7 @@ import (
 // (imagefamily/lifecycle_faults_test.go).
 func TestLifecycleFaultMatrixCLI(t *testing.T) {
 	seen := map[string]bool{}
-	for _, row := range ecstest.LifecycleFaultRows() {
+	for _, row := range conformance.LifecycleFaultRows() {
 		class := fmt.Sprintf("%s/%s/dry-run=%v/unconfirmed=%v", row.Command, row.Outcome, row.DryRun, row.Unconfirmed)
 		if seen[class] {
 			continue
@@ -37,30 +37,30 @@ func TestLifecycleFaultMatrixCLI(t *testing.T) {
 	}
 }
 
-func runLifecycleFaultRow(t *testing.T, row ecstest.FaultRow, output string) {
-	e := startEmulatorWith(t, ecstest.LifecycleFixture())
+func runLifecycleFaultRow(t *testing.T, row conformance.FaultRow, output string) {
+	e := startEmulatorWith(t, conformance.LifecycleFixture())
 	env := demoEnv
 	switch row.Credentials {
-	case ecstest.CredKeys:
-	case ecstest.CredReadOnly:
-		env = map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ecstest.ReadOnlyKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ecstest.ReadOnlyKeySecret}
-	case ecstest.CredNoWrite:
-		env = map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ecstest.NoWriteKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ecstest.NoWriteKeySecret}
+	case conformance.CredKeys:
+	case conformance.CredReadOnly:
+		env = map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": conformance.ReadOnlyKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": conformance.ReadOnlyKeySecret}
+	case conformance.CredNoWrite:
+		env = map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": conformance.NoWriteKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": conformance.NoWriteKeySecret}
 	default:
 		t.Fatalf("row %q: credentials %d have no mapping in the CLI's lifecycle runner", row.Name, row.Credentials)
 	}
-	region, id := "cn-hangzhou", ecstest.LifecycleRollbackImage
+	region, id := "cn-hangzhou", conformance.LifecycleRollbackImage
 	outcome := "rolled-back"
 	changed := func(family, status string) bool { return status == "Deprecated" }
-	if row.Command == ecstest.CommandPromote {
+	if row.Command == conformance.CommandPromote {
 		if err := e.Control.SetCopyPolls(0); err != nil {
 			t.Fatal(err)
 		}
-		cp, err := e.Control.CopyImage("cn-hangzhou", ecstest.LifecycleCopySource, ecstest.LifecycleCopyRegion)
+		cp, err := e.Control.CopyImage("cn-hangzhou", conformance.LifecycleCopySource, conformance.LifecycleCopyRegion)
 		if err != nil {
 			t.Fatal(err)
 		}
-		region, id, outcome = ecstest.LifecycleCopyRegion, cp, "promoted"
+		region, id, outcome = conformance.LifecycleCopyRegion, cp, "promoted"
 		changed = func(family, status string) bool { return family == "web-base" }
 	}
 	for _, f := range row.Faults {
@@ -78,14 +78,14 @@ func runLifecycleFaultRow(t *testing.T, row ecstest.FaultRow, output string) {
 	}
 	if row.DryRun {
 		args = append(args, "--dry-run")
-		outcome = map[string]string{ecstest.CommandPromote: "would-promote", ecstest.CommandRollback: "would-roll-back"}[row.Command]
+		outcome = map[string]string{conformance.CommandPromote: "would-promote", conformance.CommandRollback: "would-roll-back"}[row.Command]
 	}
 	r := runCLI(t, e, env, args...)
 	t.Logf("exit %d after %v: %s", r.code, r.elapsed.Round(time.Millisecond), strings.TrimSpace(r.stderr))
 	if r.code != row.ExitCode() {
 		t.Errorf("exit code %d, want %d", r.code, row.ExitCode())
 	}
-	wantChanged := (row.Outcome == ecstest.FaultFound && !row.DryRun) || row.Unconfirmed
+	wantChanged := (row.Outcome == conformance.FaultFound && !row.DryRun) || row.Unconfirmed
 	if row.ExitCode() != exitOK {
 		outcome = "failed"
 		if !strings.Contains(r.stderr, row.Fragment) {
@@ -96,8 +96,8 @@ func runLifecycleFaultRow(t *testing.T, row ecstest.FaultRow, output string) {
 	wantSaid := ""
 	switch {
 	case row.Unconfirmed:
-		wantSaid = region + ": " + map[string]string{ecstest.CommandPromote: "family set", ecstest.CommandRollback: "status set"}[row.Command] +
-			" on " + id + " (" + lifecycleChange[row.Command] + "), " + ecstest.UnconfirmedFragment
+		wantSaid = region + ": " + map[string]string{conformance.CommandPromote: "family set", conformance.CommandRollback: "status set"}[row.Command] +
+			" on " + id + " (" + lifecycleChange[row.Command] + "), " + conformance.UnconfirmedFragment
 	case row.ExitCode() == exitOK:
 		wantSaid = lifecycleChange[row.Command]
 	}
@@ -126,8 +126,8 @@ func runLifecycleFaultRow(t *testing.T, row ecstest.FaultRow, output string) {
 // lifecycleChange is the change each command of the lifecycle's rows makes
 // (RegionOutcome.Changes).
 var lifecycleChange = map[string]string{
-	ecstest.CommandPromote:  `ImageFamily "" -> "web-base"`,
-	ecstest.CommandRollback: "Status Available -> Deprecated",
+	conformance.CommandPromote:  `ImageFamily "" -> "web-base"`,
+	conformance.CommandRollback: "Status Available -> Deprecated",
 }
 
 // checkLifecycleStdout: one region's outcome line, or its JSON listing the

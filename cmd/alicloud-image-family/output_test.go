@@ -6,7 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 	"strings"
 	"testing"
 	"time"
@@ -184,7 +184,7 @@ func TestWriteIndentedIsJSONIndent(t *testing.T) {
 		`{}`, `[]`, `{"a":[]}`, `{"a":{},"b":[1,2,{"c":null}]}`, `"x"`, `12`,
 		`{"s":"a,b:{[\"]}\\","t":"\u2028##[error]x","u":[[],[[]],{}]}`,
 	}
-	for _, s := range ecstest.HostileShapes() {
+	for _, s := range conformance.HostileShapes() {
 		if b := s.Body("web-base", 64<<10); json.Valid(b) {
 			inputs = append(inputs, string(b)) // deeper than encoding/json reads: not valid
 		}

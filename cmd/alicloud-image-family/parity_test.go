@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
@@ -14,9 +14,9 @@ import (
 // object region -> that Image.
 func TestOutputJSONIsTheAPIsImage(t *testing.T) {
 	cliBinary(t)
-	for name, image := range ecstest.ParityImages() {
+	for name, image := range conformance.ParityImages() {
 		t.Run(name, func(t *testing.T) {
-			h := ecstest.StartHostile(ecstest.ServeImage(image))
+			h := conformance.StartHostile(conformance.ServeImage(image))
 			defer h.Close()
 			cert, err := h.WriteCertFile(t.TempDir())
 			if err != nil {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/fieldtest"
 )
 
@@ -118,7 +118,7 @@ func checkTextColumns(t *testing.T, out string, regions []string) {
 }
 
 func TestTextColumnsAreTheFields(t *testing.T) {
-	h := ecstest.StartHostile(ecstest.ServeImage(fieldtest.ImageJSON))
+	h := conformance.StartHostile(conformance.ServeImage(fieldtest.ImageJSON))
 	defer h.Close()
 	for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-hangzhou", "cn-shanghai"}} {
 		var out, errb bytes.Buffer
@@ -136,7 +136,7 @@ func TestTextColumnsAreTheFields(t *testing.T) {
 // The same through the real binary.
 func TestTextOutputBinary(t *testing.T) {
 	cliBinary(t)
-	h := ecstest.StartHostile(ecstest.ServeImage(fieldtest.ImageJSON))
+	h := conformance.StartHostile(conformance.ServeImage(fieldtest.ImageJSON))
 	defer h.Close()
 	cert, err := h.WriteCertFile(t.TempDir())
 	if err != nil {

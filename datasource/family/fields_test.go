@@ -9,8 +9,8 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/fieldtest"
 )
 
@@ -21,7 +21,7 @@ import (
 func TestEveryFieldIsAnAttribute(t *testing.T) {
 	clearEnv(t)
 	want := fieldtest.Image()
-	h := ecstest.StartHostile(ecstest.ServeImage(fieldtest.ImageJSON))
+	h := conformance.StartHostile(conformance.ServeImage(fieldtest.ImageJSON))
 	defer h.Close()
 	d := mustConfigure(t, fmt.Sprintf(`
 image_family        = %q

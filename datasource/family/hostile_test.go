@@ -9,15 +9,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 // The data source's in-process runner of the hostile-endpoint table
-// (ecstest.HostileRows): every row through Configure and Execute with
+// (conformance.HostileRows): every row through Configure and Execute with
 // PACKER_LOG on, checking what Packer would print (the diagnostic) and what
 // the plugin log gets. test/packer/hostile_test.go runs the same rows
 // through a real packer build.
@@ -33,11 +33,11 @@ func TestExecuteHostileEndpoints(t *testing.T) {
 	log.SetOutput(&logBuf)
 	t.Cleanup(func() { log.SetOutput(io.Discard) })
 
-	rows := ecstest.HostileRows()
+	rows := conformance.HostileRows()
 	for _, row := range rows {
 		t.Run(row.Name, func(t *testing.T) {
 			logBuf.Reset()
-			h := ecstest.StartHostile(row)
+			h := conformance.StartHostile(row)
 			defer h.Close()
 			d := mustConfigure(t, fmt.Sprintf(`
 image_family        = %q
@@ -47,7 +47,7 @@ secret_key          = %q
 custom_endpoint_ecs = %q
 timeout             = %q
 max_retries         = %d
-`, h.Family(), hostileSecret, h.URL(), h.Timeout(), ecstest.HostileMaxAttempts-1))
+`, h.Family(), hostileSecret, h.URL(), h.Timeout(), conformance.HostileMaxAttempts-1))
 			d.prepare = func(r *imagefamily.Request) { r.Transport = h.Transport() }
 			v, err := d.Execute()
 
@@ -57,11 +57,11 @@ max_retries         = %d
 			if n := h.Requests(); n != row.Requests {
 				t.Errorf("the endpoint saw %d requests, want %d", n, row.Requests)
 			}
-			if row.Outcome == ecstest.HostileFound {
+			if row.Outcome == conformance.HostileFound {
 				if err != nil {
 					t.Fatalf("Execute: %v", err)
 				}
-				if id := v.GetAttr("image_id").AsString(); id != ecstest.HostileImageID {
+				if id := v.GetAttr("image_id").AsString(); id != conformance.HostileImageID {
 					t.Errorf("image_id = %q", id)
 				}
 				// Outputs are exact machine values: what the row planted in

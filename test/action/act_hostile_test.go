@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 // actHostileRows names the representatives (by the start of their names).
@@ -36,8 +36,8 @@ var actHostileRows = []string{
 
 type actHostile struct {
 	id  string
-	row ecstest.HostileRow
-	srv *ecstest.HostileServer
+	row conformance.HostileRow
+	srv *conformance.HostileServer
 }
 
 func hostileWorkflow(rows []actHostile, cert string) string {
@@ -89,10 +89,10 @@ jobs:
 
 func TestActHostileEndpoints(t *testing.T) {
 	w := newWorld(t)
-	all := ecstest.HostileRows()
+	all := conformance.HostileRows()
 	var rows []actHostile
 	for i, name := range actHostileRows {
-		var row *ecstest.HostileRow
+		var row *conformance.HostileRow
 		for j := range all {
 			if strings.HasPrefix(all[j].Name, name) {
 				row = &all[j]
@@ -100,9 +100,9 @@ func TestActHostileEndpoints(t *testing.T) {
 			}
 		}
 		if row == nil {
-			t.Fatalf("ecstest.HostileRows has no row %q", name)
+			t.Fatalf("conformance.HostileRows has no row %q", name)
 		}
-		h := ecstest.StartHostile(*row)
+		h := conformance.StartHostile(*row)
 		t.Cleanup(h.Close)
 		rows = append(rows, actHostile{id: fmt.Sprintf("hostile-%d", i+1), row: *row, srv: h})
 	}
@@ -129,7 +129,7 @@ func TestActHostileEndpoints(t *testing.T) {
 			if !ok {
 				t.Fatalf("no section of the log for %s", r.id)
 			}
-			want := "success found=true image=" + ecstest.HostileImageID
+			want := "success found=true image=" + conformance.HostileImageID
 			if r.row.ExitCode != 0 {
 				want = "failure found=false image="
 			}

@@ -1,6 +1,6 @@
 package actione2e
 
-// act's runner of the fault table (ecstest.FaultRows, the rows the core runs
+// act's runner of the fault table (conformance.FaultRows, the rows the core runs
 // in imagefamily/faults_matrix_test.go), the way a runner starts the action
 // (action.yml, the launcher, the binary), followed by a few rows of the
 // bad-input table: one generated workflow, one act run. Between the rows, a
@@ -30,6 +30,7 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 // actionAttempts is the action's fixed attempt budget.
@@ -43,7 +44,7 @@ const (
 
 // actRow is one row of the table as the workflow runs it.
 type actRow struct {
-	row     ecstest.FaultRow
+	row     conformance.FaultRow
 	id      string            // the step id, row-N
 	secrets map[string]string // act secrets the row's inputs name
 }
@@ -67,7 +68,7 @@ func (g *rowGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch what {
 	case "before":
 		g.emu.ClearFaults()
-		if row.row.Credentials == ecstest.CredSTSExpired {
+		if row.row.Credentials == conformance.CredSTSExpired {
 			g.emu.ExpireSessions()
 		}
 		g.emu.Inject(row.row.Faults...)
@@ -106,7 +107,7 @@ func gateStep(what, id string) string {
 // session issued so far.
 func actRows(t *testing.T, w *world) []actRow {
 	var rows []actRow
-	for _, row := range ecstest.FaultRows() {
+	for _, row := range conformance.FaultRows() {
 		if row.MaxAttempts != actionAttempts {
 			t.Logf("act skips %q: its attempt budget is %d, the action's is %d", row.Name, row.MaxAttempts, actionAttempts)
 			continue
@@ -114,7 +115,7 @@ func actRows(t *testing.T, w *world) []actRow {
 		rows = append(rows, actRow{row: row})
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
-		return rows[i].row.Credentials != ecstest.CredSTSExpired && rows[j].row.Credentials == ecstest.CredSTSExpired
+		return rows[i].row.Credentials != conformance.CredSTSExpired && rows[j].row.Credentials == conformance.CredSTSExpired
 	})
 	for i := range rows {
 		r := &rows[i]
@@ -133,17 +134,17 @@ func actRows(t *testing.T, w *world) []actRow {
 			r.secrets = map[string]string{key + "_ID": a[0], key + "_SECRET": secret, key + "_TOKEN": token, key + "_ISSUED_SECRET": a[1]}
 		}
 		switch r.row.Credentials {
-		case ecstest.CredKeys:
+		case conformance.CredKeys:
 			r.secrets = map[string]string{key + "_ID": e2eKeyID, key + "_SECRET": e2eSecret}
-		case ecstest.CredWrongSecret:
-			r.secrets = map[string]string{key + "_ID": e2eKeyID, key + "_SECRET": ecstest.FaultWrongSecret}
-		case ecstest.CredSTSWrongSecret:
-			sts(false, ecstest.FaultWrongSecret)
-		case ecstest.CredSTSExpired:
+		case conformance.CredWrongSecret:
+			r.secrets = map[string]string{key + "_ID": e2eKeyID, key + "_SECRET": conformance.FaultWrongSecret}
+		case conformance.CredSTSWrongSecret:
+			sts(false, conformance.FaultWrongSecret)
+		case conformance.CredSTSExpired:
 			sts(false, "")
-		case ecstest.CredSTSOtherToken:
+		case conformance.CredSTSOtherToken:
 			sts(true, "")
-		case ecstest.CredOIDC:
+		case conformance.CredOIDC:
 		default:
 			t.Fatalf("row %q: credentials %d have no mapping in act's runner", r.row.Name, r.row.Credentials)
 		}
@@ -168,7 +169,7 @@ func rowStep(r actRow) string {
 	key := strings.ToUpper(strings.ReplaceAll(r.id, "-", "_"))
 	fmt.Fprintf(&b, "      # %s\n      - id: %s\n        uses: ./\n        continue-on-error: true\n", r.row.Name, r.id)
 	env := map[string]string{}
-	if r.row.Credentials == ecstest.CredOIDC {
+	if r.row.Credentials == conformance.CredOIDC {
 		// The job's keys would compete with OIDC.
 		env["ALIBABA_CLOUD_ACCESS_KEY_ID"], env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "", ""
 	}
@@ -187,7 +188,7 @@ func rowStep(r actRow) string {
 		sts = "127.0.0.1:1"
 	}
 	fmt.Fprintf(&b, "          sts-endpoint: %s\n", sts)
-	if r.row.Credentials == ecstest.CredOIDC {
+	if r.row.Credentials == conformance.CredOIDC {
 		fmt.Fprintf(&b, "          role-to-assume: %s\n          oidc-provider-arn: %s\n", actOIDCRole, actOIDCProvider)
 	} else {
 		fmt.Fprintf(&b, "          access-key-id: ${{ secrets.%[1]s_ID }}\n          access-key-secret: ${{ secrets.%[1]s_SECRET }}\n", key)
@@ -319,7 +320,7 @@ func TestActMatrix(t *testing.T) {
 	rows := actRows(t, w)
 	gate := &rowGate{emu: w.emu, rows: map[string]actRow{}, counts: map[string]map[string]int{}}
 	var secretArgs []string
-	scan := secretscan.New(ecstest.FaultWrongSecret)
+	scan := secretscan.New(conformance.FaultWrongSecret)
 	for _, r := range rows {
 		gate.rows[r.id] = r
 		for _, k := range slices.Sorted(maps.Keys(r.secrets)) {

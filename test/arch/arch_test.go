@@ -4,6 +4,10 @@ package arch
 
 import (
 	"bufio"
+	"cmp"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,4 +128,66 @@ func TestInternalHoldsLeavesOnly(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The emulator is a test server: what a client must make of its faults
+// (outcome classes, exit codes, expected messages) belongs to the
+// conformance tables in testkit/conformance, never to ecstest. Every name
+// ecstest declares (exported or not, fields and methods included) is
+// checked, and so is its text, for the words of an expectation.
+func TestEmulatorHoldsNoExpectedOutcomes(t *testing.T) {
+	root := repoRoot(t)
+	dirs := []string{filepath.Join(root, "ecstest")}
+	internal, _ := filepath.Glob(filepath.Join(root, "ecstest", "internal", "*"))
+	dirs = append(dirs, internal...)
+	expectation := regexp.MustCompile(`(?i)exit.?code|outcome|errclass|^exit([A-Z0-9_]|$)`)
+	core := regexp.MustCompile(`imagefamily\.(Err|Exit|[A-Za-z]*Error\b)`)
+	fset := token.NewFileSet()
+	checked := 0
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			ast.Inspect(f, func(n ast.Node) bool {
+				if id, ok := n.(*ast.Ident); ok && id.Obj != nil && id.Obj.Pos() == id.Pos() ||
+					ok && isDeclaredName(f, id) {
+					if expectation.MatchString(id.Name) {
+						t.Errorf("%s: ecstest declares %s: expected outcomes and exit codes belong in testkit/conformance", fset.Position(id.Pos()), id.Name)
+					}
+				}
+				return true
+			})
+			for _, cg := range f.Comments {
+				if m := core.FindString(cg.Text()); m != "" || strings.Contains(strings.ToLower(cg.Text()), "exit code") {
+					t.Errorf("%s: ecstest's comment speaks of the client's classes or exit codes (%q): keep that in testkit/conformance", fset.Position(cg.Pos()), cmp.Or(m, "exit code"))
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no ecstest source found")
+	}
+}
+
+// isDeclaredName reports whether id names a field or method in f (which
+// ast's object resolution does not record as declarations).
+func isDeclaredName(f *ast.File, id *ast.Ident) bool {
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch d := n.(type) {
+		case *ast.Field:
+			found = found || slices.Contains(d.Names, id)
+		case *ast.FuncDecl:
+			found = found || d.Name == id
+		}
+		return !found
+	})
+	return found
 }

@@ -1,7 +1,7 @@
 package packere2e
 
 // The Packer front's runner of the hostile-endpoint table
-// (ecstest.HostileRows): every row through a real `packer build` with the
+// (conformance.HostileRows): every row through a real `packer build` with the
 // plugin installed, its ECS endpoint pointed at the row's listener. A row
 // the user must get an image from builds and hands exactly that image id to
 // the provisioner; every other row stops the build with a diagnostic on the
@@ -23,9 +23,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 const (
@@ -78,7 +78,7 @@ build {
     ]
   }
 }
-`, ecstest.HostileMaxAttempts-1)
+`, conformance.HostileMaxAttempts-1)
 }
 
 // hostileRun is one packer build against one row.
@@ -90,7 +90,7 @@ type hostileRun struct {
 	elapsed        time.Duration
 }
 
-func runHostile(t *testing.T, in installation, template string, h *ecstest.HostileServer) hostileRun {
+func runHostile(t *testing.T, in installation, template string, h *conformance.HostileServer) hostileRun {
 	t.Helper()
 	dir := t.TempDir()
 	cert, err := h.WriteCertFile(dir)
@@ -148,14 +148,14 @@ func TestHostileEndpointsPacker(t *testing.T) {
 	t.Cleanup(func() {
 		t.Logf("%d rows, %d at a time, in %s", ran.Load(), hostileParallel, time.Since(start).Round(time.Millisecond))
 	})
-	rows := ecstest.HostileRows()
+	rows := conformance.HostileRows()
 	for _, row := range rows {
 		t.Run(row.Name, func(t *testing.T) {
 			t.Parallel()
 			ran.Add(1)
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			h := ecstest.StartHostile(row)
+			h := conformance.StartHostile(row)
 			defer h.Close()
 			r := runHostile(t, in, template, h)
 			checkHostilePacker(t, row, h, r, line)
@@ -166,7 +166,7 @@ func TestHostileEndpointsPacker(t *testing.T) {
 	}
 }
 
-func checkHostilePacker(t *testing.T, row ecstest.HostileRow, h *ecstest.HostileServer, r hostileRun, line string) {
+func checkHostilePacker(t *testing.T, row conformance.HostileRow, h *conformance.HostileServer, r hostileRun, line string) {
 	t.Helper()
 	combined := r.stdout + r.stderr
 	if n := h.OtherRequests(); n != 0 {
@@ -178,17 +178,17 @@ func checkHostilePacker(t *testing.T, row ecstest.HostileRow, h *ecstest.Hostile
 	// The Packer UI and the plugin's log stay within a small multiple of
 	// what was served (Packer's own lines are the slack).
 	if n := int64(len(combined) + len(r.log)); n > h.OutputBound() {
-		t.Errorf("packer wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), ecstest.HostileOutputRatio)
+		t.Errorf("packer wrote %d bytes for %d served: more than %d times the answer", n, h.ServedBytes(), conformance.HostileOutputRatio)
 	}
 
 	idFile, idErr := os.ReadFile(filepath.Join(r.outDir, "image_id"))
 	descFile, _ := os.ReadFile(filepath.Join(r.outDir, "description"))
 	if row.ExitCode == 0 {
 		if r.code != 0 {
-			t.Errorf("the build failed (exit %d), want it to succeed with %s", r.code, ecstest.HostileImageID)
+			t.Errorf("the build failed (exit %d), want it to succeed with %s", r.code, conformance.HostileImageID)
 		}
-		if idErr != nil || string(idFile) != ecstest.HostileImageID {
-			t.Errorf("image_id handed to the provisioner = %q (%v), want exactly %q", idFile, idErr, ecstest.HostileImageID)
+		if idErr != nil || string(idFile) != conformance.HostileImageID {
+			t.Errorf("image_id handed to the provisioner = %q (%v), want exactly %q", idFile, idErr, conformance.HostileImageID)
 		}
 		// Outputs are machine values: exact, never escaped, and never
 		// just the planted text.

@@ -1,6 +1,6 @@
 package packere2e
 
-// Packer's runner of the fault table (ecstest.FaultRows, the rows the core
+// Packer's runner of the fault table (conformance.FaultRows, the rows the core
 // runs in imagefamily/faults_matrix_test.go), through a real `packer build`:
 // each row is checked for the data source's diagnostic in Packer's output
 // (or the image id the build printed), the requests the emulator saw, and
@@ -18,9 +18,10 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
-const describeAction = ecstest.ActionDescribe
+const describeAction = conformance.ActionDescribe
 
 // packerStartAllowance is what the runner adds to a row's time bound: a
 // build starts Packer, which starts the plugin.
@@ -103,32 +104,32 @@ func assumeRole(t *testing.T, emu *ecstest.Server) (id, secret, token string) {
 // faultBuild maps a row onto the template's variables and the build's
 // environment. The template's max_retries is the row's attempt budget less
 // one (the alicloud builder's attribute).
-func faultBuild(t *testing.T, w *world, row ecstest.FaultRow) (vars, env []string) {
+func faultBuild(t *testing.T, w *world, row conformance.FaultRow) (vars, env []string) {
 	t.Helper()
 	sts := func(id, secret, token string) []string {
 		return []string{"access_key", id, "secret_key", secret, "security_token", token}
 	}
 	switch row.Credentials {
-	case ecstest.CredKeys:
+	case conformance.CredKeys:
 		vars = []string{"access_key", keyID, "secret_key", keySecret}
-	case ecstest.CredWrongSecret:
-		vars = []string{"access_key", keyID, "secret_key", ecstest.FaultWrongSecret}
-	case ecstest.CredSTSWrongSecret:
+	case conformance.CredWrongSecret:
+		vars = []string{"access_key", keyID, "secret_key", conformance.FaultWrongSecret}
+	case conformance.CredSTSWrongSecret:
 		id, _, token := assumeRole(t, w.emu)
-		vars = sts(id, ecstest.FaultWrongSecret, token)
+		vars = sts(id, conformance.FaultWrongSecret, token)
 		// With PACKER_LOG the plugin's log is in the output too; the
 		// server's SignatureDoesNotMatch message echoes the token
 		// percent-encoded twice, and the scan looks for every encoding.
 		env = []string{"PACKER_LOG=1", "PACKER_LOG_PATH=" + filepath.Join(t.TempDir(), "packer.log")}
-	case ecstest.CredSTSExpired:
+	case conformance.CredSTSExpired:
 		id, secret, token := assumeRole(t, w.emu)
 		w.emu.ExpireSessions()
 		vars = sts(id, secret, token)
-	case ecstest.CredSTSOtherToken:
+	case conformance.CredSTSOtherToken:
 		id, secret, _ := assumeRole(t, w.emu)
 		_, _, other := assumeRole(t, w.emu)
 		vars = sts(id, secret, other)
-	case ecstest.CredOIDC:
+	case conformance.CredOIDC:
 		file := filepath.Join(t.TempDir(), "token")
 		if err := os.WriteFile(file, []byte(oidcToken()), 0o600); err != nil {
 			t.Fatal(err)
@@ -168,7 +169,7 @@ func TestFaultMatrixPacker(t *testing.T) {
 	w := newWorld(t)
 	template := writeTemplate(t, "matrix.pkr.hcl", matrixTemplate)
 	line := fmt.Sprintf("matrix.pkr.hcl line %d", dataBlockLine(t, template))
-	for _, row := range ecstest.FaultRows() {
+	for _, row := range conformance.FaultRows() {
 		t.Run(row.Name, func(t *testing.T) {
 			w.emu.ClearFaults()
 			t.Cleanup(w.emu.ClearFaults)
@@ -185,7 +186,7 @@ func TestFaultMatrixPacker(t *testing.T) {
 			if row.Within > 0 && elapsed > row.Within+packerStartAllowance {
 				t.Errorf("took %v, want at most %v", elapsed, row.Within+packerStartAllowance)
 			}
-			if row.Outcome == ecstest.FaultFound {
+			if row.Outcome == conformance.FaultFound {
 				mustSucceed(t, r, "packer build")
 				if got := outputs(r.out)["image_id"]; got != "m-e2e-web-v2" {
 					t.Errorf("image_id %q", got)
@@ -205,7 +206,7 @@ func TestFaultMatrixPacker(t *testing.T) {
 					t.Errorf("the emulator saw %d %q requests, want %d", got, action, want)
 				}
 			}
-			scan := secretscan.New(keySecret, deniedSecret, ecstest.FaultWrongSecret)
+			scan := secretscan.New(keySecret, deniedSecret, conformance.FaultWrongSecret)
 			for _, e := range env {
 				if file, ok := strings.CutPrefix(e, "ALIBABA_CLOUD_OIDC_TOKEN_FILE="); ok {
 					b, _ := os.ReadFile(file)

@@ -1,6 +1,10 @@
-package ecstest
+package conformance
 
-import "time"
+import (
+	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+)
 
 // The fault table: every way a real ECS or STS endpoint fails (throttling,
 // 5xx, broken bodies, dropped connections, hangs, bad credentials, STS down
@@ -97,7 +101,7 @@ type FaultRow struct {
 	// What the endpoint does: the faults injected (Server.Inject, or
 	// Control.Fault for an emulator process) after the row's credentials
 	// were obtained and before the lookup.
-	Faults []FaultSpec
+	Faults []ecstest.FaultSpec
 	// Credentials the front is given.
 	Credentials FaultCredentials
 	// STSUnreachable points the front's STS endpoint at a closed port.
@@ -158,22 +162,24 @@ func (r FaultRow) ExitCode() int {
 // FaultRows is the fault table. Every row states its attempt budget, so the
 // request counts are exact whatever a front's default.
 func FaultRows() []FaultRow {
-	describe := func(kind FaultKind, n int) FaultSpec { return FaultSpec{Kind: kind, Action: ActionDescribe, N: n} }
-	status := func(action string, n, code int) FaultSpec {
-		return FaultSpec{Kind: FaultStatus, Action: action, N: n, Status: code}
+	describe := func(kind ecstest.FaultKind, n int) ecstest.FaultSpec {
+		return ecstest.FaultSpec{Kind: kind, Action: ActionDescribe, N: n}
+	}
+	status := func(action string, n, code int) ecstest.FaultSpec {
+		return ecstest.FaultSpec{Kind: ecstest.FaultStatus, Action: action, N: n, Status: code}
 	}
 	const every = 100 // "on every attempt": more than any row's attempt budget
 	d := func(n int) map[string]int { return map[string]int{ActionDescribe: n} }
 	return []FaultRow{
-		{Name: "throttled once then success", Faults: []FaultSpec{describe(FaultThrottle, 1)},
+		{Name: "throttled once then success", Faults: []ecstest.FaultSpec{describe(ecstest.FaultThrottle, 1)},
 			MaxAttempts: 5, Requests: d(2), Retries: 1},
-		{Name: "throttled (HTTP 429) twice then success", Faults: []FaultSpec{describe(FaultThrottle429, 2)},
+		{Name: "throttled (HTTP 429) twice then success", Faults: []ecstest.FaultSpec{describe(ecstest.FaultThrottle429, 2)},
 			MaxAttempts: 5, Requests: d(3), Retries: 2},
-		{Name: "throttled 4 times then success (attempt limit 5)", Faults: []FaultSpec{describe(FaultThrottle, 4)},
+		{Name: "throttled 4 times then success (attempt limit 5)", Faults: []ecstest.FaultSpec{describe(ecstest.FaultThrottle, 4)},
 			MaxAttempts: 5, Requests: d(5), Retries: 4},
-		{Name: "throttled as often as the attempt limit", Faults: []FaultSpec{describe(FaultThrottle, 3)},
+		{Name: "throttled as often as the attempt limit", Faults: []ecstest.FaultSpec{describe(ecstest.FaultThrottle, 3)},
 			MaxAttempts: 3, Outcome: FaultThrottled, Fragment: "Throttling.User (HTTP 400)", Requests: d(3), Retries: 2},
-		{Name: "throttled (HTTP 429) past the attempt limit", Faults: []FaultSpec{describe(FaultThrottle429, every)},
+		{Name: "throttled (HTTP 429) past the attempt limit", Faults: []ecstest.FaultSpec{describe(ecstest.FaultThrottle429, every)},
 			MaxAttempts: 3, Outcome: FaultThrottled, Fragment: "after 3 attempts. The API is throttling this account",
 			Requests: d(3), Retries: 2},
 		// Real waits: x-acs-retry-after 800ms against a 2s deadline allows
@@ -181,38 +187,38 @@ func FaultRows() []FaultRow {
 		// deadline, so the lookup stops with the throttling error (not a
 		// timeout) before the deadline.
 		{Name: "throttled forever fails within the deadline",
-			Faults:      []FaultSpec{{Kind: FaultThrottle, Action: ActionDescribe, N: 1000, RetryAfter: 800 * time.Millisecond}},
+			Faults:      []ecstest.FaultSpec{{Kind: ecstest.FaultThrottle, Action: ActionDescribe, N: 1000, RetryAfter: 800 * time.Millisecond}},
 			MaxAttempts: 5, Timeout: 2 * time.Second,
 			Outcome: FaultThrottled, Fragment: "The API is throttling this account", Requests: d(3), Retries: 2,
 			Within: 2 * time.Second},
-		{Name: "500 once then success", Faults: []FaultSpec{status(ActionDescribe, 1, 500)},
+		{Name: "500 once then success", Faults: []ecstest.FaultSpec{status(ActionDescribe, 1, 500)},
 			MaxAttempts: 5, Requests: d(2), Retries: 1},
-		{Name: "503 twice then success", Faults: []FaultSpec{status(ActionDescribe, 2, 503)},
+		{Name: "503 twice then success", Faults: []ecstest.FaultSpec{status(ActionDescribe, 2, 503)},
 			MaxAttempts: 5, Requests: d(3), Retries: 2},
-		{Name: "500 on every attempt", Faults: []FaultSpec{status(ActionDescribe, every, 500)},
+		{Name: "500 on every attempt", Faults: []ecstest.FaultSpec{status(ActionDescribe, every, 500)},
 			MaxAttempts: 3, Outcome: FaultAPIError, Fragment: "InternalError (HTTP 500)", Requests: d(3), Retries: 2},
-		{Name: "503 on every attempt", Faults: []FaultSpec{status(ActionDescribe, every, 503)},
+		{Name: "503 on every attempt", Faults: []ecstest.FaultSpec{status(ActionDescribe, every, 503)},
 			MaxAttempts: 2, Outcome: FaultAPIError, Fragment: "ServiceUnavailable (HTTP 503)", Requests: d(2), Retries: 1},
-		{Name: "502 from a gateway without an API body", Faults: []FaultSpec{status(ActionDescribe, every, 502)},
+		{Name: "502 from a gateway without an API body", Faults: []ecstest.FaultSpec{status(ActionDescribe, every, 502)},
 			MaxAttempts: 2, Outcome: FaultAPIError, Fragment: "HTTP 502", Requests: d(2), Retries: 1},
 		// A body that is not JSON is not retried: the same server would
 		// most likely answer the same again.
-		{Name: "malformed JSON", Faults: []FaultSpec{describe(FaultMalformed, 1)},
+		{Name: "malformed JSON", Faults: []ecstest.FaultSpec{describe(ecstest.FaultMalformed, 1)},
 			MaxAttempts: 5, Outcome: FaultAPIError, Fragment: "not valid JSON", Requests: d(1)},
-		{Name: "truncated JSON on every attempt", Faults: []FaultSpec{describe(FaultTruncated, every)},
+		{Name: "truncated JSON on every attempt", Faults: []ecstest.FaultSpec{describe(ecstest.FaultTruncated, every)},
 			MaxAttempts: 2, Outcome: FaultNetwork, Fragment: "EOF (after 2 attempts)", Requests: d(2), Retries: 1},
-		{Name: "truncated JSON once then success", Faults: []FaultSpec{describe(FaultTruncated, 1)},
+		{Name: "truncated JSON once then success", Faults: []ecstest.FaultSpec{describe(ecstest.FaultTruncated, 1)},
 			MaxAttempts: 5, Requests: d(2), Retries: 1},
-		{Name: "empty body", Faults: []FaultSpec{describe(FaultEmpty, 1)},
+		{Name: "empty body", Faults: []ecstest.FaultSpec{describe(ecstest.FaultEmpty, 1)},
 			MaxAttempts: 5, Outcome: FaultAPIError, Fragment: "empty body", Requests: d(1)},
-		{Name: "connection dropped once then success", Faults: []FaultSpec{describe(FaultDrop, 1)},
+		{Name: "connection dropped once then success", Faults: []ecstest.FaultSpec{describe(ecstest.FaultDrop, 1)},
 			MaxAttempts: 5, Requests: d(2), Retries: 1},
-		{Name: "connection dropped on every attempt", Faults: []FaultSpec{describe(FaultDrop, every)},
+		{Name: "connection dropped on every attempt", Faults: []ecstest.FaultSpec{describe(ecstest.FaultDrop, every)},
 			MaxAttempts: 2, Outcome: FaultNetwork, Fragment: "EOF (after 2 attempts)", Requests: d(2), Retries: 1},
-		{Name: "server hangs past the timeout", Faults: []FaultSpec{{Kind: FaultHang, Action: ActionDescribe}},
+		{Name: "server hangs past the timeout", Faults: []ecstest.FaultSpec{{Kind: ecstest.FaultHang, Action: ActionDescribe}},
 			MaxAttempts: 5, Timeout: time.Second,
 			Outcome: FaultTimeout, Fragment: "Raise the timeout", Requests: d(1), Within: 3 * time.Second},
-		{Name: "server answers after the timeout", Faults: []FaultSpec{{Kind: FaultDelay, Action: ActionDescribe, Delay: 5 * time.Second}},
+		{Name: "server answers after the timeout", Faults: []ecstest.FaultSpec{{Kind: ecstest.FaultDelay, Action: ActionDescribe, Delay: 5 * time.Second}},
 			MaxAttempts: 5, Timeout: time.Second,
 			Outcome: FaultTimeout, Fragment: "Raise the timeout", Requests: d(1), Within: 3 * time.Second},
 		// Not retried, and never retried over plain HTTP: nothing reaches
@@ -233,65 +239,16 @@ func FaultRows() []FaultRow {
 		{Name: "STS unreachable during OIDC", Credentials: CredOIDC, STSUnreachable: true,
 			MaxAttempts: 2, Outcome: FaultNetwork, DuringCredentials: true, Fragment: "connection refused",
 			Requests: map[string]int{"": 0}, Retries: 1},
-		{Name: "STS answers 503 during OIDC", Credentials: CredOIDC, Faults: []FaultSpec{status(ActionAssumeRoleOIDC, every, 503)},
+		{Name: "STS answers 503 during OIDC", Credentials: CredOIDC, Faults: []ecstest.FaultSpec{status(ActionAssumeRoleOIDC, every, 503)},
 			MaxAttempts: 2, Outcome: FaultAPIError, DuringCredentials: true,
 			Fragment: "STS AssumeRoleWithOIDC failed: ServiceUnavailable",
 			Requests: map[string]int{ActionAssumeRoleOIDC: 2, ActionDescribe: 0}, Retries: 1},
-		{Name: "STS hangs during OIDC", Credentials: CredOIDC, Faults: []FaultSpec{{Kind: FaultHang, Action: ActionAssumeRoleOIDC}},
+		{Name: "STS hangs during OIDC", Credentials: CredOIDC, Faults: []ecstest.FaultSpec{{Kind: ecstest.FaultHang, Action: ActionAssumeRoleOIDC}},
 			MaxAttempts: 5, Timeout: time.Second,
 			Outcome: FaultTimeout, DuringCredentials: true, Fragment: "Raise the timeout",
 			Requests: map[string]int{ActionAssumeRoleOIDC: 1, ActionDescribe: 0}, Within: 3 * time.Second},
 		{Name: "STS throttled once during OIDC then success", Credentials: CredOIDC,
-			Faults:      []FaultSpec{{Kind: FaultThrottle, Action: ActionAssumeRoleOIDC, N: 1}},
+			Faults:      []ecstest.FaultSpec{{Kind: ecstest.FaultThrottle, Action: ActionAssumeRoleOIDC, N: 1}},
 			MaxAttempts: 5, Requests: map[string]int{ActionAssumeRoleOIDC: 2, ActionDescribe: 1}, Retries: 1},
-	}
-}
-
-// Inject applies faults, in order, the way Control.Fault does for an
-// emulator process, so in-process runners and process runners read the
-// same rows (srv.Inject(row.Faults...)).
-func (s *Server) Inject(faults ...FaultSpec) {
-	for _, f := range faults {
-		s.inject(f, f.RetryAfter > 0)
-	}
-}
-
-// inject is Inject; withRetryAfter sends x-acs-retry-after even when it is 0
-// (the control API's "retry_after": "0s").
-func (s *Server) inject(f FaultSpec, withRetryAfter bool) {
-	n := f.N
-	if n == 0 {
-		n = 1
-	}
-	var opts []ThrottleOption
-	if withRetryAfter {
-		opts = append(opts, RetryAfter(f.RetryAfter))
-	}
-	switch f.Kind {
-	case FaultThrottle:
-		s.Throttle(f.Action, n, opts...)
-	case FaultThrottle429:
-		s.Throttle(f.Action, n, append(opts, TooManyRequests())...)
-	case FaultStatus:
-		s.FailStatus(f.Action, n, f.Status, f.Code)
-	case FaultDelay:
-		s.Delay(f.Action, f.Delay)
-	case FaultHang:
-		s.Hang(f.Action)
-	case FaultMalformed:
-		s.MalformedBody(f.Action, n)
-	case FaultTruncated:
-		s.TruncatedBody(f.Action, n)
-	case FaultEmpty:
-		s.EmptyBody(f.Action, n)
-	case FaultDrop:
-		s.DropConnection(f.Action, n)
-	case FaultLatency:
-		s.Latency(f.Delay)
-	default:
-		panic("ecstest: Inject: unknown fault kind " + string(f.Kind))
-	}
-	if f.Skip > 0 && f.Kind.counted() {
-		s.faults.skipLast(f.Skip)
 	}
 }

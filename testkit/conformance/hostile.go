@@ -1,20 +1,16 @@
-package ecstest
+package conformance
 
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 )
 
 // Hostile endpoints: one table of the ways an ECS endpoint (a corporate TLS
@@ -105,9 +101,6 @@ func (r HostileRow) LookupFamily() string {
 	return HostileFamily
 }
 
-// Family is the family a runner asks this server's row for.
-func (h *HostileServer) Family() string { return h.row.LookupFamily() }
-
 // HostileEnv is what a row's Serve knows about its surroundings.
 type HostileEnv struct {
 	// Other is the second listener's base URL (plain HTTP), where redirects
@@ -117,43 +110,29 @@ type HostileEnv struct {
 	lifecycle *lifecycleState
 }
 
-// HostileServer runs one row: an ECS listener with TLS and a second,
-// plain-HTTP listener that counts what reaches it.
+// HostileServer runs one row: ecstest's hostile endpoint answered by the
+// row's Serve, with what the row expects of a runner (its timeout, the
+// bounds on what a front may output or allocate).
 type HostileServer struct {
-	ECS   *httptest.Server
-	Other *httptest.Server
+	*ecstest.HostileServer
 
-	row           HostileRow
-	env           HostileEnv
-	ecsRequests   atomic.Int64
-	servedBytes   atomic.Int64
-	otherRequests atomic.Int64
-	stop          chan struct{}
-	stopOnce      sync.Once
+	row       HostileRow
+	lifecycle *lifecycleState
 }
 
 // StartHostile starts a row's listeners on loopback. Close stops them (and
 // ends any endless body the row is still sending).
 func StartHostile(row HostileRow) *HostileServer {
 	gzipBomb()
-	h := &HostileServer{row: row, stop: make(chan struct{})}
-	h.Other = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.otherRequests.Add(1)
-		w.WriteHeader(http.StatusTeapot)
-	}))
-	env := HostileEnv{Other: h.Other.URL, lifecycle: &lifecycleState{}}
-	h.env = env
-	h.ECS = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if row.Action == "" || r.URL.Query().Get("Action") == row.Action {
-			h.ecsRequests.Add(1)
-		}
-		// The row sees the server's stop channel, so an endless body ends
-		// when the test closes the server even if the client never reads.
-		row.Serve(countingWriter{w, &h.servedBytes}, r.WithContext(context.WithValue(r.Context(), stopKey{}, h.stop)), env)
-	}))
-	h.ECS.StartTLS()
+	h := &HostileServer{row: row, lifecycle: &lifecycleState{}}
+	h.HostileServer = ecstest.StartHostile(func(w http.ResponseWriter, r *http.Request, env ecstest.HostileEnv) {
+		row.Serve(w, r, HostileEnv{Other: env.Other, lifecycle: h.lifecycle})
+	}, row.Action)
 	return h
 }
+
+// Family is the family a runner asks this server's row for.
+func (h *HostileServer) Family() string { return h.row.LookupFamily() }
 
 // Timeout is the lookup timeout a runner gives the row: HostileTimeoutSetting
 // when the row's outcome is a timeout, a minute otherwise.
@@ -163,20 +142,6 @@ func (h *HostileServer) Timeout() time.Duration {
 	}
 	return hostileSlackTimeout
 }
-
-// Endpoint is the ECS listener's host:port (HTTPS).
-func (h *HostileServer) Endpoint() string { return strings.TrimPrefix(h.ECS.URL, "https://") }
-
-// URL is the ECS listener's https:// URL.
-func (h *HostileServer) URL() string { return h.ECS.URL }
-
-// OtherOrigin is the second listener's scheme://host, as a refused
-// redirect's message names it.
-func (h *HostileServer) OtherOrigin() string { return h.Other.URL }
-
-// ServedBytes is how many body bytes the ECS listener wrote, over all
-// requests (what a client could have read, before its cap).
-func (h *HostileServer) ServedBytes() int64 { return h.servedBytes.Load() }
 
 // HostileOutputRatio bounds every output a front writes from an answer
 // (stdout in each format, the step log, GITHUB_OUTPUT, the summary, the
@@ -206,58 +171,12 @@ func (h *HostileServer) AllocBound() uint64 {
 	return 160*uint64(read) + 48<<20
 }
 
-// countingWriter counts body bytes and keeps http.Flusher working.
-type countingWriter struct {
-	http.ResponseWriter
-	n *atomic.Int64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (c countingWriter) Flush() {
-	if f, ok := c.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Requests is how many requests reached the ECS listener (for a lifecycle
 // Writes is how many writes (ModifyImageAttribute) the honest part of a
 // lifecycle row's endpoint took: the changes made.
 func (h *HostileServer) Writes() int {
-	h.env.lifecycle.mu.Lock()
-	defer h.env.lifecycle.mu.Unlock()
-	return h.env.lifecycle.writes
-}
-
-// row, how many of the row's Action).
-func (h *HostileServer) Requests() int { return int(h.ecsRequests.Load()) }
-
-// OtherRequests is how many requests reached the second listener.
-func (h *HostileServer) OtherRequests() int { return int(h.otherRequests.Load()) }
-
-// Transport trusts the ECS listener's certificate.
-func (h *HostileServer) Transport() *http.Transport {
-	return h.ECS.Client().Transport.(*http.Transport).Clone()
-}
-
-// WriteCertFile writes the ECS listener's certificate as PEM into dir, for
-// SSL_CERT_FILE of a client process.
-func (h *HostileServer) WriteCertFile(dir string) (string, error) {
-	p := filepath.Join(dir, "hostile-ca.pem")
-	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.ECS.Certificate().Raw})
-	return p, os.WriteFile(p, b, 0o644)
-}
-
-// Close stops both listeners.
-func (h *HostileServer) Close() {
-	h.stopOnce.Do(func() { close(h.stop) })
-	h.ECS.CloseClientConnections()
-	h.ECS.Close()
-	h.Other.Close()
+	h.lifecycle.mu.Lock()
+	defer h.lifecycle.mu.Unlock()
+	return h.lifecycle.writes
 }
 
 // Fill replaces "{other}" in a row's fragment with this server's second
@@ -266,25 +185,9 @@ func (h *HostileServer) Fill(fragment string) string {
 	return strings.ReplaceAll(fragment, "{other}", h.OtherOrigin())
 }
 
-type stopKey struct{}
-
 // stopped reports whether the request's client went away or the server is
-// closing.
-func stopped(r *http.Request) bool {
-	select {
-	case <-r.Context().Done():
-		return true
-	default:
-	}
-	if s, ok := r.Context().Value(stopKey{}).(chan struct{}); ok {
-		select {
-		case <-s:
-			return true
-		default:
-		}
-	}
-	return false
-}
+// closing (ecstest ends the request's context on Close).
+func stopped(r *http.Request) bool { return r.Context().Err() != nil }
 
 // hostileImage is a well-formed image of the family asked for; rows change
 // one member.

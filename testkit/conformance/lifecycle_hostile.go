@@ -1,4 +1,4 @@
-package ecstest
+package conformance
 
 import (
 	"net/http"
@@ -58,7 +58,7 @@ func LifecycleHostileRows() []HostileRow {
 		for _, name := range lifecycleFromLookup {
 			r, ok := byName[name]
 			if !ok {
-				panic("ecstest: no hostile row " + name)
+				panic("conformance: no hostile row " + name)
 			}
 			r.Name = call.command + " " + call.action + ": " + name
 			r.Command, r.Action = call.command, call.action

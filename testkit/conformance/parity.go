@@ -1,4 +1,4 @@
-package ecstest
+package conformance
 
 import (
 	"bytes"

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
 // RepoRoot is the repository's top directory, found from this file's place
@@ -140,10 +141,10 @@ func Emulator(t testing.TB, fixture string) (srv *ecstest.Server, certFile strin
 	return srv, certFile
 }
 
-// SameJSON is ecstest.SameJSON, failing the test when got is not JSON.
+// SameJSON is conformance.SameJSON, failing the test when got is not JSON.
 func SameJSON(t testing.TB, got, want []byte) bool {
 	t.Helper()
-	same, err := ecstest.SameJSON(got, want)
+	same, err := conformance.SameJSON(got, want)
 	if err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, got)
 	}
