@@ -215,6 +215,28 @@ func (s *Server) ClearFaults() {
 	s.faults.latency = 0
 }
 
+// FaultSpec is one fault to inject (Server.Inject, or the control API's
+// faults request); see the package documentation for what each kind does and
+// which fields it takes.
+type FaultSpec struct {
+	Kind FaultKind
+	// Action scopes the fault; "" means every action.
+	Action string
+	// N is how many requests a counted fault answers; 0 means 1.
+	N int
+	// Skip lets that many matching requests through before a counted
+	// fault answers (the family's read back after a rollback's first
+	// lookup, say).
+	Skip int
+	// Status and Code are for FaultStatus (Code "" is derived from Status).
+	Status int
+	Code   string
+	// Delay is the duration of FaultDelay and FaultLatency (0 removes it).
+	Delay time.Duration
+	// RetryAfter adds x-acs-retry-after to FaultThrottle and FaultThrottle429.
+	RetryAfter time.Duration
+}
+
 // Inject applies faults, in order, the way the control API's faults
 // request does for an emulator process, so in-process tests and process
 // tests can share one list of FaultSpecs (srv.Inject(specs...)).

@@ -37,8 +37,8 @@ func TestThrottleAndFailStatus(t *testing.T) {
 
 	s.Throttle("", 1, TooManyRequests(), RetryAfter(1500*time.Millisecond))
 	a := raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil)
-	if e := decodeError(t, a); a.status != 429 || e.Code != "Throttling" || a.header.Get("x-acs-retry-after") != "1500" {
-		t.Fatalf("%d %+v %v", a.status, e, a.header)
+	if e := decodeError(t, a); a.Status != 429 || e.Code != "Throttling" || a.Header.Get("x-acs-retry-after") != "1500" {
+		t.Fatalf("%d %+v %v", a.Status, e, a.Header)
 	}
 
 	s.FailStatus(action, 1, 503, "ServiceUnavailable")
@@ -61,8 +61,8 @@ func TestBodyFaults(t *testing.T) {
 
 	s.MalformedBody(action, 1)
 	a := raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil)
-	if a.err != nil || a.status != 200 || strings.HasPrefix(string(a.body), "{}") || json.Valid(a.body) {
-		t.Fatalf("malformed: %v %d %s", a.err, a.status, a.body)
+	if a.Err != nil || a.Status != 200 || strings.HasPrefix(string(a.Body), "{}") || json.Valid(a.Body) {
+		t.Fatalf("malformed: %v %d %s", a.Err, a.Status, a.Body)
 	}
 	s.MalformedBody(action, 1)
 	_, err := describe(c, s, "cn-hangzhou", "web-base")
@@ -73,20 +73,20 @@ func TestBodyFaults(t *testing.T) {
 
 	s.EmptyBody(action, 1)
 	a = raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil)
-	if a.err != nil || a.status != 200 || len(a.body) != 0 {
-		t.Fatalf("empty: %v %d %q", a.err, a.status, a.body)
+	if a.Err != nil || a.Status != 200 || len(a.Body) != 0 {
+		t.Fatalf("empty: %v %d %q", a.Err, a.Status, a.Body)
 	}
 
 	s.TruncatedBody(action, 1)
 	a = raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil)
-	if !errors.Is(a.err, io.ErrUnexpectedEOF) || a.status != 200 || len(a.body) == 0 {
-		t.Fatalf("truncated: %v %d %q", a.err, a.status, a.body)
+	if !errors.Is(a.Err, io.ErrUnexpectedEOF) || a.Status != 200 || len(a.Body) == 0 {
+		t.Fatalf("truncated: %v %d %q", a.Err, a.Status, a.Body)
 	}
 
 	s.DropConnection(action, 1)
 	a = raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil)
-	if a.err == nil {
-		t.Fatalf("drop: got an answer %d", a.status)
+	if a.Err == nil {
+		t.Fatalf("drop: got an answer %d", a.Status)
 	}
 	s.DropConnection(action, 1)
 	if _, err := describe(c, s, "cn-hangzhou", "web-base"); err == nil {
@@ -118,8 +118,8 @@ func TestDelayLatencyHang(t *testing.T) {
 
 	s.Latency(200 * time.Millisecond)
 	start = time.Now()
-	if a := raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil); a.err != nil || time.Since(start) < 200*time.Millisecond {
-		t.Fatalf("Latency: %v after %v", a.err, time.Since(start))
+	if a := raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil); a.Err != nil || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("Latency: %v after %v", a.Err, time.Since(start))
 	}
 	s.Latency(0)
 

@@ -179,10 +179,10 @@ func signed(method, id, secret string, p map[string]string) url.Values {
 }
 
 type rawAnswer struct {
-	status int
-	header http.Header
-	body   []byte
-	err    error
+	Status int
+	Header http.Header
+	Body   []byte
+	Err    error
 }
 
 // raw sends query parameters (and an optional form body) with net/http.
@@ -203,11 +203,11 @@ func raw(t *testing.T, s *Server, method string, query, form url.Values) rawAnsw
 	c.Timeout = 10 * time.Second
 	resp, err := c.Do(req)
 	if err != nil {
-		return rawAnswer{err: err}
+		return rawAnswer{Err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return rawAnswer{status: resp.StatusCode, header: resp.Header, body: b, err: err}
+	return rawAnswer{Status: resp.StatusCode, Header: resp.Header, Body: b, Err: err}
 }
 
 type errorBody struct {
@@ -216,14 +216,14 @@ type errorBody struct {
 
 func decodeError(t *testing.T, a rawAnswer) errorBody {
 	t.Helper()
-	if a.err != nil {
-		t.Fatalf("request failed: %v", a.err)
+	if a.Err != nil {
+		t.Fatalf("request failed: %v", a.Err)
 	}
 	var e errorBody
-	dec := json.NewDecoder(strings.NewReader(string(a.body)))
+	dec := json.NewDecoder(strings.NewReader(string(a.Body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		t.Fatalf("error body %q: %v", a.body, err)
+		t.Fatalf("error body %q: %v", a.Body, err)
 	}
 	return e
 }

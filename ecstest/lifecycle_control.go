@@ -75,23 +75,3 @@ func (s *Server) lifecycleControl(name string, r *http.Request) (out any, err *c
 	}
 	return nil, nil, false
 }
-
-// CopyImage is Server.CopyImage over the control API: it returns the copy's
-// ImageId.
-func (c *Control) CopyImage(region, imageID, destinationRegion string) (string, error) {
-	var out CopyResult
-	err := c.call(http.MethodPost, "copy-image", copyImageRequest{Region: region, ImageID: imageID, DestinationRegion: destinationRegion}, &out)
-	return out.ImageID, err
-}
-
-// State returns every image the emulator holds now, by region.
-func (c *Control) State() (State, error) {
-	var out State
-	err := c.call(http.MethodGet, "state", nil, &out)
-	return out, err
-}
-
-// SetCopyPolls is Server.SetCopyPolls over the control API.
-func (c *Control) SetCopyPolls(n int) error {
-	return c.call(http.MethodPost, "copy-polls", copyPollsRequest{N: &n}, nil)
-}

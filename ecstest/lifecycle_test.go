@@ -251,57 +251,7 @@ func TestDescribeImagesFilters(t *testing.T) {
 	wantServerError(t, err, 400, "InvalidStatus.ValueNotSupported")
 	// The SDK always sends the client's region; without one the API says so.
 	a := raw(t, s, http.MethodPost, signed(http.MethodPost, demoKey, demoSecret, map[string]string{"Action": "DescribeImages", "RegionId": "\x00"}), nil)
-	if e := decodeError(t, a); a.status != 400 || e.Code != "MissingParameter" || !strings.Contains(e.Message, "RegionId") {
-		t.Fatalf("no region: %d %+v", a.status, e)
+	if e := decodeError(t, a); a.Status != 400 || e.Code != "MissingParameter" || !strings.Contains(e.Message, "RegionId") {
+		t.Fatalf("no region: %d %+v", a.Status, e)
 	}
-}
-
-func TestLifecycleControl(t *testing.T) {
-	s, err := Start(demoFixture(t), Options{TLS: true, Control: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctl := s.Control()
-	if err := ctl.SetCopyPolls(0); err != nil {
-		t.Fatal(err)
-	}
-	id, err := ctl.CopyImage("cn-hangzhou", "m-bp1demowebbase000003", "cn-shanghai")
-	if err != nil || id == "" {
-		t.Fatal(id, err)
-	}
-	st, err := ctl.State()
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, img := range st.Images["cn-shanghai"] {
-		if img.ImageId == id {
-			found = img.Status == "Creating" && img.ImageFamily == ""
-		}
-	}
-	if !found {
-		t.Fatalf("copy %s not in state %+v", id, st.Images["cn-shanghai"])
-	}
-	// With zero polls the first look sees it Available.
-	c := ecsClient(t, s, demoKey, demoSecret, "")
-	resp := describeImages(t, c, s, "cn-shanghai", func(r *ecs.DescribeImagesRequest) { r.ImageId = id; r.Status = allStatuses })
-	if resp.Images.Image[0].Status != "Available" {
-		t.Fatalf("%+v", resp.Images.Image[0])
-	}
-	var ce *ControlError
-	if _, err := ctl.CopyImage("cn-hangzhou", "m-nosuch", "cn-shanghai"); err == nil || !asControlError(err, &ce) || ce.StatusCode != http.StatusNotFound {
-		t.Fatalf("unknown source: %v", err)
-	}
-	if s.Requests("") != 1 {
-		t.Fatalf("control requests were counted: %d", s.Requests(""))
-	}
-}
-
-func asControlError(err error, target **ControlError) bool {
-	ce, ok := err.(*ControlError)
-	if ok {
-		*target = ce
-	}
-	return ok
 }

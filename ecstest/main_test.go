@@ -2,10 +2,8 @@ package ecstest
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"net/http"
@@ -13,11 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
-
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 )
 
 func TestTLSServerTrust(t *testing.T) {
@@ -41,8 +34,8 @@ func TestTLSServerTrust(t *testing.T) {
 		t.Fatal("cert file differs")
 	}
 
-	if a := raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil); a.err != nil || a.status != 200 {
-		t.Fatalf("trusted client: %v %d", a.err, a.status)
+	if a := raw(t, s, http.MethodPost, signed("POST", demoKey, demoSecret, nil), nil); a.Err != nil || a.Status != 200 {
+		t.Fatalf("trusted client: %v %d", a.Err, a.Status)
 	}
 	// A client that does not trust the certificate is refused.
 	untrusted := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}
@@ -89,120 +82,5 @@ func TestParseFixture(t *testing.T) {
 	}
 	if _, err := LoadFixture(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Fatal("missing file accepted")
-	}
-}
-
-func TestMainProcessMode(t *testing.T) {
-	dir := t.TempDir()
-	fixture := filepath.Join(dir, "fixture.json")
-	if err := os.WriteFile(fixture, DemoFixture, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ready := filepath.Join(dir, "ready.json")
-	certFile := filepath.Join(dir, "cert.pem")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncio.Buffer
-	exit := make(chan int, 1)
-	go func() {
-		exit <- Main(ctx, []string{"--fixture", fixture, "--tls", "--cert-file", certFile,
-			"--ready-file", ready, "--throttle", "1", "--latency", "10ms"}, &stdout, &stderr)
-	}()
-
-	var line []byte
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if b, err := os.ReadFile(ready); err == nil {
-			line = b
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no ready file; stderr: %s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var info ReadyInfo
-	if err := json.Unmarshal(line, &info); err != nil || !strings.HasPrefix(info.URL, "https://127.0.0.1:") ||
-		info.Endpoint != strings.TrimPrefix(info.URL, "https://") || info.CertFile != certFile {
-		t.Fatalf("ready line %q: %v", line, err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); stdout.String() != string(line); {
-		if time.Now().After(deadline) {
-			t.Fatalf("stdout %q, want %q", stdout.String(), line)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-
-	pemBytes, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		t.Fatal("bad cert file")
-	}
-	c, err := ecs.NewClientWithAccessKey("cn-hangzhou", demoKey, demoSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Domain = info.Endpoint
-	c.SetTransport(&http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}})
-	req := ecs.CreateDescribeImageFromFamilyRequest()
-	req.Scheme = "https"
-	req.RegionId, req.ImageFamily = "cn-hangzhou", "web-base"
-	_, err = c.DescribeImageFromFamily(req)
-	wantServerError(t, err, 400, "Throttling.User") // --throttle 1
-	req = ecs.CreateDescribeImageFromFamilyRequest()
-	req.Scheme = "https"
-	req.RegionId, req.ImageFamily = "cn-hangzhou", "web-base"
-	resp, err := c.DescribeImageFromFamily(req)
-	if err != nil || resp.Image.ImageId != "m-bp1demowebbase000003" {
-		t.Fatalf("%v %+v", err, resp)
-	}
-
-	cancel()
-	select {
-	case code := <-exit:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Main did not stop on cancel")
-	}
-	if strings.Contains(stdout.String()+stderr.String(), demoSecret) {
-		t.Fatal("secret printed")
-	}
-}
-
-func TestMainUsageErrors(t *testing.T) {
-	dir := t.TempDir()
-	fixture := filepath.Join(dir, "fixture.json")
-	if err := os.WriteFile(fixture, DemoFixture, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(dir, "bad.json")
-	if err := os.WriteFile(bad, []byte(`{"nope": 1}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		args []string
-		code int
-		msg  string
-	}{
-		{[]string{}, 2, "--fixture is required"},
-		{[]string{"--fixture", fixture, "--addr", "0.0.0.0:0"}, 2, "not a loopback"},
-		{[]string{"--fixture", fixture, "--addr", "192.168.1.1:8080"}, 2, "not a loopback"},
-		{[]string{"--fixture", fixture, "--cert-file", "x.pem"}, 2, "needs --tls"},
-		{[]string{"--fixture", fixture, "--throttle", "-1"}, 2, "negative"},
-		{[]string{"--fixture", fixture, "extra"}, 2, "unexpected argument"},
-		{[]string{"--bogus"}, 2, "bogus"},
-		{[]string{"--fixture", bad}, 1, "unknown field"},
-		{[]string{"--fixture", filepath.Join(dir, "missing.json")}, 1, "missing.json"},
-	} {
-		var stdout, stderr syncio.Buffer
-		code := Main(context.Background(), tc.args, &stdout, &stderr)
-		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) || stdout.String() != "" {
-			t.Errorf("%v: exit %d stderr %q stdout %q", tc.args, code, stderr.String(), stdout.String())
-		}
 	}
 }

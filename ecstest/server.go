@@ -8,8 +8,8 @@
 //
 // # Control API
 //
-// A test that runs the emulator as a separate process (Main, wired as
-// "alicloud-image-family emulator") drives it over HTTP instead of calling
+// A test that runs the emulator as a separate process (emulatorproc.Main,
+// wired as "alicloud-image-family emulator") drives it over HTTP instead of calling
 // Server methods. The control API is served on the same listener under
 // ControlPrefix ("/_emulator/"); real RPC calls always use the path "/", so
 // the two never clash. It is on in process mode and off unless
@@ -40,9 +40,8 @@
 // until clear-faults. "action" "" or absent means every action; fields that do
 // not apply to the kind are refused. Durations are Go duration strings.
 //
-// Control is a Go client for it: WaitReady waits for the ready file Main
-// writes, NewControl(info.URL, info.CertFile) builds a client that trusts the
-// emulator's certificate, and Server.Control does the same in process.
+// The process entry (Main, the ready file) and a Go client of the control
+// API live in the package ecstest/emulatorproc.
 package ecstest
 
 import (
@@ -188,7 +187,7 @@ func Start(f *Fixture, o Options) (*Server, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	if err := checkLoopback(addr); err != nil {
+	if err := CheckLoopback(addr); err != nil {
 		return nil, err
 	}
 	s := &Server{
@@ -257,10 +256,10 @@ func Start(f *Fixture, o Options) (*Server, error) {
 	return s, nil
 }
 
-// checkLoopback refuses anything but a loopback IP or "localhost": the
+// CheckLoopback refuses anything but a loopback IP or "localhost": the
 // emulator accepts fixture credentials and must never be reachable from
 // another machine.
-func checkLoopback(addr string) error {
+func CheckLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("ecstest: address %q: %w", addr, err)

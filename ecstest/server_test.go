@@ -225,8 +225,8 @@ func TestSignedRequestChecks(t *testing.T) {
 
 	// A correct request, then the same nonce again.
 	p := signed("POST", demoKey, demoSecret, nil)
-	if a := post(p); a.status != 200 {
-		t.Fatalf("%d %s", a.status, a.body)
+	if a := post(p); a.Status != 200 {
+		t.Fatalf("%d %s", a.Status, a.Body)
 	}
 	if e := decodeError(t, post(p)); e.Code != "SignatureNonceUsed" {
 		t.Fatalf("%+v", e)
@@ -242,14 +242,14 @@ func TestSignedRequestChecks(t *testing.T) {
 	}
 	all.Set("ImageFamily", "web-base")
 	q.Set("Signature", Sign("POST", all, demoSecret))
-	if a := raw(t, s, http.MethodPost, q, url.Values{"ImageFamily": {"web-base"}}); a.status != 200 || !strings.Contains(string(a.body), "m-bp1demowebbase000003") {
-		t.Fatalf("form body: %d %s", a.status, a.body)
+	if a := raw(t, s, http.MethodPost, q, url.Values{"ImageFamily": {"web-base"}}); a.Status != 200 || !strings.Contains(string(a.Body), "m-bp1demowebbase000003") {
+		t.Fatalf("form body: %d %s", a.Status, a.Body)
 	}
 
 	// GET works when signed as GET; a POST signature sent as GET does not,
 	// and the message carries the server's string to sign.
-	if a := raw(t, s, http.MethodGet, signed("GET", demoKey, demoSecret, nil), nil); a.status != 200 {
-		t.Fatalf("GET: %d %s", a.status, a.body)
+	if a := raw(t, s, http.MethodGet, signed("GET", demoKey, demoSecret, nil), nil); a.Status != 200 {
+		t.Fatalf("GET: %d %s", a.Status, a.Body)
 	}
 	e := decodeError(t, raw(t, s, http.MethodGet, signed("POST", demoKey, demoSecret, nil), nil))
 	if e.Code != "SignatureDoesNotMatch" || !strings.Contains(e.Message, "server string to sign is:GET&%2F&AccessKeyId%3D"+demoKey) {
@@ -286,15 +286,15 @@ func TestSignedRequestChecks(t *testing.T) {
 		}
 		a := post(signed("POST", demoKey, secret, tc.change))
 		e := decodeError(t, a)
-		if a.status != tc.status || e.Code != tc.code {
-			t.Errorf("%v: got %d %+v", tc.change, a.status, e)
+		if a.Status != tc.status || e.Code != tc.code {
+			t.Errorf("%v: got %d %+v", tc.change, a.Status, e)
 			continue
 		}
 		if e.HostId != "ecs.aliyuncs.com" || e.Recommend != "https://api.aliyun.com/troubleshoot?q="+tc.code || !requestIDPattern.MatchString(e.RequestId) {
 			t.Errorf("%v: error body %+v", tc.change, e)
 		}
-		if a.header.Get("x-acs-request-id") != e.RequestId || !strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
-			t.Errorf("%v: headers %v", tc.change, a.header)
+		if a.Header.Get("x-acs-request-id") != e.RequestId || !strings.HasPrefix(a.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%v: headers %v", tc.change, a.Header)
 		}
 	}
 	// Missing Signature is reported by name, not as a mismatch.
@@ -307,7 +307,7 @@ func TestSignedRequestChecks(t *testing.T) {
 	// A message without a Code of string type would panic the SDK; make sure
 	// every error body is the documented shape (decodeError is strict).
 	var generic map[string]any
-	_ = json.Unmarshal(raw(t, s, http.MethodPost, url.Values{}, nil).body, &generic)
+	_ = json.Unmarshal(raw(t, s, http.MethodPost, url.Values{}, nil).Body, &generic)
 	if _, ok := generic["Code"].(string); !ok {
 		t.Fatalf("%v", generic)
 	}

@@ -96,8 +96,8 @@ func callerIdentity(t *testing.T, s *Server, id, secret, token string) map[strin
 	}
 	a := raw(t, s, http.MethodPost, signed("POST", id, secret, p), nil)
 	var m map[string]string
-	if a.status != 200 || json.Unmarshal(a.body, &m) != nil {
-		t.Fatalf("GetCallerIdentity: %d %s", a.status, a.body)
+	if a.Status != 200 || json.Unmarshal(a.Body, &m) != nil {
+		t.Fatalf("GetCallerIdentity: %d %s", a.Status, a.Body)
 	}
 	return m
 }
@@ -146,8 +146,8 @@ func TestAssumeRoleRejections(t *testing.T) {
 			"Action": "AssumeRole", "Version": "2015-04-01", "RoleArn": readerRole,
 			"RoleSessionName": "dur", "DurationSeconds": d, "RegionId": "\x00", "ImageFamily": "\x00",
 		}), nil)
-		if e := decodeError(t, a); a.status != 400 || e.Code != "InvalidParameter.DurationSeconds" {
-			t.Fatalf("%s: %d %+v", d, a.status, e)
+		if e := decodeError(t, a); a.Status != 400 || e.Code != "InvalidParameter.DurationSeconds" {
+			t.Fatalf("%s: %d %+v", d, a.Status, e)
 		}
 	}
 
@@ -168,8 +168,8 @@ func TestAssumeRoleRejections(t *testing.T) {
 		"Action": "AssumeRole", "Version": "2015-04-01", "RoleArn": "acs:ram::123456789012:role/ext",
 		"RoleSessionName": "ext", "ExternalId": "abc-123", "RegionId": "\x00", "ImageFamily": "\x00",
 	})
-	if a := raw(t, s, http.MethodPost, req, nil); a.status != 200 {
-		t.Fatalf("%d %s", a.status, a.body)
+	if a := raw(t, s, http.MethodPost, req, nil); a.Status != 200 {
+		t.Fatalf("%d %s", a.Status, a.Body)
 	}
 }
 
@@ -196,8 +196,8 @@ func TestAssumeRoleWithOIDC(t *testing.T) {
 		"aud": []string{"sts.aliyuncs.com"}, "iat": now, "exp": now + 300,
 	})
 	a := oidc(t, s, oidcRole, oidcProv, good)
-	if a.status != 200 {
-		t.Fatalf("%d %s", a.status, a.body)
+	if a.Status != 200 {
+		t.Fatalf("%d %s", a.Status, a.Body)
 	}
 	var resp struct {
 		RequestId       string
@@ -205,23 +205,23 @@ func TestAssumeRoleWithOIDC(t *testing.T) {
 		Credentials     struct{ AccessKeyId, AccessKeySecret, SecurityToken, Expiration string }
 		OIDCTokenInfo   map[string]string
 	}
-	if err := json.Unmarshal(a.body, &resp); err != nil {
+	if err := json.Unmarshal(a.Body, &resp); err != nil {
 		t.Fatal(err)
 	}
 	cr := resp.Credentials
 	if !strings.HasPrefix(cr.AccessKeyId, "STS.") || resp.AssumedRoleUser.Arn != oidcRole+"/gh-actions" ||
 		resp.OIDCTokenInfo["Subject"] != "repo:org/repo:ref:refs/heads/main" || resp.OIDCTokenInfo["ClientIds"] != "sts.aliyuncs.com" {
-		t.Fatalf("%s", a.body)
+		t.Fatalf("%s", a.Body)
 	}
-	if strings.Contains(string(a.body), good) {
+	if strings.Contains(string(a.Body), good) {
 		t.Fatal("OIDC token echoed")
 	}
 	if _, err := describe(ecsClient(t, s, cr.AccessKeyId, cr.AccessKeySecret, cr.SecurityToken), s, "cn-shanghai", "app-server"); err != nil {
 		t.Fatal(err)
 	}
 	// A single-string aud is valid JWT too.
-	if a := oidc(t, s, oidcRole, oidcProv, jwt(map[string]any{"aud": "sts.aliyuncs.com"})); a.status != 200 {
-		t.Fatalf("%d %s", a.status, a.body)
+	if a := oidc(t, s, oidcRole, oidcProv, jwt(map[string]any{"aud": "sts.aliyuncs.com"})); a.Status != 200 {
+		t.Fatalf("%d %s", a.Status, a.Body)
 	}
 
 	for _, tc := range []struct {
@@ -243,18 +243,18 @@ func TestAssumeRoleWithOIDC(t *testing.T) {
 	} {
 		a := oidc(t, s, tc.role, tc.provider, tc.token)
 		e := decodeError(t, a)
-		if a.status != tc.status || e.Code != tc.code || !strings.Contains(e.Message, tc.msg) {
-			t.Errorf("%s: %d %+v", tc.name, a.status, e)
+		if a.Status != tc.status || e.Code != tc.code || !strings.Contains(e.Message, tc.msg) {
+			t.Errorf("%s: %d %+v", tc.name, a.Status, e)
 		}
-		if tc.token != "" && strings.Contains(string(a.body), tc.token) {
+		if tc.token != "" && strings.Contains(string(a.Body), tc.token) {
 			t.Errorf("%s: token echoed", tc.name)
 		}
 	}
 
 	// OIDC into a denied role: credentials, but no ECS permission.
 	a = oidc(t, s, noECSRole, oidcProv, good)
-	if err := json.Unmarshal(a.body, &resp); err != nil || a.status != 200 {
-		t.Fatalf("%d %s", a.status, a.body)
+	if err := json.Unmarshal(a.Body, &resp); err != nil || a.Status != 200 {
+		t.Fatalf("%d %s", a.Status, a.Body)
 	}
 	cr = resp.Credentials
 	_, err := describe(ecsClient(t, s, cr.AccessKeyId, cr.AccessKeySecret, cr.SecurityToken), s, "cn-hangzhou", "web-base")

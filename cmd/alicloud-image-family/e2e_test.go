@@ -23,6 +23,7 @@ import (
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest/emulatorproc"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 )
 
@@ -36,7 +37,7 @@ type emulatorProcess struct {
 	URL      string // the ready file's url: scheme://127.0.0.1:PORT
 	Endpoint string // the ready file's endpoint: 127.0.0.1:PORT
 	CertFile string
-	Control  *ecstest.Control
+	Control  *emulatorproc.Control
 	dir      string
 }
 
@@ -83,12 +84,12 @@ func startEmulatorProcess(t *testing.T, fixtureJSON []byte, useTLS bool, extra .
 	for {
 		data, err := os.ReadFile(ready)
 		if err == nil {
-			var info ecstest.ReadyInfo
+			var info emulatorproc.ReadyInfo
 			if err := json.Unmarshal(data, &info); err != nil {
 				t.Fatal(err)
 			}
 			e := &emulatorProcess{URL: info.URL, Endpoint: info.Endpoint, CertFile: info.CertFile, dir: dir}
-			ctl, err := ecstest.NewControl(info.URL, info.CertFile)
+			ctl, err := emulatorproc.NewControl(info.URL, info.CertFile)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,7 +22,7 @@ import (
 	"syscall"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/action"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest/emulatorproc"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
@@ -117,7 +117,7 @@ func (a *app) run(ctx context.Context, args []string) (code int) {
 	case "demo":
 		return a.demo(ctx, args[1:])
 	case "emulator":
-		return ecstest.Main(ctx, args[1:], a.stdout, a.stderr)
+		return emulatorproc.Main(ctx, args[1:], a.stdout, a.stderr)
 	case "action":
 		return action.Main(ctx, a.getenv, a.stdout)
 	case "version", "--version", "-version":

@@ -1,4 +1,4 @@
-package ecstest
+package emulatorproc
 
 import (
 	"bytes"
@@ -16,39 +16,21 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 )
 
 // Control is a client of an emulator's control API, for tests that run the
 // emulator as a separate process. Methods are safe for concurrent use.
 type Control struct {
-	// BaseURL is the emulator's URL (ReadyInfo.URL or Server.URL), without
+	// BaseURL is the emulator's URL (ReadyInfo.URL or ecstest.Server.URL), without
 	// the control prefix.
 	BaseURL string
 	// Client makes the calls. nil means a client without proxy and with a
-	// 10s timeout, which only works for plain HTTP: for TLS use NewControl or
-	// Server.Control, which trust the emulator's certificate.
+	// 10s timeout, which only works for plain HTTP: for TLS use NewControl,
+	// or ecstest.Server.Client in process, which trust the emulator's
+	// certificate.
 	Client *http.Client
-}
-
-// FaultSpec is one fault to inject through Control.Fault; see the package
-// documentation for what each kind does and which fields it takes.
-type FaultSpec struct {
-	Kind FaultKind
-	// Action scopes the fault; "" means every action.
-	Action string
-	// N is how many requests a counted fault answers; 0 means 1.
-	N int
-	// Skip lets that many matching requests through before a counted
-	// fault answers (the family's read back after a rollback's first
-	// lookup, say).
-	Skip int
-	// Status and Code are for FaultStatus (Code "" is derived from Status).
-	Status int
-	Code   string
-	// Delay is the duration of FaultDelay and FaultLatency (0 removes it).
-	Delay time.Duration
-	// RetryAfter adds x-acs-retry-after to FaultThrottle and FaultThrottle429.
-	RetryAfter time.Duration
 }
 
 // ControlError is a control API answer other than 200.
@@ -59,7 +41,7 @@ type ControlError struct {
 }
 
 func (e *ControlError) Error() string {
-	return fmt.Sprintf("ecstest control %s: HTTP %d: %s", e.Endpoint, e.StatusCode, e.Message)
+	return fmt.Sprintf("emulatorproc: control %s: HTTP %d: %s", e.Endpoint, e.StatusCode, e.Message)
 }
 
 // NewControl returns a client for the emulator at baseURL (ReadyInfo.URL),
@@ -67,30 +49,23 @@ func (e *ControlError) Error() string {
 // https URL needs.
 func NewControl(baseURL, certFile string) (*Control, error) {
 	if !strings.HasPrefix(baseURL, "http://") && !strings.HasPrefix(baseURL, "https://") {
-		return nil, fmt.Errorf("ecstest: NewControl: %q is not an http(s) URL", baseURL)
+		return nil, fmt.Errorf("emulatorproc: NewControl: %q is not an http(s) URL", baseURL)
 	}
 	var tlsConf *tls.Config
 	if certFile != "" {
 		pemBytes, err := os.ReadFile(certFile)
 		if err != nil {
-			return nil, fmt.Errorf("ecstest: NewControl: %w", err)
+			return nil, fmt.Errorf("emulatorproc: NewControl: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pemBytes) {
-			return nil, fmt.Errorf("ecstest: NewControl: no PEM certificate in %s", certFile)
+			return nil, fmt.Errorf("emulatorproc: NewControl: no PEM certificate in %s", certFile)
 		}
 		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	} else if strings.HasPrefix(baseURL, "https://") {
-		return nil, errors.New("ecstest: NewControl: an https emulator needs its certificate file (ReadyInfo.CertFile)")
+		return nil, errors.New("emulatorproc: NewControl: an https emulator needs its certificate file (ReadyInfo.CertFile)")
 	}
 	return &Control{BaseURL: baseURL, Client: controlHTTPClient(tlsConf)}, nil
-}
-
-// Control returns a control client for this server (which must have been
-// started with Options.Control to answer it).
-func (s *Server) Control() *Control {
-	t := s.Transport()
-	return &Control{BaseURL: s.URL, Client: &http.Client{Transport: t, Timeout: 10 * time.Second}}
 }
 
 // controlHTTPClient never uses a proxy: the emulator is on loopback, and an
@@ -122,24 +97,24 @@ func WaitReady(ctx context.Context, path string) (ReadyInfo, error) {
 		if err == nil {
 			var info ReadyInfo
 			if err := json.Unmarshal(b, &info); err != nil {
-				return ReadyInfo{}, fmt.Errorf("ecstest: ready file %s: %w", path, err)
+				return ReadyInfo{}, fmt.Errorf("emulatorproc: ready file %s: %w", path, err)
 			}
 			return info, nil
 		}
 		if !errors.Is(err, os.ErrNotExist) {
-			return ReadyInfo{}, fmt.Errorf("ecstest: ready file: %w", err)
+			return ReadyInfo{}, fmt.Errorf("emulatorproc: ready file: %w", err)
 		}
 		select {
 		case <-ctx.Done():
-			return ReadyInfo{}, fmt.Errorf("ecstest: waiting for ready file %s: %w", path, ctx.Err())
+			return ReadyInfo{}, fmt.Errorf("emulatorproc: waiting for ready file %s: %w", path, ctx.Err())
 		case <-tick.C:
 		}
 	}
 }
 
 // Requests returns the API request counts.
-func (c *Control) Requests() (RequestCounts, error) {
-	var rc RequestCounts
+func (c *Control) Requests() (ecstest.RequestCounts, error) {
+	var rc ecstest.RequestCounts
 	err := c.call(http.MethodGet, "requests", nil, &rc)
 	return rc, err
 }
@@ -156,19 +131,19 @@ func (c *Control) ExpireSessions() error {
 }
 
 // Fault injects one fault.
-func (c *Control) Fault(f FaultSpec) error {
-	fr := faultRequest{Kind: f.Kind, Action: f.Action, Status: f.Status, Code: f.Code, Skip: f.Skip}
-	if f.N != 0 {
-		n := f.N
-		fr.N = &n
+func (c *Control) Fault(f ecstest.FaultSpec) error {
+	fr := map[string]any{"kind": f.Kind}
+	for k, v := range map[string]any{"action": f.Action, "status": f.Status, "code": f.Code, "skip": f.Skip, "n": f.N} {
+		if v != "" && v != 0 {
+			fr[k] = v
+		}
 	}
 	// Delay and latency always carry their duration, so that 0 removes them.
-	if f.Kind == FaultDelay || f.Kind == FaultLatency || f.Delay != 0 {
-		d := f.Delay.String()
-		fr.Delay = &d
+	if f.Kind == ecstest.FaultDelay || f.Kind == ecstest.FaultLatency || f.Delay != 0 {
+		fr["delay"] = f.Delay.String()
 	}
 	if f.RetryAfter != 0 {
-		fr.RetryAfter = f.RetryAfter.String()
+		fr["retry_after"] = f.RetryAfter.String()
 	}
 	return c.call(http.MethodPost, "faults", fr, nil)
 }
@@ -176,33 +151,33 @@ func (c *Control) Fault(f FaultSpec) error {
 // AddImage adds an image to a region; an image with the same ImageId in
 // that region is a 409 ControlError.
 func (c *Control) AddImage(region string, img ecs.Image) error {
-	return c.call(http.MethodPost, "images", imageRequest{Region: region, Image: &img}, nil)
+	return c.call(http.MethodPost, "images", map[string]any{"region": region, "image": img}, nil)
 }
 
-// AddImageAfter is Server.AddImageAfter over the control API.
+// AddImageAfter is ecstest.Server.AddImageAfter over the control API.
 func (c *Control) AddImageAfter(region string, img ecs.Image, calls int) error {
-	return c.call(http.MethodPost, "images", imageRequest{Region: region, Image: &img, AfterCalls: calls}, nil)
+	return c.call(http.MethodPost, "images", map[string]any{"region": region, "image": img, "after_calls": calls}, nil)
 }
 
 // SetImageStatus changes an image's Status; an unknown image is a 404
 // ControlError.
 func (c *Control) SetImageStatus(region, imageID, status string) error {
-	return c.call(http.MethodPost, "image-status", imageStatusRequest{Region: region, ImageID: imageID, Status: status}, nil)
+	return c.call(http.MethodPost, "image-status", map[string]any{"region": region, "image_id": imageID, "status": status}, nil)
 }
 
 func (c *Control) call(method, name string, in, out any) error {
-	endpoint := ControlPrefix + name
+	endpoint := ecstest.ControlPrefix + name
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("ecstest control %s: %w", endpoint, err)
+			return fmt.Errorf("emulatorproc: control %s: %w", endpoint, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, strings.TrimSuffix(c.BaseURL, "/")+endpoint, body)
 	if err != nil {
-		return fmt.Errorf("ecstest control %s: %w", endpoint, err)
+		return fmt.Errorf("emulatorproc: control %s: %w", endpoint, err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -213,12 +188,12 @@ func (c *Control) call(method, name string, in, out any) error {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("ecstest control %s: %w", endpoint, err)
+		return fmt.Errorf("emulatorproc: control %s: %w", endpoint, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return fmt.Errorf("ecstest control %s: %w", endpoint, err)
+		return fmt.Errorf("emulatorproc: control %s: %w", endpoint, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
@@ -232,8 +207,32 @@ func (c *Control) call(method, name string, in, out any) error {
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("ecstest control %s: answer %q: %w", endpoint, b, err)
+			return fmt.Errorf("emulatorproc: control %s: answer %q: %w", endpoint, b, err)
 		}
 	}
 	return nil
+}
+
+// maxAnswer bounds what a control answer is read to: the state of every
+// image a test fixture holds fits.
+const maxAnswer = 1 << 20
+
+// CopyImage is ecstest.Server.CopyImage over the control API: it returns
+// the copy's ImageId.
+func (c *Control) CopyImage(region, imageID, destinationRegion string) (string, error) {
+	var out ecstest.CopyResult
+	err := c.call(http.MethodPost, "copy-image", map[string]string{"region": region, "image_id": imageID, "destination_region": destinationRegion}, &out)
+	return out.ImageID, err
+}
+
+// State returns every image the emulator holds now, by region.
+func (c *Control) State() (ecstest.State, error) {
+	var out ecstest.State
+	err := c.call(http.MethodGet, "state", nil, &out)
+	return out, err
+}
+
+// SetCopyPolls is ecstest.Server.SetCopyPolls over the control API.
+func (c *Control) SetCopyPolls(n int) error {
+	return c.call(http.MethodPost, "copy-polls", map[string]int{"n": n}, nil)
 }

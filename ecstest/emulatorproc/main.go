@@ -1,4 +1,9 @@
-package ecstest
+// Package emulatorproc runs the ecstest emulator as a process (Main, wired
+// as "alicloud-image-family emulator") and drives it from Go: WaitReady
+// waits for the ready file Main writes, NewControl builds a client of the
+// control API (ecstest's package documentation lists its endpoints) that
+// trusts the emulator's certificate.
+package emulatorproc
 
 import (
 	"context"
@@ -9,6 +14,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 )
 
 // ReadyInfo is the JSON line Main prints to stdout and writes to
@@ -17,14 +24,15 @@ type ReadyInfo struct {
 	URL      string `json:"url"`
 	Endpoint string `json:"endpoint"`
 	CertFile string `json:"cert_file,omitempty"`
-	// ControlURL is where the control API answers (URL + ControlPrefix);
+	// ControlURL is where the control API answers (URL + ecstest.ControlPrefix);
 	// empty when it is off.
 	ControlURL string `json:"control_url,omitempty"`
 }
 
 // Main runs the emulator as a process (wired by the CLI as
 // "alicloud-image-family emulator") until ctx is cancelled. It returns the
-// exit code: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.
+// process's status: 0 after a clean stop, 1 on a runtime failure, 2 on bad
+// usage.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,11 +44,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	throttle := fs.Int("throttle", 0, "answer the first `N` requests with Throttling.User")
 	latency := fs.Duration("latency", 0, "add this `duration` to every request")
 	lifetime := fs.Duration("token-lifetime", 0, "issued STS credentials live this `duration` instead of DurationSeconds")
-	copyPolls := fs.Int("copy-polls", DefaultCopyPolls, "CopyImage copies answer Creating to this many DescribeImages `polls` naming them, then Available")
+	copyPolls := fs.Int("copy-polls", ecstest.DefaultCopyPolls, "CopyImage copies answer Creating to this many DescribeImages `polls` naming them, then Available")
 	buildPolls := fs.Int("build-polls", 0, "a Packer build's instances, VPCs, VSwitches and created images answer their intermediate status to this many Describe `polls` naming them (0: at once)")
 	failCopiesTo := fs.String("fail-copies-to", "", "CopyImage copies into this `region` end CreateFailed instead of Available")
 	logRequests := fs.Bool("log", true, "write one line per API request to stderr (action, region, resource ids, answer)")
-	control := fs.Bool("control", true, "serve the control API under "+ControlPrefix+" (faults, images, request counts; see the ecstest package documentation)")
+	control := fs.Bool("control", true, "serve the control API under "+ecstest.ControlPrefix+" (faults, images, request counts; see the ecstest package documentation)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: emulator --fixture FILE [--addr 127.0.0.1:0] [--tls --cert-file PATH] [--ready-file PATH] [--throttle N] [--latency D] [--copy-polls N] [--build-polls N] [--fail-copies-to REGION] [--log=false] [--control=false]")
 		fmt.Fprintln(stderr, "Runs a loopback ECS + STS emulator until interrupted.")
@@ -72,22 +80,22 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *certFile != "" && !*useTLS:
 		return usage("--cert-file needs --tls")
 	}
-	if err := checkLoopback(*addr); err != nil {
+	if err := ecstest.CheckLoopback(*addr); err != nil {
 		return usage("--addr: %v", err)
 	}
 
-	f, err := LoadFixture(*fixture)
+	f, err := ecstest.LoadFixture(*fixture)
 	if err != nil {
 		fmt.Fprintf(stderr, "emulator: %v\n", err)
 		return 1
 	}
 	// The control API is on by default here: a test that runs this process
 	// has no other way to inject faults or change images between runs.
-	opts := Options{Addr: *addr, TLS: *useTLS, Control: *control}
+	opts := ecstest.Options{Addr: *addr, TLS: *useTLS, Control: *control}
 	if *logRequests {
 		opts.Log = stderr
 	}
-	srv, err := Start(f, opts)
+	srv, err := ecstest.Start(f, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "emulator: %v\n", err)
 		return 1
@@ -102,7 +110,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	info := ReadyInfo{URL: srv.URL, Endpoint: srv.Endpoint()}
 	if *control {
-		info.ControlURL = srv.URL + ControlPrefix
+		info.ControlURL = srv.URL + ecstest.ControlPrefix
 	}
 	if *useTLS {
 		path := *certFile

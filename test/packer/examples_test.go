@@ -29,7 +29,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest/emulatorproc"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
@@ -125,7 +125,7 @@ func TestExamplesBuildAgainstTheEmulator(t *testing.T) {
 // mode with the fixture file and any further flags, as a user would, and
 // returns its ready file's url and a control client. It stops when the test
 // ends; its stderr (the request log) is emulatorLog(t).
-func startEmulatorProcess(t *testing.T, fixture string, flags ...string) (string, *ecstest.Control) {
+func startEmulatorProcess(t *testing.T, fixture string, flags ...string) (string, *emulatorproc.Control) {
 	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready.json")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -143,12 +143,12 @@ func startEmulatorProcess(t *testing.T, fixture string, flags ...string) (string
 	t.Cleanup(func() { cancel(); _ = cmd.Wait(); logFile.Close() })
 	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer wcancel()
-	info, err := ecstest.WaitReady(wctx, ready)
+	info, err := emulatorproc.WaitReady(wctx, ready)
 	if err != nil {
 		b, _ := os.ReadFile(emulatorLog(t))
 		t.Fatalf("emulator: %v\n%s", err, b)
 	}
-	ctl, err := ecstest.NewControl(info.URL, info.CertFile)
+	ctl, err := emulatorproc.NewControl(info.URL, info.CertFile)
 	if err != nil {
 		t.Fatal(err)
 	}

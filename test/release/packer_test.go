@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest/emulatorproc"
 )
 
 // The demo fixture's account, and the newest Available image of web-base in
@@ -27,7 +27,7 @@ const (
 )
 
 // startEmulator runs the released CLI's own emulator over TLS on loopback.
-func startEmulator(t *testing.T, s *snapshot) ecstest.ReadyInfo {
+func startEmulator(t *testing.T, s *snapshot) emulatorproc.ReadyInfo {
 	t.Helper()
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready.json")
@@ -52,7 +52,7 @@ func startEmulator(t *testing.T, s *snapshot) ecstest.ReadyInfo {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	info, err := ecstest.WaitReady(ctx, ready)
+	info, err := emulatorproc.WaitReady(ctx, ready)
 	if err != nil {
 		t.Fatalf("emulator: %v\n%s", err, stderr.String())
 	}
@@ -64,7 +64,7 @@ func startEmulator(t *testing.T, s *snapshot) ecstest.ReadyInfo {
 
 // baseEnv is a small, explicit environment: no proxy for loopback, the
 // emulator's certificate trusted, nothing of the caller's cloud settings.
-func baseEnv(tmp string, emu ecstest.ReadyInfo) []string {
+func baseEnv(tmp string, emu emulatorproc.ReadyInfo) []string {
 	return []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + filepath.Join(tmp, "home"),
@@ -111,7 +111,7 @@ type packerRun struct {
 	env       []string
 }
 
-func newPackerRun(t *testing.T, emu ecstest.ReadyInfo, extraEnv ...string) *packerRun {
+func newPackerRun(t *testing.T, emu emulatorproc.ReadyInfo, extraEnv ...string) *packerRun {
 	t.Helper()
 	p := &packerRun{t: t, bin: packerBinary(t), tmp: t.TempDir()}
 	p.pluginDir = filepath.Join(p.tmp, "plugins")
@@ -204,7 +204,7 @@ build {
 
 // build writes the template (after an optional packer block) and runs
 // validate and build against the emulator.
-func (p *packerRun) build(emu ecstest.ReadyInfo, packerBlock string) {
+func (p *packerRun) build(emu emulatorproc.ReadyInfo, packerBlock string) {
 	p.t.Helper()
 	dir := filepath.Join(p.tmp, "template")
 	if err := os.WriteFile(filepath.Join(dir, "release-check.pkr.hcl"), []byte(packerBlock+buildTemplate), 0o644); err != nil {
