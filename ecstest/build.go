@@ -176,7 +176,7 @@ func (s *Server) createImage(region string, p url.Values, requestID string) *res
 	}
 	img.ImageName, img.ImageFamily, img.ImageVersion, img.Description = name, family, p.Get("ImageVersion"), p.Get("Description")
 	img.Status, img.Progress = "Creating", "0%"
-	img.CreationTime = s.clock().UTC().Format(CreationTimeLayout)
+	img.CreationTime = s.clock().UTC().Format(timestampLayout)
 	snapshot := "s-" + randomString(20, "abcdefghijklmnopqrstuvwxyz0123456789")
 	img.DiskDeviceMappings.DiskDeviceMapping = []ecs.DiskDeviceMapping{{SnapshotId: snapshot, Size: strconv.Itoa(img.Size), Device: "/dev/xvda", Type: "system", Format: "qcow2"}}
 	if s.snapshots == nil {

@@ -26,10 +26,6 @@ var DemoFixture []byte
 // dated against the demo ones.
 var DemoFixtureAsWritten = withoutDatesAsOf(DemoFixture)
 
-// CreationTimeLayout is how the API writes CreationTime, and how a fixture
-// with dates_as_of must write it.
-const CreationTimeLayout = "2006-01-02T15:04:05Z"
-
 // Fixture is the emulated cloud: who may call, which roles exist, which
 // regions exist and which images each region holds.
 type Fixture struct {
@@ -47,7 +43,7 @@ type Fixture struct {
 	// since, then set DatesAsOf to the load time. An image written a day
 	// before DatesAsOf is a day old whenever the fixture is loaded, so
 	// max_age guards keep passing as the calendar moves on. With it set,
-	// every CreationTime must be a UTC time in CreationTimeLayout, no later
+	// every CreationTime must be a UTC time in timestampLayout, no later
 	// than DatesAsOf. Empty: times are served as written.
 	DatesAsOf string `json:"dates_as_of,omitempty"`
 }
@@ -132,7 +128,7 @@ func (f *Fixture) relativeDates(now time.Time) error {
 	if f.DatesAsOf == "" {
 		return nil
 	}
-	asOf, err := time.Parse(CreationTimeLayout, f.DatesAsOf)
+	asOf, err := time.Parse(timestampLayout, f.DatesAsOf)
 	if err != nil {
 		return fmt.Errorf("ecstest: dates_as_of %q: it must be a UTC time such as 2024-03-15T02:00:00Z", f.DatesAsOf)
 	}
@@ -141,17 +137,17 @@ func (f *Fixture) relativeDates(now time.Time) error {
 	for region, imgs := range f.Images {
 		for i := range imgs {
 			img := &imgs[i]
-			created, err := time.Parse(CreationTimeLayout, img.CreationTime)
+			created, err := time.Parse(timestampLayout, img.CreationTime)
 			if err != nil {
 				return fmt.Errorf("ecstest: images[%s][%d]: CreationTime %q: with dates_as_of it must be a UTC time such as 2024-03-14T02:00:00Z", region, i, img.CreationTime)
 			}
 			if created.After(asOf) {
 				return fmt.Errorf("ecstest: images[%s][%d]: CreationTime %s is after dates_as_of %s", region, i, img.CreationTime, f.DatesAsOf)
 			}
-			img.CreationTime = created.Add(shift).Format(CreationTimeLayout)
+			img.CreationTime = created.Add(shift).Format(timestampLayout)
 		}
 	}
-	f.DatesAsOf = now.Format(CreationTimeLayout)
+	f.DatesAsOf = now.Format(timestampLayout)
 	return nil
 }
 

@@ -19,7 +19,7 @@ func TestDemoFixtureDatesAreRecent(t *testing.T) {
 	created := map[string]time.Time{}
 	for region, imgs := range f.Images {
 		for _, img := range imgs {
-			c, err := time.Parse(CreationTimeLayout, img.CreationTime)
+			c, err := time.Parse(timestampLayout, img.CreationTime)
 			if err != nil {
 				t.Fatalf("%s %s: CreationTime %q: %v", region, img.ImageId, img.CreationTime, err)
 			}
@@ -44,7 +44,7 @@ func TestDemoFixtureDatesAreRecent(t *testing.T) {
 		created["m-bp1demowebbase000003"].Before(created["m-bp1demowebbase000004"])) {
 		t.Errorf("the order of web-base builds changed: %v", created)
 	}
-	if f.DatesAsOf < before.Format(CreationTimeLayout) {
+	if f.DatesAsOf < before.Format(timestampLayout) {
 		t.Errorf("dates_as_of %s after loading, want the load time", f.DatesAsOf)
 	}
 
@@ -56,7 +56,7 @@ func TestDemoFixtureDatesAreRecent(t *testing.T) {
 		if err != nil || resp.Image.ImageId == "" {
 			t.Fatalf("web-base in %s: %v %+v", region, err, resp)
 		}
-		c, _ := time.Parse(CreationTimeLayout, resp.Image.CreationTime)
+		c, _ := time.Parse(timestampLayout, resp.Image.CreationTime)
 		if a := time.Since(c); a > 25*time.Hour || resp.Image.Architecture != "x86_64" || resp.Image.OSType != "linux" {
 			t.Errorf("web-base in %s: %s, %s old, %s %s; want x86_64 linux at most a day old",
 				region, resp.Image.ImageId, a, resp.Image.Architecture, resp.Image.OSType)

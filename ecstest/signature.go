@@ -19,6 +19,8 @@ import (
 // secret plus '&', base64.
 
 const (
+	// timestampLayout is how the API writes times (Timestamp, CreationTime,
+	// Expiration), and how a fixture with dates_as_of writes CreationTime.
 	timestampLayout = "2006-01-02T15:04:05Z"
 	// The gateway accepts a Timestamp this far from its own clock and keeps
 	// nonces at least this long; a replay outside the window fails on time.
