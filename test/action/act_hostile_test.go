@@ -1,11 +1,9 @@
 package actione2e
 
-// act's runner of the hostile-endpoint table, one representative row per
-// shape of answer and per sink: answers refused for their nesting, their
-// members or their member names (at the transport and in the answer
-// check), accepted answers at the cap (nested to the limit, many tags,
-// string escapes), and answers that plant legacy runner commands ("##[...")
-// in labels, error codes and a refused status. Each row has its own
+// act's runner of the hostile-endpoint table: a row per outcome class and
+// per sink (conformance.Sample, EndToEnd; the core and the CLI binary run
+// every row, the action's Main a row per class and set of sinks). Each row
+// has its own
 // misbehaving TLS server on loopback and its own job, run by act as a runner
 // would run the action; the log must show the row's outcome and outputs,
 // one-line annotations, no crash, and no forged command.
@@ -19,20 +17,6 @@ import (
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
-
-// actHostileRows names the representatives (by the start of their names).
-var actHostileRows = []string{
-	"shape: deep arrays in an unknown member",
-	"shape: deep arrays in an error answer",
-	"shape: an object of 513 members",
-	"shape: member names made by escapes",
-	"shape: nesting at the limit, wide at the bottom",
-	"shape: string escapes",
-	"shape: many tags",
-	"labels planting legacy runner commands",
-	"error Code and Message planting legacy runner commands",
-	"Status planting legacy runner commands",
-}
 
 type actHostile struct {
 	id  string
@@ -75,6 +59,7 @@ jobs:
           image-family: web-base
           endpoint: %[4]s
           timeout: %[5]s
+          max-attempts: %[6]d
       - name: outcome %[1]s
         shell: bash
         env:
@@ -82,29 +67,18 @@ jobs:
           FOUND: ${{ steps.%[1]s.outputs.found }}
           IMAGE: ${{ steps.%[1]s.outputs.image-id }}
         run: echo "HOSTILE-ROW-OUTCOME %[1]s $OUTCOME found=$FOUND image=$IMAGE"
-`, r.id, r.row.Name, cert, r.srv.Endpoint(), r.srv.Timeout())
+`, r.id, r.row.Name, cert, r.srv.Endpoint(), r.srv.Timeout(), conformance.HostileMaxAttempts)
 	}
 	return b.String()
 }
 
 func TestActHostileEndpoints(t *testing.T) {
 	w := newWorld(t)
-	all := conformance.HostileRows()
 	var rows []actHostile
-	for i, name := range actHostileRows {
-		var row *conformance.HostileRow
-		for j := range all {
-			if strings.HasPrefix(all[j].Name, name) {
-				row = &all[j]
-				break
-			}
-		}
-		if row == nil {
-			t.Fatalf("conformance.HostileRows has no row %q", name)
-		}
-		h := conformance.StartHostile(*row)
+	for i, row := range conformance.Sample(conformance.HostileRows(), conformance.EndToEnd) {
+		h := conformance.StartHostile(row)
 		t.Cleanup(h.Close)
-		rows = append(rows, actHostile{id: fmt.Sprintf("hostile-%d", i+1), row: *row, srv: h})
+		rows = append(rows, actHostile{id: fmt.Sprintf("hostile-%d", i+1), row: row, srv: h})
 	}
 	// httptest's servers share one certificate.
 	cert, err := rows[0].srv.WriteCertFile(t.TempDir())
@@ -169,14 +143,8 @@ func TestActHostileEndpoints(t *testing.T) {
 					}
 				}
 			}
-			// The action's attempt budget is 5; a row the table retries
-			// (twice at its budget) is retried up to it.
-			wantReq := r.row.Requests
-			if wantReq > 1 {
-				wantReq = actionAttempts
-			}
-			if n := r.srv.Requests(); n != wantReq {
-				t.Errorf("the endpoint saw %d requests, want %d", n, wantReq)
+			if n := r.srv.Requests(); n != r.row.Requests {
+				t.Errorf("the endpoint saw %d requests, want %d", n, r.row.Requests)
 			}
 			if n := r.srv.OtherRequests(); n != 0 {
 				t.Errorf("the second listener saw %d requests", n)

@@ -8,9 +8,10 @@ package actione2e
 // row's faults into the emulator (and after the row, records what the
 // emulator saw), so every row sees exactly its own faults.
 //
-// The action has no input for the attempt budget (it is always 5), so act
-// runs the rows whose budget is 5; action.Main runs every row with the
-// budget set on the request (action/faults_matrix_test.go).
+// act runs a row per outcome class and per sink (conformance.Sample,
+// EndToEnd), each with its attempt budget (max-attempts); the core and the
+// CLI binary run every row, the action's Main a row per class and set of
+// sinks (action/faults_matrix_test.go).
 
 import (
 	"fmt"
@@ -32,9 +33,6 @@ import (
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
-
-// actionAttempts is the action's fixed attempt budget.
-const actionAttempts = 5
 
 const (
 	actRoleARN      = "acs:ram::123456789012:role/image-reader"
@@ -101,17 +99,13 @@ func gateStep(what, id string) string {
 `, what, id, strings.ToUpper(what))
 }
 
-// actRows picks the rows act can express and gives each its credentials:
+// actRows takes the sampled rows and gives each its credentials:
 // STS ones are issued here, before the run, and handed over as act secrets.
 // The rows whose credentials expire come last: ExpireSessions ends every
 // session issued so far.
 func actRows(t *testing.T, w *world) []actRow {
 	var rows []actRow
-	for _, row := range conformance.FaultRows() {
-		if row.MaxAttempts != actionAttempts {
-			t.Logf("act skips %q: its attempt budget is %d, the action's is %d", row.Name, row.MaxAttempts, actionAttempts)
-			continue
-		}
+	for _, row := range conformance.Sample(conformance.FaultRows(), conformance.EndToEnd) {
 		rows = append(rows, actRow{row: row})
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
@@ -199,6 +193,7 @@ func rowStep(r actRow) string {
 	if r.row.Timeout > 0 {
 		fmt.Fprintf(&b, "          timeout: %s\n", r.row.Timeout)
 	}
+	fmt.Fprintf(&b, "          max-attempts: %d\n", r.row.MaxAttempts)
 	return b.String()
 }
 

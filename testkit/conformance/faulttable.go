@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
@@ -55,7 +56,7 @@ func (o FaultOutcome) String() string {
 	case FaultAccessDenied:
 		return "access denied"
 	}
-	return "unknown"
+	return fmt.Sprintf("FaultOutcome(%d)", int(o))
 }
 
 // FaultCredentials is what credentials the front is given for a row.
