@@ -58,7 +58,7 @@ func readFronts(t testing.TB) fronts {
 			srcs = append(srcs, f)
 		}
 	}
-	srcs = append(srcs, "ecstest/main.go") // the emulator subcommand's flags
+	srcs = append(srcs, "ecstest/emulatorproc/main.go") // the emulator subcommand's flags
 	for _, f := range srcs {
 		for _, m := range flagDef.FindAllStringSubmatch(readFile(t, f), -1) {
 			fr.flags["--"+m[1]] = true
