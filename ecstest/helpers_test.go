@@ -174,7 +174,7 @@ func signed(method, id, secret string, p map[string]string) url.Values {
 			v.Set(k, x)
 		}
 	}
-	v.Set("Signature", Sign(method, v, secret))
+	v.Set("Signature", sign(method, v, secret))
 	return v
 }
 

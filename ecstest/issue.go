@@ -29,7 +29,7 @@ func AssumeRole(client *http.Client, baseURL, accessKeyID, secret, roleARN strin
 		"Timestamp": {time.Now().UTC().Format(timestampLayout)},
 		"RoleArn":   {roleARN}, "RoleSessionName": {"ecstest"}, "DurationSeconds": {"3600"},
 	}
-	p.Set("Signature", Sign(http.MethodPost, p, secret))
+	p.Set("Signature", sign(http.MethodPost, p, secret))
 	resp, err := client.Post(baseURL+"/?"+p.Encode(), "application/x-www-form-urlencoded", nil)
 	if err != nil {
 		return STSCredentials{}, err

@@ -211,7 +211,7 @@ func TestSignatureDocumentExample(t *testing.T) {
 	if got := StringToSign("GET", p); got != want {
 		t.Fatalf("string to sign\n got %s\nwant %s", got, want)
 	}
-	if got := Sign("GET", p, "testsecret"); got != "OLeaidS1JvxuMvnyHOwuJ+uX5qY=" {
+	if got := sign("GET", p, "testsecret"); got != "OLeaidS1JvxuMvnyHOwuJ+uX5qY=" {
 		t.Fatalf("signature %s", got)
 	}
 	if got := rpcencode.Encode("a b*~é/+"); got != "a%20b%2A~%C3%A9%2F%2B" {
@@ -241,7 +241,7 @@ func TestSignedRequestChecks(t *testing.T) {
 		all[k] = v
 	}
 	all.Set("ImageFamily", "web-base")
-	q.Set("Signature", Sign("POST", all, demoSecret))
+	q.Set("Signature", sign("POST", all, demoSecret))
 	if a := raw(t, s, http.MethodPost, q, url.Values{"ImageFamily": {"web-base"}}); a.Status != 200 || !strings.Contains(string(a.Body), "m-bp1demowebbase000003") {
 		t.Fatalf("form body: %d %s", a.Status, a.Body)
 	}

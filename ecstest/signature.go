@@ -48,8 +48,8 @@ func StringToSign(method string, params url.Values) string {
 	return strings.ToUpper(method) + "&" + rpcencode.Encode("/") + "&" + rpcencode.Encode(strings.Join(pairs, "&"))
 }
 
-// Sign returns the RPC v1 signature of params with secret.
-func Sign(method string, params url.Values, secret string) string {
+// sign returns the RPC v1 signature of params with secret.
+func sign(method string, params url.Values, secret string) string {
 	mac := hmac.New(sha1.New, []byte(secret+"&"))
 	mac.Write([]byte(StringToSign(method, params)))
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
@@ -127,7 +127,7 @@ func (s *Server) authenticate(method string, p url.Values) (*caller, *apiError) 
 	}
 	s.mu.Unlock()
 
-	want := Sign(method, p, secret)
+	want := sign(method, p, secret)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(p.Get("Signature"))) != 1 {
 		// The real gateway echoes its string to sign after exactly this
 		// marker; the SDK compares it with its own to tell a wrong secret
