@@ -10,10 +10,10 @@ import (
 // The fault table: every way a real ECS or STS endpoint fails (throttling,
 // 5xx, broken bodies, dropped connections, hangs, bad credentials, STS down
 // during OIDC, an untrusted certificate) and what every front must make of
-// it. The core, the CLI binary, the action's entry point, a real packer
-// build and act each run the rows through their own runner (files named
-// faults_matrix_test.go, packer_matrix_test.go, act_matrix_test.go), so a
-// new fault is one row here that every front must answer.
+// it. The core and the CLI binary run every row, the action's entry point,
+// a real packer build and act the rows Sample picks for them, each through
+// its own runner (files named faults_matrix_test.go, packer_matrix_test.go,
+// act_matrix_test.go), so a new fault is one row here.
 //
 // The hostile table (hostile.go) is its sibling: endpoints that answer but
 // cannot be trusted. Rows here are faults of an honest endpoint.

@@ -16,9 +16,9 @@ import (
 // Hostile endpoints: one table of the ways an ECS endpoint (a corporate TLS
 // proxy, a captive portal, a compromised or buggy mirror, or just a huge
 // error page) can misbehave, and what every front must make of each. The
-// core, the CLI binary, the action entry point and a real packer build each
-// run every row through their own runner (files named hostile_test.go), so a
-// new hostile behaviour is one row here that every front must answer.
+// core and the CLI binary run every row, the other fronts the rows Sample
+// picks for them, each through its own runner (files named hostile_test.go),
+// so a new hostile behaviour is one row here.
 
 // HostileOutcome is what a lookup against the row's endpoint must end in.
 type HostileOutcome int
