@@ -9,7 +9,6 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // The family lifecycle's report (commands promote and rollback): the core
@@ -69,7 +68,7 @@ func (c *config) reportLifecycle(a *githubactions.Action, in *inputs, outs []ima
 	}
 	c.outputsWritten = true
 	if err := appendSummary(a.Getenv("GITHUB_STEP_SUMMARY"), lifecycleSummary(in, outs)); err != nil {
-		a.Warningf("%s", safetext.Terminal(err.Error()))
+		warn(a, "", err.Error())
 	}
 	if code == imagefamily.ExitOK {
 		return nil

@@ -55,14 +55,16 @@ type GuardError struct {
 	RequestID string
 }
 
+// Error quotes and bounds what the server said; the region passed Validate,
+// and the sink that prints the message escapes it for its syntax.
 func (e *GuardError) Error() string {
 	msg := fmt.Sprintf("image family %s in region %s resolved to %s (%s, created %s)",
-		safetext.Quote(e.Family, 160), safetext.Terminal(e.Region), safetext.Excerpt(e.Image.ImageID, 160),
+		safetext.Quote(e.Family, 160), e.Region, safetext.Excerpt(e.Image.ImageID, 160),
 		safetext.Excerpt(e.Image.ImageName, 160), safetext.Excerpt(e.Image.CreationTime, 64))
 	if e.RequestID != "" {
 		msg += " [RequestId " + safetext.Excerpt(e.RequestID, 80) + "]"
 	}
-	return msg + fmt.Sprintf(", which fails the %s guard: expected %s, found %s", e.Guard, e.Expected, safetext.Terminal(e.Found))
+	return msg + fmt.Sprintf(", which fails the %s guard: expected %s, found %s", e.Guard, e.Expected, safetext.Excerpt(e.Found, maxLabelBytes))
 }
 
 func (e *GuardError) Is(target error) bool { return target == ErrGuard }

@@ -76,7 +76,7 @@ func (o LockOutcome) Changed() bool { return o.Action == LockUpdated || o.Action
 // escaped: "family region: old -> new (created ...)" for a change; for a
 // kept entry, the lookup's error and what was kept.
 func (o LockOutcome) String() string {
-	head := safetext.Terminal(o.Family) + " " + safetext.Terminal(o.Region) + ": "
+	head := safetext.Excerpt(o.Family, maxLabelBytes) + " " + safetext.Excerpt(o.Region, maxLabelBytes) + ": "
 	old := "none"
 	if o.Old.ImageID != "" {
 		old = safetext.Excerpt(o.Old.ImageID, 128)
@@ -100,7 +100,7 @@ func (o LockOutcome) String() string {
 // PinnedString is the line about the pinned image for a Check, "" when
 // there is nothing to say.
 func (o LockOutcome) PinnedString() string {
-	head := safetext.Terminal(o.Family) + " " + safetext.Terminal(o.Region) + ": the pinned image " + safetext.Excerpt(o.Old.ImageID, 128)
+	head := safetext.Excerpt(o.Family, maxLabelBytes) + " " + safetext.Excerpt(o.Region, maxLabelBytes) + ": the pinned image " + safetext.Excerpt(o.Old.ImageID, 128)
 	switch {
 	case o.PinnedErr != nil:
 		return head + " could not be looked up: " + o.PinnedErr.Error()

@@ -114,7 +114,7 @@ type LifecycleError struct {
 }
 
 func (e *LifecycleError) Error() string {
-	msg := fmt.Sprintf("image %s in region %s, family %s: %s", safetext.Excerpt(e.ImageID, 128), safetext.Terminal(e.Region), safetext.Quote(e.Family, 160), e.Detail)
+	msg := fmt.Sprintf("image %s in region %s, family %s: %s", safetext.Excerpt(e.ImageID, 128), e.Region, safetext.Quote(e.Family, 160), e.Detail)
 	if e.RequestID != "" {
 		msg += " [RequestId " + safetext.Excerpt(e.RequestID, 80) + "]"
 	}
@@ -147,7 +147,7 @@ func (e *UnconfirmedError) Error() string {
 	if e.Command == "promote" {
 		confirm = "run promote again to confirm (it changes nothing where the change holds)"
 	}
-	return fmt.Sprintf("%s: %s on %s (%s), but reading back failed: %v; %s", safetext.Terminal(e.Region), what,
+	return fmt.Sprintf("%s: %s on %s (%s), but reading back failed: %v; %s", e.Region, what,
 		safetext.Excerpt(e.ImageID, 128), strings.Join(e.Changes, ", "), e.Err, confirm)
 }
 

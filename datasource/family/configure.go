@@ -3,7 +3,6 @@ package family
 import (
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"slices"
 	"strings"
@@ -94,7 +93,7 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 		if err != nil {
 			profileRegionErr = err
 		} else if region != "" {
-			log.Printf("[INFO] alicloud-image-family: region %s from %s", region, safetext.Terminal(from))
+			logf("[INFO] alicloud-image-family: region %s from %s", region, from)
 			c.Region = region
 		}
 	}
