@@ -44,7 +44,8 @@ var (
 var ErrGuard = errors.New("image refused by a guard")
 
 // GuardError names the guard, what was expected, what was found, and the
-// image (id, name, creation time). Every server value in it is escaped.
+// image (id, name, creation time). Every server value in its message is
+// bounded (safetext.Excerpt).
 type GuardError struct {
 	Guard     string // "architecture", "os type", "max age" or "owners"
 	Expected  string

@@ -72,9 +72,9 @@ type LockOutcome struct {
 // Changed reports whether the entry moved (or, with Check, would).
 func (o LockOutcome) Changed() bool { return o.Action == LockUpdated || o.Action == LockAdded }
 
-// String is the outcome's line for a terminal, every server string
-// escaped: "family region: old -> new (created ...)" for a change; for a
-// kept entry, the lookup's error and what was kept.
+// String is the outcome's line, every server string bounded
+// (safetext.Excerpt): "family region: old -> new (created ...)" for a
+// change; for a kept entry, the lookup's error and what was kept.
 func (o LockOutcome) String() string {
 	head := safetext.Excerpt(o.Family, maxLabelBytes) + " " + safetext.Excerpt(o.Region, maxLabelBytes) + ": "
 	old := "none"
