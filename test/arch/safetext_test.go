@@ -1,14 +1,11 @@
 package arch
 
 import (
-	"bufio"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,39 +20,6 @@ import (
 // boundingFunctions bound and quote a value in a message, or check text
 // without rewriting it: allowed in every package, the core included.
 var boundingFunctions = []string{"Excerpt", "Quote", "IsClean"}
-
-// sinkFiles reads the table: file -> the safetext sink functions it may call.
-func sinkFiles(t *testing.T, root string) map[string][]string {
-	f, err := os.Open(filepath.Join(root, "docs", "architecture.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	row := regexp.MustCompile("^\\| `([^`]+)` \\|.*\\|(.*)\\|$")
-	code := regexp.MustCompile("`([^`]+)`")
-	out := map[string][]string{}
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "## Where text is made safe"):
-			in = true
-		case in && strings.HasPrefix(line, "#"):
-			in = false
-		case in:
-			if m := row.FindStringSubmatch(line); m != nil {
-				for _, c := range code.FindAllStringSubmatch(m[2], -1) {
-					out[m[1]] = append(out[m[1]], c[1])
-				}
-			}
-		}
-	}
-	if len(out) == 0 {
-		t.Fatal(`docs/architecture.md has no table under "## Where text is made safe"`)
-	}
-	return out
-}
 
 // safetextCalls lists every use of a safetext function in the module's
 // non-test Go files: file (slash-separated, from the root) -> function ->
@@ -115,7 +79,7 @@ func safetextCalls(t *testing.T, root string) map[string]map[string]int {
 
 func TestTextIsEscapedOnlyAtTheSinks(t *testing.T) {
 	root := repoRoot(t)
-	sinks := sinkFiles(t, root)
+	sinks := docTable(t, root, "## Where text is made safe")
 	calls := safetextCalls(t, root)
 	total, escapes := 0, 0
 	for file, fns := range calls {
