@@ -167,16 +167,16 @@ func checkImageAnswer(c answerCheck, body []byte) (Image, bool, error) {
 		// The API's "no available image": an empty Image object.
 		return Image{}, false, &NotFoundError{Region: c.op.Region, Family: c.family, RequestID: requestID}
 	}
-	if err := c.checkImage(in, requestID); err != nil {
+	if err := c.checkImage(&in, requestID); err != nil {
 		return Image{}, false, err
 	}
-	img := fromSDK(in)
+	img := fromSDK(&in)
 	img.RequestID = requestID
 	img.Raw = append(json.RawMessage(nil), raw...)
 	return img, false, nil
 }
 
-func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
+func (c answerCheck) checkImage(in *ecs.Image, requestID string) error {
 	refuse := func(field, value, rule string) error { return c.refuse(field, value, rule, requestID) }
 	if !imageIDPattern.MatchString(in.ImageId) {
 		return refuse("ImageId", in.ImageId, "an image id is 2 to 128 letters, digits, '.', '_' or '-' (custom images look like m-bp1g7004ksh0oeuc0001)")
@@ -206,10 +206,13 @@ func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
 		}
 	}
 	// The image's text fields, by the rule the table gives each.
-	sdk := reflect.ValueOf(in)
-	for _, f := range fields {
-		if err := checkAnswerRule(f.answer, apiMember(sdk, f.API).String()); err != "" {
-			return refuse(f.API, apiMember(sdk, f.API).String(), err)
+	sdk := reflect.ValueOf(in).Elem()
+	for i, p := range imagePaths() {
+		if f := fields[i]; f.answer != ruleOwn {
+			value := sdk.FieldByIndex(p.wire).String()
+			if err := checkAnswerRule(f.answer, value); err != "" {
+				return refuse(f.API, value, err)
+			}
 		}
 	}
 	// Every tag and disk is an output of its own on every front: a count
@@ -240,9 +243,9 @@ func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
 				return refuse(fmt.Sprintf("DiskDeviceMappings.DiskDeviceMapping[%d].Size", i), d.Size, fmt.Sprintf("a disk size is a whole number of GiB, 0 to %d", maxImageSizeGiB))
 			}
 		}
-		disk := reflect.ValueOf(d)
-		for _, f := range diskMappingFields {
-			value := apiMember(disk, f.API).String()
+		disk := reflect.ValueOf(&in.DiskDeviceMappings.DiskDeviceMapping[i]).Elem()
+		for j, p := range diskPaths() {
+			f, value := diskMappingFields[j], disk.FieldByIndex(p.wire).String()
 			if err := checkAnswerRule(f.answer, value); err != "" {
 				return refuse(fmt.Sprintf("DiskDeviceMappings.DiskDeviceMapping[%d].%s", i, f.API), value, err)
 			}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
@@ -79,19 +80,24 @@ type DiskDeviceMapping struct {
 
 // fromSDK maps the SDK's response image into ours, field by field as the
 // table (fields.go) pairs the API's members with Image's fields.
-func fromSDK(in ecs.Image) Image {
+func fromSDK(in *ecs.Image) Image {
 	var out Image
-	src, dst := reflect.ValueOf(in), reflect.ValueOf(&out).Elem()
-	for _, f := range fields {
-		from, to := apiMember(src, f.API), dst.FieldByName(f.GoName)
+	src, dst := reflect.ValueOf(in).Elem(), reflect.ValueOf(&out).Elem()
+	paths := imagePaths()
+	for i, f := range fields {
+		from, to := src.FieldByIndex(paths[i].wire), dst.Field(paths[i].typed)
 		switch {
 		case f.Kind == KindTags || f.Kind == KindDiskMappings:
 			// Below: the API nests them one level deeper.
 		case from.Kind() == reflect.String && to.Kind() == reflect.Bool:
 			// The API writes IsSelfShared as the string "true" or "false".
 			to.SetBool(from.String() == "true")
+		case to.Kind() == reflect.String:
+			to.SetString(from.String())
+		case to.Kind() == reflect.Bool:
+			to.SetBool(from.Bool())
 		default:
-			to.Set(from.Convert(to.Type()))
+			to.SetInt(from.Int())
 		}
 	}
 	out.Tags = map[string]string{}
@@ -106,25 +112,61 @@ func fromSDK(in ecs.Image) Image {
 		}
 	}
 	out.DiskDeviceMappings = []DiskDeviceMapping{}
-	for _, d := range in.DiskDeviceMappings.DiskDeviceMapping {
+	for i := range in.DiskDeviceMappings.DiskDeviceMapping {
 		var m DiskDeviceMapping
-		src, dst := reflect.ValueOf(d), reflect.ValueOf(&m).Elem()
-		for _, f := range diskMappingFields {
-			dst.FieldByName(f.GoName).SetString(apiMember(src, f.API).String())
+		src, dst := reflect.ValueOf(&in.DiskDeviceMappings.DiskDeviceMapping[i]).Elem(), reflect.ValueOf(&m).Elem()
+		for _, p := range diskPaths() {
+			dst.Field(p.typed).SetString(src.FieldByIndex(p.wire).String())
 		}
 		out.DiskDeviceMappings = append(out.DiskDeviceMappings, m)
 	}
 	return out
 }
 
-// apiMember is the member of an SDK value at an API path such as ImageId or
-// Features.NvmeSupport: the SDK names its fields as the API names its
-// members.
-func apiMember(v reflect.Value, path string) reflect.Value {
-	for name := range strings.SplitSeq(path, ".") {
-		v = v.FieldByName(name)
+// fieldPath is where a field of a table lives: its index path in the
+// SDK's struct (the wire) and its index in ours (the typed view).
+type fieldPath struct {
+	wire  []int
+	typed int
+}
+
+// imagePaths and diskPaths are the tables' fieldPaths, in the tables'
+// order, found on first use (no start-up cost; no name lookups per answer).
+var (
+	imagePaths = sync.OnceValue(func() []fieldPath {
+		paths := make([]fieldPath, len(fields))
+		for i, f := range fields {
+			paths[i] = findPath(reflect.TypeFor[ecs.Image](), f.API, reflect.TypeFor[Image](), f.GoName)
+		}
+		return paths
+	})
+	diskPaths = sync.OnceValue(func() []fieldPath {
+		paths := make([]fieldPath, len(diskMappingFields))
+		for i, f := range diskMappingFields {
+			paths[i] = findPath(reflect.TypeFor[ecs.DiskDeviceMapping](), f.API, reflect.TypeFor[DiskDeviceMapping](), f.GoName)
+		}
+		return paths
+	})
+)
+
+// findPath finds a member at an API path such as ImageId or
+// Features.NvmeSupport in the SDK's struct (the SDK names its fields as the
+// API names its members), and goName in ours.
+func findPath(wire reflect.Type, api string, typed reflect.Type, goName string) fieldPath {
+	var p fieldPath
+	for name := range strings.SplitSeq(api, ".") {
+		sf, ok := wire.FieldByName(name)
+		if !ok {
+			panic("imagefamily: the SDK's " + wire.Name() + " has no member " + api)
+		}
+		p.wire, wire = append(p.wire, sf.Index...), sf.Type
 	}
-	return v
+	sf, ok := typed.FieldByName(goName)
+	if !ok {
+		panic("imagefamily: " + typed.Name() + " has no field " + goName)
+	}
+	p.typed = sf.Index[0]
+	return p
 }
 
 // MarshalJSON writes the image as the API sent it (Raw). An Image built in
@@ -138,10 +180,10 @@ func (img Image) MarshalJSON() ([]byte, error) {
 		return img.Raw, nil
 	}
 	var b bytes.Buffer
-	wire := reflect.ValueOf(ecs.Image{})
+	wire, paths := reflect.TypeFor[ecs.Image](), imagePaths()
 	b.WriteByte('{')
 	written := map[string]bool{}
-	for _, f := range fields {
+	for i, f := range fields {
 		outer, _, nested := strings.Cut(f.API, ".")
 		if written[outer] {
 			continue
@@ -200,7 +242,7 @@ func (img Image) MarshalJSON() ([]byte, error) {
 				b.WriteByte('}')
 			}
 			b.WriteString(`]}`)
-		case f.Kind == KindString || apiMember(wire, f.API).Kind() == reflect.String:
+		case f.Kind == KindString || wire.FieldByIndex(paths[i].wire).Type.Kind() == reflect.String:
 			writeJSONString(&b, f.Text(img))
 		default:
 			b.WriteString(f.Text(img))
@@ -224,7 +266,7 @@ func (img *Image) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	*img = fromSDK(in)
+	*img = fromSDK(&in)
 	img.Raw = append(json.RawMessage(nil), b...)
 	return nil
 }

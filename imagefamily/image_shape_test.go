@@ -30,6 +30,17 @@ var sdkMembersNotFields = map[string]bool{
 // own (not by the table's answer rule).
 var ownRuleMembers = map[string]bool{"ImageId": true, "ImageFamily": true, "CreationTime": true, "Status": true}
 
+// apiMember is the member of an SDK value at an API path, the zero Value
+// when there is none.
+func apiMember(v reflect.Value, path string) reflect.Value {
+	for name := range strings.SplitSeq(path, ".") {
+		if v = v.FieldByName(name); !v.IsValid() {
+			return v
+		}
+	}
+	return v
+}
+
 // Every member of the SDK's image (nested Features members included) is a
 // field of the table, and every field's API member is one of the SDK's, of
 // a type that converts to the Image field's.
@@ -134,7 +145,7 @@ func TestTypedJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &in); err != nil {
 		t.Fatal(err)
 	}
-	if got := fromSDK(in); !reflect.DeepEqual(got, want) {
+	if got := fromSDK(&in); !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip through %s:\n got %+v\nwant %+v", b, got, want)
 	}
 	const wantEmpty = `{"ImageId":"","ImageName":"","ImageFamily":"","ImageVersion":"","CreationTime":"","Status":"","Progress":"",` +
