@@ -131,7 +131,7 @@ func lifecycleOutputs(outs []imagefamily.RegionOutcome) ([]output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return allOutputs(nil, found, "", string(idsJSON), changed, string(results)), nil
+	return allOutputs(nil, found, "", string(idsJSON), changed, "", string(results)), nil
 }
 
 // lifecycleSummary renders the job summary of promote or rollback: one row

@@ -197,7 +197,7 @@ func TestLifecycleBadInputSendsNothing(t *testing.T) {
 		inputs map[string]string
 		frag   string
 	}{
-		{"unknown command", lifecycleStepInputs(srv, "promot", ids), `invalid input command "promot": it must be one of promote, resolve, rollback`},
+		{"unknown command", lifecycleStepInputs(srv, "promot", ids), `invalid input command "promot": it must be one of lock, promote, resolve, rollback`},
 		{"image-ids with resolve", keyed(srv, "image-ids", ids), `invalid input image-ids`},
 		{"dry-run with resolve", keyed(srv, "dry-run", "true"), `invalid input dry-run "true": it has no meaning with command resolve (only with promote or rollback)`},
 		{"allow-empty with promote", lifecycleStepInputs(srv, "promote", ids, "allow-empty", "true"), `invalid input allow-empty "true": it has no meaning with command promote (only with rollback)`},
