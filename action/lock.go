@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -123,8 +124,8 @@ func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *input
 	}
 	if res.Check && len(differences) > 0 {
 		failures = append(failures, errors.New(strings.Join(differences, "; ")))
-		annotate(a, "Lock file differs", fmt.Errorf("%s: %d %s; nothing was written (check)\n%s",
-			in.lockFileShown(), len(differences), plural(len(differences), "difference", "differences"), strings.Join(differences, "\n")))
+		annotate(a, "Lock file differs", fmt.Errorf("%s: %d %s; nothing was written (check): %s",
+			in.lockFileShown(), len(differences), plural(len(differences), "difference", "differences"), strings.Join(differences, "; ")))
 	}
 	if res.Err != nil {
 		failures = append(failures, res.Err)
@@ -212,11 +213,24 @@ func lockChanges(res imagefamily.LockResult) string {
 		fmt.Fprintf(&b, "- %s %s: %s -> %s (created %s", mdCell(o.Family), mdCell(o.Region), mdCell(old),
 			mdCell(o.New.ImageID), mdCell(o.New.CreationTime))
 		if o.New.ImageName != "" {
-			fmt.Fprintf(&b, ", named %s", mdCell(safetext.Excerpt(o.New.ImageName, 128)))
+			fmt.Fprintf(&b, ", named %s", mdCell(cut(o.New.ImageName, 128)))
 		}
 		b.WriteString(")\n")
 	}
 	return b.String()
+}
+
+// cut is at most max bytes of s, cut on a rune boundary, with "..." when
+// something was left out; for text escaped after the cut (mdCell).
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	n := max
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // lockSummary renders the job summary of lock: what became of the file,
