@@ -55,7 +55,7 @@ var commands = map[string]command{
 		read:   readLockInputs,
 		validate: func(in *inputs, req imagefamily.Request) error {
 			_, err := imagefamily.PlanLock(in.lockRequest(req))
-			return err
+			return in.asWritten(err)
 		},
 		run: (*config).runLock,
 	},

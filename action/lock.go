@@ -86,7 +86,7 @@ func (in *inputs) lockRequest(req imagefamily.Request) imagefamily.LockRequest {
 func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *inputs, req imagefamily.Request) error {
 	res, err := imagefamily.Lock(ctx, in.lockRequest(req))
 	if err != nil {
-		return actionNames.Refusal(err)
+		return actionNames.Refusal(in.asWritten(err))
 	}
 	// No credentials is an input error found before anything was sent: one
 	// annotation (Run's), exit 2.
@@ -154,6 +154,18 @@ func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *input
 		joined = errors.New("image family lock did not do what was asked")
 	}
 	return &reportedError{&outcomesError{code: code, err: joined}}
+}
+
+// asWritten names the lock file in a refusal as the workflow wrote it
+// (the core names the path it read, resolved against the workspace).
+func (in *inputs) asWritten(err error) error {
+	var ve *imagefamily.ValidationError
+	if errors.As(err, &ve) && ve.Field == "lock file" && ve.Value == in.lockFile {
+		shown := *ve
+		shown.Value = in.lockFileShown()
+		return &shown
+	}
+	return err
 }
 
 // lockFileShown is the lock-file input as the workflow wrote it, for

@@ -194,8 +194,10 @@ func TestLockBadInputSendsNothing(t *testing.T) {
 		kv    []string
 		frags []string
 	}{
-		{"malformed", nil, []string{`invalid lock file "` + path + `": it is not JSON`}},
-		{"malformed, check", []string{"check", "true"}, []string{`invalid lock file`}},
+		{"malformed", nil, []string{`invalid input lock-file "images.lock.json": it is not JSON: line 1`}},
+		{"malformed, check", []string{"check", "true"}, []string{`invalid input lock-file "images.lock.json": it is not JSON`}},
+		{"no such file", []string{"lock-file", "other.lock.json"}, []string{`invalid input lock-file "other.lock.json": there is no such file; create it by naming the image-family and region to pin`}},
+		{"no such file, check", []string{"lock-file", "other.lock.json", "check", "true", "image-family", "web-base", "region", "cn-hangzhou"}, []string{`invalid input lock-file "other.lock.json": there is no such file`}},
 		{"outside the workspace", []string{"lock-file", "../images.lock.json"}, []string{`invalid input lock-file "../images.lock.json": a relative path is the workspace's`}},
 		{"no lock-file", []string{"lock-file", ""}, []string{`invalid input lock-file "": it is required with command lock`}},
 		{"check not a boolean", []string{"check", "yes"}, []string{`invalid input check "yes": it must be true or false`}},
