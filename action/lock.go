@@ -96,8 +96,7 @@ func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *input
 		}
 	}
 	log := &stepLog{a: a}
-	var failures []error
-	credentialsReported := false
+	failures := &failureLog{a: a, in: in}
 	var differences []string
 	for _, o := range res.Outcomes {
 		if o.Action != imagefamily.LockCurrent {
@@ -110,25 +109,17 @@ func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *input
 		if o.Changed() {
 			differences = append(differences, o.String())
 		}
-		if o.Err == nil {
-			continue
+		if o.Err != nil {
+			failures.add(fmt.Sprintf("Image family lock kept %s in %s", o.Family, o.Region), o.Err)
 		}
-		err := explain(o.Err, in)
-		failures = append(failures, err)
-		creds := errors.As(o.Err, new(*imagefamily.CredentialsError))
-		if creds && credentialsReported {
-			continue
-		}
-		credentialsReported = credentialsReported || creds
-		annotate(a, fmt.Sprintf("Image family lock kept %s in %s", o.Family, o.Region), err)
 	}
 	if res.Check && len(differences) > 0 {
-		failures = append(failures, errors.New(strings.Join(differences, "; ")))
+		failures.errs = append(failures.errs, errors.New(strings.Join(differences, "; ")))
 		annotate(a, "Lock file differs", fmt.Errorf("%s: %d %s; nothing was written (check): %s",
 			in.lockFileShown(), len(differences), plural(len(differences), "difference", "differences"), strings.Join(differences, "; ")))
 	}
 	if res.Err != nil {
-		failures = append(failures, res.Err)
+		failures.errs = append(failures.errs, res.Err)
 		annotate(a, "Lock file not written", res.Err)
 	}
 	log.info(lockVerdict(in, res))
@@ -149,7 +140,7 @@ func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *input
 	if code == imagefamily.ExitOK {
 		return nil
 	}
-	joined := errors.Join(failures...)
+	joined := errors.Join(failures.errs...)
 	if joined == nil {
 		joined = errors.New("image family lock did not do what was asked")
 	}
