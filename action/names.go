@@ -20,6 +20,7 @@ var actionNames = imagefamily.Names{Front: imagefamily.FrontAction, Prefix: "inp
 	"wait":              "wait-timeout",
 	"newer than":        "newer-than",
 	"image ids":         "image-ids",
+	"lock file":         "lock-file",
 	"access key id":     "access-key-id",
 	"access key secret": "access-key-secret",
 	"security token":    "security-token",
