@@ -1,0 +1,40 @@
+//go:build unix
+
+package imagefamily
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A lock file path that is a named pipe (a careless --lock-file, or a
+// hostile checkout) must be refused as bad input, not block the run in
+// open(2) forever: a blocked open ignores the context, and the CLI's
+// SIGTERM handler then keeps the process alive.
+func TestReviewLockFileFIFOIsRefusedNotAHang(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "images.lock.json")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := PlanLock(LockRequest{Request: Request{Front: FrontCLI}, Path: path})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !IsInputError(err) {
+			t.Fatalf("a FIFO lock file: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		// Unblock the reader so the goroutine ends, then fail.
+		if w, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		<-done
+		t.Fatal("reading a FIFO lock file blocked until a writer came")
+	}
+}
