@@ -18,6 +18,13 @@ import (
 // readLockFile reads at most MaxLockFileSize+1 bytes (ParseLock refuses
 // more). A missing file is an error matching os.ErrNotExist.
 func readLockFile(path string) ([]byte, error) {
+	// Looked at before it is opened: opening a named pipe blocks until a
+	// writer comes, and no context or signal ends a blocked open.
+	if st, err := os.Stat(path); err != nil {
+		return nil, pathErr(err)
+	} else if !st.Mode().IsRegular() {
+		return nil, errors.New("it is not a regular file")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, pathErr(err)
