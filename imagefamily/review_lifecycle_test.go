@@ -134,3 +134,28 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// The image is an Available member of the family when promote looks, so
+// nothing is written; then another pipeline deprecates it before the read
+// back, and the family falls back to an older image. That is not
+// "superseded by a newer image" (exit 4).
+func TestReviewPromoteImageDeprecatedMeanwhileIsNotSuperseded(t *testing.T) {
+	f := &fakeFamily{images: map[string]*fakeImage{
+		"m-old0000000000000001": {family: ecstest.HostileFamily, status: "Available", created: "2024-01-01T00:00:00Z"},
+		"m-new0000000000000002": {family: ecstest.HostileFamily, status: "Available", created: "2024-06-01T00:00:00Z"},
+	}}
+	h := ecstest.StartHostile(ecstest.HostileRow{Name: "fake", Serve: func(w http.ResponseWriter, r *http.Request, env ecstest.HostileEnv) {
+		if r.URL.Query().Get("Action") == "DescribeImageFromFamily" {
+			f.mu.Lock()
+			f.images["m-new0000000000000002"].status = "Deprecated" // another pipeline's rollback
+			f.mu.Unlock()
+		}
+		f.serve(w, r, env)
+	}})
+	defer h.Close()
+	out, err := Promote(context.Background(), PromoteRequest{Request: hostileRequest(h), Images: map[string]string{hangzhou: "m-new0000000000000002"}})
+	o := one(t)(out, err)
+	if o.Outcome == Superseded || o.Changed || !strings.Contains(errText(o.Err), "run promote again") {
+		t.Fatalf("%s (exit %d, changed %v): %v", o.Outcome, o.ExitCode(), o.Changed, o.Err)
+	}
+}
