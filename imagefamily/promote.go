@@ -268,31 +268,43 @@ func (s *session) promote(ctx context.Context, region, id string, dryRun bool) R
 	switch {
 	case o.Resolves == id && len(o.Changes) == 0:
 		o.Outcome = Already
+		return o
 	case o.Resolves == id:
 		o.Outcome = Promoted
+		return o
 	case o.Resolves == "":
 		return fail(lerr(Failed, ErrAPI, "the read back (DescribeImageFromFamily) found no Available image in the family after the change"))
-	case o.Changed && !s.changeHolds(ctx, region, id, family, &o):
-		// The write answered success, but the image is not a live member
-		// of the family: the family resolving elsewhere says nothing about
-		// a newer image, and "superseded" would claim a change not made.
-		return fail(lerr(Failed, ErrAPI, "ModifyImageAttribute answered success, but the image is not an Available member of the family (DescribeImages); the change did not hold"))
-	default:
-		o.Outcome = Superseded
-		o.Err = lerr(Superseded, ErrLifecycle, fmt.Sprintf("the image is in the family, but the family resolves to a newer image, %s (created %s)",
-			safetext.Excerpt(now.ImageID, 128), safetext.Excerpt(now.CreationTime, 64)))
 	}
-	return o
-}
-
-// changeHolds reads the image back by id after a write: it is in the
-// family and Available. A failed look counts as not holding.
-func (s *session) changeHolds(ctx context.Context, region, id, family string, o *RegionOutcome) bool {
-	img, rid, found, err := s.describeImage(ctx, region, id)
+	// The family resolves elsewhere. That is "superseded" only if the image
+	// is an Available member of the family: a write that answered success
+	// without effect, or the image deprecated by someone else meanwhile,
+	// leaves it out, and then the other image need not be newer.
+	st, rid, found, err := s.describeImage(ctx, region, id)
 	if rid != "" {
 		o.RequestID = rid
 	}
-	return err == nil && found && img.Family == family && img.Status == "Available"
+	switch {
+	case err != nil && o.Changed:
+		return o.unconfirmed("promote", err)
+	case err != nil:
+		return fail(err)
+	case !found || st.Family != family || st.Status != "Available":
+		state := "no such image"
+		if found {
+			state = "family " + safetext.Quote(st.Family, 160) + ", status " + safetext.Excerpt(st.Status, 40)
+		}
+		detail := "the family resolves to " + safetext.Excerpt(o.Resolves, 128) + ", and the image is not an Available member of the family (DescribeImages: " + state + ")"
+		if o.Changed {
+			detail = "ModifyImageAttribute answered success, but the change did not hold: " + detail
+		} else {
+			detail += "; it changed while promote ran: run promote again"
+		}
+		return fail(lerr(Failed, ErrAPI, detail))
+	}
+	o.Outcome = Superseded
+	o.Err = lerr(Superseded, ErrLifecycle, fmt.Sprintf("the image is in the family, but the family resolves to a newer image, %s (created %s)",
+		safetext.Excerpt(now.ImageID, 128), safetext.Excerpt(now.CreationTime, 64)))
+	return o
 }
 
 // waitAvailable looks the image up by id and, with Request.Wait, polls
