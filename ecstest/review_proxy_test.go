@@ -26,7 +26,7 @@ func TestReviewProxyFormDoesNotReachTheControlAPI(t *testing.T) {
 		{"http://evil.example.com" + ControlPrefix + "requests", "ProxyRefused"},
 		// For an ECS host, the path is not the control API's: an API call
 		// without its parameters.
-		{"http://ecs.cn-hangzhou.aliyuncs.com" + ControlPrefix + "requests", "MissingVersion"},
+		{"http://ecs.cn-hangzhou.aliyuncs.com" + ControlPrefix + "requests", "MissingAction"},
 	} {
 		u := tc.url
 		resp, err := hc.Get(u)
