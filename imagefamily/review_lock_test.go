@@ -38,3 +38,26 @@ func TestReviewLockFileFIFOIsRefusedNotAHang(t *testing.T) {
 		t.Fatal("reading a FIFO lock file blocked until a writer came")
 	}
 }
+
+// A lock file path that is a symbolic link has its target replaced (the
+// documented rule, and what happens once the target exists). A link whose
+// target does not exist yet must be written the same way: through the link,
+// creating the target, not by replacing the link with a regular file.
+func TestReviewLockFileDanglingSymlinkIsWrittenThrough(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "shared"), 0o755)
+	os.Mkdir(filepath.Join(dir, "work"), 0o755)
+	link := filepath.Join(dir, "work", "images.lock.json")
+	if err := os.Symlink("../shared/images.lock.json", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeLockFile(link, nil, false, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symbolic link was replaced: %v %v", fi.Mode(), err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "shared", "images.lock.json")); err != nil || string(b) != "new\n" {
+		t.Fatalf("the link's target: %q %v", b, err)
+	}
+}
