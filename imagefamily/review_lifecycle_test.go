@@ -159,3 +159,24 @@ func TestReviewPromoteImageDeprecatedMeanwhileIsNotSuperseded(t *testing.T) {
 		t.Fatalf("%s (exit %d, changed %v): %v", o.Outcome, o.ExitCode(), o.Changed, o.Err)
 	}
 }
+
+// A dry run's first DryRun=true attempt fails (503), and another pipeline
+// rolls the image back meanwhile: the dry run changed nothing, so it must
+// not say rolled back.
+func TestReviewRollbackDryRunNeverClaimsTheChange(t *testing.T) {
+	f := &fakeFamily{images: map[string]*fakeImage{
+		"m-old0000000000000001": {family: ecstest.HostileFamily, status: "Available", created: "2024-01-01T00:00:00Z"},
+		"m-new0000000000000002": {family: ecstest.HostileFamily, status: "Available", created: "2024-06-01T00:00:00Z"},
+	}}
+	f.modify = func(w http.ResponseWriter, _ *http.Request, _ func()) {
+		f.images["m-new0000000000000002"].status = "Deprecated" // another pipeline
+		w.WriteHeader(503)
+		w.Write([]byte(`{"RequestId":"R-4","Code":"ServiceUnavailable","Message":"busy"}`))
+	}
+	req := startFake(t, f)
+	out, err := Rollback(context.Background(), RollbackRequest{Request: req, DryRun: true, Images: map[string]string{hangzhou: "m-new0000000000000002"}})
+	o := one(t)(out, err)
+	if o.Outcome != Moved || o.Changed {
+		t.Fatalf("a dry run says %s, changed %v: %v", o.Outcome, o.Changed, o.Err)
+	}
+}
