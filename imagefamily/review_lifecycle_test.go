@@ -180,3 +180,34 @@ func TestReviewRollbackDryRunNeverClaimsTheChange(t *testing.T) {
 		t.Fatalf("a dry run says %s, changed %v: %v", o.Outcome, o.Changed, o.Err)
 	}
 }
+
+// The read back lags the write (ECS is eventually consistent): right after
+// ModifyImageAttribute, DescribeImageFromFamily still answers the family's
+// previous, older image, while DescribeImages by id already shows the
+// change. Promote must not call that "superseded by a newer image" (exit
+// 4): the image named is the newer one.
+func TestReviewPromoteLaggingReadBackIsNotSupersededByAnOlderImage(t *testing.T) {
+	f := &fakeFamily{images: map[string]*fakeImage{
+		"m-old0000000000000001": {family: ecstest.HostileFamily, status: "Available", created: "2024-01-01T00:00:00Z"},
+		"m-new0000000000000002": {family: "", status: "Available", created: "2024-06-01T00:00:00Z"},
+	}}
+	f.modify = func(w http.ResponseWriter, _ *http.Request, apply func()) {
+		apply()
+		w.Write([]byte(`{"RequestId":"R-3"}`))
+	}
+	lagging := true
+	h := ecstest.StartHostile(ecstest.HostileRow{Name: "fake", Serve: func(w http.ResponseWriter, r *http.Request, env ecstest.HostileEnv) {
+		if r.URL.Query().Get("Action") == "DescribeImageFromFamily" && lagging {
+			lagging = false
+			w.Write([]byte(`{"RequestId":"R-9","Image":{"ImageId":"m-old0000000000000001","ImageFamily":"web-base","Status":"Available","CreationTime":"2024-01-01T00:00:00Z"}}`))
+			return
+		}
+		f.serve(w, r, env)
+	}})
+	defer h.Close()
+	out, err := Promote(context.Background(), PromoteRequest{Request: hostileRequest(h), Images: map[string]string{hangzhou: "m-new0000000000000002"}})
+	o := one(t)(out, err)
+	if o.Outcome == Superseded {
+		t.Fatalf("superseded by an older image: %v", o.Err)
+	}
+}
