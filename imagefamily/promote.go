@@ -301,10 +301,29 @@ func (s *session) promote(ctx context.Context, region, id string, dryRun bool) R
 		}
 		return fail(lerr(Failed, ErrAPI, detail))
 	}
+	if older(now.CreationTime, img.CreationTime) {
+		// A family resolves to its newest Available image: an older one is
+		// a read back that does not see the change yet (ECS is eventually
+		// consistent) or an inconsistent answer, not a newer image.
+		detail := fmt.Sprintf("the family resolves to %s (created %s), older than this image (created %s), which is an Available member of the family: the read back does not show the change yet",
+			safetext.Excerpt(now.ImageID, 128), safetext.Excerpt(now.CreationTime, 64), safetext.Excerpt(img.CreationTime, 64))
+		if o.Changed {
+			return o.unconfirmed("promote", lerr(Failed, ErrAPI, detail))
+		}
+		return fail(lerr(Failed, ErrAPI, detail+"; run promote again to confirm"))
+	}
 	o.Outcome = Superseded
 	o.Err = lerr(Superseded, ErrLifecycle, fmt.Sprintf("the image is in the family, but the family resolves to a newer image, %s (created %s)",
 		safetext.Excerpt(now.ImageID, 128), safetext.Excerpt(now.CreationTime, 64)))
 	return o
+}
+
+// older reports whether creation time a is before b; false when either
+// cannot be read.
+func older(a, b string) bool {
+	ta, okA := parseAPITime(a)
+	tb, okB := parseAPITime(b)
+	return okA && okB && ta.Before(tb)
 }
 
 // waitAvailable looks the image up by id and, with Request.Wait, polls
