@@ -39,7 +39,8 @@ const (
 	// Moved: the family did not resolve to the image named (someone moved
 	// it already): nothing was changed. Resolves is what it resolves to.
 	Moved Outcome = "moved"
-	// Refused: the rollback would leave the family without an Available
+	// Refused: promote would move an image out of another family, or the
+	// rollback would leave the family without an Available
 	// image, and AllowEmpty was not given: nothing was changed.
 	Refused Outcome = "refused"
 	// WouldPromote and WouldRollBack: a dry run's answer; the API accepted
@@ -229,6 +230,18 @@ func (s *session) promote(ctx context.Context, region, id string, dryRun bool) R
 		return fail(err)
 	}
 	var family0 = img.Family
+	if family0 != "" && family0 != family {
+		// An image has one family: setting ImageFamily would take it out
+		// of the family it serves, which then falls back to its previous
+		// image unasked, a rollback nobody named (a mistyped family does
+		// exactly this). Moving an image between families is left to the
+		// console or the API, deliberately.
+		o.Outcome = Refused
+		o.Err = lerr(Refused, ErrGuard, "the image is a member of another family, "+safetext.Quote(family0, 160)+
+			": promote does not move an image between families (that family would fall back to its previous image); check the family's name, or take the image out of "+
+			safetext.Quote(family0, 160)+" first; nothing was changed")
+		return o
+	}
 	var changeFamily, changeStatus string
 	if img.Family != family {
 		changeFamily = family
