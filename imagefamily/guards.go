@@ -155,6 +155,7 @@ const ownersRule = "an owner is self, system, others or marketplace (the API's I
 // validateOwners checks each owner: an alias the API reports, or an
 // account id (1 to 19 digits, not 0, within an int64: ImageOwnerId's type).
 func validateOwners(owners []string) error {
+	var errs []error
 	for _, o := range owners {
 		if containsFold(OwnerAliases, o) {
 			continue
@@ -162,9 +163,9 @@ func validateOwners(owners []string) error {
 		if id, err := strconv.ParseInt(o, 10, 64); err == nil && id > 0 && strings.Trim(o, "0123456789") == "" {
 			continue
 		}
-		return &ValidationError{Field: "owners", Value: o, Rule: ownersRule}
+		errs = append(errs, &ValidationError{Field: "owners", Value: o, Rule: ownersRule})
 	}
-	return nil
+	return joinProblems(errs...)
 }
 
 func containsFold(set []string, v string) bool {

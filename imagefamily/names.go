@@ -63,7 +63,13 @@ func refs(rule string, name func(string) string) string {
 // the core's. Errors of the lookup itself (a role ARN from the environment
 // refused at lookup time) are not the front's settings: leave them as they
 // are.
+//
+// Several problems joined (Validate's) are each reworded and joined again;
+// Refusals lists them.
 func (n Names) Refusal(err error) error {
+	if problems := Problems(err); len(problems) > 1 {
+		return joinProblems(n.Refusals(err)...)
+	}
 	var ve *ValidationError
 	if !errors.As(err, &ve) {
 		return err
@@ -77,6 +83,17 @@ func (n Names) Refusal(err error) error {
 		return &named
 	}
 	return &reworded{err: err, text: strings.Replace(err.Error(), ve.Error(), named.Error(), 1), ve: &named}
+}
+
+// Refusals is Refusal of each problem in err (Problems), in order: the
+// list a front shows, one diagnostic or line each.
+func (n Names) Refusals(err error) []error {
+	problems := Problems(err)
+	out := make([]error, len(problems))
+	for i, p := range problems {
+		out[i] = n.Refusal(p)
+	}
+	return out
 }
 
 // NoCredentials returns err with the guidance of "no credentials found"
