@@ -53,7 +53,7 @@ func (f *resolveFlags) promotion(fs *flag.FlagSet, set map[string]bool) (promoti
 	if f.owners != "" {
 		owners, err := imagefamily.ParseOwners(f.owners)
 		if err != nil {
-			return p, cliNames.Refusal(err)
+			return p, cliNames.FirstRefusal(err)
 		}
 		p.guards.Owners = owners
 	}

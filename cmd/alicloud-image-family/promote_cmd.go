@@ -142,30 +142,20 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	if cmd == "promote" {
 		pr := imagefamily.PromoteRequest{Request: req, Images: images, DryRun: f.dryRun}
 		if err := imagefamily.ValidatePromote(pr); err != nil {
-			return a.fail(lifecycleFlagNamed(err))
+			return a.fail(cliNames.FirstRefusal(err))
 		}
 		out, err = imagefamily.Promote(ctx, pr)
 	} else {
 		rr := imagefamily.RollbackRequest{Request: req, Images: images, AllowEmpty: f.allowEmpty, DryRun: f.dryRun}
 		if err := imagefamily.ValidateRollback(rr); err != nil {
-			return a.fail(lifecycleFlagNamed(err))
+			return a.fail(cliNames.FirstRefusal(err))
 		}
 		out, err = imagefamily.Rollback(ctx, rr)
 	}
 	if err != nil {
-		return a.fail(lifecycleFlagNamed(err))
+		return a.fail(cliNames.FirstRefusal(err))
 	}
 	return a.printOutcomes(out, f.output)
-}
-
-// lifecycleFlagNamed words a core refusal with the flag it is about: the
-// CLI's names (cliNames) and --image-ids.
-func lifecycleFlagNamed(err error) error {
-	names := imagefamily.Names{Front: cliNames.Front, Settings: map[string]string{"image ids": "--image-ids"}}
-	for k, v := range cliNames.Settings {
-		names.Settings[k] = v
-	}
-	return names.Refusal(err)
 }
 
 // outcomeJSON is one region's outcome in --output json, the record the

@@ -71,7 +71,7 @@ func (a *app) terraformExternal(ctx context.Context, args []string) int {
 	}
 	req, err := a.externalRequest(query)
 	if err != nil {
-		return a.externalFail(externalNames.Refusal(err))
+		return a.externalFail(externalNames.FirstRefusal(err))
 	}
 	img, err := imagefamily.Resolve(ctx, req)
 	if err != nil {
