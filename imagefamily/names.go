@@ -96,6 +96,16 @@ func (n Names) Refusals(err error) []error {
 	return out
 }
 
+// FirstRefusal is the Refusal of the first problem in err (Problems): the
+// one line of a front whose refusals are one line, as its flag or input
+// parser's own are (the CLI's usage errors, the action's).
+func (n Names) FirstRefusal(err error) error {
+	if problems := Problems(err); len(problems) > 1 {
+		return n.Refusal(problems[0])
+	}
+	return n.Refusal(err)
+}
+
 // NoCredentials returns err with the guidance of "no credentials found"
 // (class ErrNoCredentials) listing the ways this front offers by its names;
 // any other error is returned as it is. The guidance spans several lines

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,15 +65,19 @@ func joinProblems(errs ...error) error {
 }
 
 // Problems splits an error of the offline checks into its problems (each a
-// *ValidationError, as Validate joined them), in order; any other error is
-// its only problem. Packer lists each as a diagnostic; the CLI and the
-// action, whose refusals are one line, print the first.
+// *ValidationError, as Validate joined them), in order; any other error,
+// several failures of a lookup joined among them, is its only problem.
+// Packer lists each as a diagnostic; the CLI and the action, whose
+// refusals are one line, print the first (Names.FirstRefusal).
 func Problems(err error) []error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+		parts := j.Unwrap()
+		if !slices.ContainsFunc(parts, func(p error) bool { return !errors.Is(p, ErrInvalidInput) }) {
+			return parts
+		}
 	}
 	return []error{err}
 }
@@ -82,7 +87,10 @@ func Problems(err error) []error {
 // validateSettings, which fronts also call with a single setting filled in.
 // Every call to ECS (lookups, promote, rollback) is validated with it.
 func validateConnection(req Request) error {
-	_, envErr := ecsEndpoint(req, req.Credentials.Getenv)
+	var envErr error
+	if req.Endpoint == "" { // a set endpoint is validateSettings's
+		_, envErr = ecsEndpoint(req, req.Credentials.Getenv)
+	}
 	return joinProblems(validateSettings(req), envErr)
 }
 

@@ -299,6 +299,9 @@ func TestValidateEveryProblem(t *testing.T) {
 		!strings.HasPrefix(renamed[4].Error(), `invalid --owners "anyone"`) || !errors.Is(names.Refusal(err), ErrInvalidInput) {
 		t.Fatalf("Refusals = %q", renamed)
 	}
+	if err := Validate(Request{Family: "web-base", Region: "cn-hangzhou", Endpoint: "ftp://x"}); len(Problems(err)) != 1 {
+		t.Fatalf("a bad endpoint is one problem: %v", err)
+	}
 	if err := Validate(Request{Family: "web-base", Region: "cn-hangzhou", Timeout: time.Nanosecond}); len(Problems(err)) != 1 {
 		t.Fatalf("one problem = %v", err)
 	} else if _, ok := err.(*ValidationError); !ok {
