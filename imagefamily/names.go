@@ -65,10 +65,10 @@ func refs(rule string, name func(string) string) string {
 // are.
 //
 // Several problems joined (Validate's) are each reworded and joined again;
-// Refusals lists them.
+// refusals lists them.
 func (n Names) Refusal(err error) error {
 	if problems := Problems(err); len(problems) > 1 {
-		return joinProblems(n.Refusals(err)...)
+		return joinProblems(n.refusals(err)...)
 	}
 	var ve *ValidationError
 	if !errors.As(err, &ve) {
@@ -85,9 +85,9 @@ func (n Names) Refusal(err error) error {
 	return &reworded{err: err, text: strings.Replace(err.Error(), ve.Error(), named.Error(), 1), ve: &named}
 }
 
-// Refusals is Refusal of each problem in err (Problems), in order: the
-// list a front shows, one diagnostic or line each.
-func (n Names) Refusals(err error) []error {
+// refusals is Refusal of each problem in err (Problems), in order: the
+// problems of a joined refusal, each reworded.
+func (n Names) refusals(err error) []error {
 	problems := Problems(err)
 	out := make([]error, len(problems))
 	for i, p := range problems {

@@ -294,10 +294,10 @@ func TestValidateEveryProblem(t *testing.T) {
 		t.Fatalf("first line %q, want the family's refusal", first)
 	}
 	names := Names{Settings: map[string]string{"image family": "--image-family", "owners": "--owners"}}
-	renamed := names.Refusals(err)
+	renamed := names.refusals(err)
 	if len(renamed) != len(want) || !strings.HasPrefix(renamed[0].Error(), "invalid --image-family ") ||
 		!strings.HasPrefix(renamed[4].Error(), `invalid --owners "anyone"`) || !errors.Is(names.Refusal(err), ErrInvalidInput) {
-		t.Fatalf("Refusals = %q", renamed)
+		t.Fatalf("refusals = %q", renamed)
 	}
 	if err := Validate(Request{Family: "web-base", Region: "cn-hangzhou", Endpoint: "ftp://x"}); len(Problems(err)) != 1 {
 		t.Fatalf("a bad endpoint is one problem: %v", err)
