@@ -11,6 +11,8 @@ import (
 	"log"
 	"strconv"
 
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 )
 
@@ -94,6 +96,19 @@ func (c *Config) Prepare(req *imagefamily.Request) []error {
 	}
 	req.Retry.MaxAttempts = n
 	return nil
+}
+
+// Diagnostics is what a component's Configure returns for the problems its
+// parts and the core found: nil for none, else one diagnostic per problem,
+// in order, each worded by the component's table of names.
+func Diagnostics(names imagefamily.Names, problems ...error) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	for i, err := range problems {
+		problems[i] = names.Refusal(err)
+	}
+	return &packersdk.MultiError{Errors: problems}
 }
 
 // Attributes is a component's table of names for the core's settings

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
@@ -45,16 +44,8 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 	if testHookConfigure != nil {
 		testHookConfigure(&d.config)
 	}
-	errs := d.config.Config.Prepare(&d.req)
-	errs = append(errs, d.config.Prepare(&d.prepared)...)
-	errs = append(errs, imagefamily.Problems(imagefamily.Validate(d.check()))...)
-	if len(errs) == 0 {
-		return nil
-	}
-	for i, err := range errs {
-		errs[i] = attributes.Refusal(err)
-	}
-	return &packersdk.MultiError{Errors: errs}
+	errs := append(d.config.Config.Prepare(&d.req), d.config.Prepare(&d.prepared)...)
+	return packeraccess.Diagnostics(attributes, append(errs, imagefamily.Problems(imagefamily.Validate(d.check()))...)...)
 }
 
 // testHookConfigure, when set, runs in Configure once the block is decoded.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
@@ -50,16 +49,8 @@ func (p *PostProcessor) Configure(raws ...any) (err error) {
 	}, raws...); err != nil {
 		return err
 	}
-	errs := p.config.Config.Prepare(&p.req.Request)
-	errs = append(errs, p.config.Prepare(&p.req)...)
-	errs = append(errs, imagefamily.Problems(imagefamily.ValidatePromote(p.check()))...)
-	if len(errs) == 0 {
-		return nil
-	}
-	for i, err := range errs {
-		errs[i] = attributes.Refusal(err)
-	}
-	return &packersdk.MultiError{Errors: errs}
+	errs := append(p.config.Config.Prepare(&p.req.Request), p.config.Prepare(&p.req)...)
+	return packeraccess.Diagnostics(attributes, append(errs, imagefamily.Problems(imagefamily.ValidatePromote(p.check()))...)...)
 }
 
 // Prepare reads the promotion attributes into req: the family, the
