@@ -132,7 +132,8 @@ func ownerFound(img Image) string {
 // (the CLI's --owners, the action's owners): separated by commas, newlines
 // or white space, blanks dropped, duplicates removed (first kept), each one
 // an owner alias or an account id. A refusal is a *ValidationError of the
-// setting "owners" (a front names it with Names.Refusal).
+// setting "owners" for each bad owner, joined (a front names it with
+// Names.Refusal).
 func ParseOwners(s string) ([]string, error) {
 	var out []string
 	for _, o := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {

@@ -15,10 +15,11 @@ import (
 // own settings (endpoint, timeout, retries, guards, wait and newer-than) and
 // last the credentials (validate_credentials.go; the aliyun CLI profile they
 // read is checked before the region, which may come from it). The expectations of drift
-// checks are read in validate_expected.go. Every front calls Validate (or
-// ValidateSettings while Packer has not computed the region or family yet)
-// and the parsers below; none restates a rule. A broken rule is a
-// *ValidationError (exit code 2), returned before anything is sent.
+// checks are read in validate_expected.go. Every front calls Validate once
+// (Packer with stand-ins for what it has not computed yet) and the parsers
+// below; none restates a rule. A broken rule is a *ValidationError (exit
+// code 2), returned before anything is sent; every broken rule is
+// returned, joined.
 
 // Validate checks everything that can be checked offline: family, region,
 // endpoints (ALIBABA_CLOUD_ECS_ENDPOINT too, when no endpoint is set), timeouts, retry bounds, guards, the wait and credential

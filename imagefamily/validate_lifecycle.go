@@ -11,8 +11,8 @@ import (
 // ModifyImageAttribute's rule (and DescribeImageFromFamily's, since every
 // change is read back with it), the map must name at least one region, each
 // region and image id must have their shapes, and the settings follow the
-// lookup's rules (validate.go). A broken rule is a *ValidationError, and
-// nothing is sent.
+// lookup's rules (validate.go). A broken rule is a *ValidationError (every
+// one is returned, joined, as by Validate), and nothing is sent.
 
 // ValidateTargetFamily checks a family name that is to be set on images
 // (ModifyImageAttribute's ImageFamily): 2 to 128 characters, starting with a
