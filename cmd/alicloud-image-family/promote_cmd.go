@@ -100,7 +100,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	if f.output != "text" && f.output != "json" {
 		return a.lifecycleUsage(cmd, "--output must be text or json, not %q", f.output)
 	}
-	maxAttempts, err := imagefamily.ParseMaxAttempts("--max-attempts", f.maxAttempts.raw)
+	maxAttempts, err := imagefamily.ParseMaxAttempts("max attempts", f.maxAttempts.raw)
 	if err != nil {
 		return a.lifecycleUsage(cmd, "%v", err)
 	}
@@ -120,7 +120,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	case f.manifest != "":
 		images, err = readPackerManifest(f.manifest, f.packerBuild)
 	case f.imageIDs != "":
-		images, err = imagefamily.ParseExpected("--image-ids", f.imageIDs)
+		images, err = imagefamily.ParseExpected("image ids", f.imageIDs)
 	default:
 		if cmd == "promote" {
 			return a.lifecycleUsage(cmd, "--image-ids or --packer-manifest is required")
@@ -132,7 +132,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	}
 	var wait time.Duration
 	if f.wait != "" {
-		wait, err = imagefamily.ParseDuration("--wait", f.wait, 0, imagefamily.MaxWait)
+		wait, err = imagefamily.ParseDuration("wait", f.wait, 0, imagefamily.MaxWait)
 		if err != nil {
 			return a.lifecycleUsage(cmd, "%v", err)
 		}
