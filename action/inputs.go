@@ -59,6 +59,12 @@ type inputs struct {
 	images     map[string]string
 	dryRun     bool
 	allowEmpty bool
+
+	// The lock file (lock): its path (lock-file resolved against the
+	// workspace), the input as written (for messages), and check.
+	lockFile      string
+	lockFileInput string
+	check         bool
 }
 
 // oidc reports whether the credentials come from a GitHub ID token.

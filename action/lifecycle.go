@@ -38,26 +38,15 @@ func (c *config) reportLifecycle(a *githubactions.Action, in *inputs, outs []ima
 	}
 	log := &stepLog{a: a}
 	code := imagefamily.ExitOK
-	var failures []error
-	credentialsReported := false
+	failures := &failureLog{a: a, in: in}
 	for _, o := range outs {
 		code = imagefamily.WorseExit(code, o.ExitCode())
 		if note := o.Note(); note != "" {
 			log.info(note)
 		}
-		if o.Err == nil {
-			continue
+		if o.Err != nil {
+			failures.add(fmt.Sprintf("Image family %s %s in %s", in.command, o.Outcome, o.Region), o.Err)
 		}
-		err := explain(o.Err, in)
-		failures = append(failures, err)
-		// Credentials are obtained once for every region: one failure,
-		// annotated once.
-		creds := errors.As(o.Err, new(*imagefamily.CredentialsError))
-		if creds && credentialsReported {
-			continue
-		}
-		credentialsReported = credentialsReported || creds
-		annotate(a, fmt.Sprintf("Image family %s %s in %s", in.command, o.Outcome, o.Region), err)
 	}
 
 	outputs, err := lifecycleOutputs(outs)
@@ -74,7 +63,7 @@ func (c *config) reportLifecycle(a *githubactions.Action, in *inputs, outs []ima
 	if code == imagefamily.ExitOK {
 		return nil
 	}
-	joined := errors.Join(failures...)
+	joined := errors.Join(failures.errs...)
 	if joined == nil {
 		joined = errors.New("image family " + in.command + " did not do what was asked")
 	}
@@ -131,7 +120,7 @@ func lifecycleOutputs(outs []imagefamily.RegionOutcome) ([]output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return allOutputs(nil, found, "", string(idsJSON), changed, string(results)), nil
+	return allOutputs(nil, found, "", string(idsJSON), changed, "", string(results)), nil
 }
 
 // lifecycleSummary renders the job summary of promote or rollback: one row

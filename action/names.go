@@ -22,6 +22,7 @@ var actionNames = imagefamily.Names{Front: imagefamily.FrontAction, Prefix: "inp
 	"newer than":         "newer-than",
 	"image ids":          "image-ids",
 	"expected image ids": "expected-image-ids",
+	"lock file":          "lock-file",
 	"access key id":      "access-key-id",
 	"access key secret":  "access-key-secret",
 	"security token":     "security-token",

@@ -51,6 +51,28 @@ func (l *stepLog) debug(line string) {
 	l.a.Debugf("%s", safetext.Terminal(line))
 }
 
+// failureLog collects the failures of a step's entries (the regions of
+// promote and rollback, the entries of a lock) and annotates each, with
+// what only the action knows added (explain). Credentials are obtained once
+// for every entry: their failure is annotated once.
+type failureLog struct {
+	a           *githubactions.Action
+	in          *inputs
+	errs        []error
+	credentials bool
+}
+
+func (f *failureLog) add(title string, err error) {
+	explained := explain(err, f.in)
+	f.errs = append(f.errs, explained)
+	creds := errors.As(err, new(*imagefamily.CredentialsError))
+	if creds && f.credentials {
+		return
+	}
+	f.credentials = f.credentials || creds
+	annotate(f.a, title, explained)
+}
+
 // report prints what was found, writes outputs and summary, and annotates
 // each failed region. Every server-provided string printed to the step log
 // passes through safetext.Terminal, so none can end the line and start a
