@@ -101,12 +101,13 @@ func (c *Config) Prepare(p *prepared) []error {
 		add(err)
 		req.Guards.MaxAge = age
 	}
-	p.waitUnknown = c.WaitTimeout != "" && !known("wait_timeout", c.WaitTimeout)
 	if known("wait_timeout", c.WaitTimeout) {
 		w, err := imagefamily.ParseDuration("wait", c.WaitTimeout, 0, imagefamily.MaxWait)
 		add(err)
 		p.waitUnknown = err != nil
 		req.Wait = w
+	} else {
+		p.waitUnknown = c.WaitTimeout != ""
 	}
 	for _, o := range c.Owners {
 		// One Packer has not computed yet is checked when the build has it.
