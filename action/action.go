@@ -239,7 +239,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 	}
 	in, err := readInputs(a)
 	if err != nil {
-		return err
+		return actionNames.FirstRefusal(err)
 	}
 
 	log := &stepLog{a: a}
@@ -305,7 +305,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		probe.Credentials.OIDCToken = "not-requested-yet"
 	}
 	if err := in.cmd.validate(in, probe); err != nil {
-		return actionNames.Refusal(err)
+		return actionNames.FirstRefusal(err)
 	}
 	if in.oidc() {
 		token, err := idToken(ctx, a, in.audience, in.timeout, req.Retry)

@@ -26,13 +26,13 @@ func (c *config) reportLifecycle(a *githubactions.Action, in *inputs, outs []ima
 	if err != nil {
 		// Refused before anything was sent (validated already, so not
 		// expected here).
-		return actionNames.Refusal(err)
+		return actionNames.FirstRefusal(err)
 	}
 	// No credentials is an input error found before anything was sent, and
 	// the same in every region: one annotation (Run's), exit 2.
 	for _, o := range outs {
 		if o.Err != nil && imagefamily.IsInputError(o.Err) {
-			return actionNames.Refusal(o.Err)
+			return actionNames.FirstRefusal(o.Err)
 		}
 	}
 	log := &stepLog{a: a}

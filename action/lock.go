@@ -42,7 +42,7 @@ func readLockInputs(a *githubactions.Action, in *inputs) error {
 	if v := input(a, "region"); strings.TrimSpace(v) != "" {
 		regions, err := imagefamily.ParseRegions(v)
 		if err != nil {
-			return actionNames.Refusal(err)
+			return err
 		}
 		in.regions = regions
 	}
@@ -86,13 +86,13 @@ func (in *inputs) lockRequest(req imagefamily.Request) imagefamily.LockRequest {
 func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *inputs, req imagefamily.Request) error {
 	res, err := imagefamily.Lock(ctx, in.lockRequest(req))
 	if err != nil {
-		return actionNames.Refusal(in.asWritten(err))
+		return actionNames.FirstRefusal(in.asWritten(err))
 	}
 	// No credentials is an input error found before anything was sent: one
 	// annotation (Run's), exit 2.
 	for _, o := range res.Outcomes {
 		if o.Err != nil && imagefamily.IsInputError(o.Err) {
-			return actionNames.Refusal(o.Err)
+			return actionNames.FirstRefusal(o.Err)
 		}
 	}
 	log := &stepLog{a: a}

@@ -135,7 +135,8 @@ func ownerFound(img Image) string {
 // (the CLI's --owners, the action's owners): separated by commas, newlines
 // or white space, blanks dropped, duplicates removed (first kept), each one
 // an owner alias or an account id. A refusal is a *ValidationError of the
-// setting "owners" (a front names it with Names.Refusal).
+// setting "owners" for each bad owner, joined (a front names it with
+// Names.Refusal).
 func ParseOwners(s string) ([]string, error) {
 	var out []string
 	for _, o := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
@@ -158,6 +159,7 @@ const ownersRule = "an owner is self, system, others or marketplace (the API's I
 // validateOwners checks each owner: an alias the API reports, or an
 // account id (1 to 19 digits, not 0, within an int64: ImageOwnerId's type).
 func validateOwners(owners []string) error {
+	var errs []error
 	for _, o := range owners {
 		if containsFold(OwnerAliases, o) {
 			continue
@@ -165,9 +167,9 @@ func validateOwners(owners []string) error {
 		if id, err := strconv.ParseInt(o, 10, 64); err == nil && id > 0 && strings.Trim(o, "0123456789") == "" {
 			continue
 		}
-		return &ValidationError{Field: "owners", Value: o, Rule: ownersRule}
+		errs = append(errs, &ValidationError{Field: "owners", Value: o, Rule: ownersRule})
 	}
-	return nil
+	return joinProblems(errs...)
 }
 
 func containsFold(set []string, v string) bool {

@@ -256,8 +256,9 @@ func PlanLock(req LockRequest) (LockPlan, error) {
 // the family no longer resolves to is looked up by id (DescribeImages):
 // missing or Deprecated is a difference.
 //
-// err is an input error only (a *ValidationError, or missing credentials);
-// everything else is in the result (LockResult.ExitCode).
+// err is an input error only (a *ValidationError, several joined, or
+// missing credentials); everything else is in the result
+// (LockResult.ExitCode).
 func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 	plan, err := PlanLock(req)
 	if err != nil {

@@ -28,14 +28,16 @@ func logf(format string, args ...any) { log.Print(safetext.Terminal(fmt.Sprintf(
 // missing credentials lists only what the data source offers.
 var attributes = packeraccess.Attributes(nil)
 
-// attrError words a core validation error with the attribute it is about.
-func attrError(err error) error { return attributes.Refusal(err) }
-
 // regionsAttrError words a refused element of regions: the attribute is
 // regions, whose elements are regions.
 func regionsAttrError(err error) error {
-	names := imagefamily.Names{Front: attributes.Front, Settings: map[string]string{"region": "regions"}}
-	return names.Refusal(err)
+	var ve *imagefamily.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	named := *ve
+	named.Field = "regions"
+	return &named
 }
 
 // regionsError is the diagnostic for the regions that failed: the error

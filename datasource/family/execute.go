@@ -64,7 +64,7 @@ func (d *Datasource) Execute() (v cty.Value, err error) {
 	results, err := imagefamily.ResolveRegions(context.Background(), req, regions, 0)
 	if err != nil {
 		// Configure ran the same checks: this is not expected to happen.
-		return null, safeError(fmt.Errorf("resolving image family %s in %s: %w", safetext.Quote(req.Family, 160), regionList(regions), attrError(err)))
+		return null, safeError(fmt.Errorf("resolving image family %s in %s: %w", safetext.Quote(req.Family, 160), regionList(regions), attributes.Refusal(err)))
 	}
 
 	ids := map[string]string{}

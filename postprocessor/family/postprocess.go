@@ -60,7 +60,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, in pac
 	out, err := imagefamily.Promote(ctx, req)
 	if err != nil {
 		// Configure ran the same checks: not expected to happen.
-		return nil, keep, forceOverride, fmt.Errorf("alicloud-image-family: %w", attrError(err))
+		return nil, keep, forceOverride, fmt.Errorf("alicloud-image-family: %w", attributes.Refusal(err))
 	}
 	var failures []string
 	for _, o := range out {
