@@ -21,7 +21,6 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // Option adjusts how Run works. The zero set of options is what production
@@ -112,11 +111,9 @@ func Main(ctx context.Context, getenv func(string) string, stdout io.Writer, opt
 				secrets = append(secrets, input(a, name))
 			}
 			msg := imagefamily.NewInternalError("", r, imagefamily.Credentials{Getenv: getenv}, secrets...).Error()
-			// The data of a workflow command: '%' written %25; Terminal
-			// has already escaped line breaks and every other control.
 			code = 1
 			defer func() { _ = recover() }() // stdout itself may be what panicked
-			fmt.Fprintf(stdout, "::error title=Image family lookup failed::%s\n", strings.ReplaceAll(safetext.Terminal(msg), "%", "%25"))
+			panicAnnotation(stdout, msg)
 		}
 	}()
 	return ExitCode(Run(ctx, a, opts...))
@@ -200,7 +197,7 @@ func (c *config) writeFailureOutputs(a *githubactions.Action) {
 	}
 	c.outputsWritten = true
 	if werr := writeOutputs(a.Getenv("GITHUB_OUTPUT"), failureOutputs()); werr != nil {
-		a.Warningf("%s", safetext.Terminal(werr.Error()))
+		warn(a, "", werr.Error())
 	}
 }
 
@@ -242,7 +239,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 	}
 	in, err := readInputs(a)
 	if err != nil {
-		return err
+		return actionNames.FirstRefusal(err)
 	}
 
 	log := &stepLog{a: a}
@@ -308,7 +305,7 @@ func (c *config) run(ctx context.Context, a *githubactions.Action) error {
 		probe.Credentials.OIDCToken = "not-requested-yet"
 	}
 	if err := in.cmd.validate(in, probe); err != nil {
-		return actionNames.Refusal(err)
+		return actionNames.FirstRefusal(err)
 	}
 	if in.oidc() {
 		token, err := idToken(ctx, a, in.audience, in.timeout, req.Retry)

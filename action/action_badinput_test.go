@@ -291,7 +291,7 @@ var outputNames = func() []string {
 	for _, f := range imagefamily.Fields() {
 		names = append(names, f.ActionName())
 	}
-	return append(names, "found", "json", "image-ids", "changed", "results")
+	return append(names, "found", "json", "image-ids", "changed", "changes", "results")
 }()
 
 // TestOutputNamesKept: the outputs of the first release are still there,

@@ -14,7 +14,7 @@ import (
 
 // The action's commands, chosen by the command input: resolve (the
 // default: look the family up), promote and rollback (the family
-// lifecycle, lifecycle.go). A command is one row of the table below: the
+// lifecycle, lifecycle.go), lock (the lock file, lock.go). A command is one row of the table below: the
 // inputs it reads besides the connection's, the family rule it needs, how
 // it checks the complete request offline, and how it runs. Adding a command
 // is adding a row.
@@ -48,8 +48,19 @@ const defaultCommand = "resolve"
 const defaultTitle = "Image family lookup failed"
 
 var commands = map[string]command{
+	"lock": {
+		inputs: []string{"lock-file", "check", "region", "architecture", "os-type", "max-age", "owners"},
+		title:  "Image family lock failed",
+		family: lockFamily,
+		read:   readLockInputs,
+		validate: func(in *inputs, req imagefamily.Request) error {
+			_, err := imagefamily.PlanLock(in.lockRequest(req))
+			return in.asWritten(err)
+		},
+		run: (*config).runLock,
+	},
 	"resolve": {
-		inputs: []string{"region", "fail-if-not-found", "architecture", "os-type", "max-age",
+		inputs: []string{"region", "fail-if-not-found", "architecture", "os-type", "max-age", "owners",
 			"expected-image-ids", "fail-on-change", "wait-timeout", "newer-than"},
 		title:  defaultTitle,
 		family: imagefamily.ValidateFamily,
@@ -99,6 +110,7 @@ var inputDefaults = map[string]string{
 	"wait-timeout":      "0",
 	"dry-run":           "false",
 	"allow-empty":       "false",
+	"check":             "false",
 }
 
 // commandNames lists the commands, sorted.

@@ -33,8 +33,8 @@ func TestEveryFieldIsAnOutput(t *testing.T) {
 				t.Errorf("%v: output %s = %q, want Field.Text %q", regions, f.ActionName(), got, f.Text(want))
 			}
 		}
-		if len(outs) != len(imagefamily.Fields())+5 {
-			t.Errorf("%d outputs, want the %d fields + found, json, image-ids, changed, results", len(outs), len(imagefamily.Fields()))
+		if len(outs) != len(imagefamily.Fields())+6 {
+			t.Errorf("%d outputs, want the %d fields + found, json, image-ids, changed, changes, results", len(outs), len(imagefamily.Fields()))
 		}
 	}
 
@@ -49,7 +49,7 @@ func TestEveryFieldIsAnOutput(t *testing.T) {
 }
 
 // TestOutputsFollowTheTable: outputsFor names its outputs after the table,
-// in its order, with the front's own five after them.
+// in its order, with the front's own six after them.
 func TestOutputsFollowTheTable(t *testing.T) {
 	img := fieldtest.Image()
 	outs, err := outputsFor(&inputs{}, []imagefamily.Result{{Region: "cn-hangzhou", Image: img}}, map[string]imagefamily.Image{"cn-hangzhou": img}, false)
@@ -57,7 +57,7 @@ func TestOutputsFollowTheTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	fields := imagefamily.Fields()
-	if len(outs) != len(fields)+5 {
+	if len(outs) != len(fields)+6 {
 		t.Fatalf("%d outputs for %d fields", len(outs), len(fields))
 	}
 	for i, f := range fields {

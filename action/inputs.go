@@ -59,6 +59,12 @@ type inputs struct {
 	images     map[string]string
 	dryRun     bool
 	allowEmpty bool
+
+	// The lock file (lock): its path (lock-file resolved against the
+	// workspace), the input as written (for messages), and check.
+	lockFile      string
+	lockFileInput string
+	check         bool
 }
 
 // oidc reports whether the credentials come from a GitHub ID token.
@@ -81,7 +87,9 @@ var secretInputs = []string{"access-key-secret", "security-token"}
 
 // readInputs parses and checks the inputs. Every error it returns is an
 // *imagefamily.ValidationError or wraps imagefamily.ErrInvalidInput, so the
-// caller can tell input mistakes from lookup failures.
+// caller can tell input mistakes from lookup failures; the core's settings
+// are named by the core's names, which the caller renders with the
+// action's table (actionNames).
 func readInputs(a *githubactions.Action) (*inputs, error) {
 	in := &inputs{
 		family:          input(a, "image-family"),
@@ -114,7 +122,7 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 	// minted for nothing. Every other rule of the request is checked by the
 	// core when the request is complete.
 	if err := cmd.family(in.family); err != nil {
-		return nil, actionNames.Refusal(err)
+		return nil, err
 	}
 
 	// Static keys come as a pair (the core's rule); a lone half is always a
@@ -145,7 +153,7 @@ func readInputs(a *githubactions.Action) (*inputs, error) {
 	}
 
 	if v := input(a, "max-attempts"); v != "" {
-		n, err := imagefamily.ParseMaxAttempts("input max-attempts", v)
+		n, err := imagefamily.ParseMaxAttempts("max attempts", v)
 		if err != nil {
 			return nil, err
 		}
@@ -167,7 +175,7 @@ func readResolveInputs(a *githubactions.Action, in *inputs) error {
 	}
 	regions, err := imagefamily.ParseRegions(region)
 	if err != nil {
-		return actionNames.Refusal(err)
+		return err
 	}
 	in.regions = regions
 
@@ -195,7 +203,7 @@ func readLifecycleInputs(a *githubactions.Action, in *inputs) error {
 		return &imagefamily.ValidationError{Field: "input image-ids", Value: "",
 			Rule: `it is required with command ` + in.command + `: a JSON object of region to image id, such as {"cn-hangzhou":"m-bp1g7004ksh0oeuc0001"}`}
 	}
-	images, err := readImageIDs("input image-ids", v)
+	images, err := readImageIDs("image ids", v)
 	if err != nil {
 		return err
 	}
@@ -238,26 +246,14 @@ func readImageIDs(field, v string) (map[string]string, error) {
 }
 
 // readGuards reads architecture, os-type, max-age and owners (a list,
-// separated by commas or newlines like region). The values are
-// checked with the core's own rules (the same lists and the same words as
-// the CLI's and the data source's), but the error names the input.
+// separated by commas or newlines like region). The architecture and the
+// OS type are the core's to check, with the rest of the request
+// (command.validate).
 func readGuards(a *githubactions.Action, in *inputs) error {
-	if v := input(a, "architecture"); v != "" {
-		g := imagefamily.Guards{Architecture: v}
-		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: g}); err != nil {
-			return actionNames.Refusal(err)
-		}
-		in.guards.Architecture = v
-	}
-	if v := input(a, "os-type"); v != "" {
-		g := imagefamily.Guards{OSType: v}
-		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: g}); err != nil {
-			return actionNames.Refusal(err)
-		}
-		in.guards.OSType = v
-	}
+	in.guards.Architecture = input(a, "architecture")
+	in.guards.OSType = input(a, "os-type")
 	if v := input(a, "max-age"); v != "" {
-		d, err := imagefamily.ParseMaxAge("input max-age", v)
+		d, err := imagefamily.ParseMaxAge("max age", v)
 		if err != nil {
 			return err
 		}
@@ -266,7 +262,7 @@ func readGuards(a *githubactions.Action, in *inputs) error {
 	if v := input(a, "owners"); strings.TrimSpace(v) != "" {
 		owners, err := imagefamily.ParseOwners(v)
 		if err != nil {
-			return actionNames.Refusal(err)
+			return err
 		}
 		in.guards.Owners = owners
 	}
@@ -278,11 +274,11 @@ func readGuards(a *githubactions.Action, in *inputs) error {
 // one being looked up: a typo there would otherwise never be compared.
 func readDrift(a *githubactions.Action, in *inputs) error {
 	if v := input(a, "expected-image-ids"); strings.TrimSpace(v) != "" {
-		exp, err := readImageIDs("input expected-image-ids", v)
+		exp, err := readImageIDs("expected image ids", v)
 		if err != nil {
 			return err
 		}
-		if err := imagefamily.CheckExpectedRegions("input expected-image-ids", exp, in.regions); err != nil {
+		if err := imagefamily.CheckExpectedRegions("expected image ids", exp, in.regions); err != nil {
 			return err
 		}
 		in.expected = exp
@@ -302,23 +298,16 @@ func readDrift(a *githubactions.Action, in *inputs) error {
 
 // readWait reads wait-timeout (a duration or a whole number of seconds, 0 to
 // imagefamily.MaxWait; 0 means no waiting) and newer-than (an image id, only
-// with a wait).
+// with a wait: the core's rules, checked with the rest of the request).
 func readWait(a *githubactions.Action, in *inputs) error {
 	if v := input(a, "wait-timeout"); v != "" {
-		d, err := imagefamily.ParseDuration("input wait-timeout", v, 0, imagefamily.MaxWait)
+		d, err := imagefamily.ParseDuration("wait", v, 0, imagefamily.MaxWait)
 		if err != nil {
 			return err
 		}
 		in.wait = d
 	}
-	if v := input(a, "newer-than"); v != "" {
-		// The core's rules (an image id, and only with a wait), in the
-		// action's names.
-		if err := imagefamily.ValidateSettings(imagefamily.Request{Wait: in.wait, NewerThan: v}); err != nil {
-			return actionNames.Refusal(err)
-		}
-		in.newerThan = v
-	}
+	in.newerThan = input(a, "newer-than")
 	return nil
 }
 
@@ -356,7 +345,7 @@ func parseBool(v string) (bool, bool) {
 // seconds, between imagefamily.MinTimeout and imagefamily.MaxTimeout (100ms
 // to 1h). The core's parser is overflow-safe: "18446744074" (seconds) is out
 // of range, not a wrapped-around fraction of a second. Its error is a
-// *imagefamily.ValidationError naming "input timeout" (exit code 2).
+// *imagefamily.ValidationError naming "timeout" (exit code 2).
 func parseTimeout(v string) (time.Duration, error) {
-	return imagefamily.ParseDuration("input timeout", v, imagefamily.MinTimeout, imagefamily.MaxTimeout)
+	return imagefamily.ParseDuration("timeout", v, imagefamily.MinTimeout, imagefamily.MaxTimeout)
 }

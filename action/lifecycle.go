@@ -9,7 +9,6 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
 
 // The family lifecycle's report (commands promote and rollback): the core
@@ -27,37 +26,26 @@ func (c *config) reportLifecycle(a *githubactions.Action, in *inputs, outs []ima
 	if err != nil {
 		// Refused before anything was sent (validated already, so not
 		// expected here).
-		return actionNames.Refusal(err)
+		return actionNames.FirstRefusal(err)
 	}
 	// No credentials is an input error found before anything was sent, and
 	// the same in every region: one annotation (Run's), exit 2.
 	for _, o := range outs {
 		if o.Err != nil && imagefamily.IsInputError(o.Err) {
-			return actionNames.Refusal(o.Err)
+			return actionNames.FirstRefusal(o.Err)
 		}
 	}
 	log := &stepLog{a: a}
 	code := imagefamily.ExitOK
-	var failures []error
-	credentialsReported := false
+	failures := &failureLog{a: a, in: in}
 	for _, o := range outs {
 		code = imagefamily.WorseExit(code, o.ExitCode())
 		if note := o.Note(); note != "" {
 			log.info(note)
 		}
-		if o.Err == nil {
-			continue
+		if o.Err != nil {
+			failures.add(fmt.Sprintf("Image family %s %s in %s", in.command, o.Outcome, o.Region), o.Err)
 		}
-		err := explain(o.Err, in)
-		failures = append(failures, err)
-		// Credentials are obtained once for every region: one failure,
-		// annotated once.
-		creds := errors.As(o.Err, new(*imagefamily.CredentialsError))
-		if creds && credentialsReported {
-			continue
-		}
-		credentialsReported = credentialsReported || creds
-		annotate(a, fmt.Sprintf("Image family %s %s in %s", in.command, o.Outcome, o.Region), err)
 	}
 
 	outputs, err := lifecycleOutputs(outs)
@@ -69,12 +57,12 @@ func (c *config) reportLifecycle(a *githubactions.Action, in *inputs, outs []ima
 	}
 	c.outputsWritten = true
 	if err := appendSummary(a.Getenv("GITHUB_STEP_SUMMARY"), lifecycleSummary(in, outs)); err != nil {
-		a.Warningf("%s", safetext.Terminal(err.Error()))
+		warn(a, "", err.Error())
 	}
 	if code == imagefamily.ExitOK {
 		return nil
 	}
-	joined := errors.Join(failures...)
+	joined := errors.Join(failures.errs...)
 	if joined == nil {
 		joined = errors.New("image family " + in.command + " did not do what was asked")
 	}
@@ -131,7 +119,7 @@ func lifecycleOutputs(outs []imagefamily.RegionOutcome) ([]output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return allOutputs(nil, found, "", string(idsJSON), changed, string(results)), nil
+	return allOutputs(nil, found, "", string(idsJSON), changed, "", string(results)), nil
 }
 
 // lifecycleSummary renders the job summary of promote or rollback: one row

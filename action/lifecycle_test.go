@@ -197,12 +197,13 @@ func TestLifecycleBadInputSendsNothing(t *testing.T) {
 		inputs map[string]string
 		frag   string
 	}{
-		{"unknown command", lifecycleStepInputs(srv, "promot", ids), `invalid input command "promot": it must be one of promote, resolve, rollback`},
+		{"unknown command", lifecycleStepInputs(srv, "promot", ids), `invalid input command "promot": it must be one of lock, promote, resolve, rollback`},
 		{"image-ids with resolve", keyed(srv, "image-ids", ids), `invalid input image-ids`},
 		{"dry-run with resolve", keyed(srv, "dry-run", "true"), `invalid input dry-run "true": it has no meaning with command resolve (only with promote or rollback)`},
 		{"allow-empty with promote", lifecycleStepInputs(srv, "promote", ids, "allow-empty", "true"), `invalid input allow-empty "true": it has no meaning with command promote (only with rollback)`},
 		{"region with promote", lifecycleStepInputs(srv, "promote", ids, "region", "cn-hangzhou"), `invalid input region "cn-hangzhou": it has no meaning with command promote`},
 		{"a guard with promote", lifecycleStepInputs(srv, "promote", ids, "architecture", "x86_64"), `invalid input architecture "x86_64"`},
+		{"owners with rollback", lifecycleStepInputs(srv, "rollback", ids, "owners", "self"), `invalid input owners "self": it has no meaning with command rollback (only with lock or resolve)`},
 		{"newer-than with promote", lifecycleStepInputs(srv, "promote", ids, "newer-than", "m-hzold0001"), `invalid input newer-than`},
 		{"fail-on-change with rollback", lifecycleStepInputs(srv, "rollback", ids, "fail-on-change", "true"), `invalid input fail-on-change`},
 		{"expected-image-ids with rollback", lifecycleStepInputs(srv, "rollback", ids, "expected-image-ids", ids), `invalid input expected-image-ids`},

@@ -95,14 +95,14 @@ func outputsFor(in *inputs, results []imagefamily.Result, images map[string]imag
 	if found1 {
 		img = &first
 	}
-	return allOutputs(img, found, string(whole), string(idsJSON), changed, "[]"), nil
+	return allOutputs(img, found, string(whole), string(idsJSON), changed, "", "[]"), nil
 }
 
 // allOutputs is every output, in the one order: every field of the image's
 // table, named and written as every front names and writes it
 // (imagefamily.Fields; empty when img is nil), then found, json,
-// image-ids, changed and results.
-func allOutputs(img *imagefamily.Image, found bool, whole, imageIDs string, changed bool, results string) []output {
+// image-ids, changed, changes and results.
+func allOutputs(img *imagefamily.Image, found bool, whole, imageIDs string, changed bool, changes, results string) []output {
 	var outs []output
 	for _, f := range imagefamily.Fields() {
 		v := ""
@@ -116,6 +116,7 @@ func allOutputs(img *imagefamily.Image, found bool, whole, imageIDs string, chan
 		output{"json", whole},
 		output{"image-ids", imageIDs},
 		output{"changed", strconv.FormatBool(changed)},
+		output{"changes", changes},
 		output{"results", results},
 	)
 }
@@ -123,7 +124,7 @@ func allOutputs(img *imagefamily.Image, found bool, whole, imageIDs string, chan
 // failureOutputs is every output of a step that found nothing usable: an
 // input error, a failed ID-token request, a lookup that failed as a whole.
 func failureOutputs() []output {
-	return allOutputs(nil, false, "", "{}", false, "[]")
+	return allOutputs(nil, false, "", "{}", false, "", "[]")
 }
 
 // valueEnd ends a value's last line. The Windows runner ends a line at

@@ -27,10 +27,7 @@ func proxyRefusal(r *http.Request) *apiError {
 	if r.Method == http.MethodConnect {
 		return newAPIError(405, "ecstest.ProxyRefused", "The emulator is not a proxy: CONNECT tunnels (HTTPS_PROXY) are refused; use plain-HTTP endpoints with HTTP_PROXY.")
 	}
-	// Only the request line tells a proxy-form request: a request handed to
-	// ServeHTTP in-process (an http.Client request, RequestURI empty) carries
-	// its host in URL too and is served as an origin-form one.
-	if r.URL.Host == "" || r.RequestURI == "" || strings.HasPrefix(r.RequestURI, "/") {
+	if !proxyForm(r) {
 		return nil
 	}
 	host := r.URL.Hostname()
@@ -38,6 +35,14 @@ func proxyRefusal(r *http.Request) *apiError {
 		return newAPIError(403, "ecstest.ProxyRefused", "The emulator serves *.aliyuncs.com over plain HTTP only and never forwards a request.")
 	}
 	return nil
+}
+
+// proxyForm reports whether r came as a proxy request (an absolute URI in
+// the request line). Only the request line tells: a request handed to
+// ServeHTTP in-process (an http.Client request, RequestURI empty) carries
+// its host in URL too and is served as an origin-form one.
+func proxyForm(r *http.Request) bool {
+	return r.URL.Host != "" && r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/")
 }
 
 // logParam reports whether a parameter is shown in the request log: the

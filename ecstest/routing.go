@@ -16,7 +16,9 @@ import (
 // API, unrecorded and without faults): record it, apply latency and faults, route
 // by Version/Action, then write the answer (possibly mangled by a fault).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if isControlPath(r.URL.Path) {
+	// The control API is the emulator's own, never an endpoint it stands
+	// in for: a proxy-form request is an API call or refused.
+	if isControlPath(r.URL.Path) && !proxyForm(r) {
 		s.serveControl(w, r)
 		return
 	}

@@ -167,16 +167,16 @@ func checkImageAnswer(c answerCheck, body []byte) (Image, bool, error) {
 		// The API's "no available image": an empty Image object.
 		return Image{}, false, &NotFoundError{Region: c.op.Region, Family: c.family, RequestID: requestID}
 	}
-	if err := c.checkImage(in, requestID); err != nil {
+	if err := c.checkImage(&in, requestID); err != nil {
 		return Image{}, false, err
 	}
-	img := fromSDK(in)
+	img := fromSDK(&in)
 	img.RequestID = requestID
 	img.Raw = append(json.RawMessage(nil), raw...)
 	return img, false, nil
 }
 
-func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
+func (c answerCheck) checkImage(in *ecs.Image, requestID string) error {
 	refuse := func(field, value, rule string) error { return c.refuse(field, value, rule, requestID) }
 	if !imageIDPattern.MatchString(in.ImageId) {
 		return refuse("ImageId", in.ImageId, "an image id is 2 to 128 letters, digits, '.', '_' or '-' (custom images look like m-bp1g7004ksh0oeuc0001)")
@@ -205,21 +205,15 @@ func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
 			return refuse("CreationTime", in.CreationTime, fmt.Sprintf("it must lie between %d and now", firstImageYear))
 		}
 	}
-	labels := []struct{ name, value string }{
-		{"ImageName", in.ImageName}, {"ImageVersion", in.ImageVersion}, {"Architecture", in.Architecture},
-		{"OSType", in.OSType}, {"OSName", in.OSName}, {"OSNameEn", in.OSNameEn}, {"Platform", in.Platform},
-		{"BootMode", in.BootMode}, {"Progress", in.Progress}, {"ImageOwnerAlias", in.ImageOwnerAlias},
-		{"Usage", in.Usage}, {"ResourceGroupId", in.ResourceGroupId}, {"ProductCode", in.ProductCode},
-		{"SupplierName", in.SupplierName}, {"IsSelfShared", in.IsSelfShared},
-		{"Features.NvmeSupport", in.Features.NvmeSupport}, {"Features.ImdsSupport", in.Features.ImdsSupport},
-	}
-	for _, l := range labels {
-		if err := checkLabel(l.value); err != "" {
-			return refuse(l.name, l.value, err)
+	// The image's text fields, by the rule the table gives each.
+	sdk := reflect.ValueOf(in).Elem()
+	for i, p := range imagePaths() {
+		if f := fields[i]; f.answer != ruleOwn {
+			value := sdk.FieldByIndex(p.wire).String()
+			if err := checkAnswerRule(f.answer, value); err != "" {
+				return refuse(f.API, value, err)
+			}
 		}
-	}
-	if len(in.Description) > maxTextBytes || !utf8.ValidString(in.Description) {
-		return refuse("Description", in.Description, fmt.Sprintf("it must be valid UTF-8 of at most %d bytes", maxTextBytes))
 	}
 	// Every tag and disk is an output of its own on every front: a count
 	// far above the API's (20 tags, 17 disks) would make outputs many times
@@ -237,8 +231,8 @@ func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
 			}
 		}
 		for _, kv := range []struct{ name, value string }{{"TagValue", t.TagValue}, {"Value", t.Value}} {
-			if len(kv.value) > maxTextBytes || !utf8.ValidString(kv.value) {
-				return refuse(fmt.Sprintf("Tags.Tag[%d].%s", i, kv.name), kv.value, fmt.Sprintf("it must be valid UTF-8 of at most %d bytes", maxTextBytes))
+			if err := checkText(kv.value); err != "" {
+				return refuse(fmt.Sprintf("Tags.Tag[%d].%s", i, kv.name), kv.value, err)
 			}
 		}
 	}
@@ -249,16 +243,35 @@ func (c answerCheck) checkImage(in ecs.Image, requestID string) error {
 				return refuse(fmt.Sprintf("DiskDeviceMappings.DiskDeviceMapping[%d].Size", i), d.Size, fmt.Sprintf("a disk size is a whole number of GiB, 0 to %d", maxImageSizeGiB))
 			}
 		}
-		for _, kv := range []struct{ name, value string }{
-			{"Device", d.Device}, {"SnapshotId", d.SnapshotId}, {"Type", d.Type}, {"Format", d.Format},
-			{"ImportOSSBucket", d.ImportOSSBucket}, {"ImportOSSObject", d.ImportOSSObject},
-		} {
-			if err := checkLabel(kv.value); err != "" {
-				return refuse(fmt.Sprintf("DiskDeviceMappings.DiskDeviceMapping[%d].%s", i, kv.name), kv.value, err)
+		disk := reflect.ValueOf(&in.DiskDeviceMappings.DiskDeviceMapping[i]).Elem()
+		for j, p := range diskPaths() {
+			f, value := diskMappingFields[j], disk.FieldByIndex(p.wire).String()
+			if err := checkAnswerRule(f.answer, value); err != "" {
+				return refuse(fmt.Sprintf("DiskDeviceMappings.DiskDeviceMapping[%d].%s", i, f.API), value, err)
 			}
 		}
 	}
 	return nil
+}
+
+// checkAnswerRule checks s by rule; ruleOwn asks nothing here.
+func checkAnswerRule(rule answerRule, s string) string {
+	switch rule {
+	case ruleLabel:
+		return checkLabel(s)
+	case ruleText:
+		return checkText(s)
+	}
+	return ""
+}
+
+// checkText: free text (a description, a tag value) may hold line breaks,
+// but it must be valid UTF-8 and bounded.
+func checkText(s string) string {
+	if len(s) > maxTextBytes || !utf8.ValidString(s) {
+		return fmt.Sprintf("it must be valid UTF-8 of at most %d bytes", maxTextBytes)
+	}
+	return ""
 }
 
 // checkLabel: a short descriptive string must be valid UTF-8, bounded, and

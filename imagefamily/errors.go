@@ -49,7 +49,8 @@ var (
 // ValidationError names the field, the offending value and the rule it broke.
 // It is returned before any network call. Its text is the one format of a
 // refusal on every front, "invalid <field> "<value>": <rule>"; a front
-// words it with its own names (Names.Refusal).
+// words it with its own names (Names.Refusal). Validate returns every
+// problem it finds, each one of these, joined (Problems splits them).
 type ValidationError struct {
 	Field string // user-facing field name, such as "image family"
 	Value string // the offending value, already safe to print
@@ -64,19 +65,6 @@ func (e *ValidationError) Error() string {
 }
 
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
-
-// FrontName finds the *ValidationError in err and the name a front gives its
-// field: names maps the core's field names (ValidationError.Field, such as
-// "max age") to the front's own flags, inputs or attributes, so that the
-// front's message points at what to change. ok is false when err holds no
-// ValidationError or names has no entry for its field.
-func FrontName(err error, names map[string]string) (ve *ValidationError, name string, ok bool) {
-	if !errors.As(err, &ve) {
-		return nil, "", false
-	}
-	name, ok = names[ve.Field]
-	return ve, name, ok
-}
 
 // NotFoundError says the family has no available image in the region. The
 // real API answers this with an empty Image object, not with an error code.

@@ -78,7 +78,27 @@ type Field struct {
 	Description string
 	// Example is a sample of its text form, for the docs' tables.
 	Example string
+
+	// answer is what the answer check asks of its text at the trust
+	// boundary (answer.go).
+	answer answerRule
 }
+
+// answerRule is what the answer check asks of a field's text before any
+// front sees it.
+type answerRule int
+
+const (
+	// ruleOwn: a rule of its own in checkImage (an id's pattern, a family,
+	// a time, a status, a size), or no text to check (a number, a
+	// boolean, tags and disks, which have their own loops).
+	ruleOwn answerRule = iota
+	// ruleLabel: a short label, printable on one line (checkLabel).
+	ruleLabel
+	// ruleText: free text, line breaks allowed, valid UTF-8 and bounded
+	// (checkText).
+	ruleText
+)
 
 // ActionName is Name with '-' instead of '_' (image_id -> image-id): the
 // GitHub Action's output name and the CLI's text column name.
@@ -201,6 +221,9 @@ type DiskMappingField struct {
 	GoName string
 	// Description says what it is, in Markdown.
 	Description string
+
+	// answer is what the answer check asks of its text.
+	answer answerRule
 }
 
 // Value is the field's value in m; every one is a string.
@@ -219,43 +242,43 @@ func DiskMappingFields() []DiskMappingField { return slices.Clone(diskMappingFie
 var fields = []Field{
 	{Name: "image_id", API: "ImageId", GoName: "ImageID", Kind: KindString, Example: "m-bp1g7004ksh0oeuc0001",
 		Description: "The image id, such as `m-bp1g7004ksh0oeuc****`; what `source_image` of the alicloud-ecs builder wants."},
-	{Name: "image_name", API: "ImageName", GoName: "ImageName", Kind: KindString, Example: "web-base-v2",
+	{Name: "image_name", API: "ImageName", GoName: "ImageName", Kind: KindString, answer: ruleLabel, Example: "web-base-v2",
 		Description: "The image name."},
 	{Name: "image_family", API: "ImageFamily", GoName: "ImageFamily", Kind: KindString, Example: "web-base",
 		Description: "The image family (as stored on the image)."},
-	{Name: "image_version", API: "ImageVersion", GoName: "ImageVersion", Kind: KindString, Example: "2",
+	{Name: "image_version", API: "ImageVersion", GoName: "ImageVersion", Kind: KindString, answer: ruleLabel, Example: "2",
 		Description: "The image version, when one was set."},
 	{Name: "creation_time", API: "CreationTime", GoName: "CreationTime", Kind: KindString, Example: "2024-03-05T08:30:00Z",
 		Description: "When the image was created, in UTC, as the API writes it (such as `2024-05-01T08:00:00Z`)."},
 	{Name: "status", API: "Status", GoName: "Status", Kind: KindString, Example: "Available",
 		Description: "The image status; always `Available` for a resolved image."},
-	{Name: "progress", API: "Progress", GoName: "Progress", Kind: KindString, Example: "100%",
+	{Name: "progress", API: "Progress", GoName: "Progress", Kind: KindString, answer: ruleLabel, Example: "100%",
 		Description: "Creation progress, such as `100%`."},
-	{Name: "architecture", API: "Architecture", GoName: "Architecture", Kind: KindString, Example: "x86_64",
+	{Name: "architecture", API: "Architecture", GoName: "Architecture", Kind: KindString, answer: ruleLabel, Example: "x86_64",
 		Description: "The architecture: `x86_64`, `arm64` or `i386`."},
-	{Name: "os_type", API: "OSType", GoName: "OSType", Kind: KindString, Example: "linux",
+	{Name: "os_type", API: "OSType", GoName: "OSType", Kind: KindString, answer: ruleLabel, Example: "linux",
 		Description: "The OS type: `linux` or `windows`."},
-	{Name: "os_name", API: "OSName", GoName: "OSName", Kind: KindString, Example: "Alibaba Cloud Linux 3.2104 LTS 64位",
+	{Name: "os_name", API: "OSName", GoName: "OSName", Kind: KindString, answer: ruleLabel, Example: "Alibaba Cloud Linux 3.2104 LTS 64位",
 		Description: "The OS name, in Chinese when the API gives one."},
-	{Name: "os_name_en", API: "OSNameEn", GoName: "OSNameEn", Kind: KindString, Example: "Alibaba Cloud Linux 3.2104 LTS 64 bit",
+	{Name: "os_name_en", API: "OSNameEn", GoName: "OSNameEn", Kind: KindString, answer: ruleLabel, Example: "Alibaba Cloud Linux 3.2104 LTS 64 bit",
 		Description: "The OS name in English."},
-	{Name: "platform", API: "Platform", GoName: "Platform", Kind: KindString, Example: "Aliyun",
+	{Name: "platform", API: "Platform", GoName: "Platform", Kind: KindString, answer: ruleLabel, Example: "Aliyun",
 		Description: "The distribution, such as `Ubuntu`, `CentOS` or `Windows Server 2022`."},
-	{Name: "boot_mode", API: "BootMode", GoName: "BootMode", Kind: KindString, Example: "UEFI",
+	{Name: "boot_mode", API: "BootMode", GoName: "BootMode", Kind: KindString, answer: ruleLabel, Example: "UEFI",
 		Description: "The boot mode: `BIOS` or `UEFI`."},
 	{Name: "size", API: "Size", GoName: "Size", Kind: KindInt, Example: "40",
 		Description: "The image size in GiB."},
-	{Name: "description", API: "Description", GoName: "Description", Kind: KindString, Example: "Base image for web servers",
+	{Name: "description", API: "Description", GoName: "Description", Kind: KindString, answer: ruleText, Example: "Base image for web servers",
 		Description: "The image description."},
-	{Name: "image_owner_alias", API: "ImageOwnerAlias", GoName: "ImageOwnerAlias", Kind: KindString, Example: "self",
+	{Name: "image_owner_alias", API: "ImageOwnerAlias", GoName: "ImageOwnerAlias", Kind: KindString, answer: ruleLabel, Example: "self",
 		Description: "Who owns the image: `self`, `others`, `system` or `marketplace`."},
 	{Name: "image_owner_id", API: "ImageOwnerId", GoName: "ImageOwnerID", Kind: KindInt, Example: "1234567890123456",
 		Description: "The id of the Alibaba Cloud account that owns the image; `0` when the API gives none."},
-	{Name: "resource_group_id", API: "ResourceGroupId", GoName: "ResourceGroupID", Kind: KindString, Example: "rg-acfmzw2jz2z0001",
+	{Name: "resource_group_id", API: "ResourceGroupId", GoName: "ResourceGroupID", Kind: KindString, answer: ruleLabel, Example: "rg-acfmzw2jz2z0001",
 		Description: "The id of the resource group the image belongs to, if any."},
 	{Name: "is_copied", API: "IsCopied", GoName: "IsCopied", Kind: KindBool, Example: "false",
 		Description: "Whether the image was copied from another image."},
-	{Name: "is_self_shared", API: "IsSelfShared", GoName: "IsSelfShared", Kind: KindBool, Example: "false",
+	{Name: "is_self_shared", API: "IsSelfShared", GoName: "IsSelfShared", Kind: KindBool, answer: ruleLabel, Example: "false",
 		Description: "Whether the image has been shared with other accounts."},
 	{Name: "is_subscribed", API: "IsSubscribed", GoName: "IsSubscribed", Kind: KindBool, Example: "false",
 		Description: "Whether you subscribed to the image's product code (marketplace images)."},
@@ -267,15 +290,15 @@ var fields = []Field{
 		Description: "Whether the image is a public image."},
 	{Name: "login_as_non_root_supported", API: "LoginAsNonRootSupported", GoName: "LoginAsNonRootSupported", Kind: KindBool, Example: "true",
 		Description: "Whether instances from the image can be logged in to as a non-root user (`ecs-user`)."},
-	{Name: "nvme_support", API: "Features.NvmeSupport", GoName: "NvmeSupport", Kind: KindString, Example: "supported",
+	{Name: "nvme_support", API: "Features.NvmeSupport", GoName: "NvmeSupport", Kind: KindString, answer: ruleLabel, Example: "supported",
 		Description: "Whether the image supports NVMe: `supported` or `unsupported`; empty when the API does not say."},
-	{Name: "imds_support", API: "Features.ImdsSupport", GoName: "ImdsSupport", Kind: KindString, Example: "v2",
+	{Name: "imds_support", API: "Features.ImdsSupport", GoName: "ImdsSupport", Kind: KindString, answer: ruleLabel, Example: "v2",
 		Description: "The instance metadata access modes the image supports: `v1` (normal and security hardening mode) or `v2` (security hardening mode only); empty when the API does not say."},
-	{Name: "usage", API: "Usage", GoName: "Usage", Kind: KindString, Example: "none",
+	{Name: "usage", API: "Usage", GoName: "Usage", Kind: KindString, answer: ruleLabel, Example: "none",
 		Description: "Whether the image is used by instances: `instance` or `none`."},
-	{Name: "product_code", API: "ProductCode", GoName: "ProductCode", Kind: KindString, Example: "jxsc000001",
+	{Name: "product_code", API: "ProductCode", GoName: "ProductCode", Kind: KindString, answer: ruleLabel, Example: "jxsc000001",
 		Description: "The Alibaba Cloud Marketplace product code, if any."},
-	{Name: "supplier_name", API: "SupplierName", GoName: "SupplierName", Kind: KindString, Example: "Example Software Co.",
+	{Name: "supplier_name", API: "SupplierName", GoName: "SupplierName", Kind: KindString, answer: ruleLabel, Example: "Example Software Co.",
 		Description: "The supplier of a marketplace image, if any."},
 	{Name: "tags", API: "Tags", GoName: "Tags", Kind: KindTags, Example: `{"team":"web"}`,
 		Description: "The image tags. An empty map, never null, when the image has none."},
@@ -285,11 +308,11 @@ var fields = []Field{
 }
 
 var diskMappingFields = []DiskMappingField{
-	{Name: "device", API: "Device", GoName: "Device", Description: "Device name, such as `/dev/xvda`."},
+	{Name: "device", API: "Device", GoName: "Device", answer: ruleLabel, Description: "Device name, such as `/dev/xvda`."},
 	{Name: "size", API: "Size", GoName: "Size", Description: "Disk size in GiB, as a string the way the API gives it (HCL converts it to a number where one is expected)."},
-	{Name: "snapshot_id", API: "SnapshotId", GoName: "SnapshotID", Description: "Snapshot id of the disk."},
-	{Name: "type", API: "Type", GoName: "Type", Description: "`system` or `data`."},
-	{Name: "format", API: "Format", GoName: "Format", Description: "Image file format for imported images, such as `qcow2`."},
-	{Name: "import_oss_bucket", API: "ImportOSSBucket", GoName: "ImportOSSBucket", Description: "OSS bucket an imported image came from."},
-	{Name: "import_oss_object", API: "ImportOSSObject", GoName: "ImportOSSObject", Description: "OSS object an imported image came from."},
+	{Name: "snapshot_id", API: "SnapshotId", GoName: "SnapshotID", answer: ruleLabel, Description: "Snapshot id of the disk."},
+	{Name: "type", API: "Type", GoName: "Type", answer: ruleLabel, Description: "`system` or `data`."},
+	{Name: "format", API: "Format", GoName: "Format", answer: ruleLabel, Description: "Image file format for imported images, such as `qcow2`."},
+	{Name: "import_oss_bucket", API: "ImportOSSBucket", GoName: "ImportOSSBucket", answer: ruleLabel, Description: "OSS bucket an imported image came from."},
+	{Name: "import_oss_object", API: "ImportOSSObject", GoName: "ImportOSSObject", answer: ruleLabel, Description: "OSS object an imported image came from."},
 }

@@ -44,7 +44,8 @@ var (
 var ErrGuard = errors.New("image refused by a guard")
 
 // GuardError names the guard, what was expected, what was found, and the
-// image (id, name, creation time). Every server value in it is escaped.
+// image (id, name, creation time). Every server value in its message is
+// bounded (safetext.Excerpt).
 type GuardError struct {
 	Guard     string // "architecture", "os type", "max age" or "owners"
 	Expected  string
@@ -55,14 +56,16 @@ type GuardError struct {
 	RequestID string
 }
 
+// Error quotes and bounds what the server said; the region passed Validate,
+// and the sink that prints the message escapes it for its syntax.
 func (e *GuardError) Error() string {
 	msg := fmt.Sprintf("image family %s in region %s resolved to %s (%s, created %s)",
-		safetext.Quote(e.Family, 160), safetext.Terminal(e.Region), safetext.Excerpt(e.Image.ImageID, 160),
+		safetext.Quote(e.Family, 160), e.Region, safetext.Excerpt(e.Image.ImageID, 160),
 		safetext.Excerpt(e.Image.ImageName, 160), safetext.Excerpt(e.Image.CreationTime, 64))
 	if e.RequestID != "" {
 		msg += " [RequestId " + safetext.Excerpt(e.RequestID, 80) + "]"
 	}
-	return msg + fmt.Sprintf(", which fails the %s guard: expected %s, found %s", e.Guard, e.Expected, safetext.Terminal(e.Found))
+	return msg + fmt.Sprintf(", which fails the %s guard: expected %s, found %s", e.Guard, e.Expected, safetext.Excerpt(e.Found, maxLabelBytes))
 }
 
 func (e *GuardError) Is(target error) bool { return target == ErrGuard }
@@ -132,7 +135,8 @@ func ownerFound(img Image) string {
 // (the CLI's --owners, the action's owners): separated by commas, newlines
 // or white space, blanks dropped, duplicates removed (first kept), each one
 // an owner alias or an account id. A refusal is a *ValidationError of the
-// setting "owners" (a front names it with Names.Refusal).
+// setting "owners" for each bad owner, joined (a front names it with
+// Names.Refusal).
 func ParseOwners(s string) ([]string, error) {
 	var out []string
 	for _, o := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
@@ -155,6 +159,7 @@ const ownersRule = "an owner is self, system, others or marketplace (the API's I
 // validateOwners checks each owner: an alias the API reports, or an
 // account id (1 to 19 digits, not 0, within an int64: ImageOwnerId's type).
 func validateOwners(owners []string) error {
+	var errs []error
 	for _, o := range owners {
 		if containsFold(OwnerAliases, o) {
 			continue
@@ -162,9 +167,9 @@ func validateOwners(owners []string) error {
 		if id, err := strconv.ParseInt(o, 10, 64); err == nil && id > 0 && strings.Trim(o, "0123456789") == "" {
 			continue
 		}
-		return &ValidationError{Field: "owners", Value: o, Rule: ownersRule}
+		errs = append(errs, &ValidationError{Field: "owners", Value: o, Rule: ownersRule})
 	}
-	return nil
+	return joinProblems(errs...)
 }
 
 func containsFold(set []string, v string) bool {

@@ -1,10 +1,13 @@
 package imagefamily
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
+	"reflect"
 	"slices"
-	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
@@ -75,42 +78,29 @@ type DiskDeviceMapping struct {
 	ImportOSSObject string
 }
 
-// fromSDK maps the SDK's response image into ours.
-func fromSDK(in ecs.Image) Image {
-	out := Image{
-		ImageID:                 in.ImageId,
-		ImageName:               in.ImageName,
-		ImageFamily:             in.ImageFamily,
-		ImageVersion:            in.ImageVersion,
-		CreationTime:            in.CreationTime,
-		Status:                  in.Status,
-		Progress:                in.Progress,
-		Architecture:            in.Architecture,
-		OSType:                  in.OSType,
-		OSName:                  in.OSName,
-		OSNameEn:                in.OSNameEn,
-		Platform:                in.Platform,
-		BootMode:                in.BootMode,
-		Size:                    in.Size,
-		Description:             in.Description,
-		ImageOwnerAlias:         in.ImageOwnerAlias,
-		ImageOwnerID:            in.ImageOwnerId,
-		ResourceGroupID:         in.ResourceGroupId,
-		SupplierName:            in.SupplierName,
-		ProductCode:             in.ProductCode,
-		Usage:                   in.Usage,
-		IsCopied:                in.IsCopied,
-		IsSelfShared:            in.IsSelfShared == "true",
-		IsSubscribed:            in.IsSubscribed,
-		IsSupportCloudinit:      in.IsSupportCloudinit,
-		IsSupportIoOptimized:    in.IsSupportIoOptimized,
-		IsPublic:                in.IsPublic,
-		LoginAsNonRootSupported: in.LoginAsNonRootSupported,
-		NvmeSupport:             in.Features.NvmeSupport,
-		ImdsSupport:             in.Features.ImdsSupport,
-		Tags:                    map[string]string{},
-		DiskDeviceMappings:      []DiskDeviceMapping{},
+// fromSDK maps the SDK's response image into ours, field by field as the
+// table (fields.go) pairs the API's members with Image's fields.
+func fromSDK(in *ecs.Image) Image {
+	var out Image
+	src, dst := reflect.ValueOf(in).Elem(), reflect.ValueOf(&out).Elem()
+	paths := imagePaths()
+	for i, f := range fields {
+		from, to := src.FieldByIndex(paths[i].wire), dst.Field(paths[i].typed)
+		switch {
+		case f.Kind == KindTags || f.Kind == KindDiskMappings:
+			// Below: the API nests them one level deeper.
+		case from.Kind() == reflect.String && to.Kind() == reflect.Bool:
+			// The API writes IsSelfShared as the string "true" or "false".
+			to.SetBool(from.String() == "true")
+		case to.Kind() == reflect.String:
+			to.SetString(from.String())
+		case to.Kind() == reflect.Bool:
+			to.SetBool(from.Bool())
+		default:
+			to.SetInt(from.Int())
+		}
 	}
+	out.Tags = map[string]string{}
 	for _, t := range in.Tags.Tag {
 		// The API fills TagKey/TagValue; some responses carry Key/Value instead.
 		k, v := t.TagKey, t.TagValue
@@ -121,116 +111,152 @@ func fromSDK(in ecs.Image) Image {
 			out.Tags[k] = v
 		}
 	}
-	for _, d := range in.DiskDeviceMappings.DiskDeviceMapping {
-		out.DiskDeviceMappings = append(out.DiskDeviceMappings, DiskDeviceMapping{
-			Device:          d.Device,
-			Size:            d.Size,
-			SnapshotID:      d.SnapshotId,
-			Type:            d.Type,
-			Format:          d.Format,
-			ImportOSSBucket: d.ImportOSSBucket,
-			ImportOSSObject: d.ImportOSSObject,
-		})
+	out.DiskDeviceMappings = []DiskDeviceMapping{}
+	for i := range in.DiskDeviceMappings.DiskDeviceMapping {
+		var m DiskDeviceMapping
+		src, dst := reflect.ValueOf(&in.DiskDeviceMappings.DiskDeviceMapping[i]).Elem(), reflect.ValueOf(&m).Elem()
+		for _, p := range diskPaths() {
+			dst.Field(p.typed).SetString(src.FieldByIndex(p.wire).String())
+		}
+		out.DiskDeviceMappings = append(out.DiskDeviceMappings, m)
 	}
 	return out
 }
 
-// apiImage is the wire shape, with the API's field names.
-type apiImage struct {
-	ImageId                 string      `json:"ImageId"`
-	ImageName               string      `json:"ImageName"`
-	ImageFamily             string      `json:"ImageFamily"`
-	ImageVersion            string      `json:"ImageVersion"`
-	CreationTime            string      `json:"CreationTime"`
-	Status                  string      `json:"Status"`
-	Progress                string      `json:"Progress"`
-	Architecture            string      `json:"Architecture"`
-	OSType                  string      `json:"OSType"`
-	OSName                  string      `json:"OSName"`
-	OSNameEn                string      `json:"OSNameEn"`
-	Platform                string      `json:"Platform"`
-	BootMode                string      `json:"BootMode"`
-	Size                    int         `json:"Size"`
-	Description             string      `json:"Description"`
-	ImageOwnerAlias         string      `json:"ImageOwnerAlias"`
-	ImageOwnerId            int64       `json:"ImageOwnerId"`
-	ResourceGroupId         string      `json:"ResourceGroupId"`
-	SupplierName            string      `json:"SupplierName"`
-	ProductCode             string      `json:"ProductCode"`
-	Usage                   string      `json:"Usage"`
-	IsCopied                bool        `json:"IsCopied"`
-	IsSelfShared            string      `json:"IsSelfShared"`
-	IsSubscribed            bool        `json:"IsSubscribed"`
-	IsSupportCloudinit      bool        `json:"IsSupportCloudinit"`
-	IsSupportIoOptimized    bool        `json:"IsSupportIoOptimized"`
-	IsPublic                bool        `json:"IsPublic"`
-	LoginAsNonRootSupported bool        `json:"LoginAsNonRootSupported"`
-	Features                apiFeatures `json:"Features"`
-	Tags                    apiTags     `json:"Tags"`
-	DiskDeviceMappings      apiMappings `json:"DiskDeviceMappings"`
+// fieldPath is where a field of a table lives: its index path in the
+// SDK's struct (the wire) and its index in ours (the typed view).
+type fieldPath struct {
+	wire  []int
+	typed int
 }
 
-type apiFeatures struct {
-	NvmeSupport string `json:"NvmeSupport,omitempty"`
-	ImdsSupport string `json:"ImdsSupport,omitempty"`
-}
+// imagePaths and diskPaths are the tables' fieldPaths, in the tables'
+// order, found on first use (no start-up cost; no name lookups per answer).
+var (
+	imagePaths = sync.OnceValue(func() []fieldPath {
+		paths := make([]fieldPath, len(fields))
+		for i, f := range fields {
+			paths[i] = findPath(reflect.TypeFor[ecs.Image](), f.API, reflect.TypeFor[Image](), f.GoName)
+		}
+		return paths
+	})
+	diskPaths = sync.OnceValue(func() []fieldPath {
+		paths := make([]fieldPath, len(diskMappingFields))
+		for i, f := range diskMappingFields {
+			paths[i] = findPath(reflect.TypeFor[ecs.DiskDeviceMapping](), f.API, reflect.TypeFor[DiskDeviceMapping](), f.GoName)
+		}
+		return paths
+	})
+)
 
-type apiTags struct {
-	Tag []apiTag `json:"Tag"`
-}
-
-type apiTag struct {
-	TagKey   string `json:"TagKey"`
-	TagValue string `json:"TagValue"`
-}
-
-type apiMappings struct {
-	DiskDeviceMapping []apiMapping `json:"DiskDeviceMapping"`
-}
-
-type apiMapping struct {
-	Device          string `json:"Device"`
-	Size            string `json:"Size"`
-	SnapshotId      string `json:"SnapshotId"`
-	Type            string `json:"Type"`
-	Format          string `json:"Format"`
-	ImportOSSBucket string `json:"ImportOSSBucket"`
-	ImportOSSObject string `json:"ImportOSSObject"`
+// findPath finds a member at an API path such as ImageId or
+// Features.NvmeSupport in the SDK's struct (the SDK names its fields as the
+// API names its members), and goName in ours.
+func findPath(wire reflect.Type, api string, typed reflect.Type, goName string) fieldPath {
+	var p fieldPath
+	for name := range strings.SplitSeq(api, ".") {
+		sf, ok := wire.FieldByName(name)
+		if !ok {
+			panic("imagefamily: the SDK's " + wire.Name() + " has no member " + api)
+		}
+		p.wire, wire = append(p.wire, sf.Index...), sf.Type
+	}
+	sf, ok := typed.FieldByName(goName)
+	if !ok {
+		panic("imagefamily: " + typed.Name() + " has no field " + goName)
+	}
+	p.typed = sf.Index[0]
+	return p
 }
 
 // MarshalJSON writes the image as the API sent it (Raw). An Image built in
-// code, without Raw, is written with the API's field names; tags are sorted
-// by key so the output is stable.
+// code, without Raw, is written from the field table: the API's member
+// names and nesting in the table's order, each member of the JSON type the
+// API gives it (IsSelfShared is a string there), a nested member
+// (Features.…) only when set, as the API leaves out what it does not know;
+// tags are sorted by key so the output is stable.
 func (img Image) MarshalJSON() ([]byte, error) {
 	if len(img.Raw) > 0 {
 		return img.Raw, nil
 	}
-	a := apiImage{
-		ImageId: img.ImageID, ImageName: img.ImageName, ImageFamily: img.ImageFamily,
-		ImageVersion: img.ImageVersion, CreationTime: img.CreationTime, Status: img.Status,
-		Progress: img.Progress, Architecture: img.Architecture, OSType: img.OSType,
-		OSName: img.OSName, OSNameEn: img.OSNameEn, Platform: img.Platform,
-		BootMode: img.BootMode, Size: img.Size, Description: img.Description,
-		ImageOwnerAlias: img.ImageOwnerAlias, ImageOwnerId: img.ImageOwnerID,
-		ResourceGroupId: img.ResourceGroupID, SupplierName: img.SupplierName,
-		ProductCode: img.ProductCode, Usage: img.Usage, IsCopied: img.IsCopied,
-		IsSelfShared: strconv.FormatBool(img.IsSelfShared), IsSubscribed: img.IsSubscribed,
-		IsSupportCloudinit: img.IsSupportCloudinit, IsSupportIoOptimized: img.IsSupportIoOptimized,
-		IsPublic: img.IsPublic, LoginAsNonRootSupported: img.LoginAsNonRootSupported,
-		Features:           apiFeatures{NvmeSupport: img.NvmeSupport, ImdsSupport: img.ImdsSupport},
-		Tags:               apiTags{Tag: []apiTag{}},
-		DiskDeviceMappings: apiMappings{DiskDeviceMapping: []apiMapping{}},
+	var b bytes.Buffer
+	wire, paths := reflect.TypeFor[ecs.Image](), imagePaths()
+	b.WriteByte('{')
+	written := map[string]bool{}
+	for i, f := range fields {
+		outer, _, nested := strings.Cut(f.API, ".")
+		if written[outer] {
+			continue
+		}
+		written[outer] = true
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		writeJSONString(&b, outer)
+		b.WriteByte(':')
+		switch {
+		case nested:
+			b.WriteByte('{')
+			n := 0
+			for _, g := range fields {
+				o, inner, _ := strings.Cut(g.API, ".")
+				if o != outer || inner == "" || g.Text(img) == "" {
+					continue
+				}
+				if n++; n > 1 {
+					b.WriteByte(',')
+				}
+				writeJSONString(&b, inner)
+				b.WriteByte(':')
+				writeJSONString(&b, g.Text(img))
+			}
+			b.WriteByte('}')
+		case f.Kind == KindTags:
+			b.WriteString(`{"Tag":[`)
+			for i, k := range slices.Sorted(maps.Keys(img.Tags)) {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(`{"TagKey":`)
+				writeJSONString(&b, k)
+				b.WriteString(`,"TagValue":`)
+				writeJSONString(&b, img.Tags[k])
+				b.WriteByte('}')
+			}
+			b.WriteString(`]}`)
+		case f.Kind == KindDiskMappings:
+			b.WriteString(`{"DiskDeviceMapping":[`)
+			for i, d := range img.DiskDeviceMappings {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteByte('{')
+				for j, g := range diskMappingFields {
+					if j > 0 {
+						b.WriteByte(',')
+					}
+					writeJSONString(&b, g.API)
+					b.WriteByte(':')
+					writeJSONString(&b, g.Value(d))
+				}
+				b.WriteByte('}')
+			}
+			b.WriteString(`]}`)
+		case f.Kind == KindString || wire.FieldByIndex(paths[i].wire).Type.Kind() == reflect.String:
+			writeJSONString(&b, f.Text(img))
+		default:
+			b.WriteString(f.Text(img))
+		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(img.Tags)) {
-		a.Tags.Tag = append(a.Tags.Tag, apiTag{TagKey: k, TagValue: img.Tags[k]})
-	}
-	for _, d := range img.DiskDeviceMappings {
-		a.DiskDeviceMappings.DiskDeviceMapping = append(a.DiskDeviceMappings.DiskDeviceMapping, apiMapping{
-			Device: d.Device, Size: d.Size, SnapshotId: d.SnapshotID, Type: d.Type,
-			Format: d.Format, ImportOSSBucket: d.ImportOSSBucket, ImportOSSObject: d.ImportOSSObject,
-		})
-	}
-	return json.Marshal(a)
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// writeJSONString writes s as a JSON string, HTML-escaped as json.Marshal
+// writes strings.
+func writeJSONString(b *bytes.Buffer, s string) {
+	q, _ := json.Marshal(s) // a string always encodes
+	b.Write(q)
 }
 
 // UnmarshalJSON reads the API shape, so an image printed by one front can be
@@ -240,7 +266,7 @@ func (img *Image) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	*img = fromSDK(in)
+	*img = fromSDK(&in)
 	img.Raw = append(json.RawMessage(nil), b...)
 	return nil
 }

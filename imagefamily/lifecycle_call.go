@@ -142,7 +142,7 @@ func checkImagesAnswer(c answerCheck, body []byte, ids []string, statuses []stri
 		if err := json.Unmarshal(raw, &in); err != nil {
 			return imagesAnswer{}, c.refuseUnquoted(fmt.Sprintf("Images.Image[%d]", i), "it does not match the API reference of DescribeImages", requestID)
 		}
-		if err := check.checkImage(in, requestID); err != nil {
+		if err := check.checkImage(&in, requestID); err != nil {
 			return imagesAnswer{}, err
 		}
 		if !slices.Contains(imageStatuses, in.Status) || (len(statuses) > 0 && !slices.Contains(statuses, in.Status)) {

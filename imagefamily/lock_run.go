@@ -72,11 +72,11 @@ type LockOutcome struct {
 // Changed reports whether the entry moved (or, with Check, would).
 func (o LockOutcome) Changed() bool { return o.Action == LockUpdated || o.Action == LockAdded }
 
-// String is the outcome's line for a terminal, every server string
-// escaped: "family region: old -> new (created ...)" for a change; for a
-// kept entry, the lookup's error and what was kept.
+// String is the outcome's line, every server string bounded
+// (safetext.Excerpt): "family region: old -> new (created ...)" for a
+// change; for a kept entry, the lookup's error and what was kept.
 func (o LockOutcome) String() string {
-	head := safetext.Terminal(o.Family) + " " + safetext.Terminal(o.Region) + ": "
+	head := safetext.Excerpt(o.Family, maxLabelBytes) + " " + safetext.Excerpt(o.Region, maxLabelBytes) + ": "
 	old := "none"
 	if o.Old.ImageID != "" {
 		old = safetext.Excerpt(o.Old.ImageID, 128)
@@ -100,7 +100,7 @@ func (o LockOutcome) String() string {
 // PinnedString is the line about the pinned image for a Check, "" when
 // there is nothing to say.
 func (o LockOutcome) PinnedString() string {
-	head := safetext.Terminal(o.Family) + " " + safetext.Terminal(o.Region) + ": the pinned image " + safetext.Excerpt(o.Old.ImageID, 128)
+	head := safetext.Excerpt(o.Family, maxLabelBytes) + " " + safetext.Excerpt(o.Region, maxLabelBytes) + ": the pinned image " + safetext.Excerpt(o.Old.ImageID, 128)
 	switch {
 	case o.PinnedErr != nil:
 		return head + " could not be looked up: " + o.PinnedErr.Error()
@@ -256,8 +256,9 @@ func PlanLock(req LockRequest) (LockPlan, error) {
 // the family no longer resolves to is looked up by id (DescribeImages):
 // missing or Deprecated is a difference.
 //
-// err is an input error only (a *ValidationError, or missing credentials);
-// everything else is in the result (LockResult.ExitCode).
+// err is an input error only (a *ValidationError, several joined, or
+// missing credentials); everything else is in the result
+// (LockResult.ExitCode).
 func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 	plan, err := PlanLock(req)
 	if err != nil {

@@ -18,6 +18,13 @@ import (
 // readLockFile reads at most MaxLockFileSize+1 bytes (ParseLock refuses
 // more). A missing file is an error matching os.ErrNotExist.
 func readLockFile(path string) ([]byte, error) {
+	// Looked at before it is opened: opening a named pipe blocks until a
+	// writer comes, and no context or signal ends a blocked open.
+	if st, err := os.Stat(path); err != nil {
+		return nil, pathErr(err)
+	} else if !st.Mode().IsRegular() {
+		return nil, errors.New("it is not a regular file")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, pathErr(err)
@@ -61,11 +68,35 @@ func (e *LockFileError) Is(target error) bool {
 	return e.class != nil && (target == e.class || errors.Is(e.class, target))
 }
 
+// linkTarget is the file a path names through symbolic links, which need
+// not exist yet (filepath.EvalSymlinks requires that it does).
+func linkTarget(path string) (string, error) {
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Mode()&fs.ModeSymlink == 0) {
+			return path, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		to, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(to) {
+			to = filepath.Join(filepath.Dir(path), to)
+		}
+		path = to
+	}
+	return "", errors.New("too many levels of symbolic links")
+}
+
 // writeLockFile replaces path with data: a temporary file in the same
 // directory (a rename is atomic only within one file system), written,
 // given the old file's mode (0644 for a new file), synced, then renamed
 // over path, and the directory synced so that the rename survives a
-// crash. A path that is a symbolic link has its target replaced. Just
+// crash. A path that is a symbolic link has its target replaced (or
+// created). Just
 // before the rename, the file must still hold old (or still not exist):
 // otherwise another run wrote it since it was read, and nothing is written.
 func writeLockFile(path string, old []byte, existed bool, data []byte) (err error) {
@@ -74,6 +105,13 @@ func writeLockFile(path string, old []byte, existed bool, data []byte) (err erro
 	}
 	target := path
 	mode := fs.FileMode(0o644)
+	if !existed {
+		// A link to a file not created yet is written through, as a link
+		// to an existing file is: the link stays, its target is created.
+		if target, err = linkTarget(path); err != nil {
+			return fail("cannot follow it", err)
+		}
+	}
 	if existed {
 		if target, err = filepath.EvalSymlinks(path); err != nil {
 			return fail("cannot follow it", err)

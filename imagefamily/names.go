@@ -63,7 +63,13 @@ func refs(rule string, name func(string) string) string {
 // the core's. Errors of the lookup itself (a role ARN from the environment
 // refused at lookup time) are not the front's settings: leave them as they
 // are.
+//
+// Several problems joined (Validate's) are each reworded and joined again;
+// refusals lists them.
 func (n Names) Refusal(err error) error {
+	if problems := Problems(err); len(problems) > 1 {
+		return joinProblems(n.refusals(err)...)
+	}
 	var ve *ValidationError
 	if !errors.As(err, &ve) {
 		return err
@@ -77,6 +83,27 @@ func (n Names) Refusal(err error) error {
 		return &named
 	}
 	return &reworded{err: err, text: strings.Replace(err.Error(), ve.Error(), named.Error(), 1), ve: &named}
+}
+
+// refusals is Refusal of each problem in err (Problems), in order: the
+// problems of a joined refusal, each reworded.
+func (n Names) refusals(err error) []error {
+	problems := Problems(err)
+	out := make([]error, len(problems))
+	for i, p := range problems {
+		out[i] = n.Refusal(p)
+	}
+	return out
+}
+
+// FirstRefusal is the Refusal of the first problem in err (Problems): the
+// one line of a front whose refusals are one line, as its flag or input
+// parser's own are (the CLI's usage errors, the action's).
+func (n Names) FirstRefusal(err error) error {
+	if problems := Problems(err); len(problems) > 1 {
+		return n.Refusal(problems[0])
+	}
+	return n.Refusal(err)
 }
 
 // NoCredentials returns err with the guidance of "no credentials found"

@@ -39,7 +39,8 @@ const (
 	// Moved: the family did not resolve to the image named (someone moved
 	// it already): nothing was changed. Resolves is what it resolves to.
 	Moved Outcome = "moved"
-	// Refused: the rollback would leave the family without an Available
+	// Refused: promote would move an image out of another family, or the
+	// rollback would leave the family without an Available
 	// image, and AllowEmpty was not given: nothing was changed.
 	Refused Outcome = "refused"
 	// WouldPromote and WouldRollBack: a dry run's answer; the API accepted
@@ -114,7 +115,7 @@ type LifecycleError struct {
 }
 
 func (e *LifecycleError) Error() string {
-	msg := fmt.Sprintf("image %s in region %s, family %s: %s", safetext.Excerpt(e.ImageID, 128), safetext.Terminal(e.Region), safetext.Quote(e.Family, 160), e.Detail)
+	msg := fmt.Sprintf("image %s in region %s, family %s: %s", safetext.Excerpt(e.ImageID, 128), e.Region, safetext.Quote(e.Family, 160), e.Detail)
 	if e.RequestID != "" {
 		msg += " [RequestId " + safetext.Excerpt(e.RequestID, 80) + "]"
 	}
@@ -147,7 +148,7 @@ func (e *UnconfirmedError) Error() string {
 	if e.Command == "promote" {
 		confirm = "run promote again to confirm (it changes nothing where the change holds)"
 	}
-	return fmt.Sprintf("%s: %s on %s (%s), but reading back failed: %v; %s", safetext.Terminal(e.Region), what,
+	return fmt.Sprintf("%s: %s on %s (%s), but reading back failed: %v; %s", e.Region, what,
 		safetext.Excerpt(e.ImageID, 128), strings.Join(e.Changes, ", "), e.Err, confirm)
 }
 
@@ -229,6 +230,18 @@ func (s *session) promote(ctx context.Context, region, id string, dryRun bool) R
 		return fail(err)
 	}
 	var family0 = img.Family
+	if family0 != "" && family0 != family {
+		// An image has one family: setting ImageFamily would take it out
+		// of the family it serves, which then falls back to its previous
+		// image unasked, a rollback nobody named (a mistyped family does
+		// exactly this). Moving an image between families is left to the
+		// console or the API, deliberately.
+		o.Outcome = Refused
+		o.Err = lerr(Refused, ErrGuard, "the image is a member of another family, "+safetext.Quote(family0, 160)+
+			": promote does not move an image between families (that family would fall back to its previous image); check the family's name, or take the image out of "+
+			safetext.Quote(family0, 160)+" first; nothing was changed")
+		return o
+	}
 	var changeFamily, changeStatus string
 	if img.Family != family {
 		changeFamily = family
@@ -268,16 +281,62 @@ func (s *session) promote(ctx context.Context, region, id string, dryRun bool) R
 	switch {
 	case o.Resolves == id && len(o.Changes) == 0:
 		o.Outcome = Already
+		return o
 	case o.Resolves == id:
 		o.Outcome = Promoted
+		return o
 	case o.Resolves == "":
 		return fail(lerr(Failed, ErrAPI, "the read back (DescribeImageFromFamily) found no Available image in the family after the change"))
-	default:
-		o.Outcome = Superseded
-		o.Err = lerr(Superseded, ErrLifecycle, fmt.Sprintf("the image is in the family, but the family resolves to a newer image, %s (created %s)",
-			safetext.Excerpt(now.ImageID, 128), safetext.Excerpt(now.CreationTime, 64)))
 	}
+	// The family resolves elsewhere. That is "superseded" only if the image
+	// is an Available member of the family: a write that answered success
+	// without effect, or the image deprecated by someone else meanwhile,
+	// leaves it out, and then the other image need not be newer.
+	st, rid, found, err := s.describeImage(ctx, region, id)
+	if rid != "" {
+		o.RequestID = rid
+	}
+	switch {
+	case err != nil && o.Changed:
+		return o.unconfirmed("promote", err)
+	case err != nil:
+		return fail(err)
+	case !found || st.Family != family || st.Status != "Available":
+		state := "no such image"
+		if found {
+			state = "family " + safetext.Quote(st.Family, 160) + ", status " + safetext.Excerpt(st.Status, 40)
+		}
+		detail := "the family resolves to " + safetext.Excerpt(o.Resolves, 128) + ", and the image is not an Available member of the family (DescribeImages: " + state + ")"
+		if o.Changed {
+			detail = "ModifyImageAttribute answered success, but the change did not hold: " + detail
+		} else {
+			detail += "; it changed while promote ran: run promote again"
+		}
+		return fail(lerr(Failed, ErrAPI, detail))
+	}
+	if older(now.CreationTime, img.CreationTime) {
+		// A family resolves to its newest Available image: an older one is
+		// a read back that does not see the change yet (ECS is eventually
+		// consistent) or an inconsistent answer, not a newer image.
+		detail := fmt.Sprintf("the family resolves to %s (created %s), older than this image (created %s), which is an Available member of the family: the read back does not show the change yet",
+			safetext.Excerpt(now.ImageID, 128), safetext.Excerpt(now.CreationTime, 64), safetext.Excerpt(img.CreationTime, 64))
+		if o.Changed {
+			return o.unconfirmed("promote", lerr(Failed, ErrAPI, detail))
+		}
+		return fail(lerr(Failed, ErrAPI, detail+"; run promote again to confirm"))
+	}
+	o.Outcome = Superseded
+	o.Err = lerr(Superseded, ErrLifecycle, fmt.Sprintf("the image is in the family, but the family resolves to a newer image, %s (created %s)",
+		safetext.Excerpt(now.ImageID, 128), safetext.Excerpt(now.CreationTime, 64)))
 	return o
+}
+
+// older reports whether creation time a is before b; false when either
+// cannot be read.
+func older(a, b string) bool {
+	ta, okA := parseAPITime(a)
+	tb, okB := parseAPITime(b)
+	return okA && okB && ta.Before(tb)
 }
 
 // waitAvailable looks the image up by id and, with Request.Wait, polls

@@ -104,6 +104,18 @@ func (s *session) rollback(ctx context.Context, region, id string, allowEmpty, d
 		o.RequestID = rid
 	}
 	if errors.Is(err, errMoved) {
+		// The re-check runs only after an attempt was sent: an attempt
+		// whose answer was lost (a 5xx or a dropped connection after the
+		// change) moves the family too. Where the image is now Deprecated,
+		// the rollback asked for is done; only where it is not did someone
+		// else move the family.
+		// A dry run changes nothing, whatever the image became meanwhile.
+		if !dryRun {
+			if img, _, found, derr := s.describeImage(ctx, region, id); derr == nil && found && img.Status == "Deprecated" {
+				o.Outcome, o.Changed, o.Err = RolledBack, true, nil
+				return o
+			}
+		}
 		o.Changes = nil
 		return moved(o.Resolves)
 	}

@@ -102,14 +102,18 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// maxTraceLine bounds a line of the debug trace; a line holds a URL, a
+// status or an error, each already bounded, so only a runaway one is cut.
+const maxTraceLine = 16 << 10
+
 func (t *callTransport) trace(format string, args ...any) {
 	if t.debug == nil {
 		return
 	}
 	// Everything in a trace line can come from outside (a peer's
 	// certificate names in a TLS error, an access key id issued by STS):
-	// one escaped line per write.
-	fmt.Fprint(t.debug, "[alicloud-image-family] "+safetext.Terminal(fmt.Sprintf(format, args...))+"\n")
+	// one bounded line per write, as the core quotes any server text.
+	fmt.Fprint(t.debug, "[alicloud-image-family] "+safetext.Excerpt(fmt.Sprintf(format, args...), maxTraceLine)+"\n")
 }
 
 // releasingBody frees the attempt's context once the SDK has read the body.

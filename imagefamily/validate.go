@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,30 +15,72 @@ import (
 // own settings (endpoint, timeout, retries, guards, wait and newer-than) and
 // last the credentials (validate_credentials.go; the aliyun CLI profile they
 // read is checked before the region, which may come from it). The expectations of drift
-// checks are read in validate_expected.go. Every front calls Validate (or
-// ValidateSettings while Packer has not computed the region or family yet)
-// and the parsers below; none restates a rule. A broken rule is a
-// *ValidationError (exit code 2), returned before anything is sent.
+// checks are read in validate_expected.go. Every front calls Validate once
+// (Packer with stand-ins for what it has not computed yet) and the parsers
+// below; none restates a rule. A broken rule is a *ValidationError (exit
+// code 2), returned before anything is sent; every broken rule is
+// returned, joined.
 
 // Validate checks everything that can be checked offline: family, region,
 // endpoints (ALIBABA_CLOUD_ECS_ENDPOINT too, when no endpoint is set), timeouts, retry bounds, guards, the wait and credential
 // settings that contradict each other. Every front calls it; Resolve calls
-// it too, so nothing invalid is ever sent. The family is checked before the
-// region, as it always was: with both wrong, the family is reported. The
-// aliyun CLI profile the credentials come from is read between the two
-// (ValidateProfile): the region may come from it, so a profile that is not
-// there is the mistake to report, not the region it could not give.
+// it too, so nothing invalid is ever sent. It returns every problem, each a
+// *ValidationError naming its setting, joined (Problems splits them), in
+// the order of the table: the family first, then the aliyun CLI profile
+// the credentials come from (ValidateProfile), then the region, which is
+// not checked when the profile is the mistake, since the region may come
+// from it (a profile that is not there is the mistake to report, not the
+// region it could not give).
 func Validate(req Request) error {
-	if err := ValidateFamily(req.Family); err != nil {
-		return err
+	profileErr := ValidateProfile(req.Credentials)
+	var regionErr error
+	if profileErr == nil {
+		regionErr = ValidateRegion(req.Region)
 	}
-	if err := ValidateProfile(req.Credentials); err != nil {
-		return err
+	return joinProblems(ValidateFamily(req.Family), profileErr, regionErr, validateConnection(req))
+}
+
+// joinProblems joins the problems found (nil ones left out): nil when there
+// are none, the problem itself when there is one (so that a single refusal
+// is the *ValidationError itself), else errors.Join of all, the first one's
+// text first.
+func joinProblems(errs ...error) error {
+	var kept []error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			kept = append(kept, j.Unwrap()...)
+			continue
+		}
+		kept = append(kept, err)
 	}
-	if err := ValidateRegion(req.Region); err != nil {
-		return err
+	switch len(kept) {
+	case 0:
+		return nil
+	case 1:
+		return kept[0]
 	}
-	return validateConnection(req)
+	return errors.Join(kept...)
+}
+
+// Problems splits an error of the offline checks into its problems (each a
+// *ValidationError, as Validate joined them), in order; any other error,
+// several failures of a lookup joined among them, is its only problem.
+// Packer lists each as a diagnostic; the CLI and the action, whose
+// refusals are one line, print the first (Names.FirstRefusal).
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts := j.Unwrap()
+		if !slices.ContainsFunc(parts, func(p error) bool { return !errors.Is(p, ErrInvalidInput) }) {
+			return parts
+		}
+	}
+	return []error{err}
 }
 
 // validateConnection is validateSettings and the ECS endpoint from the
@@ -45,11 +88,11 @@ func Validate(req Request) error {
 // validateSettings, which fronts also call with a single setting filled in.
 // Every call to ECS (lookups, promote, rollback) is validated with it.
 func validateConnection(req Request) error {
-	if err := validateSettings(req); err != nil {
-		return err
+	var envErr error
+	if req.Endpoint == "" { // a set endpoint is validateSettings's
+		_, envErr = ecsEndpoint(req, req.Credentials.Getenv)
 	}
-	_, err := ecsEndpoint(req, req.Credentials.Getenv)
-	return err
+	return joinProblems(validateSettings(req), envErr)
 }
 
 // ValidateSettings checks everything but the region and family, for fronts
@@ -58,21 +101,17 @@ func validateConnection(req Request) error {
 // every lookup calls before it sends anything.
 func ValidateSettings(req Request) error { return validateSettings(req) }
 
-// validateSettings: the settings, in the order of the table.
+// validateSettings: the settings, in the order of the table, every problem.
 func validateSettings(req Request) error {
-	for _, rule := range []func() error{
-		func() error { _, err := parseEndpoint("endpoint", req.Endpoint); return err },
-		func() error { return validateTimeout(req.Timeout) },
-		func() error { return validateRetry(req.Retry) },
-		req.Guards.validate,
-		func() error { return validateWait(req.Wait, req.NewerThan) },
-		func() error { return validateCredentials(req.Credentials) },
-	} {
-		if err := rule(); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, endpointErr := parseEndpoint("endpoint", req.Endpoint)
+	return joinProblems(
+		endpointErr,
+		validateTimeout(req.Timeout),
+		validateRetry(req.Retry),
+		req.Guards.validate(),
+		validateWait(req.Wait, req.NewerThan),
+		validateCredentials(req.Credentials),
+	)
 }
 
 // validateRegions checks the request of ResolveRegions in each region.
@@ -339,18 +378,19 @@ func validateRetry(p RetryPolicy) error {
 
 // The guards (Request.Guards; the fronts read the age with ParseMaxAge).
 
-// validate checks the guards offline.
+// validate checks the guards offline, every problem.
 func (g Guards) validate() error {
+	var errs []error
 	if g.Architecture != "" && !containsFold(Architectures, g.Architecture) {
-		return &ValidationError{Field: "architecture", Value: g.Architecture, Rule: "it must be one the API reports: " + strings.Join(Architectures, ", ")}
+		errs = append(errs, &ValidationError{Field: "architecture", Value: g.Architecture, Rule: "it must be one the API reports: " + strings.Join(Architectures, ", ")})
 	}
 	if g.OSType != "" && !containsFold(OSTypes, g.OSType) {
-		return &ValidationError{Field: "os type", Value: g.OSType, Rule: "it must be one the API reports: " + strings.Join(OSTypes, ", ")}
+		errs = append(errs, &ValidationError{Field: "os type", Value: g.OSType, Rule: "it must be one the API reports: " + strings.Join(OSTypes, ", ")})
 	}
 	if g.MaxAge < 0 {
-		return &ValidationError{Field: "max age", Value: g.MaxAge.String(), Rule: "it must be positive"}
+		errs = append(errs, &ValidationError{Field: "max age", Value: g.MaxAge.String(), Rule: "it must be positive"})
 	}
-	return validateOwners(g.Owners)
+	return joinProblems(append(errs, validateOwners(g.Owners))...)
 }
 
 // maxAgeDays is the most days a time.Duration holds (about 292 years).
@@ -391,18 +431,18 @@ func ParseMaxAge(field, s string) (time.Duration, error) {
 const MaxWait = 6 * time.Hour
 
 func validateWait(wait time.Duration, newerThan string) error {
+	var waitErr, newerErr error
 	if wait < 0 || wait > MaxWait {
-		return &ValidationError{Field: "wait", Value: wait.String(), Rule: fmt.Sprintf("it must be between 0 (no waiting) and %s", MaxWait)}
+		waitErr = &ValidationError{Field: "wait", Value: wait.String(), Rule: fmt.Sprintf("it must be between 0 (no waiting) and %s", MaxWait)}
 	}
-	if newerThan != "" {
-		if !imageIDPattern.MatchString(newerThan) {
-			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it must be an image id, such as m-bp1g7004ksh0oeuc0001"}
-		}
-		if wait == 0 {
-			return &ValidationError{Field: "newer than", Value: newerThan, Rule: "it only has a meaning with {wait} (how long to wait for an image newer than it): set {wait} too"}
-		}
+	switch {
+	case newerThan == "":
+	case !imageIDPattern.MatchString(newerThan):
+		newerErr = &ValidationError{Field: "newer than", Value: newerThan, Rule: "it must be an image id, such as m-bp1g7004ksh0oeuc0001"}
+	case wait == 0:
+		newerErr = &ValidationError{Field: "newer than", Value: newerThan, Rule: "it only has a meaning with {wait} (how long to wait for an image newer than it): set {wait} too"}
 	}
-	return nil
+	return joinProblems(waitErr, newerErr)
 }
 
 // Image ids a user writes (the expected ids of a drift check) have one of

@@ -30,65 +30,59 @@ func validateRoleARN(field, arn string) error {
 	return nil
 }
 
-// validateCredentials checks explicit credential settings offline: missing
-// halves of a pair, two sources set at once, malformed ARNs and durations.
+// validateCredentials checks explicit credential settings offline, every
+// problem: missing halves of a pair, two sources set at once, malformed
+// ARNs and durations.
 func validateCredentials(c Credentials) error {
-	bad := func(field, value, rule string) error {
-		return &ValidationError{Field: field, Value: value, Rule: rule}
+	var errs []error
+	bad := func(field, value, rule string) {
+		errs = append(errs, &ValidationError{Field: field, Value: value, Rule: rule})
 	}
 	hasStatic := c.AccessKeyID != "" || c.AccessKeySecret != ""
 	hasOIDC := c.OIDCProviderARN != "" || c.OIDCTokenFile != "" || c.OIDCToken != "" || c.OIDCRoleARN != ""
 	switch {
 	case c.AccessKeyID != "" && c.AccessKeySecret == "":
-		return bad("access key secret", "", "it is required when an access key id is given")
+		bad("access key secret", "", "it is required when an access key id is given")
 	case c.AccessKeySecret != "" && c.AccessKeyID == "":
-		return bad("access key id", "", "it is required when an access key secret is given")
+		bad("access key id", "", "it is required when an access key secret is given")
 	case c.SecurityToken != "" && !hasStatic:
-		return bad("security token", redacted, "it needs the access key id and secret it was issued with")
+		bad("security token", redacted, "it needs the access key id and secret it was issued with")
 	}
 	if sources := explicitSources(c); len(sources) > 1 {
-		return bad("credentials", strings.Join(sources, " + "), "set only one credential source; "+
+		bad("credentials", strings.Join(sources, " + "), "set only one credential source; "+
 			"to exchange keys for a role, assume it with {role ARN} (AssumeRole) instead of combining sources")
 	}
 	if hasOIDC {
 		switch {
 		case c.OIDCRoleARN == "":
-			return bad("OIDC role ARN", "", "it is required for OIDC (the role to assume, acs:ram::<account>:role/<name>)")
+			bad("OIDC role ARN", "", "it is required for OIDC (the role to assume, acs:ram::<account>:role/<name>)")
 		case c.OIDCProviderARN == "":
-			return bad("OIDC provider ARN", "", "it is required for OIDC (acs:ram::<account>:oidc-provider/<name>)")
+			bad("OIDC provider ARN", "", "it is required for OIDC (acs:ram::<account>:oidc-provider/<name>)")
 		case c.OIDCToken == "" && c.OIDCTokenFile == "":
-			return bad("OIDC token file", "", "an OIDC token or a token file is required")
+			bad("OIDC token file", "", "an OIDC token or a token file is required")
 		}
 	}
 	if c.OIDCRoleARN != "" {
-		if err := validateRoleARN("OIDC role ARN", c.OIDCRoleARN); err != nil {
-			return err
-		}
+		errs = append(errs, validateRoleARN("OIDC role ARN", c.OIDCRoleARN))
 	}
 	if c.OIDCProviderARN != "" && !providerARNPattern.MatchString(c.OIDCProviderARN) {
-		return bad("OIDC provider ARN", c.OIDCProviderARN, "it must look like acs:ram::123456789012:oidc-provider/provider-name")
+		bad("OIDC provider ARN", c.OIDCProviderARN, "it must look like acs:ram::123456789012:oidc-provider/provider-name")
 	}
 	if c.AssumeRoleARN != "" {
-		if err := validateRoleARN("role ARN", c.AssumeRoleARN); err != nil {
-			return err
-		}
+		errs = append(errs, validateRoleARN("role ARN", c.AssumeRoleARN))
 	}
 	if c.RoleSessionName != "" && !sessionNamePattern.MatchString(c.RoleSessionName) {
-		return bad("role session name", c.RoleSessionName, "it must be 2 to 64 characters: letters, digits, '.', '@', '_' and '-'")
+		bad("role session name", c.RoleSessionName, "it must be 2 to 64 characters: letters, digits, '.', '@', '_' and '-'")
 	}
 	if d := c.RoleSessionDuration; d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
-		return bad("role session duration", d.String(), "it must be between 15m and 12h (STS limits)")
+		bad("role session duration", d.String(), "it must be between 15m and 12h (STS limits)")
 	}
 	if c.ECSRoleName != "" && !ecsRoleNamePattern.MatchString(c.ECSRoleName) {
-		return bad("ECS RAM role name", c.ECSRoleName, "it must be a RAM role name (letters, digits, '.', '_' and '-'), not an ARN")
+		bad("ECS RAM role name", c.ECSRoleName, "it must be a RAM role name (letters, digits, '.', '_' and '-'), not an ARN")
 	}
-	if _, err := parseEndpoint("STS endpoint", c.STSEndpoint); err != nil {
-		return err
-	}
-	if _, err := parseEndpoint("metadata endpoint", c.MetadataEndpoint); err != nil {
-		return err
-	}
-	return nil
+	_, stsErr := parseEndpoint("STS endpoint", c.STSEndpoint)
+	_, metadataErr := parseEndpoint("metadata endpoint", c.MetadataEndpoint)
+	return joinProblems(append(errs, stsErr, metadataErr)...)
 }
 
 // explicitSources names the credential sources the settings set: more than

@@ -2,7 +2,8 @@ package imagefamily
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -10,8 +11,8 @@ import (
 // ModifyImageAttribute's rule (and DescribeImageFromFamily's, since every
 // change is read back with it), the map must name at least one region, each
 // region and image id must have their shapes, and the settings follow the
-// lookup's rules (validate.go). A broken rule is a *ValidationError, and
-// nothing is sent.
+// lookup's rules (validate.go). A broken rule is a *ValidationError (every
+// one is returned, joined, as by Validate), and nothing is sent.
 
 // ValidateTargetFamily checks a family name that is to be set on images
 // (ModifyImageAttribute's ImageFamily): 2 to 128 characters, starting with a
@@ -62,31 +63,19 @@ func ValidateRollback(req RollbackRequest) error {
 }
 
 func validateLifecycle(req Request, images map[string]string) error {
-	if err := ValidateTargetFamily(req.Family); err != nil {
-		return err
-	}
-	if err := ValidateProfile(req.Credentials); err != nil {
-		return err
-	}
+	errs := []error{ValidateTargetFamily(req.Family), ValidateProfile(req.Credentials)}
 	if len(images) == 0 {
-		return &ValidationError{Field: "image ids", Value: "", Rule: "give at least one REGION=IMAGE_ID pair, such as cn-hangzhou=m-bp1g7004ksh0oeuc0001"}
+		errs = append(errs, &ValidationError{Field: "image ids", Value: "", Rule: "give at least one REGION=IMAGE_ID pair, such as cn-hangzhou=m-bp1g7004ksh0oeuc0001"})
 	}
-	regions := make([]string, 0, len(images))
-	for r := range images {
-		regions = append(regions, r)
-	}
-	sort.Strings(regions)
 	out := map[string]string{}
-	for _, r := range regions {
-		if err := addExpected("image ids", out, r, images[r]); err != nil {
-			return err
-		}
+	for _, r := range slices.Sorted(maps.Keys(images)) {
+		errs = append(errs, addExpected("image ids", out, r, images[r]))
 	}
 	if req.NewerThan != "" {
-		return &ValidationError{Field: "newer than", Value: req.NewerThan, Rule: "it applies to lookups only, not to promote or rollback"}
+		errs = append(errs, &ValidationError{Field: "newer than", Value: req.NewerThan, Rule: "it applies to lookups only, not to promote or rollback"})
 	}
 	if req.Guards.Architecture != "" || req.Guards.OSType != "" || req.Guards.MaxAge != 0 {
-		return &ValidationError{Field: "guards", Value: "", Rule: "guards apply to lookups only, not to promote or rollback"}
+		errs = append(errs, &ValidationError{Field: "guards", Value: "", Rule: "guards apply to lookups only, not to promote or rollback"})
 	}
-	return validateConnection(req)
+	return joinProblems(append(errs, validateConnection(req))...)
 }

@@ -265,3 +265,46 @@ func TestParseMaxAttempts(t *testing.T) {
 		t.Errorf("DefaultMaxAttempts %d, MaxAttempts %d: the docs say 5 and 20", DefaultMaxAttempts, MaxAttempts)
 	}
 }
+
+// Validate returns every problem, in the order of the table, each a
+// *ValidationError naming its setting; the first one's text comes first,
+// and a front's table renames each.
+func TestValidateEveryProblem(t *testing.T) {
+	err := Validate(Request{
+		Family: "aliyun-x", Region: "Hangzhou", Timeout: time.Nanosecond,
+		Guards:      Guards{Architecture: "amd64", Owners: []string{"anyone", "12a"}},
+		Credentials: Credentials{AccessKeyID: "LTAI", Getenv: func(string) string { return "" }},
+	})
+	if !errors.Is(err, ErrInvalidInput) || !IsInputError(err) {
+		t.Fatalf("Validate = %v: not input", err)
+	}
+	var fields []string
+	for _, p := range Problems(err) {
+		var ve *ValidationError
+		if !errors.As(p, &ve) {
+			t.Fatalf("problem %v is not a *ValidationError", p)
+		}
+		fields = append(fields, ve.Field)
+	}
+	want := []string{"image family", "region", "timeout", "architecture", "owners", "owners", "access key secret"}
+	if strings.Join(fields, ",") != strings.Join(want, ",") {
+		t.Fatalf("problems name %q, want %q", fields, want)
+	}
+	if first, _, _ := strings.Cut(err.Error(), "\n"); !strings.HasPrefix(first, `invalid image family "aliyun-x"`) {
+		t.Fatalf("first line %q, want the family's refusal", first)
+	}
+	names := Names{Settings: map[string]string{"image family": "--image-family", "owners": "--owners"}}
+	renamed := names.refusals(err)
+	if len(renamed) != len(want) || !strings.HasPrefix(renamed[0].Error(), "invalid --image-family ") ||
+		!strings.HasPrefix(renamed[4].Error(), `invalid --owners "anyone"`) || !errors.Is(names.Refusal(err), ErrInvalidInput) {
+		t.Fatalf("refusals = %q", renamed)
+	}
+	if err := Validate(Request{Family: "web-base", Region: "cn-hangzhou", Endpoint: "ftp://x"}); len(Problems(err)) != 1 {
+		t.Fatalf("a bad endpoint is one problem: %v", err)
+	}
+	if err := Validate(Request{Family: "web-base", Region: "cn-hangzhou", Timeout: time.Nanosecond}); len(Problems(err)) != 1 {
+		t.Fatalf("one problem = %v", err)
+	} else if _, ok := err.(*ValidationError); !ok {
+		t.Fatalf("one problem is %T, want the *ValidationError itself", err)
+	}
+}

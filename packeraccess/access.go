@@ -11,6 +11,8 @@ import (
 	"log"
 	"strconv"
 
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 )
 
@@ -80,6 +82,35 @@ func (c *Config) Credentials() imagefamily.Credentials {
 	}
 }
 
+// Prepare reads the access attributes into req: the credentials, the ECS
+// endpoint and the attempt budget. It refuses only what is the attributes'
+// own (max_attempts with max_retries, the deprecated count); the rules of
+// the settings are the core's, which the component checks with the rest of
+// its request in one call.
+func (c *Config) Prepare(req *imagefamily.Request) []error {
+	req.Credentials = c.Credentials()
+	req.Endpoint = c.CustomEndpointECS
+	n, err := c.Attempts()
+	if err != nil {
+		return []error{err}
+	}
+	req.Retry.MaxAttempts = n
+	return nil
+}
+
+// Diagnostics is what a component's Configure returns for the problems its
+// parts and the core found: nil for none, else one diagnostic per problem,
+// in order, each worded by the component's table of names.
+func Diagnostics(names imagefamily.Names, problems ...error) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	for i, err := range problems {
+		problems[i] = names.Refusal(err)
+	}
+	return &packersdk.MultiError{Errors: problems}
+}
+
 // Attributes is a component's table of names for the core's settings
 // (imagefamily.Names): the HCL names every HCL front shares
 // (imagefamily.AttributeNames: the official alicloud builder's names where it
@@ -104,7 +135,7 @@ func (c *Config) Attempts() (int, error) {
 		return 0, &imagefamily.ValidationError{Field: "max_retries", Value: strconv.Itoa(*maxRetries),
 			Rule: fmt.Sprintf("it cannot be set together with max_attempts (%d): max_retries is the deprecated name of max_attempts - 1; keep max_attempts only", *maxAttempts)}
 	case maxAttempts != nil:
-		return *maxAttempts, imagefamily.ValidateMaxAttempts("max_attempts", *maxAttempts)
+		return *maxAttempts, imagefamily.ValidateMaxAttempts("max attempts", *maxAttempts)
 	case maxRetries != nil:
 		n := *maxRetries
 		if n < 0 || n+1 > imagefamily.MaxAttempts {

@@ -53,7 +53,7 @@ func dotenvLines(results []imagefamily.Result) (string, error) {
 		seen[key] = true
 		if rule := dotenvValueRule(value); rule != "" {
 			return fmt.Errorf("--output dotenv: %s (the field %s of the image in region %s) cannot be written as a dotenv value: %s; use --output json",
-				key, field, safetext.Terminal(region), rule)
+				key, field, region, rule)
 		}
 		b.WriteString(key + "=" + value + "\n")
 		return nil

@@ -67,7 +67,7 @@ func (a *app) lock(ctx context.Context, args []string) int {
 	if f.output != "none" && f.output != "json" {
 		return a.commandUsage(cmd, "%v", &imagefamily.ValidationError{Field: "--output", Value: f.output, Rule: "it must be none or json"})
 	}
-	maxAttempts, err := imagefamily.ParseMaxAttempts("--max-attempts", f.maxAttempts.raw)
+	maxAttempts, err := imagefamily.ParseMaxAttempts("max attempts", f.maxAttempts.raw)
 	if err != nil {
 		return a.commandUsage(cmd, "%v", err)
 	}
@@ -84,7 +84,7 @@ func (a *app) lock(ctx context.Context, args []string) int {
 	var regions []string
 	if len(f.regions) > 0 {
 		if regions, err = imagefamily.ParseRegions(f.regions.String()); err != nil {
-			return a.commandUsage(cmd, "%v", cliNames.Refusal(err))
+			return a.commandUsage(cmd, "%v", err)
 		}
 	}
 	req := imagefamily.LockRequest{Request: a.request(&f.resolveFlags, f.credentials(a.getenv), timeout, maxAttempts, 0),
@@ -92,7 +92,7 @@ func (a *app) lock(ctx context.Context, args []string) int {
 	req.Guards = promo.guards
 	res, err := imagefamily.Lock(ctx, req)
 	if err != nil {
-		return a.fail(cliNames.Refusal(err))
+		return a.fail(cliNames.FirstRefusal(err))
 	}
 	a.reportLock(res)
 	code := res.ExitCode()

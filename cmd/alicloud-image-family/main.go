@@ -57,6 +57,14 @@ type stderrWriter struct{ *syncio.Writer }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal cancels the work, which then ends cleanly;
+		// restoring the default handling lets a second one end the process
+		// even when a call blocks where no context reaches (a named pipe
+		// with no writer opened as a file).
+		<-ctx.Done()
+		stop()
+	}()
 	code := (&app{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}).run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -3,12 +3,14 @@ package main
 import "github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 
 // cliNames are the CLI's names for the core's settings, its flags: a
-// refusal names the flag to change (imagefamily.Names.Refusal), and the
+// refusal names the flag to change (imagefamily.Names.FirstRefusal: the
+// first problem, one line, as the flag parser's own refusals), and the
 // guidance for missing credentials lists only what the CLI offers (no
 // flags for keys: secrets are never taken as flags).
 var cliNames = imagefamily.Names{Front: imagefamily.FrontCLI, Settings: map[string]string{
 	"image family":      "--image-family",
 	"region":            "--region",
+	"image ids":         "--image-ids",
 	"lock file":         "--lock-file",
 	"endpoint":          "--endpoint",
 	"STS endpoint":      "--sts-endpoint",

@@ -44,7 +44,7 @@ func (f *resolveFlags) promotion(fs *flag.FlagSet, set map[string]bool) (promoti
 		}
 	}
 	if f.maxAge != "" {
-		age, err := imagefamily.ParseMaxAge("--max-age", f.maxAge)
+		age, err := imagefamily.ParseMaxAge("max age", f.maxAge)
 		if err != nil {
 			return p, err
 		}
@@ -53,12 +53,12 @@ func (f *resolveFlags) promotion(fs *flag.FlagSet, set map[string]bool) (promoti
 	if f.owners != "" {
 		owners, err := imagefamily.ParseOwners(f.owners)
 		if err != nil {
-			return p, cliNames.Refusal(err)
+			return p, err
 		}
 		p.guards.Owners = owners
 	}
 	if f.wait != "" {
-		d, err := imagefamily.ParseDuration("--wait", f.wait, 0, imagefamily.MaxWait)
+		d, err := imagefamily.ParseDuration("wait", f.wait, 0, imagefamily.MaxWait)
 		if err != nil {
 			return p, err
 		}

@@ -100,7 +100,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	if f.output != "text" && f.output != "json" {
 		return a.lifecycleUsage(cmd, "--output must be text or json, not %q", f.output)
 	}
-	maxAttempts, err := imagefamily.ParseMaxAttempts("--max-attempts", f.maxAttempts.raw)
+	maxAttempts, err := imagefamily.ParseMaxAttempts("max attempts", f.maxAttempts.raw)
 	if err != nil {
 		return a.lifecycleUsage(cmd, "%v", err)
 	}
@@ -120,7 +120,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	case f.manifest != "":
 		images, err = readPackerManifest(f.manifest, f.packerBuild)
 	case f.imageIDs != "":
-		images, err = imagefamily.ParseExpected("--image-ids", f.imageIDs)
+		images, err = imagefamily.ParseExpected("image ids", f.imageIDs)
 	default:
 		if cmd == "promote" {
 			return a.lifecycleUsage(cmd, "--image-ids or --packer-manifest is required")
@@ -132,7 +132,7 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	}
 	var wait time.Duration
 	if f.wait != "" {
-		wait, err = imagefamily.ParseDuration("--wait", f.wait, 0, imagefamily.MaxWait)
+		wait, err = imagefamily.ParseDuration("wait", f.wait, 0, imagefamily.MaxWait)
 		if err != nil {
 			return a.lifecycleUsage(cmd, "%v", err)
 		}
@@ -142,30 +142,20 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 	if cmd == "promote" {
 		pr := imagefamily.PromoteRequest{Request: req, Images: images, DryRun: f.dryRun}
 		if err := imagefamily.ValidatePromote(pr); err != nil {
-			return a.fail(lifecycleFlagNamed(err))
+			return a.fail(cliNames.FirstRefusal(err))
 		}
 		out, err = imagefamily.Promote(ctx, pr)
 	} else {
 		rr := imagefamily.RollbackRequest{Request: req, Images: images, AllowEmpty: f.allowEmpty, DryRun: f.dryRun}
 		if err := imagefamily.ValidateRollback(rr); err != nil {
-			return a.fail(lifecycleFlagNamed(err))
+			return a.fail(cliNames.FirstRefusal(err))
 		}
 		out, err = imagefamily.Rollback(ctx, rr)
 	}
 	if err != nil {
-		return a.fail(lifecycleFlagNamed(err))
+		return a.fail(cliNames.FirstRefusal(err))
 	}
 	return a.printOutcomes(out, f.output)
-}
-
-// lifecycleFlagNamed words a core refusal with the flag it is about: the
-// CLI's names (cliNames) and --image-ids.
-func lifecycleFlagNamed(err error) error {
-	names := imagefamily.Names{Front: cliNames.Front, Settings: map[string]string{"image ids": "--image-ids"}}
-	for k, v := range cliNames.Settings {
-		names.Settings[k] = v
-	}
-	return names.Refusal(err)
 }
 
 // outcomeJSON is one region's outcome in --output json, the record the

@@ -253,7 +253,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	// The rule is the core's, the same on every front (1 to 20; the core's
 	// "0 means the default" is not offered).
-	maxAttempts, err := imagefamily.ParseMaxAttempts("--max-attempts", f.maxAttempts.raw)
+	maxAttempts, err := imagefamily.ParseMaxAttempts("max attempts", f.maxAttempts.raw)
 	if err != nil {
 		return a.usageError("%v", err)
 	}
@@ -268,14 +268,14 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		return a.usageError("%v", err)
 	}
 	if f.family == "" {
-		return a.usageError("%v", cliNames.Refusal(imagefamily.ValidateFamily(f.family)))
+		return a.usageError("%v", imagefamily.ValidateFamily(f.family))
 	}
 	creds := f.credentials(a.getenv)
 	// The aliyun CLI profile the credentials will come from is read before
 	// the region is looked for, since the region may come from it: a typo
 	// in --profile is reported as such (exit 2), not as a missing region.
 	if err := imagefamily.ValidateProfile(creds); err != nil {
-		return a.fail(cliNames.Refusal(err))
+		return a.fail(cliNames.FirstRefusal(err))
 	}
 	rawRegions := strings.Join(f.regions, ",")
 	if len(f.regions) == 0 {
@@ -285,7 +285,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 			region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{
 				Profile: f.profile, ProfileFile: f.profileFile, Getenv: a.getenv, HomeDir: a.getenv("HOME")})
 			if err != nil {
-				return a.fail(cliNames.Refusal(err))
+				return a.fail(cliNames.FirstRefusal(err))
 			}
 			if region == "" {
 				return a.usageError("--region is required (or set ALICLOUD_REGION, or region_id in your aliyun CLI profile)")
@@ -296,7 +296,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	regions, err := imagefamily.ParseRegions(rawRegions)
 	if err != nil {
-		return a.usageError("%v", cliNames.Refusal(err))
+		return a.usageError("%v", err)
 	}
 	expected, err := f.expectation(set, regions)
 	if err != nil {
@@ -308,7 +308,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	req.NewerThan = f.newerThan
 	req.Region = regions[0]
 	if err := imagefamily.Validate(req); err != nil {
-		return a.usageError("%v", cliNames.Refusal(err))
+		return a.usageError("%v", err)
 	}
 
 	var results []imagefamily.Result
@@ -447,8 +447,14 @@ func (a *app) usageError(format string, args ...any) int {
 }
 
 // commandUsage is a usage error of the command cmd: one line, then the
-// hint, exit 2.
+// hint, exit 2. An error among args is the core's refusal, worded by the
+// CLI's table of names (the first problem: one line).
 func (a *app) commandUsage(cmd, format string, args ...any) int {
+	for i, arg := range args {
+		if err, ok := arg.(error); ok {
+			args[i] = cliNames.FirstRefusal(err)
+		}
+	}
 	a.report(fmt.Sprintf("alicloud-image-family "+cmd+": "+format, args...), "Run 'alicloud-image-family "+cmd+" -h' for usage.")
 	return exitUsage
 }

@@ -71,7 +71,7 @@ func (a *app) terraformExternal(ctx context.Context, args []string) int {
 	}
 	req, err := a.externalRequest(query)
 	if err != nil {
-		return a.externalFail(externalNames.Refusal(err))
+		return a.externalFail(externalNames.FirstRefusal(err))
 	}
 	img, err := imagefamily.Resolve(ctx, req)
 	if err != nil {
@@ -225,12 +225,12 @@ func (a *app) externalRequest(q map[string]string) (imagefamily.Request, error) 
 		}
 	}
 	if v := q["max_attempts"]; v != "" {
-		if req.Retry.MaxAttempts, err = imagefamily.ParseMaxAttempts("max_attempts", v); err != nil {
+		if req.Retry.MaxAttempts, err = imagefamily.ParseMaxAttempts("max attempts", v); err != nil {
 			return req, err
 		}
 	}
 	if v := q["max_age"]; v != "" {
-		if req.Guards.MaxAge, err = imagefamily.ParseMaxAge("max_age", v); err != nil {
+		if req.Guards.MaxAge, err = imagefamily.ParseMaxAge("max age", v); err != nil {
 			return req, err
 		}
 	}
@@ -240,7 +240,7 @@ func (a *app) externalRequest(q map[string]string) (imagefamily.Request, error) 
 		}
 	}
 	if v := q["wait_timeout"]; v != "" {
-		if req.Wait, err = imagefamily.ParseDuration("wait_timeout", v, 0, imagefamily.MaxWait); err != nil {
+		if req.Wait, err = imagefamily.ParseDuration("wait", v, 0, imagefamily.MaxWait); err != nil {
 			return req, err
 		}
 	}

@@ -3,13 +3,11 @@ package family
 import (
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
@@ -21,14 +19,13 @@ import (
 // official alicloud builder's name first, then the Alibaba Cloud SDK's.
 var regionEnv = []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"}
 
-// Configure decodes and checks the block. It never touches the network and
-// needs no credentials, so `packer validate` works anywhere. A panic is
-// returned as an error, as in Execute.
+// Configure decodes and checks the block, reporting every refused attribute
+// at once: the access part and the lookup part read their attributes
+// (Prepare), then the core checks the whole request in one call. It never
+// touches the network and needs no credentials, so `packer validate` works
+// anywhere. A panic is returned as an error, as in Execute.
 func (d *Datasource) Configure(raws ...any) (err error) {
-	d.config = Config{}
-	d.unknown = nil
-	d.regions = nil
-	d.emptyRegions = false
+	d.config, d.prepared = Config{}, prepared{}
 	defer func() {
 		if r := recover(); r != nil {
 			err = d.internalError(r)
@@ -43,217 +40,189 @@ func (d *Datasource) Configure(raws ...any) (err error) {
 	}, raws...); err != nil {
 		return err
 	}
-	c := &d.config
 	if testHookConfigure != nil {
-		testHookConfigure(c)
+		testHookConfigure(&d.config)
 	}
-
-	var errs *packersdk.MultiError
-	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, err) }
-	known := func(attr, v string) bool {
-		if v == unknownPlaceholder {
-			d.markUnknown(attr)
-			return false
-		}
-		return v != ""
-	}
-
-	// The regions: region first, then regions, each once. The environment
-	// and the profile supply a region only when neither attribute is set.
-	regionsGiven := c.Regions != nil
-	if c.Region == "" && !regionsGiven {
-		for _, name := range regionEnv {
-			if v := os.Getenv(name); v != "" {
-				c.Region = v
-				break
-			}
-		}
-	}
-	// The aliyun CLI profile the block names (profile,
-	// shared_credentials_file) is read before the region is looked for,
-	// since the region may come from it: a profile or file that is not
-	// there is reported naming the attribute, not as a missing region
-	// (imagefamily.ValidateProfile). A profile the environment selects is
-	// the machine's, not the template's: the core checks it when Execute
-	// looks up, and ProfileRegion when it is read for the region.
-	profileKnown := c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder
-	var profileErr error
-	if profileKnown && (c.Profile != "" || c.SharedCredentialsFile != "") {
-		profileErr = imagefamily.ValidateProfile(imagefamily.Credentials{
-			AccessKeyID: c.AccessKey, AccessKeySecret: c.SecretKey, ECSRoleName: c.RAMRoleName,
-			Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
-		if profileErr != nil {
-			add(attrError(profileErr))
-		}
-	}
-	var profileRegionErr error
-	if c.Region == "" && !regionsGiven && profileKnown && profileErr == nil {
-		// Like the aliyun CLI: the selected profile's region_id. The output
-		// attribute `region` says which region was used.
-		region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
-		if err != nil {
-			profileRegionErr = err
-		} else if region != "" {
-			log.Printf("[INFO] alicloud-image-family: region %s from %s", region, safetext.Terminal(from))
-			c.Region = region
-		}
-	}
-	if known("region", c.Region) {
-		if err := imagefamily.ValidateRegion(c.Region); err != nil {
-			add(attrError(err))
-		} else {
-			d.addRegion(c.Region)
-		}
-	}
-	for _, r := range c.Regions {
-		if !known("regions", r) {
-			if r == "" {
-				add(&imagefamily.ValidationError{Field: "regions", Value: "", Rule: `an element is empty: give region ids such as "cn-hangzhou"`})
-			}
-			continue
-		}
-		if err := imagefamily.ValidateRegion(r); err != nil {
-			add(regionsAttrError(err))
-			continue
-		}
-		d.addRegion(r)
-	}
-	d.emptyRegions = regionsGiven && len(c.Regions) == 0 && c.Region == ""
-
-	if c.ImageFamily == "" {
-		add(attrError(imagefamily.ValidateFamily(c.ImageFamily)))
-	}
-	if profileRegionErr != nil {
-		// A region_id that is not a region names the attribute region; a
-		// profile the environment names but the file lacks, the variable.
-		add(attrError(profileRegionErr))
-	} else if profileErr == nil && c.Region == "" && !regionsGiven {
-		add(errors.New("region is required: set region or regions, the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable, or region_id in the aliyun CLI profile"))
-	}
-
-	req := imagefamily.Request{
-		Family:      c.ImageFamily,
-		Credentials: c.Credentials(),
-		Endpoint:    c.CustomEndpointECS,
-		Front:       imagefamily.FrontPacker,
-		Guards: imagefamily.Guards{
-			Architecture: c.Architecture,
-			OSType:       c.OSType,
-		},
-		NewerThan: c.NewerThan,
-	}
-	if len(d.regions) > 0 {
-		req.Region = d.regions[0]
-	}
-
-	if known("timeout", c.Timeout) {
-		// The core's parser: a Go duration or a bare number of seconds,
-		// within MinTimeout..MaxTimeout, refusing values that overflow
-		// (18446744074 seconds) instead of wrapping them into nonsense.
-		t, err := imagefamily.ParseDuration("timeout", c.Timeout, imagefamily.MinTimeout, imagefamily.MaxTimeout)
-		if err != nil {
-			add(attrError(err))
-		} else {
-			req.Timeout = t
-		}
-	}
-	if n, err := c.Attempts(); err != nil {
-		add(err)
-	} else {
-		req.Retry.MaxAttempts = n
-	}
-	if known("max_age", c.MaxAge) {
-		age, err := imagefamily.ParseMaxAge("max age", c.MaxAge)
-		if err != nil {
-			add(attrError(err))
-		} else {
-			req.Guards.MaxAge = age
-		}
-	}
-	waitKnown := known("wait_timeout", c.WaitTimeout)
-	if waitKnown {
-		w, err := imagefamily.ParseDuration("wait", c.WaitTimeout, 0, imagefamily.MaxWait)
-		if err != nil {
-			add(attrError(err))
-			waitKnown = false
-		} else {
-			req.Wait = w
-		}
-	}
-	// Each guard on its own, so that every bad one is reported.
-	for _, g := range []struct {
-		attr, value string
-		guards      imagefamily.Guards
-	}{
-		{"architecture", c.Architecture, imagefamily.Guards{Architecture: c.Architecture}},
-		{"os_type", c.OSType, imagefamily.Guards{OSType: c.OSType}},
-	} {
-		if known(g.attr, g.value) {
-			if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: g.guards}); err != nil {
-				add(attrError(err))
-			}
-		}
-	}
-	for _, o := range c.Owners {
-		// Each owner on its own, so that every bad one is reported; one
-		// Packer has not computed yet is checked when the build has it.
-		if o == unknownPlaceholder {
-			d.markUnknown("owners")
-			continue
-		}
-		if err := imagefamily.ValidateSettings(imagefamily.Request{Guards: imagefamily.Guards{Owners: []string{o}}}); err != nil {
-			add(attrError(err))
-			continue
-		}
-		req.Guards.Owners = append(req.Guards.Owners, o)
-	}
-	known("newer_than", c.NewerThan)
-
-	if known("expected_image_id", c.ExpectedImageID) {
-		if err := checkExpected(c.ExpectedImageID); err != nil {
-			add(err)
-		}
-		if len(d.regions) > 1 {
-			add(fmt.Errorf("expected_image_id %s: it is for a single region, and %d regions are looked up (%s): drop regions, or check the image ids per region with image_ids",
-				safetext.Quote(c.ExpectedImageID, 160), len(d.regions), strings.Join(d.regions, ", ")))
-		}
-	}
-
-	// The core's offline checks. Values Packer has not computed yet are
-	// skipped (family, region) or replaced by stand-ins the core accepts
-	// (everything else), so that what is known is still checked during
-	// `packer validate`.
-	if known("image_family", c.ImageFamily) {
-		if err := imagefamily.ValidateFamily(c.ImageFamily); err != nil {
-			add(attrError(err))
-		}
-	}
-	check := standIns(req, d.markUnknown)
-	check.Guards = imagefamily.Guards{} // checked above
-	if c.WaitTimeout != "" && !waitKnown && check.NewerThan != "" {
-		// A wait that is unknown (or refused above) must not also make
-		// newer_than look like it has no wait.
-		check.Wait = time.Minute
-	}
-	if err := imagefamily.ValidateSettings(check); err != nil {
-		add(attrError(err))
-	}
-
-	d.req = req
-	if errs != nil && len(errs.Errors) > 0 {
-		return errs
-	}
-	return nil
+	errs := append(d.config.Config.Prepare(&d.req), d.config.Prepare(&d.prepared)...)
+	return packeraccess.Diagnostics(attributes, append(errs, imagefamily.Problems(imagefamily.Validate(d.check()))...)...)
 }
 
 // testHookConfigure, when set, runs in Configure once the block is decoded.
 // It is nil in production; tests set it to make Configure panic.
 var testHookConfigure func(*Config)
 
+// prepared is what Configure makes of the block.
+type prepared struct {
+	// req is the core request; Execute sends it.
+	req imagefamily.Request
+	// regions are the regions to look in, in order, without duplicates:
+	// region first, then regions. Placeholders are left out (and recorded
+	// in unknown).
+	regions []string
+	// emptyRegions: `regions` was given as an empty list and no `region`.
+	// During `packer validate` a list that is not known yet arrives as an
+	// empty list, so Configure accepts it; Execute refuses it.
+	emptyRegions bool
+	// unknown lists the attributes that held placeholders for values Packer
+	// had not computed yet (packer validate); Execute refuses to run with any.
+	unknown []string
+	// waitUnknown: wait_timeout is set but not known yet, or refused.
+	waitUnknown bool
+}
+
+// Prepare reads the lookup attributes into p: the regions (region, then
+// regions, else the environment or the aliyun CLI profile), the family,
+// the guards, the durations and expected_image_id. It refuses what is the
+// attributes' own syntax; the rules of the settings are the core's
+// (Configure checks the request in one call). A placeholder is recorded
+// in p.unknown and left out.
+func (c *Config) Prepare(p *prepared) []error {
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+	known := func(attr, v string) bool {
+		if v == unknownPlaceholder {
+			p.markUnknown(attr)
+			return false
+		}
+		return v != ""
+	}
+	errs = append(errs, c.prepareRegions(p, known)...)
+	req := &p.req
+	req.Family, req.Front, req.NewerThan = c.ImageFamily, imagefamily.FrontPacker, c.NewerThan
+	req.Guards = imagefamily.Guards{Architecture: c.Architecture, OSType: c.OSType}
+	if known("timeout", c.Timeout) {
+		t, err := imagefamily.ParseDuration("timeout", c.Timeout, imagefamily.MinTimeout, imagefamily.MaxTimeout)
+		add(err)
+		req.Timeout = t
+	}
+	if known("max_age", c.MaxAge) {
+		age, err := imagefamily.ParseMaxAge("max age", c.MaxAge)
+		add(err)
+		req.Guards.MaxAge = age
+	}
+	if known("wait_timeout", c.WaitTimeout) {
+		w, err := imagefamily.ParseDuration("wait", c.WaitTimeout, 0, imagefamily.MaxWait)
+		add(err)
+		p.waitUnknown = err != nil
+		req.Wait = w
+	} else {
+		p.waitUnknown = c.WaitTimeout != ""
+	}
+	for _, o := range c.Owners {
+		// One Packer has not computed yet is checked when the build has it.
+		if known("owners", o) || o == "" {
+			req.Guards.Owners = append(req.Guards.Owners, o)
+		}
+	}
+	known("architecture", c.Architecture)
+	known("os_type", c.OSType)
+	known("newer_than", c.NewerThan)
+	known("image_family", c.ImageFamily)
+	if known("expected_image_id", c.ExpectedImageID) {
+		add(checkExpected(c.ExpectedImageID))
+		if len(p.regions) > 1 {
+			add(fmt.Errorf("expected_image_id %s: it is for a single region, and %d regions are looked up (%s): drop regions, or check the image ids per region with image_ids",
+				safetext.Quote(c.ExpectedImageID, 160), len(p.regions), strings.Join(p.regions, ", ")))
+		}
+	}
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}
+
+// prepareRegions reads region and regions, each region once. The
+// environment and the aliyun CLI profile supply a region only when neither
+// attribute is set; a profile that the block names and that is not there
+// is the core's to report (Validate reads it), not a missing region.
+func (c *Config) prepareRegions(p *prepared, known func(attr, v string) bool) []error {
+	regionsGiven := c.Regions != nil
+	region := c.Region
+	if region == "" && !regionsGiven {
+		for _, name := range regionEnv {
+			if region = os.Getenv(name); region != "" {
+				break
+			}
+		}
+	}
+	profileKnown := c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder
+	if region == "" && !regionsGiven && profileKnown {
+		// Like the aliyun CLI: the selected profile's region_id. The output
+		// attribute `region` says which region was used.
+		r, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{Profile: c.Profile, ProfileFile: c.SharedCredentialsFile})
+		switch {
+		case err != nil && from == "" && (c.Profile != "" || c.SharedCredentialsFile != ""):
+			return nil // the profile the block names: the core reports it
+		case err != nil:
+			// A region_id that is not a region names the attribute region;
+			// a profile the environment names but the file lacks, the
+			// variable.
+			return []error{err}
+		case r != "":
+			logf("[INFO] alicloud-image-family: region %s from %s", r, from)
+			region = r
+		}
+	}
+	var errs []error
+	if known("region", region) {
+		if err := imagefamily.ValidateRegion(region); err != nil {
+			errs = append(errs, err)
+		} else {
+			p.addRegion(region)
+		}
+	}
+	for _, r := range c.Regions {
+		switch {
+		case r == "":
+			errs = append(errs, &imagefamily.ValidationError{Field: "regions", Value: "", Rule: `an element is empty: give region ids such as "cn-hangzhou"`})
+		case !known("regions", r):
+		case imagefamily.ValidateRegion(r) != nil:
+			errs = append(errs, regionsAttrError(imagefamily.ValidateRegion(r)))
+		default:
+			p.addRegion(r)
+		}
+	}
+	p.emptyRegions = regionsGiven && len(c.Regions) == 0 && region == ""
+	if region == "" && !regionsGiven {
+		errs = append(errs, errors.New("region is required: set region or regions, the ALICLOUD_REGION or ALIBABA_CLOUD_REGION_ID environment variable, or region_id in the aliyun CLI profile"))
+	}
+	if len(p.regions) > 0 {
+		p.req.Region = p.regions[0]
+	}
+	return errs
+}
+
+// check is the request the core checks offline: values Packer has not
+// computed yet, and the region when it is missing or refused (reported
+// above), replaced by stand-ins the core accepts, so that what is known is
+// still checked during `packer validate`. Its environment is the
+// template's, not the machine's (templateEnv): the lookup checks the
+// machine's when it runs.
+func (d *Datasource) check() imagefamily.Request {
+	check := d.req
+	packeraccess.StandIns(&check, d.markUnknown)
+	check.Credentials.Getenv = templateEnv
+	standIn := func(v *string, s string) {
+		if *v == unknownPlaceholder {
+			*v = s
+		}
+	}
+	standIn(&check.Family, "stand-in")
+	standIn(&check.NewerThan, "")
+	standIn(&check.Guards.Architecture, "")
+	standIn(&check.Guards.OSType, "")
+	if check.Region == "" {
+		check.Region = "cn-hangzhou"
+	}
+	if d.waitUnknown && check.NewerThan != "" {
+		// A wait that is unknown (or refused above) must not also make
+		// newer_than look like it has no wait.
+		check.Wait = time.Minute
+	}
+	return check
+}
+
 // addRegion appends a region unless it is listed already.
-func (d *Datasource) addRegion(r string) {
-	if !slices.Contains(d.regions, r) {
-		d.regions = append(d.regions, r)
+func (p *prepared) addRegion(r string) {
+	if !slices.Contains(p.regions, r) {
+		p.regions = append(p.regions, r)
 	}
 }
 
@@ -271,19 +240,19 @@ func checkExpected(id string) error {
 }
 
 // markUnknown records an attribute whose value is a placeholder.
-func (d *Datasource) markUnknown(attr string) {
-	if !slices.Contains(d.unknown, attr) {
-		d.unknown = append(d.unknown, attr)
+func (p *prepared) markUnknown(attr string) {
+	if !slices.Contains(p.unknown, attr) {
+		p.unknown = append(p.unknown, attr)
 	}
 }
 
-// standIns returns a copy of req with every placeholder replaced by a value
-// the core accepts, reporting each attribute it replaced.
-func standIns(req imagefamily.Request, mark func(attr string)) imagefamily.Request {
-	packeraccess.StandIns(&req, mark)
-	if req.NewerThan == unknownPlaceholder {
-		mark("newer_than")
-		req.NewerThan = ""
+// templateEnv is the environment of the offline check: nothing but
+// ALIBABACLOUD_IGNORE_PROFILE, so that `packer validate` reads an aliyun
+// CLI profile only when the block names one, and checks the ECS endpoint
+// only when the block sets it.
+func templateEnv(name string) string {
+	if name == "ALIBABACLOUD_IGNORE_PROFILE" {
+		return "true"
 	}
-	return req
+	return ""
 }

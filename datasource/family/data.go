@@ -127,19 +127,9 @@ type Config struct {
 type Datasource struct {
 	config Config
 
-	// req is the core request Configure built; Execute sends it.
-	req imagefamily.Request
-	// regions are the regions to look in, in order, without duplicates:
-	// region first, then regions. Placeholders are left out (and recorded
-	// in unknown).
-	regions []string
-	// emptyRegions: `regions` was given as an empty list and no `region`.
-	// During `packer validate` a list that is not known yet arrives as an
-	// empty list, so Configure accepts it; Execute refuses it.
-	emptyRegions bool
-	// unknown lists the attributes that held placeholders for values Packer
-	// had not computed yet (packer validate); Execute refuses to run with any.
-	unknown []string
+	// prepared is what Configure made of the block: the request, the
+	// regions and the attributes not known yet.
+	prepared
 
 	// now is the clock for max_age; nil means time.Now. Tests set it.
 	now func() time.Time

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
@@ -783,4 +784,38 @@ func TestMain(m *testing.M) {
 	// keep test output readable. TestExecuteLogHasNoSecrets captures it.
 	log.SetOutput(io.Discard)
 	os.Exit(m.Run())
+}
+
+// Every refused attribute is its own diagnostic, from one Configure: the
+// access and lookup parts' own refusals, then the core's, each by its
+// attribute.
+func TestConfigureReportsEveryProblem(t *testing.T) {
+	clearEnv(t)
+	_, err := configure(t, `
+image_family        = "aliyun-base"
+region              = "cn-hangzhou"
+max_attempts        = 0
+timeout             = "soon"
+architecture        = "amd64"
+owners              = ["anyone", "12a"]
+custom_endpoint_ecs = "ftp://ecs.example"
+access_key          = "LTAIKEY"
+`)
+	var me *packersdk.MultiError
+	if !errors.As(err, &me) {
+		t.Fatalf("Configure = %v (%T), want a MultiError", err, err)
+	}
+	want := []string{`invalid max_attempts "0"`, `invalid timeout "soon"`, `invalid image_family "aliyun-base"`,
+		`invalid custom_endpoint_ecs`, `invalid architecture "amd64"`, `invalid owners "anyone"`, `invalid owners "12a"`, `invalid secret_key ""`}
+	if len(me.Errors) != len(want) {
+		t.Fatalf("%d diagnostics, want %d:\n%v", len(me.Errors), len(want), err)
+	}
+	for i, w := range want {
+		if got := me.Errors[i].Error(); !strings.HasPrefix(got, w) || strings.Contains(got, "\n") {
+			t.Errorf("diagnostic %d = %q, want one line starting %q", i, got, w)
+		}
+		if !imagefamily.IsInputError(me.Errors[i]) {
+			t.Errorf("diagnostic %d = %v: not an input error", i, me.Errors[i])
+		}
+	}
 }

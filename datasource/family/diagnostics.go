@@ -3,12 +3,22 @@ package family
 import (
 	"errors"
 	"fmt"
+	"log"
 	"strings"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 )
+
+// The data source's two sinks are here: the diagnostic Packer prints
+// (safeError) and the plugin log (logf), which Packer shows with
+// PACKER_LOG=1. Each escapes everything written through it; the messages
+// handed to them quote server text bounded (safetext.Excerpt, Quote).
+
+// logf writes one line to the plugin log, escaped: no control character,
+// escape sequence or runner command prefix from a server reaches it.
+func logf(format string, args ...any) { log.Print(safetext.Terminal(fmt.Sprintf(format, args...))) }
 
 // attributes are the data source's names for the core's settings, its
 // attributes (imagefamily.AttributeNames, the official alicloud builder's
@@ -18,14 +28,16 @@ import (
 // missing credentials lists only what the data source offers.
 var attributes = packeraccess.Attributes(nil)
 
-// attrError words a core validation error with the attribute it is about.
-func attrError(err error) error { return attributes.Refusal(err) }
-
 // regionsAttrError words a refused element of regions: the attribute is
 // regions, whose elements are regions.
 func regionsAttrError(err error) error {
-	names := imagefamily.Names{Front: attributes.Front, Settings: map[string]string{"region": "regions"}}
-	return names.Refusal(err)
+	var ve *imagefamily.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	named := *ve
+	named.Field = "regions"
+	return &named
 }
 
 // regionsError is the diagnostic for the regions that failed: the error

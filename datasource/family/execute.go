@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"sort"
 	"strings"
@@ -47,26 +46,25 @@ func (d *Datasource) Execute() (v cty.Value, err error) {
 	// Packer gives a data source no UI: retries and wait progress go to the
 	// plugin log, which Packer shows with PACKER_LOG=1. (Packer 1.15.1 reads
 	// a plugin's stderr only into that same log; nothing a plugin writes
-	// reaches the terminal otherwise.) The core escapes what these lines
-	// quote from the server.
+	// reaches the terminal otherwise.)
 	req.Retry.OnRetry = func(n imagefamily.RetryNotice) {
-		log.Printf("[INFO] alicloud-image-family: %s", n)
+		logf("[INFO] alicloud-image-family: %s", n)
 	}
 	req.OnProgress = func(p imagefamily.WaitProgress) {
-		log.Printf("[INFO] alicloud-image-family: family %s: %s", safetext.Quote(req.Family, 160), p)
+		logf("[INFO] alicloud-image-family: family %s: %s", safetext.Quote(req.Family, 160), p)
 	}
 	req.Guards.Now = d.now
 	if d.prepare != nil {
 		d.prepare(&req)
 	}
 	regions := d.regions
-	log.Printf("[INFO] alicloud-image-family: resolving family %s in %s",
+	logf("[INFO] alicloud-image-family: resolving family %s in %s",
 		safetext.Quote(req.Family, 160), regionList(regions))
 
 	results, err := imagefamily.ResolveRegions(context.Background(), req, regions, 0)
 	if err != nil {
 		// Configure ran the same checks: this is not expected to happen.
-		return null, safeError(fmt.Errorf("resolving image family %s in %s: %w", safetext.Quote(req.Family, 160), regionList(regions), attrError(err)))
+		return null, safeError(fmt.Errorf("resolving image family %s in %s: %w", safetext.Quote(req.Family, 160), regionList(regions), attributes.Refusal(err)))
 	}
 
 	ids := map[string]string{}
@@ -77,11 +75,10 @@ func (d *Datasource) Execute() (v cty.Value, err error) {
 		r := &results[i]
 		switch {
 		case r.Err == nil:
-			// The core checked the answer; the log line escapes what came
-			// from the server anyway, as every line the data source prints
-			// does.
-			log.Printf("[INFO] alicloud-image-family: family %s in region %s resolved to %s (created %s)",
-				safetext.Quote(req.Family, 160), safetext.Terminal(r.Region),
+			// The core checked the answer; logf escapes the line anyway,
+			// as it does every line the data source logs.
+			logf("[INFO] alicloud-image-family: family %s in region %s resolved to %s (created %s)",
+				safetext.Quote(req.Family, 160), r.Region,
 				safetext.Excerpt(r.Image.ImageID, 160), safetext.Excerpt(r.Image.CreationTime, 64))
 			ids[r.Region] = r.Image.ImageID
 		case errors.Is(r.Err, imagefamily.ErrNotFound):
@@ -111,7 +108,7 @@ func (d *Datasource) Execute() (v cty.Value, err error) {
 		failed = append([]error{e}, failed...)
 	}
 	if len(missing) > 0 && d.config.IgnoreMissingRegions && found {
-		log.Printf("[INFO] alicloud-image-family: ignore_missing_regions: no available image of family %s in %s; left out of image_ids",
+		logf("[INFO] alicloud-image-family: ignore_missing_regions: no available image of family %s in %s; left out of image_ids",
 			safetext.Quote(req.Family, 160), regionList(missingRegions))
 		missing = nil
 	}
@@ -139,14 +136,14 @@ func regionList(regions []string) string {
 type logWriter struct{}
 
 // Write hands a line of the core's trace to the standard logger. Going
-// through log.Print rather than writing to log.Writer() directly serialises
+// through logf (log.Print) rather than writing to log.Writer() directly serialises
 // the trace with every other log line (the logger's lock) and gives it the
 // same prefix: the core may still write a line from an SDK call it gave up
 // on at the deadline, after Resolve has returned, concurrently with the
 // data source's own lines. (The type has no doc comment of its own so that
 // struct-markdown makes no docs partial of it.)
 func (logWriter) Write(p []byte) (int, error) {
-	log.Print(strings.TrimSuffix(string(p), "\n"))
+	logf("%s", strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
 }
 

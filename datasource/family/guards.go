@@ -37,12 +37,12 @@ type GuardError struct {
 func (e *GuardError) Error() string {
 	g := e.GuardError
 	msg := fmt.Sprintf("image family %s in region %s resolved to %s (%s, created %s)",
-		safetext.Quote(g.Family, 160), safetext.Terminal(g.Region), safetext.Excerpt(g.Image.ImageID, 160),
+		safetext.Quote(g.Family, 160), g.Region, safetext.Excerpt(g.Image.ImageID, 160),
 		safetext.Excerpt(g.Image.ImageName, 160), safetext.Excerpt(g.Image.CreationTime, 64))
 	if g.RequestID != "" {
 		msg += " [RequestId " + safetext.Excerpt(g.RequestID, 80) + "]"
 	}
-	return msg + fmt.Sprintf(", which fails the %s guard: expected %s, found %s", e.Attr, safetext.Terminal(g.Expected), safetext.Terminal(g.Found))
+	return msg + fmt.Sprintf(", which fails the %s guard: expected %s, found %s", e.Attr, safetext.Excerpt(g.Expected, 512), safetext.Excerpt(g.Found, 512))
 }
 
 func (e *GuardError) Unwrap() error { return e.GuardError }
@@ -69,5 +69,5 @@ type DriftError struct {
 }
 
 func (e *DriftError) Error() string {
-	return fmt.Sprintf("image family %s moved away from expected_image_id: %s", safetext.Quote(e.Family, 160), safetext.Terminal(e.Change.String()))
+	return fmt.Sprintf("image family %s moved away from expected_image_id: %s", safetext.Quote(e.Family, 160), safetext.Excerpt(e.Change.String(), maxDiagnostic))
 }

@@ -1,6 +1,7 @@
 package family
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -147,4 +148,15 @@ func imagesOfArtifact(builderID, id string) (map[string]string, error) {
 		out[region] = image
 	}
 	return out, nil
+}
+
+// checkPair checks one region and image id of the artifact with the core's
+// rules (the same as every front's image ids), whatever characters they
+// hold.
+func checkPair(region, id string) (map[string]string, error) {
+	b, err := json.Marshal(map[string]string{region: id})
+	if err != nil {
+		return nil, err
+	}
+	return imagefamily.ParseExpectedJSON("image ids", b)
 }

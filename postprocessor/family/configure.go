@@ -1,12 +1,9 @@
 package family
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
@@ -22,11 +19,9 @@ var attributes = packeraccess.Attributes(map[string]string{
 	"wait":         "wait_timeout",
 })
 
-func attrError(err error) error { return attributes.Refusal(err) }
-
-// Stand-ins for settings checked on their own, so that the core's check of
-// the rest of the request (credentials, endpoints) runs even when they are
-// refused or not known yet.
+// Stand-ins for settings not known yet (or not given: the images may come
+// from the artifact), so that the core's check of the rest of the request
+// runs.
 const (
 	standInFamily = "stand-in"
 	standInRegion = "cn-hangzhou"
@@ -34,11 +29,12 @@ const (
 )
 
 // Configure decodes and checks the block, reporting every refused attribute
-// at once. It never touches the network and needs no credentials, so
-// `packer validate` works anywhere.
+// at once: the access part and the promotion part read their attributes
+// (Prepare), then the core checks the whole request in one call. It never
+// touches the network and needs no credentials, so `packer validate` works
+// anywhere.
 func (p *PostProcessor) Configure(raws ...any) (err error) {
-	p.config = Config{}
-	p.unknown = nil
+	p.config, p.req, p.unknown = Config{}, imagefamily.PromoteRequest{}, nil
 	defer func() {
 		if r := recover(); r != nil {
 			err = p.internalError(r)
@@ -53,95 +49,56 @@ func (p *PostProcessor) Configure(raws ...any) (err error) {
 	}, raws...); err != nil {
 		return err
 	}
-	c := &p.config
-	var errs *packersdk.MultiError
-	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, attrError(err)) }
-	known := func(attr, v string) bool {
-		if v == packeraccess.UnknownPlaceholder {
-			p.markUnknown(attr)
-			return false
-		}
-		return true
-	}
-
-	req := imagefamily.PromoteRequest{
-		Request: imagefamily.Request{
-			Family:      c.ImageFamily,
-			Credentials: c.Credentials(),
-			Endpoint:    c.CustomEndpointECS,
-			Front:       imagefamily.FrontPacker,
-		},
-		DryRun: c.DryRun,
-	}
-	if known("image_family", c.ImageFamily) {
-		if err := imagefamily.ValidateTargetFamily(c.ImageFamily); err != nil {
-			add(err)
-		}
-	}
-	// Each pair on its own, so that every bad one is reported, with the
-	// core's rules for a region and an image id.
-	regions := make([]string, 0, len(c.ImageIDs))
-	for r := range c.ImageIDs {
-		regions = append(regions, r)
-	}
-	sort.Strings(regions)
-	for _, r := range regions {
-		id := c.ImageIDs[r]
-		if !known("image_ids", r) || !known("image_ids", id) {
-			continue
-		}
-		if _, err := checkPair(r, id); err != nil {
-			add(err)
-		}
-	}
-	if c.Timeout != "" && known("timeout", c.Timeout) {
-		t, err := imagefamily.ParseDuration("timeout", c.Timeout, imagefamily.MinTimeout, imagefamily.MaxTimeout)
-		if err != nil {
-			add(err)
-		} else {
-			req.Timeout = t
-		}
-	}
-	if c.WaitTimeout != "" && known("wait_timeout", c.WaitTimeout) {
-		w, err := imagefamily.ParseDuration("wait", c.WaitTimeout, 0, imagefamily.MaxWait)
-		if err != nil {
-			add(err)
-		} else {
-			req.Wait = w
-		}
-	}
-	if n, err := c.Attempts(); err != nil {
-		add(err)
-	} else {
-		req.Retry.MaxAttempts = n
-	}
-
-	// The core's check of the rest (profile, credentials, endpoints),
-	// with the settings checked above replaced by stand-ins.
-	check := req
-	check.Family = standInFamily
-	check.Images = map[string]string{standInRegion: standInImage}
-	check.Timeout, check.Wait, check.Retry.MaxAttempts = 0, 0, 0
-	packeraccess.StandIns(&check.Request, p.markUnknown)
-	if err := imagefamily.ValidatePromote(check); err != nil {
-		add(err)
-	}
-
-	p.req = req
-	if errs != nil && len(errs.Errors) > 0 {
-		return errs
-	}
-	return nil
+	errs := append(p.config.Config.Prepare(&p.req.Request), p.config.Prepare(&p.req)...)
+	return packeraccess.Diagnostics(attributes, append(errs, imagefamily.Problems(imagefamily.ValidatePromote(p.check()))...)...)
 }
 
-// checkPair checks one region and image id with the core's rules (the
-// same as every front's image ids), whatever characters they hold.
-func checkPair(region, id string) (map[string]string, error) {
-	b, err := json.Marshal(map[string]string{region: id})
-	if err != nil {
-		return nil, err
+// Prepare reads the promotion attributes into req: the family, the
+// durations and dry_run. The images are the core's to check with the rest
+// (PostProcess takes them from image_ids or the artifact).
+func (c *Config) Prepare(req *imagefamily.PromoteRequest) []error {
+	req.Family, req.Front, req.DryRun = c.ImageFamily, imagefamily.FrontPacker, c.DryRun
+	var errs []error
+	if c.Timeout != "" && c.Timeout != packeraccess.UnknownPlaceholder {
+		t, err := imagefamily.ParseDuration("timeout", c.Timeout, imagefamily.MinTimeout, imagefamily.MaxTimeout)
+		errs, req.Timeout = append(errs, err), t
 	}
-	return imagefamily.ParseExpectedJSON("image ids", b)
+	if c.WaitTimeout != "" && c.WaitTimeout != packeraccess.UnknownPlaceholder {
+		w, err := imagefamily.ParseDuration("wait", c.WaitTimeout, 0, imagefamily.MaxWait)
+		errs, req.Wait = append(errs, err), w
+	}
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}
+
+// check is the request the core checks offline: the images of image_ids
+// that are known (stand-ins when there are none), and stand-ins for every
+// setting Packer has not computed yet; the durations were read above.
+func (p *PostProcessor) check() imagefamily.PromoteRequest {
+	c := &p.config
+	check := p.req
+	packeraccess.StandIns(&check.Request, p.markUnknown)
+	check.Timeout, check.Wait, check.Retry.MaxAttempts = 0, 0, 0
+	for _, attr := range []struct{ name, value string }{{"timeout", c.Timeout}, {"wait_timeout", c.WaitTimeout}} {
+		if attr.value == packeraccess.UnknownPlaceholder {
+			p.markUnknown(attr.name)
+		}
+	}
+	if check.Family == packeraccess.UnknownPlaceholder {
+		p.markUnknown("image_family")
+		check.Family = standInFamily
+	}
+	check.Images = map[string]string{}
+	for r, id := range c.ImageIDs {
+		if r == packeraccess.UnknownPlaceholder || id == packeraccess.UnknownPlaceholder {
+			p.markUnknown("image_ids")
+			continue
+		}
+		check.Images[r] = id
+	}
+	if len(check.Images) == 0 {
+		check.Images[standInRegion] = standInImage
+	}
+	return check
 }
 
 // markUnknown records an attribute whose value is a placeholder.

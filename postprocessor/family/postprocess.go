@@ -27,6 +27,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, in pac
 		}
 	}()
 	keep, forceOverride = true, true
+	ui = escapingUI{ui}
 	if len(p.unknown) > 0 {
 		sort.Strings(p.unknown)
 		return nil, keep, forceOverride, fmt.Errorf("alicloud-image-family: %s not known yet (it depends on a value Packer has not computed)", strings.Join(p.unknown, ", "))
@@ -44,7 +45,6 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, in pac
 		defer mu.Unlock()
 		ui.Message(fmt.Sprintf(format, args...))
 	}
-	// The core escapes what these lines quote from the server.
 	req.Retry.OnRetry = func(n imagefamily.RetryNotice) { say("%s", n) }
 	req.OnProgress = func(w imagefamily.WaitProgress) { say("%s", w) }
 	if p.prepare != nil {
@@ -60,7 +60,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, in pac
 	out, err := imagefamily.Promote(ctx, req)
 	if err != nil {
 		// Configure ran the same checks: not expected to happen.
-		return nil, keep, forceOverride, fmt.Errorf("alicloud-image-family: %w", attrError(err))
+		return nil, keep, forceOverride, fmt.Errorf("alicloud-image-family: %w", attributes.Refusal(err))
 	}
 	var failures []string
 	for _, o := range out {
@@ -112,9 +112,9 @@ func imageCount(n int) string {
 }
 
 // outcomeLine says exactly what changed (or would change) in a region, and
-// why not when nothing did; every server string in it is escaped.
+// why not when nothing did; every server string in it is bounded.
 func outcomeLine(o imagefamily.RegionOutcome) string {
-	region, id := safetext.Terminal(o.Region), safetext.Excerpt(o.ImageID, 128)
+	region, id := o.Region, safetext.Excerpt(o.ImageID, 128)
 	resolves := "no Available image"
 	if o.Resolves != "" {
 		resolves = safetext.Excerpt(o.Resolves, 128)

@@ -246,6 +246,15 @@ func TestConfigureReportsEveryError(t *testing.T) {
 			t.Errorf("lacks %q:\n%s", want, msg)
 		}
 	}
+	// One diagnostic per problem, each one line.
+	if len(me.Errors) != 7 {
+		t.Errorf("%d diagnostics, want 7:\n%s", len(me.Errors), msg)
+	}
+	for _, e := range me.Errors {
+		if strings.Contains(e.Error(), "\n") || !imagefamily.IsInputError(e) {
+			t.Errorf("diagnostic %q: want one line, an input error", e)
+		}
+	}
 	if n := srv.Requests(""); n != 0 {
 		t.Errorf("%d requests", n)
 	}

@@ -48,9 +48,9 @@ func TestActLifecycle(t *testing.T) {
 	r := w.actFile(lifecycleWorkflow, []string{"COPY_ID=" + cp, "LIFECYCLE_GATE_PORT=" + strconv.Itoa(port)})
 	r.must(t, "E2E-LIFECYCLE-BAD-INPUTS-OK", "E2E-LIFECYCLE-PROMOTE-OK", "E2E-LIFECYCLE-ROLLBACK-OK", "E2E-LIFECYCLE-UNDO-OK",
 		// Bad inputs: refused, naming the input.
-		`::error title=Image family lookup failed::invalid input command "promot": it must be one of promote, resolve, rollback`,
+		`::error title=Image family lookup failed::invalid input command "promot": it must be one of lock, promote, resolve, rollback`,
 		`::error title=Image family lookup failed::invalid input image-ids "{\"cn-hangzhou\":\"m-bp1e2enew000000002\"}": it has no meaning with command resolve (only with promote or rollback)`,
-		`::error title=Image family promote failed::invalid input region "cn-hangzhou": it has no meaning with command promote (only with resolve)`,
+		`::error title=Image family promote failed::invalid input region "cn-hangzhou": it has no meaning with command promote (only with lock or resolve)`,
 		`::error title=Image family rollback failed::invalid input wait-timeout "1m": it has no meaning with command rollback`,
 		`::error title=Image family promote failed::invalid input image-ids "cn-hangzhou=m-bp1e2enew000000002": it must be one JSON object`,
 		`::error title=Image family rollback failed::invalid input image-family "web.base"`,

@@ -31,15 +31,17 @@ var (
 	// the order action/action.go writes them.
 	actionExtras = []extra{
 		{name: "found", example: "true",
-			description: "`true` when every listed region has an available image, else `false`. With `promote` and `rollback`: when the family resolves to an image in every region of `image-ids` after the step."},
+			description: "`true` when every listed region has an available image, else `false`. With `promote` and `rollback`: when the family resolves to an image in every region of `image-ids` after the step. With `lock`: when every entry looked up resolved to an image the guards accept."},
 		{name: "json", example: `{"ImageId":"m-…","Tags":{"Tag":[…]},…}`,
-			description: "The whole image with the API's own field names and nesting (as in `aliyun ecs DescribeImageFromFamily` output's `.Image`). With several regions: an object region → image, regions without an image left out. Empty when not found, and with `promote` and `rollback` (see `results`)."},
+			description: "The whole image with the API's own field names and nesting (as in `aliyun ecs DescribeImageFromFamily` output's `.Image`). With several regions: an object region → image, regions without an image left out. Empty when not found, and with `promote`, `rollback` and `lock` (see `results`, `changes`)."},
 		{name: "image-ids", example: `{"cn-hangzhou":"m-…","cn-shanghai":"m-…"}`,
-			description: "JSON object region → image id, for every region that has an image (also with one region). With `promote` and `rollback`: what the family resolves to in each region after the step (read back; a dry run changed nothing), regions that resolve to nothing or failed before the read back left out."},
+			description: "JSON object region → image id, for every region that has an image (also with one region). With `promote` and `rollback`: what the family resolves to in each region after the step (read back; a dry run changed nothing), regions that resolve to nothing or failed before the read back left out. `{}` with `lock` (the lock file holds the ids)."},
 		{name: "changed", example: "false",
-			description: "`true` when `expected-image-ids` was given and a region's newest image differs from it, else `false`. With `promote` and `rollback`: `true` when an image was changed (never in a dry run)."},
+			description: "`true` when `expected-image-ids` was given and a region's newest image differs from it, else `false`. With `promote` and `rollback`: `true` when an image was changed (never in a dry run). With `lock`: `true` when an entry of the lock file changed (with `check`: would change; nothing is written)."},
+		{name: "changes", example: "- web-base cn-hangzhou: m-… -> m-… (created …, named …)",
+			description: "With `lock`: a Markdown list for a pull request's body, one line per entry that changed (with `check`: would change), `family region: old -> new (created …, named …)`, every server string escaped for Markdown; empty when nothing changed, and with the other commands."},
 		{name: "results", example: `[{"region":"cn-hangzhou","image_id":"m-…","outcome":"promoted",…}]`,
-			description: "With `promote` and `rollback`: a JSON array, one object per region in the order of the regions' names, as the CLI's `--output json`: `region`, `image_id`, `outcome` (`promoted`, `already`, `superseded`, `would-promote`, `rolled-back`, `would-roll-back`, `moved`, `refused`, `failed`), `changes` (made, or that would be made in a dry run), `resolves` (what the family resolves to after the step; with `would-roll-back`, what it would resolve to), `request_id` and `error`. `[]` with `resolve`."},
+			description: "With `promote` and `rollback`: a JSON array, one object per region in the order of the regions' names, as the CLI's `--output json`: `region`, `image_id`, `outcome` (`promoted`, `already`, `superseded`, `would-promote`, `rolled-back`, `would-roll-back`, `moved`, `refused`, `failed`), `changes` (made, or that would be made in a dry run), `resolves` (what the family resolves to after the step; with `would-roll-back`, what it would resolve to), `request_id` and `error`. `[]` with `resolve` and `lock`."},
 	}
 	// actionNotes are added to the description of an image output of the
 	// action, by field Name.

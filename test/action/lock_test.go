@@ -1,0 +1,54 @@
+package actione2e
+
+// The lock file under act: one workflow (testdata/workflows/lock.yml) pins
+// two regions, refreshes with nothing new, checks, then (after the gate
+// publishes a newer image) checks drifted and refreshes, asserting every
+// step's outcome and outputs and the file in a last step. This test
+// publishes the image when the workflow calls the gate, and checks the
+// step log lines, the annotations and the exit codes.
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+)
+
+const lockWorkflow = "test/action/testdata/workflows/lock.yml"
+
+func TestActLock(t *testing.T) {
+	w := newWorld(t)
+	gate := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/newer" {
+			w.emu.AddImage("cn-hangzhou", ecs.Image{ImageId: "m-bp1e2enewer0000004", ImageName: "web-base-v4", ImageFamily: "web-base",
+				ImageVersion: "4", Status: "Available", CreationTime: "2024-05-02T00:00:00Z", Size: 50, Architecture: "x86_64",
+				OSType: "linux", Platform: "Aliyun", OSName: "Alibaba Cloud Linux 3.2104 LTS 64 bit", IsSelfShared: "false"})
+		}
+		fmt.Fprintln(rw, "ok")
+	}))
+	t.Cleanup(gate.Close)
+	port := gate.Listener.Addr().(*net.TCPAddr).Port
+
+	r := w.actFile(lockWorkflow, []string{"LOCK_GATE_PORT=" + strconv.Itoa(port)})
+	r.must(t, "E2E-LOCK-OK",
+		// The step log: each change, and what became of the file.
+		"web-base cn-hangzhou: none -> m-bp1e2enew000000002 (created 2024-03-05T08:30:00Z)",
+		"wrote images.lock.json: 2 entries changed",
+		"images.lock.json: nothing was written (2 entries looked up)",
+		"images.lock.json: 2 entries checked; nothing was written (check)",
+		"::error title=Lock file differs::images.lock.json: 1 difference; nothing was written (check): web-base cn-hangzhou: m-bp1e2enew000000002 -> m-bp1e2enewer0000004 (created 2024-05-02T00:00:00Z)",
+		"wrote images.lock.json: 1 entry changed",
+		// act shows each step's job summary.
+		"Summary - ### Alibaba Cloud image family lock file `images.lock.json` (check: nothing is written)",
+		// The refreshed file, as the workflow printed it.
+		`LOCKFILE         "image_id": "m-bp1e2enewer0000004",`,
+	)
+	if codes := exitCodes(r.out); fmt.Sprint(codes) != "[4]" {
+		t.Errorf("exit codes of the failed steps %v, want [4] (the drifted check)", codes)
+	}
+	t.Logf("act wall time %v; the action's steps: %v", r.wall, r.actionStepTimes("./"))
+}
