@@ -3,8 +3,10 @@ package action
 // Bad input through the action's entry point (Main) against the real core
 // and the in-process emulator: every row exits 2, writes an ::error
 // annotation naming the input or field and the rule, and the emulator sees
-// no request. Unlike TestInputErrors (which stubs the core), these rows also
-// cover what only the core checks (endpoints, ARNs, session names).
+// no request. The core's tests prove every value of its rules
+// (imagefamily/validate_test.go, guards_test.go, drift_test.go); a row here
+// proves the action's mapping: one per input name, per outcome class and per
+// input-parsing path of the action's own.
 
 import (
 	"errors"
@@ -22,7 +24,6 @@ func TestBadInputAction(t *testing.T) {
 	srv := emulator(t)
 	tokens, minted := githubTokenService(t)
 	keys := []string{"access-key-id", emuKeyID, "access-key-secret", emuSecret}
-	long := "a" + strings.Repeat("b", 128)
 	cases := []struct {
 		name   string
 		inputs []string // over emuInputs(srv) with keys
@@ -31,16 +32,8 @@ func TestBadInputAction(t *testing.T) {
 	}{
 		{"family missing", []string{"image-family", ""}, false, []string{`invalid input image-family ""`, "required"}},
 		{"family of 1 character", []string{"image-family", "a"}, false, []string{`invalid input image-family "a"`, "2 to 128 characters long (it has 1)"}},
-		{"family of 129 characters", []string{"image-family", long}, false, []string{"invalid input image-family", "(it has 129)"}},
-		{"family with a leading digit", []string{"image-family", "9lives"}, false, []string{"input image-family", "start with a letter"}},
-		{"family with a forbidden character", []string{"image-family", "web*base"}, false, []string{"input image-family", `(found "*")`}},
-		{"family starting with aliyun", []string{"image-family", "aliyun_base"}, false, []string{"input image-family", `"aliyun"`}},
-		{"family that is a RAM ARN", []string{"image-family", "acs:ram::123456789012:role/x"}, false, []string{"input image-family", "RAM ARN"}},
-		{"acs: family with a non-numeric owner", []string{"image-family", "acs:owner:web-base"}, false, []string{"input image-family", "acs:<owner account id>:<family>"}},
 		{"region missing", []string{"region", ""}, false, []string{"input region", "required"}},
-		{"region upper case", []string{"region", "CN-HANGZHOU"}, false, []string{`invalid input region "CN-HANGZHOU"`, "lower case"}},
 		{"region list with a bad entry", []string{"region", "cn-hangzhou\ncn_hang!"}, false, []string{`invalid input region "cn_hang!"`, "region id"}},
-		{"region list of separators", []string{"region", ",\n,"}, false, []string{"invalid input region", "at least one region is required"}},
 		{"key id without secret", []string{"access-key-secret", ""}, false, []string{"input access-key-secret", "set both"}},
 		{"secret without key id", []string{"access-key-id", ""}, false, []string{"input access-key-id", "set both"}},
 		{"token without keys", []string{"access-key-id", "", "access-key-secret", "", "security-token", "tok-only-123456"}, false, []string{"input security-token", "only used together"}},
@@ -49,20 +42,6 @@ func TestBadInputAction(t *testing.T) {
 		{"fail-if-not-found not a boolean", []string{"fail-if-not-found", "yes"}, false, []string{"input fail-if-not-found", "true or false"}},
 		{"timeout not a duration", []string{"timeout", "soon"}, false, []string{"input timeout", "duration such as 90s"}},
 		{"timeout zero", []string{"timeout", "0"}, false, []string{`input timeout "0"`, timeoutRange}},
-		{"timeout negative", []string{"timeout", "-5s"}, false, []string{`input timeout "-5s"`, timeoutRange}},
-		{"timeout negative seconds", []string{"timeout", "-5"}, false, []string{`input timeout "-5"`, timeoutRange}},
-		{"timeout under 100ms", []string{"timeout", "50ms"}, false, []string{`input timeout "50ms"`, timeoutRange}},
-		// 18446744074 s is 2^64 ns and a bit: multiplied out in an int64
-		// it wrapped around to a fraction of a second before the core's
-		// overflow-safe parser.
-		{"timeout of 18446744074 seconds (overflow)", []string{"timeout", "18446744074"}, false, []string{`input timeout "18446744074"`, timeoutRange}},
-		{"timeout past int64 seconds", []string{"timeout", "99999999999999999999"}, false, []string{"input timeout", timeoutRange}},
-		{"timeout of 3601 seconds", []string{"timeout", "3601"}, false, []string{`input timeout "3601"`, timeoutRange}},
-		{"timeout of 2h", []string{"timeout", "2h"}, false, []string{`input timeout "2h"`, timeoutRange}},
-		{"timeout of 1e9 (not a whole number)", []string{"timeout", "1e9"}, false, []string{`input timeout "1e9"`, "duration such as 90s"}},
-		// Rejected by the core's parser, though with the syntax rule rather
-		// than the range (time.ParseDuration says "invalid duration" here).
-		{"timeout duration overflow", []string{"timeout", "9999999999h"}, false, []string{`input timeout "9999999999h"`}},
 		{"endpoint with a path", []string{"endpoint", "https://ecs.example.com/api"}, false, []string{"invalid input endpoint", "must not have a path"}},
 		{"endpoint with credentials", []string{"endpoint", "https://LTAIKEY:pw-secret-123@ecs.example.com"}, false, []string{"invalid input endpoint", "user information"}},
 		{"STS endpoint scheme", []string{"sts-endpoint", "ftp://sts.example.com"}, false, []string{`invalid input sts-endpoint "ftp://sts.example.com"`, "scheme"}},
@@ -74,59 +53,25 @@ func TestBadInputAction(t *testing.T) {
 		// The attempt budget: the CLI's --max-attempts, the data source's
 		// max_attempts, the same rule (1 to 20).
 		{"max-attempts 0", []string{"max-attempts", "0"}, false, []string{`input max-attempts "0"`, "from 1 (no retries) to 20"}},
-		{"max-attempts 21", []string{"max-attempts", "21"}, false, []string{`input max-attempts "21"`, "from 1 (no retries) to 20"}},
-		{"max-attempts not a number", []string{"max-attempts", "five"}, false, []string{`input max-attempts "five"`, "a whole number"}},
 
 		// Release promotion: guards.
 		{"architecture unknown", []string{"architecture", "amd64"}, false, []string{`input architecture "amd64"`, "x86_64, arm64, i386"}},
 		{"os-type unknown", []string{"os-type", "macos"}, false, []string{`input os-type "macos"`, "linux, windows"}},
 		{"max-age not an age", []string{"max-age", "a month"}, false, []string{`input max-age "a month"`, `"30d"`}},
-		{"max-age in days not a number", []string{"max-age", "thirtyd"}, false, []string{`input max-age "thirtyd"`, `"30d"`}},
-		{"max-age zero", []string{"max-age", "0d"}, false, []string{`input max-age "0d"`, "positive"}},
-		{"max-age negative", []string{"max-age", "-720h"}, false, []string{`input max-age "-720h"`, "positive"}},
-		{"max-age of more days than a duration holds", []string{"max-age", "999999999d"}, false, []string{`input max-age "999999999d"`, "at most"}},
 		{"owners unknown alias", []string{"owners", "self\nanyone"}, false, []string{`invalid input owners "anyone"`, "self, system, others or marketplace"}},
-		{"owners account id with a sign", []string{"owners", "+123"}, false, []string{`invalid input owners "+123"`, "account id"}},
-		{"owners only separators", []string{"owners", ",,"}, false, []string{`invalid input owners ",,"`}},
-		{"guards with unknown values and OIDC (no token minted)", []string{"os-type", "solaris"}, true, []string{"input os-type", "linux, windows"}},
 
 		// Release promotion: drift.
 		{"expected-image-ids not JSON", []string{"expected-image-ids", "cn-hangzhou=m-hznew0001"}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
-		{"expected-image-ids a JSON array", []string{"expected-image-ids", `["m-hznew0001"]`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
-		{"expected-image-ids null", []string{"expected-image-ids", "null"}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
-		{"expected-image-ids with a number for an id", []string{"expected-image-ids", `{"cn-hangzhou":5}`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
-		{"expected-image-ids truncated", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001"`}, false, []string{"input expected-image-ids", "JSON object"}},
 		{"expected-image-ids with text after the object", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001"} junk`}, false, []string{"input expected-image-ids", "and nothing else"}},
-		{"expected-image-ids of two objects", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001"}{"cn-hangzhou":"m-hzold0001"}`}, false, []string{"input expected-image-ids", "and nothing else"}},
-		{"expected-image-ids with a bad image id", []string{"expected-image-ids", `{"cn-hangzhou":"m hz!"}`}, false, []string{`input expected-image-ids "m hz!"`, "not an image id"}},
-		{"expected-image-ids with a null image id", []string{"expected-image-ids", `{"cn-hangzhou":null}`}, false, []string{"input expected-image-ids", "JSON object of region to image id"}},
-		{"expected-image-ids with a bad region id", []string{"expected-image-ids", `{"CN-Hangzhou":"m-hznew0001"}`}, false, []string{`input expected-image-ids "CN-Hangzhou"`, "not a region id"}},
-		{"expected-image-ids naming a region not looked up", []string{"expected-image-ids", `{"cn-hangzhou":"m-hznew0001","cn-shanghai":"m-shnew0001"}`}, false, []string{`input expected-image-ids "cn-shanghai"`, "not being looked up (cn-hangzhou)"}},
 		{"expected-image-ids naming a region not looked up, with OIDC (no token minted)", []string{"expected-image-ids", `{"cn-beijing":"m-2zea00000000000001"}`}, true, []string{`input expected-image-ids "cn-beijing"`, "not being looked up"}},
-		// A value without an image id's shape is bad input, not a change.
-		{"expected-image-ids with a family for an id", []string{"expected-image-ids", `{"cn-hangzhou":"web-base"}`}, false,
-			[]string{`input expected-image-ids "web-base"`, "the image id for cn-hangzhou is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits", "ending in .vhd"}},
 		{"expected-image-ids with a made-up id", []string{"expected-image-ids", `{"cn-hangzhou":"bogus"}`}, false,
 			[]string{`input expected-image-ids "bogus"`, "is not an image id"}},
-		{"expected-image-ids with a made-up id, with OIDC (no token minted)", []string{"expected-image-ids", `{"cn-hangzhou":"bogus"}`}, true,
-			[]string{`input expected-image-ids "bogus"`, "is not an image id"}},
-		{"fail-on-change not a boolean", []string{"fail-on-change", "yes"}, false, []string{`input fail-on-change "yes"`, "true or false"}},
 		{"fail-on-change without expected-image-ids", []string{"fail-on-change", "true"}, false, []string{"input fail-on-change", "needs expected-image-ids"}},
 		{"fail-on-change with an empty expected-image-ids (missing file)", []string{"fail-on-change", "true", "expected-image-ids", " \n"}, false, []string{"input fail-on-change", "needs expected-image-ids"}},
 
 		// Release promotion: waiting.
 		{"wait-timeout not a duration", []string{"wait-timeout", "forever"}, false, []string{`input wait-timeout "forever"`, "duration such as 90s"}},
-		{"wait-timeout negative", []string{"wait-timeout", "-5m"}, false, []string{`input wait-timeout "-5m"`, waitRange}},
-		{"wait-timeout negative seconds", []string{"wait-timeout", "-1"}, false, []string{`input wait-timeout "-1"`, waitRange}},
 		{"wait-timeout over 6h", []string{"wait-timeout", "6h1s"}, false, []string{`input wait-timeout "6h1s"`, waitRange}},
-		{"wait-timeout of 21601 seconds", []string{"wait-timeout", "21601"}, false, []string{`input wait-timeout "21601"`, waitRange}},
-		{"wait-timeout huge", []string{"wait-timeout", "99999999999999999999"}, false, []string{"input wait-timeout", waitRange}},
-		{"wait-timeout of 18446744074 seconds (overflow)", []string{"wait-timeout", "18446744074"}, false, []string{`input wait-timeout "18446744074"`, waitRange}},
-		{"wait-timeout duration overflow", []string{"wait-timeout", "9999999999h"}, false, []string{`input wait-timeout "9999999999h"`, waitRange}},
-		{"newer-than without wait-timeout", []string{"newer-than", "m-hznew0001"}, false, []string{`input newer-than "m-hznew0001"`, "only has a meaning with wait-timeout"}},
-		{"newer-than with wait-timeout 0", []string{"newer-than", "m-hznew0001", "wait-timeout", "0"}, false, []string{"input newer-than", "only has a meaning with wait-timeout"}},
-		{"newer-than not an image id", []string{"newer-than", "m hz!", "wait-timeout", "10m"}, false, []string{`input newer-than "m hz!"`, "must be an image id"}},
-		{"wait-timeout negative with OIDC (no token minted)", []string{"wait-timeout", "-5s"}, true, []string{"input wait-timeout", waitRange}},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d rows", len(cases))
@@ -141,7 +86,7 @@ func TestBadInputAction(t *testing.T) {
 				s = newStep(t, emuInputs(srv, append(append([]string{}, keys...), c.inputs...)...))
 			}
 			s.runMain(viaEmulator(srv))
-			s.assertNoSecrets(append([]string{"pw-secret-123"}, *minted...)...)
+			s.assertNoSecrets(append([]string{"pw-secret-123", emuSecret, "tok-only-123456"}, *minted...)...)
 			checkBadInput(t, s, c.frags)
 			// Invalid input sends nothing anywhere: not even a request for
 			// a GitHub ID token.

@@ -324,57 +324,6 @@ func TestSeveralRegionsRequestRejected(t *testing.T) {
 	}
 }
 
-func TestInputErrors(t *testing.T) {
-	base := map[string]string{"region": "cn-hangzhou", "image-family": "web-base"}
-	with := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
-	cases := []struct {
-		name   string
-		inputs map[string]string
-		want   string
-	}{
-		{"no family", with("image-family", ""), "image family"},
-		{"bad family", with("image-family", "https://x"), "not a URL"},
-		{"no region", with("region", ""), "input region"},
-		{"bad region", with("region", "cn-hangzhou,CN_X"), "region"},
-		{"id without secret", with("access-key-id", "LTAI"), "access-key-secret is empty"},
-		{"secret without id", with("access-key-secret", "s3cr3t-only"), "access-key-id is empty"},
-		{"token without keys", with("security-token", "tok-only-123"), "security token is only used"},
-		{"provider without role", with("oidc-provider-arn", "acs:ram::1:oidc-provider/gh"), "role-to-assume must name"},
-		{"oidc and keys", with("role-to-assume", "acs:ram::1:role/r", "oidc-provider-arn", "acs:ram::1:oidc-provider/gh", "access-key-id", "LTAIx", "access-key-secret", "s3cr3t-only"), "cannot be combined"},
-		{"bad bool", with("fail-if-not-found", "yes"), "must be true or false"},
-		{"bad timeout", with("timeout", "soon"), "duration"},
-		{"zero timeout", with("timeout", "0"), "between 100ms and 1h0m0s"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			core := &fakeCore{}
-			s := newStep(t, c.inputs).run(core.option())
-			if s.code != 2 {
-				t.Fatalf("code %d, err %v", s.code, s.err)
-			}
-			if !strings.Contains(s.err.Error(), c.want) {
-				t.Errorf("error %q lacks %q", s.err, c.want)
-			}
-			if !strings.Contains(s.stdout.String(), "::error title=Image family lookup failed::") {
-				t.Errorf("no annotation:\n%s", s.stdout)
-			}
-			if core.calls() != 0 {
-				t.Error("the core was called despite bad input")
-			}
-			s.assertNoSecrets("s3cr3t-only", "tok-only-123")
-		})
-	}
-}
-
 func TestInputValues(t *testing.T) {
 	for _, c := range []struct {
 		in   string
