@@ -128,34 +128,17 @@ func TestConfigureRejectsReleaseAttributes(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"negative wait", base + `wait_timeout = "-5s"`, []string{`invalid wait_timeout "-5s"`, "between 0s and 6h0m0s"}},
-		{"negative seconds", base + `wait_timeout = "-1"`, []string{`invalid wait_timeout "-1"`, "between 0s and 6h0m0s"}},
-		{"wait over 6h", base + `wait_timeout = "7h"`, []string{`invalid wait_timeout "7h"`, "between 0s and 6h0m0s"}},
 		{"wait of 21601 seconds", base + `wait_timeout = 21601`, []string{`invalid wait_timeout "21601"`, "a bare number counts seconds"}},
-		{"wait overflowing seconds", base + `wait_timeout = "18446744074"`, []string{`invalid wait_timeout "18446744074"`, "between 0s and 6h0m0s"}},
-		{"wait overflowing hours", base + `wait_timeout = "9999999999h"`, []string{`invalid wait_timeout "9999999999h"`, "between 0s and 6h0m0s"}},
 		{"wait in words", base + `wait_timeout = "an hour"`, []string{`invalid wait_timeout "an hour"`, "such as 90s"}},
 		{"newer_than without wait", base + `newer_than = "m-base-mid"`, []string{`invalid newer_than "m-base-mid"`, "only has a meaning with wait_timeout (how long to wait for an image newer than it): set wait_timeout too"}},
-		{"newer_than with wait 0", base + "newer_than = \"m-base-mid\"\nwait_timeout = \"0\"", []string{`invalid newer_than "m-base-mid"`, "only has a meaning with wait_timeout"}},
-		{"newer_than not an image id", base + "newer_than = \"m base\"\nwait_timeout = \"1m\"", []string{`invalid newer_than "m base"`, "image id"}},
 		{"newer_than with a bad wait", base + "newer_than = \"m-base-mid\"\nwait_timeout = \"-1m\"", []string{`invalid wait_timeout "-1m"`}},
 		{"expected_image_id with several regions", two + `expected_image_id = "m-bp1basenew00000001"`, []string{`expected_image_id "m-bp1basenew00000001"`, "single region", "2 regions are looked up (cn-hangzhou, cn-shanghai)"}},
 		{"expected_image_id with region and regions", base + "regions = [\"cn-shanghai\"]\nexpected_image_id = \"m-bp1basenew00000001\"", []string{"expected_image_id", "single region"}},
 		{"expected_image_id of two ids", base + `expected_image_id = "m-a1,m-b2"`, []string{`expected_image_id "m-a1,m-b2"`, "one image id"}},
-		{"expected_image_id as a pair", base + `expected_image_id = "cn-hangzhou=m-a1"`, []string{"expected_image_id", "one image id"}},
 		{"expected_image_id not an id", base + `expected_image_id = "-m-base"`, []string{`expected_image_id "-m-base"`, "not an image id"}},
-		// A family pasted for the id is bad input, not a moved family.
-		{"expected_image_id a family", base + `expected_image_id = "web-base"`, []string{`expected_image_id "web-base": it is not an image id: a custom image's id is m- and 8 to 30 lower-case letters or digits`, "ending in .vhd"}},
-		{"expected_image_id too short", base + `expected_image_id = "m-base-mid"`, []string{`expected_image_id "m-base-mid": it is not an image id`}},
-		{"regions upper case", image("regions = [\"CN-HANGZHOU\"]"), []string{`invalid regions "CN-HANGZHOU"`, `"cn-hangzhou"`}},
 		{"regions with underscore", image("regions = [\"cn-hangzhou\", \"cn_shanghai\"]"), []string{`invalid regions "cn_shanghai"`, "region id"}},
-		{"regions with a name", image("regions = [\"Hangzhou\"]"), []string{`invalid regions "Hangzhou"`}},
 		{"regions with an empty element", image("regions = [\"cn-hangzhou\", \"\"]"), []string{`invalid regions ""`, "an element is empty"}},
 		{"region bad next to regions", image("region = \"Hangzhou\"\nregions = [\"cn-shanghai\"]"), []string{`invalid region "Hangzhou"`}},
-		{"architecture unknown to the API", base + `architecture = "aarch64"`, []string{`invalid architecture "aarch64"`, "x86_64, arm64, i386"}},
-		{"os_type unknown to the API", base + `os_type = "darwin"`, []string{`invalid os_type "darwin"`, "linux, windows"}},
-		{"max_age forever", base + `max_age = "forever"`, []string{`invalid max_age "forever"`, `"30d"`}},
-		{"max_age negative days", base + `max_age = "-3d"`, []string{`invalid max_age "-3d"`, "positive"}},
 		{"guards with several regions", two + "architecture = \"ARM\"\nos_type = \"unix\"", []string{`invalid architecture "ARM"`}},
 	}
 	for _, tc := range cases {
