@@ -323,3 +323,23 @@ func (s *session) keysFromProfile(ctx context.Context, cfg cliConfig, name, path
 	}
 	return fail(fmt.Errorf("mode %q is not supported; use AK, StsToken, RamRoleArn, ChainableRamRoleArn, EcsRamRole or OIDC", p.Mode))
 }
+
+// regionEnv are the environment variables that give the region when none
+// is set, in order: the alicloud provider's and builder's, then the
+// Alibaba Cloud SDKs'.
+var regionEnv = []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"}
+
+// EnvRegion is the region the environment gives (regionEnv, through getenv;
+// os.Getenv when nil), "" for none. Every front takes it when no region is
+// set, before the aliyun CLI profile's (ProfileRegion).
+func EnvRegion(getenv func(string) string) string {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for _, name := range regionEnv {
+		if v := getenv(name); v != "" {
+			return v
+		}
+	}
+	return ""
+}

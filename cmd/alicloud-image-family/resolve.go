@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -279,7 +278,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 	}
 	rawRegions := strings.Join(f.regions, ",")
 	if len(f.regions) == 0 {
-		rawRegions = cmp.Or(a.getenv("ALICLOUD_REGION"), a.getenv("ALIBABA_CLOUD_REGION_ID"))
+		rawRegions = imagefamily.EnvRegion(a.getenv)
 		if rawRegions == "" {
 			// Like the aliyun CLI: the selected profile's region_id.
 			region, from, err := imagefamily.ProfileRegion(imagefamily.Credentials{

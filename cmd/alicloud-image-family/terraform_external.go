@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -253,7 +252,7 @@ func (a *app) externalRequest(q map[string]string) (imagefamily.Request, error) 
 	if req.Region == "" {
 		// As the data source and the alicloud provider: the environment,
 		// then the aliyun CLI profile's region_id.
-		req.Region = cmp.Or(a.getenv("ALICLOUD_REGION"), a.getenv("ALIBABA_CLOUD_REGION_ID"))
+		req.Region = imagefamily.EnvRegion(a.getenv)
 		if req.Region == "" {
 			region, _, err := imagefamily.ProfileRegion(req.Credentials)
 			if err != nil {

@@ -3,7 +3,6 @@ package family
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -14,10 +13,6 @@ import (
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/packeraccess"
 )
-
-// Environment variables for the region, in the order they are read: the
-// official alicloud builder's name first, then the Alibaba Cloud SDK's.
-var regionEnv = []string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"}
 
 // Configure decodes and checks the block, reporting every refused attribute
 // at once: the access part and the lookup part read their attributes
@@ -136,11 +131,7 @@ func (c *Config) prepareRegions(p *prepared, known func(attr, v string) bool) []
 	regionsGiven := c.Regions != nil
 	region := c.Region
 	if region == "" && !regionsGiven {
-		for _, name := range regionEnv {
-			if region = os.Getenv(name); region != "" {
-				break
-			}
-		}
+		region = imagefamily.EnvRegion(nil)
 	}
 	profileKnown := c.Profile != unknownPlaceholder && c.SharedCredentialsFile != unknownPlaceholder
 	if region == "" && !regionsGiven && profileKnown {
