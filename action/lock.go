@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -216,24 +215,11 @@ func lockChanges(res imagefamily.LockResult) string {
 		fmt.Fprintf(&b, "- %s %s: %s -> %s (created %s", mdCell(o.Family), mdCell(o.Region), mdCell(old),
 			mdCell(o.New.ImageID), mdCell(o.New.CreationTime))
 		if o.New.ImageName != "" {
-			fmt.Fprintf(&b, ", named %s", mdCell(cut(o.New.ImageName, 128)))
+			fmt.Fprintf(&b, ", named %s", mdCell(safetext.Cut(o.New.ImageName, 128)))
 		}
 		b.WriteString(")\n")
 	}
 	return b.String()
-}
-
-// cut is at most max bytes of s, cut on a rune boundary, with "..." when
-// something was left out; for text escaped after the cut (mdCell).
-func cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	n := max
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }
 
 // lockSummary renders the job summary of lock: what became of the file,

@@ -82,11 +82,29 @@ func Excerpt(s string, limit int) string {
 	if len(s) <= limit {
 		return Terminal(s)
 	}
+	cut := runeCut(s, limit)
+	return Terminal(s[:cut]) + fmt.Sprintf("...(%d more bytes)", len(s)-cut)
+}
+
+// Cut is at most limit bytes of s, cut on a rune boundary, with "..." when
+// something was left out; unescaped, for text a sink escapes after the cut.
+func Cut(s string, limit int) string {
+	if limit <= 0 {
+		limit = 1
+	}
+	if len(s) <= limit {
+		return s
+	}
+	return s[:runeCut(s, limit)] + "..."
+}
+
+// runeCut is the largest rune boundary of s at or below limit (< len(s)).
+func runeCut(s string, limit int) int {
 	cut := limit
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return Terminal(s[:cut]) + fmt.Sprintf("...(%d more bytes)", len(s)-cut)
+	return cut
 }
 
 // Quote is Excerpt in double quotes, for naming an offending value.

@@ -270,3 +270,20 @@ func FuzzTerminal(f *testing.F) {
 		}
 	})
 }
+
+func TestCutKeepsRunesWhole(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		limit int
+		want  string
+	}{
+		{"short", 10, "short"},
+		{"abcdef", 3, "abc..."},
+		{"ééé", 3, "é..."},       // é is 2 bytes: the cut moves back to a boundary
+		{"a\x1bb", 10, "a\x1bb"}, // raw: the sink escapes
+	} {
+		if got := Cut(c.s, c.limit); got != c.want || !utf8.ValidString(got) {
+			t.Errorf("Cut(%q, %d) = %q, want %q", c.s, c.limit, got, c.want)
+		}
+	}
+}

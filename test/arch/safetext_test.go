@@ -19,7 +19,7 @@ import (
 
 // boundingFunctions bound and quote a value in a message, or check text
 // without rewriting it: allowed in every package, the core included.
-var boundingFunctions = []string{"Excerpt", "Quote", "IsClean"}
+var boundingFunctions = []string{"Excerpt", "Quote", "Cut", "IsClean"}
 
 // safetextCalls lists every use of a safetext function in the module's
 // non-test Go files: file (slash-separated, from the root) -> function ->
