@@ -18,9 +18,6 @@ package actione2e
 import (
 	"fmt"
 	"maps"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,58 +57,29 @@ type actRow struct {
 	seen func(t *testing.T)
 }
 
-// rowGate runs each row's before and after when its job calls.
-type rowGate map[string]actRow
-
-func (g rowGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	what, id, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	row, ok := g[id]
-	switch {
-	case ok && what == "before":
-		row.before()
-	case ok && what == "after":
-		row.after()
-	default:
-		http.NotFound(w, r)
-		return
-	}
-	fmt.Fprintln(w, "ok")
-}
-
-// counter records the emulator's requests by action once a row is done.
-type counter struct {
-	mu   sync.Mutex
-	seen map[string]int
-}
-
-func (c *counter) record(emu *ecstest.Server, actions []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seen = map[string]int{}
-	for _, a := range actions {
-		c.seen[a] = emu.Requests(a)
-	}
-}
-
-func (c *counter) check(t *testing.T, want map[string]int) {
-	t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for action, n := range want {
-		if got, ok := c.seen[action]; !ok || got != n {
-			t.Errorf("the emulator saw %d %q requests (recorded: %v), want %d", got, action, ok, n)
-		}
-	}
-}
-
 // emulatorRow is a row the emulator serves: before resets its counts and
 // sets it up, after records the requests of the actions in want.
 func emulatorRow(w *world, id, name string, setup func(), want map[string]int) actRow {
-	c := &counter{}
-	return actRow{id: id, name: name, env: map[string]string{}, retries: -1,
+	var mu sync.Mutex
+	var seen map[string]int
+	return actRow{id: id, name: name, env: map[string]string{}, secrets: map[string]string{}, retries: -1,
 		before: func() { w.emu.ClearFaults(); setup(); w.emu.ResetCounts() },
-		after:  func() { w.emu.ClearFaults(); c.record(w.emu, slices.Collect(maps.Keys(want))) },
-		seen:   func(t *testing.T) { c.check(t, want) },
+		after: func() {
+			w.emu.ClearFaults()
+			mu.Lock()
+			defer mu.Unlock()
+			seen = map[string]int{}
+			for action := range want {
+				seen[action] = w.emu.Requests(action)
+			}
+		},
+		seen: func(t *testing.T) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !maps.Equal(seen, want) {
+				t.Errorf("the emulator saw %v requests (by action), want %v", seen, want)
+			}
+		},
 	}
 }
 
@@ -143,35 +111,33 @@ func faultRows(t *testing.T, w *world) []actRow {
 			sts = "127.0.0.1:1"
 		}
 		r.with = []string{"region", "cn-hangzhou", "image-family", "web-base", "endpoint", "${{ env.EMULATOR_ENDPOINT }}", "sts-endpoint", sts}
-		keys := func(id, secret string, token ...string) {
-			r.secrets = map[string]string{key + "_ID": id, key + "_SECRET": secret}
-			r.with = append(r.with, "access-key-id", "${{ secrets."+key+"_ID }}", "access-key-secret", "${{ secrets."+key+"_SECRET }}")
-			if len(token) > 0 {
-				r.secrets[key+"_TOKEN"] = token[0]
-				r.with = append(r.with, "security-token", "${{ secrets."+key+"_TOKEN }}")
-			}
-		}
+		var keyID, secret, token string // no security-token input when token is ""
 		switch fr.Credentials {
-		case conformance.CredKeys:
-			keys(e2eKeyID, e2eSecret)
-		case conformance.CredWrongSecret:
-			keys(e2eKeyID, conformance.FaultWrongSecret)
-		case conformance.CredSTSWrongSecret:
+		case conformance.CredKeys, conformance.CredWrongSecret:
+			keyID, secret = e2eKeyID, e2eSecret
+		case conformance.CredSTSWrongSecret, conformance.CredSTSExpired, conformance.CredSTSOtherToken:
 			a := assumeRoleE2E(t, w.emu)
-			keys(a[0], conformance.FaultWrongSecret, a[2])
-			r.secrets[key+"_ISSUED_SECRET"] = a[1]
-		case conformance.CredSTSExpired:
-			a := assumeRoleE2E(t, w.emu)
-			keys(a[0], a[1], a[2])
-		case conformance.CredSTSOtherToken:
-			a := assumeRoleE2E(t, w.emu)
-			keys(a[0], a[1], assumeRoleE2E(t, w.emu)[2])
+			keyID, secret, token = a[0], a[1], a[2]
+			r.secrets[key+"_ISSUED_SECRET"] = a[1] // for the scan of the log
+			if fr.Credentials == conformance.CredSTSOtherToken {
+				token = assumeRoleE2E(t, w.emu)[2]
+			}
 		case conformance.CredOIDC:
 			// The job's keys would compete with OIDC.
 			r.env["ALIBABA_CLOUD_ACCESS_KEY_ID"], r.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "", ""
 			r.with = append(r.with, "role-to-assume", actOIDCRole, "oidc-provider-arn", actOIDCProvider)
 		default:
 			t.Fatalf("row %q: credentials %d have no mapping in act's runner", fr.Name, fr.Credentials)
+		}
+		if fr.Credentials == conformance.CredWrongSecret || fr.Credentials == conformance.CredSTSWrongSecret {
+			secret = conformance.FaultWrongSecret
+		}
+		for input, v := range map[string]string{"access-key-id": keyID, "access-key-secret": secret, "security-token": token} {
+			if v != "" {
+				name := key + "_" + strings.ToUpper(strings.ReplaceAll(input, "-", "_"))
+				r.secrets[name] = v
+				r.with = append(r.with, input, "${{ secrets."+name+" }}")
+			}
 		}
 		if fr.Untrusted {
 			r.env["SSL_CERT_FILE"] = "/nonexistent/none.pem"
@@ -253,7 +219,7 @@ func gateStep(what, id string) string {
 	return fmt.Sprintf(`      - name: gate %[1]s %[2]s
         shell: bash
         run: |
-          exec 3<>/dev/tcp/127.0.0.1/$ROW_GATE_PORT
+          exec 3<>/dev/tcp/127.0.0.1/$GATE_PORT
           printf 'GET /%[1]s/%[2]s HTTP/1.0\r\n\r\n' >&3
           grep -q '^ok' <&3
 `, what, id)
@@ -319,12 +285,12 @@ var actRetryLine = regexp.MustCompile(`\| retrying .+: attempt \d+ of \d+ failed
 func TestActRows(t *testing.T) {
 	w := newWorld(t)
 	rows := append(append(faultRows(t, w), badInputRows(w)...), hostileRows(t)...)
-	gate := rowGate{}
+	gated := map[string]actRow{}
 	var secretArgs []string
 	scan := secretscan.New(conformance.FaultWrongSecret)
 	for _, r := range rows {
 		if r.before != nil {
-			gate[r.id] = r
+			gated[r.id] = r
 		}
 		for _, k := range slices.Sorted(maps.Keys(r.secrets)) {
 			secretArgs = append(secretArgs, "--secret", k+"="+r.secrets[k])
@@ -333,18 +299,25 @@ func TestActRows(t *testing.T) {
 			}
 		}
 	}
-	gateSrv := httptest.NewServer(gate)
-	t.Cleanup(gateSrv.Close)
-	port := gateSrv.Listener.Addr().(*net.TCPAddr).Port
+	gate := w.gate(func(path string) bool {
+		what, id, _ := strings.Cut(path, "/")
+		r, ok := gated[id]
+		switch {
+		case ok && what == "before":
+			r.before()
+		case ok && what == "after":
+			r.after()
+		default:
+			return false
+		}
+		return true
+	})
 
-	dir := filepath.Join(w.ws, "testdata", "workflows")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	const path = "test/action/testdata/workflows/rows.yml" // in act's copy of the repository
+	if err := os.WriteFile(filepath.Join(w.ws, path), []byte(rowsWorkflowFile(rows)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "rows.yml"), []byte(rowsWorkflowFile(rows)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res := w.act("rows.yml", []string{"ROW_GATE_PORT=" + strconv.Itoa(port)}, secretArgs...)
+	res := w.act(path, []string{gate}, secretArgs...)
 	res.must(t)
 	scan.Check(t, "act's log", res.out)
 	sections := jobSections(res.out, rowsWorkflow)

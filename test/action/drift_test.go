@@ -12,8 +12,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
 const driftWorkflow = "test/action/testdata/workflows/drift.yml"
@@ -33,16 +31,11 @@ func TestActDrift(t *testing.T) {
 	}
 
 	w := newWorld(t)
-	img := func(id, created string) ecs.Image {
-		return ecs.Image{ImageId: id, ImageName: "web-base-" + id, ImageFamily: "web-base", ImageVersion: "4", Status: "Available",
-			CreationTime: created, Size: 50, Architecture: "x86_64", OSType: "linux", Platform: "Aliyun",
-			OSName: "Alibaba Cloud Linux 3.2104 LTS 64 bit", IsSelfShared: "false"}
-	}
 	// The wait step's image appears after its first poll.
-	w.emu.AddImageAfter("cn-beijing", img("m-bp1e2ebeijing00001", "2024-05-01T00:00:00Z"), 1)
+	w.emu.AddImageAfter("cn-beijing", familyImage("m-bp1e2ebeijing00001", "4", "2024-05-01T00:00:00Z"), 1)
 
 	// Unchanged: the family is as committed.
-	r := w.actFile(driftWorkflow, []string{"EXPECT_CHANGED=false",
+	r := w.act(driftWorkflow, []string{"EXPECT_CHANGED=false",
 		`EXPECT_IDS={"cn-hangzhou":"m-bp1e2enew000000002","cn-shanghai":"m-uf6e2eshanghai00001"}`})
 	r.must(t, "E2E-DRIFT-OK changed=false", "E2E-DRIFT-ROUNDTRIP-OK",
 		"waiting in cn-beijing: poll 1 saw no available image; next poll in 2s",
@@ -52,8 +45,8 @@ func TestActDrift(t *testing.T) {
 	}
 
 	// Changed: a newer cn-hangzhou image was published since the commit.
-	w.emu.AddImage("cn-hangzhou", img("m-bp1e2enewer0000004", "2024-05-02T00:00:00Z"))
-	r = w.actFile(driftWorkflow, []string{"EXPECT_CHANGED=true",
+	w.emu.AddImage("cn-hangzhou", familyImage("m-bp1e2enewer0000004", "4", "2024-05-02T00:00:00Z"))
+	r = w.act(driftWorkflow, []string{"EXPECT_CHANGED=true",
 		`EXPECT_IDS={"cn-hangzhou":"m-bp1e2enewer0000004","cn-shanghai":"m-uf6e2eshanghai00001"}`})
 	const change = "cn-hangzhou: m-bp1e2enew000000002 -> m-bp1e2enewer0000004 (created 2024-05-02T00:00:00Z)"
 	r.must(t, "E2E-DRIFT-OK changed=true", "E2E-DRIFT-ROUNDTRIP-OK",

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -23,28 +22,10 @@ import (
 )
 
 const (
-	actVersion = "v0.2.89"
+	actVersion = "v0.2.89" // as scripts/tools.sh builds it (see e2etest.Tool)
 	e2eKeyID   = "LTAIE2EACTIONKEY0001"
 	e2eSecret  = "e2e-secret-NOT-REAL-0001"
 )
-
-// actBinary is act v0.2.89 as scripts/tools.sh builds it (see e2etest.Tool).
-func actBinary(t *testing.T) string {
-	t.Helper()
-	return e2etest.Tool(t, "act", actVersion)
-}
-
-// workspace copies the repository's working tree (tracked and new files, as
-// act itself would see them) into a fresh git repository, so act's copy of
-// "the local repo" is exactly this tree and nothing outside it.
-func workspace(t *testing.T) string {
-	t.Helper()
-	ws := t.TempDir()
-	if err := worktree.Copy(repoRoot(t), ws); err != nil {
-		t.Fatal(err)
-	}
-	return ws
-}
 
 // world is everything a workflow run talks to, all on loopback.
 type world struct {
@@ -62,7 +43,12 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	emu, cert := e2etest.Emulator(t, "testdata/fixture.json")
-	w := &world{t: t, ws: workspace(t), emu: emu, certFile: cert, trap: newTrapProxy(t), cache: t.TempDir()}
+	w := &world{t: t, ws: t.TempDir(), emu: emu, certFile: cert, trap: newTrapProxy(t), cache: t.TempDir()}
+	// act's copy of "the local repo" is exactly the working tree (tracked
+	// and new files, as act itself would see them) and nothing outside it.
+	if err := worktree.Copy(repoRoot(t), w.ws); err != nil {
+		t.Fatal(err)
+	}
 	w.tokens = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer e2e-runtime-token" {
 			rw.WriteHeader(http.StatusUnauthorized)
@@ -90,26 +76,17 @@ func idToken(aud string) string {
 }
 
 type actResult struct {
-	out  string
-	err  error
-	wall time.Duration
+	out string
+	err error
 }
 
-// act runs one workflow of testdata/workflows in host mode, offline: no
+// act runs the workflow at path, relative to the repository root (such as
+// test/action/testdata/workflows/drift.yml), in host mode, offline: no
 // image pulls, no action fetches, no version check, no cache server, and
 // every non-loopback connection sent to the trap proxy.
-func (w *world) act(workflow string, extraEnv []string, extraArgs ...string) actResult {
-	w.t.Helper()
-	return w.actFile(filepath.Join("testdata", "workflows", workflow), extraEnv, extraArgs...)
-}
-
-// actFile runs the workflow at path, relative to the repository root (such
-// as test/action/testdata/workflows/drift.yml), as act does.
-func (w *world) actFile(path string, extraEnv []string, extraArgs ...string) actResult {
+func (w *world) act(path string, extraEnv []string, extraArgs ...string) actResult {
 	w.t.Helper()
 	workflow := filepath.Base(path)
-	act := actBinary(w.t)
-	_, pkg := binary(w.t)
 	home := w.t.TempDir()
 	goenv := []string{}
 	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOROOT"} {
@@ -120,7 +97,7 @@ func (w *world) actFile(path string, extraEnv []string, extraArgs ...string) act
 		"SSL_CERT_FILE=" + w.certFile,
 		"ACTIONS_ID_TOKEN_REQUEST_URL=" + w.tokens.URL + "/_apis/token?api-version=2.0",
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN=e2e-runtime-token",
-		"ALICLOUD_IMAGE_FAMILY_BUILD_PACKAGE=" + pkg,
+		"ALICLOUD_IMAGE_FAMILY_BUILD_PACKAGE=" + e2etest.CLIPackage,
 		"GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0",
 	}, goenv...)
 	stepEnv = append(stepEnv, w.trap.env()...)
@@ -138,15 +115,14 @@ func (w *world) actFile(path string, extraEnv []string, extraArgs ...string) act
 		args = append(args, "--env", e)
 	}
 	args = append(args, extraArgs...)
-	cmd := exec.Command(act, args...)
+	cmd := exec.Command(e2etest.Tool(w.t, "act", actVersion), args...)
 	cmd.Dir = w.ws
 	cmd.Env = append([]string{
 		"HOME=" + home, "PATH=" + os.Getenv("PATH"),
 		"ACT_DISABLE_VERSION_CHECK=1",
 	}, append(goenv, w.trap.env()...)...)
-	start := time.Now()
 	b, err := cmd.CombinedOutput()
-	res := actResult{out: string(b), err: err, wall: time.Since(start)}
+	res := actResult{out: string(b), err: err}
 	w.trap.check(w.t)
 	// act prints secrets as *** itself; the action must not print them in
 	// any other form either.
@@ -196,25 +172,9 @@ func (r actResult) must(t *testing.T, markers ...string) {
 	}
 }
 
-// stepTimes reads act's per-step durations ("✅  Success - Main ./ [1.2s]").
-var stepTime = regexp.MustCompile(`(?:Success|Failure) - Main (\S+) \[([0-9.]+[µmn]?s)\]`)
-
-func (r actResult) actionStepTimes(uses string) []time.Duration {
-	var ds []time.Duration
-	for _, m := range stepTime.FindAllStringSubmatch(r.out, -1) {
-		if m[1] == uses {
-			d, err := time.ParseDuration(strings.ReplaceAll(m[2], "µ", "u"))
-			if err == nil {
-				ds = append(ds, d)
-			}
-		}
-	}
-	return ds
-}
-
 func TestActOutputs(t *testing.T) {
 	w := newWorld(t)
-	r := w.act("outputs.yml", nil)
+	r := w.act("testdata/workflows/outputs.yml", nil)
 	// act shows each step's job summary in its log.
 	r.must(t, "E2E-OUTPUTS-OK", "Building alicloud-image-family from source",
 		"Summary - ### Alibaba Cloud image family `web-base`",
@@ -222,14 +182,11 @@ func TestActOutputs(t *testing.T) {
 	if n := w.emu.Requests("DescribeImageFromFamily"); n != 1 {
 		t.Errorf("%d DescribeImageFromFamily requests, want 1", n)
 	}
-	_, pkg := binary(t)
-	t.Logf("action binary built from %s", pkg)
-	t.Logf("uses: ./ (build from source, warm Go cache) step: %v; act wall time %v", r.actionStepTimes("./"), r.wall)
 }
 
 func TestActFailure(t *testing.T) {
 	w := newWorld(t)
-	r := w.act("failure.yml", nil)
+	r := w.act("testdata/workflows/failure.yml", nil)
 	r.must(t, "E2E-FAILURE-OK",
 		"::error title=Image family lookup failed in cn-beijing::no available image in family \"web-base\" in region cn-beijing",
 		"copies of an image carry no family",
@@ -240,7 +197,7 @@ func TestActFailure(t *testing.T) {
 
 func TestActSeveralRegions(t *testing.T) {
 	w := newWorld(t)
-	r := w.act("regions.yml", nil)
+	r := w.act("testdata/workflows/regions.yml", nil)
 	r.must(t, "E2E-REGIONS-RESOLVE-OK", "E2E-REGIONS-MATRIX-OK cn-hangzhou", "E2E-REGIONS-MATRIX-OK cn-shanghai")
 	if n := w.emu.Requests("DescribeImageFromFamily"); n != 2 {
 		t.Errorf("%d DescribeImageFromFamily requests, want 2", n)
@@ -252,7 +209,7 @@ func TestActOIDC(t *testing.T) {
 	// Step debug logging on: the core's trace is printed as ::debug:: lines,
 	// and still no token may appear.
 	// act shows ::debug:: lines only in its verbose mode.
-	r := w.act("oidc.yml", []string{"RUNNER_DEBUG=1"}, "--verbose")
+	r := w.act("testdata/workflows/oidc.yml", []string{"RUNNER_DEBUG=1"}, "--verbose")
 	r.must(t, "E2E-OIDC-OK",
 		`requested with audience "wrong-audience"`,
 		"permissions: id-token: write",
@@ -273,17 +230,15 @@ func TestActOIDC(t *testing.T) {
 // (The launcher's tool cache and checksum refusals: TestLauncher.)
 func TestActRelease(t *testing.T) {
 	w := newWorld(t)
-	bin, _ := binary(t)
-	payload, err := os.ReadFile(bin)
+	payload, err := os.ReadFile(e2etest.CLI(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rel := newRelease(t, "9.8.7", payload, hostPlatform())
-	r := w.act("release.yml", []string{"ALICLOUD_IMAGE_FAMILY_RELEASES_URL=" + rel.srv.URL},
+	r := w.act("testdata/workflows/release.yml", []string{"ALICLOUD_IMAGE_FAMILY_RELEASES_URL=" + rel.srv.URL},
 		"--local-repository", "imagefamily/packer-plugin-alicloud-image-family@v9.8.7="+w.ws)
 	r.must(t, "E2E-RELEASE-OK", "Verified "+rel.assetName(hostPlatform()))
 	if strings.Contains(r.out, "from source") {
 		t.Errorf("a release tag built from source:\n%s", r.out)
 	}
-	t.Logf("release download step: %v", r.actionStepTimes("imagefamily/packer-plugin-alicloud-image-family@v9.8.7"))
 }

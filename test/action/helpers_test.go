@@ -10,17 +10,19 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
 // repoRoot is the repository, two levels up from this package.
@@ -31,13 +33,6 @@ func repoRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return root
-}
-
-// binary is the program the action runs, `alicloud-image-family` (whose
-// `action` subcommand is action.Main), built once per test process.
-func binary(t *testing.T) (path, pkg string) {
-	t.Helper()
-	return e2etest.CLI(t), e2etest.CLIPackage
 }
 
 // release is a fake GitHub release on loopback: archives per platform and a
@@ -57,12 +52,10 @@ func newRelease(t *testing.T, version string, payload []byte, platforms ...strin
 	r := &release{version: version, files: map[string][]byte{}, hits: map[string]int{}}
 	var sums bytes.Buffer
 	for _, p := range platforms {
-		goos, _, _ := strings.Cut(p, "/")
-		name, data := archive(t, version, p, payload)
+		name, data := r.assetName(p), archive(t, p, payload)
 		r.files[name] = data
 		sum := sha256.Sum256(data)
 		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
-		_ = goos
 	}
 	// Unrelated lines (the Packer plugin's assets) share the file in the real
 	// release; the launcher must pick its own line.
@@ -112,44 +105,34 @@ func (r *release) hitCount(suffix string) int {
 	return n
 }
 
-func archive(t *testing.T, version, platform string, payload []byte) (string, []byte) {
+// archive is the release archive for platform: a zip for Windows, else a
+// tar.gz, with the executable beside another file.
+func archive(t *testing.T, platform string, payload []byte) []byte {
 	t.Helper()
-	goos, goarch, _ := strings.Cut(platform, "/")
 	var buf bytes.Buffer
-	if goos == "windows" {
+	var err error
+	if strings.HasPrefix(platform, "windows/") {
 		zw := zip.NewWriter(&buf)
-		for _, f := range []struct {
-			name string
-			data []byte
-		}{{"LICENSE", []byte("license")}, {"alicloud-image-family.exe", payload}} {
-			h := &zip.FileHeader{Name: f.name, Method: zip.Deflate}
+		for name, data := range map[string][]byte{"LICENSE": []byte("license"), "alicloud-image-family.exe": payload} {
+			h := &zip.FileHeader{Name: name, Method: zip.Deflate}
 			h.SetMode(0o755)
-			w, err := zw.CreateHeader(h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Write(f.data)
+			w, _ := zw.CreateHeader(h)
+			w.Write(data)
 		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
+		err = zw.Close()
+	} else {
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		for name, data := range map[string][]byte{"README.md": []byte("readme"), "alicloud-image-family": payload} {
+			tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg})
+			tw.Write(data)
 		}
-		return fmt.Sprintf("alicloud-image-family_%s_%s_%s.zip", version, goos, goarch), buf.Bytes()
+		err = errors.Join(tw.Close(), gz.Close())
 	}
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, f := range []struct {
-		name string
-		data []byte
-		mode int64
-	}{{"README.md", []byte("readme"), 0o644}, {"alicloud-image-family", payload, 0o755}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(f.data)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tw.Close()
-	gz.Close()
-	return fmt.Sprintf("alicloud-image-family_%s_%s_%s.tar.gz", version, goos, goarch), buf.Bytes()
+	return buf.Bytes()
 }
 
 // hostPlatform is this machine in GoReleaser's os/arch words.
@@ -215,4 +198,27 @@ func (p *trapProxy) check(t *testing.T) {
 	if len(p.seen) > 0 {
 		t.Errorf("something tried to reach the network through the proxy: %q", p.seen)
 	}
+}
+
+// gate serves a workflow's gate steps on loopback, at the port the
+// returned act --env entry (GATE_PORT) names: each request runs at with its
+// path, and is answered "ok" when at knew the path.
+func (w *world) gate(at func(path string) bool) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if !at(strings.TrimPrefix(r.URL.Path, "/")) {
+			http.NotFound(rw, r)
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	}))
+	w.t.Cleanup(srv.Close)
+	return "GATE_PORT=" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
+}
+
+// familyImage is an Available image of the fixture's family web-base that a
+// test publishes during a run.
+func familyImage(id, version, created string) ecs.Image {
+	return ecs.Image{ImageId: id, ImageName: "web-base-v" + version, ImageFamily: "web-base", ImageVersion: version,
+		Status: "Available", CreationTime: created, Size: 50, Architecture: "x86_64", OSType: "linux", Platform: "Aliyun",
+		OSName: "Alibaba Cloud Linux 3.2104 LTS 64 bit", IsSelfShared: "false"}
 }

@@ -61,6 +61,7 @@ func (l *launch) run(fail string) {
 // ref or the runner.
 func TestLauncher(t *testing.T) {
 	host := hostPlatform()
+	asset := "alicloud-image-family_9.8.7_" + strings.ReplaceAll(host, "/", "_") + ".tar.gz"
 	arch := strings.Split(host, "/")[1]
 	// versionFile is an action directory at a commit whose version/version.go
 	// names release 9.8.7, with the prerelease given.
@@ -90,11 +91,7 @@ func TestLauncher(t *testing.T) {
 				if !strings.Contains(l.out, "Verified "+rel.assetName(host)) {
 					t.Errorf("no verification line:\n%s", l.out)
 				}
-				toolArch := map[string]string{"ARM64": "arm64"}[runnerArch()]
-				if toolArch == "" {
-					toolArch = "x64"
-				}
-				if _, err := os.Stat(filepath.Join(l.env["RUNNER_TOOL_CACHE"], "alicloud-image-family", "9.8.7", toolArch+".complete")); err != nil {
+				if _, err := os.Stat(filepath.Join(l.env["RUNNER_TOOL_CACHE"], "alicloud-image-family", "9.8.7", strings.ToLower(runnerArch())+".complete")); err != nil {
 					t.Errorf("no tool cache marker: %v", err)
 				}
 				// The next job on the same runner: from the tool cache, no download.
@@ -107,7 +104,7 @@ func TestLauncher(t *testing.T) {
 				}
 			}},
 		{name: "checksum mismatch", prep: func(_ *testing.T, rel *release, _ *launch) { rel.corrupt(host) },
-			fail: "checksum mismatch for " + "alicloud-image-family_9.8.7_" + strings.ReplaceAll(host, "/", "_") + ".tar.gz",
+			fail: "checksum mismatch for " + asset,
 			check: func(t *testing.T, _ *release, l *launch) {
 				if entries, _ := os.ReadDir(filepath.Join(l.env["RUNNER_TOOL_CACHE"], "alicloud-image-family")); len(entries) != 0 {
 					t.Error("a rejected binary was cached")
@@ -117,7 +114,7 @@ func TestLauncher(t *testing.T) {
 			rel.mu.Lock()
 			rel.files["alicloud-image-family_9.8.7_SHA256SUMS"] = []byte(strings.Repeat("0", 64) + "  something-else.tar.gz\n")
 			rel.mu.Unlock()
-		}, fail: "has no checksum for alicloud-image-family_9.8.7_" + strings.ReplaceAll(host, "/", "_") + ".tar.gz"},
+		}, fail: "has no checksum for " + asset},
 		{name: "no asset for the platform", platforms: []string{"windows/amd64"}, env: map[string]string{"RUNNER_OS": "macOS"}, fail: "could not download"},
 		{name: "not a release", ref: "v1.0.0", fail: "is v1.0.0 a release of imagefamily/packer-plugin-alicloud-image-family?"},
 		{name: "unsupported architecture", env: map[string]string{"RUNNER_ARCH": "X86"}, fail: "unsupported runner architecture X86"},

@@ -27,7 +27,7 @@ func TestActLifecycle(t *testing.T) {
 		t.Fatal("no copy")
 	}
 
-	r := w.actFile(lifecycleWorkflow, []string{"COPY_ID=" + cp})
+	r := w.act(lifecycleWorkflow, []string{"COPY_ID=" + cp})
 	r.must(t, "E2E-LIFECYCLE-PROMOTE-OK", "E2E-LIFECYCLE-ROLLBACK-OK", "E2E-LIFECYCLE-UNDO-OK",
 		// The dry run waits for the copy, then says what would change.
 		"waiting in cn-beijing: poll 1 saw "+cp+" Creating",
@@ -66,7 +66,6 @@ func TestActLifecycle(t *testing.T) {
 	if img, _ := w.emu.Image("cn-hangzhou", older); img.Status != "Deprecated" {
 		t.Errorf("%s is %s after allow-empty", older, img.Status)
 	}
-	t.Logf("act wall time %v; the action's steps: %v", r.wall, r.actionStepTimes("./"))
 }
 
 // exitStatusLine is act's line for a step whose process failed, in the
