@@ -29,11 +29,6 @@ type badInputRow struct {
 	files map[string]string
 }
 
-// fam runs a family through resolve in cn-hangzhou.
-func fam(name, family string, frags ...string) badInputRow {
-	return badInputRow{name: "family " + name, args: []string{"--image-family", family}, frags: append([]string{"invalid --image-family "}, frags...)}
-}
-
 // ciAndSSO is an aliyun CLI config file with the profiles ci and sso.
 const ciAndSSO = `{"current":"ci","profiles":[
  {"name":"ci","mode":"AK","access_key_id":"LTAIPROFILECI","access_key_secret":"ci-secret","region_id":"cn-hangzhou"},
@@ -51,9 +46,9 @@ func cliBadInputs() []badInputRow {
 		// (imagefamily/validate_test.go, guards_test.go, drift_test.go,
 		// credentials_test.go).
 		{name: "family missing", args: []string{}, frags: []string{"--image-family", "required"}},
-		fam("of 1 character", "a", `"a"`, "2 to 128 characters long (it has 1)"),
-		fam("with a non-ASCII letter", "wéb-base", `(found "é")`),
-		fam("with trailing white space", "web-base\t", "white space"),
+		{name: "family of 1 character", args: []string{"--image-family", "a"}, frags: []string{`invalid --image-family "a"`, "2 to 128 characters long (it has 1)"}},
+		{name: "family with a non-ASCII letter", args: []string{"--image-family", "wéb-base"}, frags: []string{"invalid --image-family ", `(found "é")`}},
+		{name: "family with trailing white space", args: []string{"--image-family", "web-base\t"}, frags: []string{`invalid --image-family "web-base\t"`, "white space"}},
 		// Regions.
 		{name: "region upper case", args: withFamily("--region", "CN-HANGZHOU"), frags: []string{"region", `lower case; use "cn-hangzhou"`}},
 		{name: "region from the environment", env: with(keys, "ALICLOUD_REGION", "Cn-Hangzhou"), args: withFamily(), noRegion: true,

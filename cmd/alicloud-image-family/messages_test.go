@@ -83,7 +83,7 @@ func TestUsageErrorsAreOneLineAndTheHint(t *testing.T) {
 	for _, h := range []string{"-h", "--help"} {
 		_, errOut, code, _ = inProcess(t, nil, "resolve", h)
 		if code != exitOK || !strings.Contains(errOut, "Flags:") || !strings.Contains(errOut, "-max-attempts") || !strings.Contains(errOut, "Exit codes") ||
-			strings.Contains(errOut, resolveHint) {
+			strings.Contains(errOut, resolveHint) || !strings.Contains(errOut, "text: a header line") || !strings.Contains(errOut, "REGION, image-id") {
 			t.Errorf("resolve %s: exit %d, stderr:\n%s", h, code, errOut)
 		}
 	}

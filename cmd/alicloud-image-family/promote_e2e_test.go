@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -144,10 +143,8 @@ func actionImageIDs(t *testing.T, e *emulatorProcess, regions string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "github-output")
 	// Not runCLI: the action prints ::add-mask:: with the secret, as it must.
-	cmd := exec.Command(cliBinary(t), "action")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_PROXY=127.0.0.1,localhost", "SSL_CERT_FILE=" + e.CertFile,
-		"GITHUB_OUTPUT=" + out, "INPUT_REGION=" + regions, "INPUT_IMAGE_FAMILY=web-base", "INPUT_ENDPOINT=" + e.Endpoint,
-		"INPUT_ACCESS_KEY_ID=" + demoAccessKeyID, "INPUT_ACCESS_KEY_SECRET=" + demoSecret}
+	cmd := command(t, cliBinary(t), e, map[string]string{"GITHUB_OUTPUT": out, "INPUT_REGION": regions, "INPUT_IMAGE_FAMILY": "web-base",
+		"INPUT_ENDPOINT": e.Endpoint, "INPUT_ACCESS_KEY_ID": demoAccessKeyID, "INPUT_ACCESS_KEY_SECRET": demoSecret}, "action")
 	log, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("action: %v\n%s", err, log)
@@ -201,25 +198,6 @@ func TestE2EExpectFile(t *testing.T) {
 	}
 }
 
-// A family that gains its first image while the CLI waits.
-func TestE2EWaitForImage(t *testing.T) {
-	e := startEmulator(t)
-	const id = "m-bp1releasecandid0001"
-	if err := e.Control.AddImageAfter("cn-hangzhou", image(id, "release-candidate", "2024-05-01T00:00:00Z", "x86_64"), 1); err != nil {
-		t.Fatal(err)
-	}
-	r := runCLI(t, e, demoEnv, resolveArgs(e, "--image-family", "release-candidate", "--wait", "10m")...)
-	counts, err := e.Control.Requests()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls := lines(t, r.stderr)
-	want := "alicloud-image-family: waiting in cn-hangzhou: poll 1 saw no available image; next poll in 2s"
-	if r.code != exitOK || r.stdout != id+"\n" || len(ls) != 1 || ls[0] != want || counts.ByAction[describeAction] != 2 {
-		t.Fatalf("exit %d, stdout %q, %d requests, stderr:\n%s\nwant one line %q", r.code, r.stdout, counts.ByAction[describeAction], r.stderr, want)
-	}
-}
-
 // The deadline passes with no newer image: exit 3, saying how long it
 // waited, how many polls and what it last saw; every poll but the last
 // printed a progress line. (A family with no image at all is the core's
@@ -257,14 +235,31 @@ func TestE2EWaitDeadline(t *testing.T) {
 	}
 }
 
-// Every retry is one line on stderr, before its wait.
-func TestE2ERetryLines(t *testing.T) {
+// What a run says while it works, a line on stderr each: a family that
+// gains its first image while the CLI waits (a progress line per poll
+// but the last), and every retry, before its wait.
+func TestE2EProgressAndRetryLines(t *testing.T) {
 	e := startEmulator(t)
+	const id = "m-bp1releasecandid0001"
+	if err := e.Control.AddImageAfter("cn-hangzhou", image(id, "release-candidate", "2024-05-01T00:00:00Z", "x86_64"), 1); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, e, demoEnv, resolveArgs(e, "--image-family", "release-candidate", "--wait", "10m")...)
+	counts, err := e.Control.Requests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := lines(t, r.stderr)
+	want := "alicloud-image-family: waiting in cn-hangzhou: poll 1 saw no available image; next poll in 2s"
+	if r.code != exitOK || r.stdout != id+"\n" || len(ls) != 1 || ls[0] != want || counts.ByAction[describeAction] != 2 {
+		t.Fatalf("exit %d, stdout %q, %d requests, stderr:\n%s\nwant one line %q", r.code, r.stdout, counts.ByAction[describeAction], r.stderr, want)
+	}
+
 	if err := e.Control.Fault(ecstest.FaultSpec{Kind: ecstest.FaultThrottle, Action: describeAction, N: 2}); err != nil {
 		t.Fatal(err)
 	}
-	r := runCLI(t, e, demoEnv, resolveArgs(e, "--image-family", "web-base")...)
-	ls := lines(t, r.stderr)
+	r = runCLI(t, e, demoEnv, resolveArgs(e, "--image-family", "web-base")...)
+	ls = lines(t, r.stderr)
 	if r.code != exitOK || r.stdout != wantNewest+"\n" || len(ls) != 2 || len(matching(ls, retryLine)) != 2 {
 		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -276,7 +271,6 @@ func TestE2ERetryLines(t *testing.T) {
 			}
 		}
 	}
-
 }
 
 type fanOut struct {
@@ -321,14 +315,12 @@ func TestE2EDefaultFanOutIsOneWave(t *testing.T) {
 		t.Fatalf("DefaultConcurrency is %d; 30 regions would not fit in one wave", imagefamily.DefaultConcurrency)
 	}
 	f := fanOutFixture(t, 30)
-	e := startEmulatorWith(t, f.json)
+	e := startEmulatorProcess(t, f.json, true)
 	if err := e.Control.Fault(ecstest.FaultSpec{Kind: ecstest.FaultHang, Action: describeAction}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(cliBinary(t), "resolve", "--endpoint", e.Endpoint, "--image-family", "web-base",
+	cmd := command(t, cliBinary(t), e, demoEnv, "resolve", "--endpoint", e.Endpoint, "--image-family", "web-base",
 		"--region", strings.Join(f.regions, ","), "--max-attempts", "1", "--timeout", "1h")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_PROXY=127.0.0.1,localhost", "SSL_CERT_FILE=" + e.CertFile,
-		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + demoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + demoSecret}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

@@ -254,7 +254,7 @@ func TestLifecycleFaultMatrixCLI(t *testing.T) {
 }
 
 func runLifecycleFaultRow(t *testing.T, row conformance.FaultRow, output string) {
-	e := startEmulatorWith(t, conformance.LifecycleFixture())
+	e := startEmulatorProcess(t, conformance.LifecycleFixture(), true)
 	region, id, outcome := "cn-hangzhou", conformance.LifecycleRollbackImage, "rolled-back"
 	changed := func(family, status string) bool { return status == "Deprecated" }
 	if row.Command == conformance.CommandPromote {

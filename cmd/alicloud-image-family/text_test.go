@@ -35,37 +35,6 @@ func parseText(t *testing.T, out string) (header []string, rows [][]string) {
 	return header, rows
 }
 
-func TestOutputText(t *testing.T) {
-	out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--output", "text")
-	if code != 0 || errOut != "" {
-		t.Fatalf("code=%d out=%q err=%q", code, out, errOut)
-	}
-	header, rows := parseText(t, out)
-	if !slices.Equal(header, textColumns()) || header[0] != "REGION" || header[1] != "image-id" {
-		t.Errorf("header %q, want %q", header, textColumns())
-	}
-	if len(rows) != 1 || rows[0][0] != "cn-hangzhou" || rows[0][1] != wantNewest {
-		t.Errorf("rows %q", rows)
-	}
-
-	// Several regions: one line per region found, in the order given; the
-	// one without the family reported on stderr, exit 3.
-	out, errOut, code, _ = inProcess(t, nil, "resolve", "--region", "cn-shanghai,cn-hangzhou", "--image-family", "app-server", "--output", "text")
-	if code != exitNotFound || !strings.Contains(errOut, "cn-hangzhou") {
-		t.Fatalf("code=%d err=%q", code, errOut)
-	}
-	_, rows = parseText(t, out)
-	if len(rows) != 1 || rows[0][0] != "cn-shanghai" || !strings.HasPrefix(rows[0][1], "m-uf6") {
-		t.Errorf("rows %q", rows)
-	}
-
-	// The flag's help names the format.
-	_, errOut, _, _ = inProcess(t, nil, "resolve", "-h")
-	if !strings.Contains(errOut, "text: a header line") || !strings.Contains(errOut, "REGION, image-id") {
-		t.Errorf("resolve -h does not describe --output text:\n%s", errOut)
-	}
-}
-
 // checkTextColumns: the columns are REGION and every one-line field of the
 // core's table, named Field.ActionName(), each value Field.Text escaped for
 // the terminal; tags and disk mappings are not columns.
