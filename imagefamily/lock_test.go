@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -211,7 +213,7 @@ func TestPlanLockOffline(t *testing.T) {
 	}
 	r = LockRequest{Request: base, Path: path, Regions: []string{hangzhou}}
 	p, err := PlanLock(r)
-	if err != nil || len(p.targets) != 1 || p.targets[0] != (lockTarget{webBase, hangzhou}) {
+	if err != nil || len(p.targets) != 1 || p.targets[0] != (target{webBase, hangzhou}) {
 		t.Errorf("%+v %v", p.targets, err)
 	}
 	if n := srv.Requests(""); n != 0 {
@@ -261,4 +263,67 @@ func TestLockCutShortWritesNothing(t *testing.T) {
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a cut-short run wrote the file: %v", err)
 	}
+}
+
+// Lock looks up every family in every region in one wave, with credentials
+// obtained once for the run (an AssumeRole per family used to run the
+// families one after another), and checks a drifted pin with them too.
+func TestLockOneWaveCredentialsOnce(t *testing.T) {
+	srv := emulator(t)
+	path := filepath.Join(t.TempDir(), "images.lock.json")
+	drifted := strings.Replace(goldenLock, `"m-bp1demowebbase000003"`, `"m-bp1demowebbase000002"`, 1)
+	if err := os.WriteFile(path, []byte(drifted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := LockRequest{Request: request(srv), Path: path, Check: true}
+	req.Family = "" // every entry of the file
+	req.Credentials.AssumeRoleARN = readerRole
+	// Every lookup waits until all three are in flight: run one family
+	// after another and the first lookup times out at the barrier.
+	barrier := &lookupBarrier{base: req.Transport, want: 3, all: make(chan struct{})}
+	req.Transport = barrier
+	srv.ResetCounts()
+	res, err := Lock(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Outcomes {
+		if o.Err != nil {
+			t.Errorf("%s %s: %v", o.Family, o.Region, o.Err)
+		}
+	}
+	if res.ExitCode() != ExitChanged || len(res.Outcomes) != 3 || res.Outcomes[1].Action != LockUpdated || res.Outcomes[1].Pinned != "" || res.Outcomes[1].PinnedErr != nil {
+		t.Fatalf("%+v", res)
+	}
+	for action, want := range map[string]int{"AssumeRole": 1, "DescribeImageFromFamily": 3, "DescribeImages": 1} {
+		if n := srv.Requests(action); n != want {
+			t.Errorf("%s: %d requests, want %d", action, n, want)
+		}
+	}
+}
+
+// lookupBarrier holds every DescribeImageFromFamily request until want of
+// them are in flight (or 5 s pass, when the request fails).
+type lookupBarrier struct {
+	base http.RoundTripper
+	want int
+	mu   sync.Mutex
+	n    int
+	all  chan struct{}
+}
+
+func (b *lookupBarrier) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Query().Get("Action") == "DescribeImageFromFamily" || strings.Contains(r.Header.Get("x-acs-action"), "DescribeImageFromFamily") {
+		b.mu.Lock()
+		if b.n++; b.n == b.want {
+			close(b.all)
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.all:
+		case <-time.After(5 * time.Second):
+			return nil, errors.New("barrier: the lookups did not run in one wave")
+		}
+	}
+	return b.base.RoundTrip(r)
 }
