@@ -150,6 +150,57 @@ func (r LockResult) ExitCode() int {
 	return code
 }
 
+// Differences counts the entries a check finds different: one that would
+// change, or whose pinned image is missing or not Available.
+func (r LockResult) Differences() int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Changed() || o.Pinned != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Verdict is the run's last line, what became of the file; path is the
+// file as the user named it, check the front's name of the check option
+// ("--check", "check").
+func (r LockResult) Verdict(path, check string) string {
+	n, differences, kept := len(r.Outcomes), r.Differences(), 0
+	for _, o := range r.Outcomes {
+		if o.Action == LockKept {
+			kept++
+		}
+	}
+	entries := func(n int) string { return fmt.Sprintf("%d %s", n, plural(n, "entry", "entries")) }
+	tail := ""
+	if kept > 0 {
+		tail = fmt.Sprintf("; %s kept as %s (see above)", entries(kept), plural(kept, "it was", "they were"))
+	}
+	switch {
+	case r.Err != nil:
+		return path + ": nothing was written"
+	case r.Check && differences > 0:
+		return fmt.Sprintf("%s: %d %s; nothing was written (%s)%s", path, differences, plural(differences, "difference", "differences"), check, tail)
+	case r.Check && kept > 0:
+		return fmt.Sprintf("%s: no difference found, but %d of %s could not be checked (see above)", path, kept, entries(n))
+	case r.Check:
+		return fmt.Sprintf("%s is current (%s checked)", path, entries(n))
+	case r.Written:
+		return fmt.Sprintf("wrote %s: %s changed%s", path, entries(differences), tail)
+	case kept > 0:
+		return path + ": nothing was written" + tail
+	}
+	return fmt.Sprintf("%s is current; nothing was written (%s looked up)", path, entries(n))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // LockPlan is a lock run checked offline: the file read and the entries to
 // look up.
 type LockPlan struct {

@@ -327,3 +327,28 @@ func (b *lookupBarrier) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return b.base.RoundTrip(r)
 }
+
+// The verdict line every front ends a lock run with.
+func TestLockVerdict(t *testing.T) {
+	current := LockOutcome{Action: LockCurrent}
+	updated := LockOutcome{Action: LockUpdated}
+	kept := LockOutcome{Action: LockKept, Err: ErrNotFound}
+	stale := LockOutcome{Action: LockCurrent, Pinned: "Deprecated"}
+	for _, row := range []struct {
+		res  LockResult
+		want string
+	}{
+		{LockResult{Outcomes: []LockOutcome{current, current}}, "f.json is current; nothing was written (2 entries looked up)"},
+		{LockResult{Written: true, Outcomes: []LockOutcome{updated, current}}, "wrote f.json: 1 entry changed"},
+		{LockResult{Written: true, Outcomes: []LockOutcome{updated, updated, kept}}, "wrote f.json: 2 entries changed; 1 entry kept as it was (see above)"},
+		{LockResult{Outcomes: []LockOutcome{kept, kept}}, "f.json: nothing was written; 2 entries kept as they were (see above)"},
+		{LockResult{Check: true, Outcomes: []LockOutcome{current}}, "f.json is current (1 entry checked)"},
+		{LockResult{Check: true, Outcomes: []LockOutcome{updated, stale, current}}, "f.json: 2 differences; nothing was written (--check)"},
+		{LockResult{Check: true, Outcomes: []LockOutcome{current, kept}}, "f.json: no difference found, but 1 of 2 entries could not be checked (see above)"},
+		{LockResult{Err: ErrLockFileChanged, Outcomes: []LockOutcome{updated}}, "f.json: nothing was written"},
+	} {
+		if got := row.res.Verdict("f.json", "--check"); got != row.want {
+			t.Errorf("got  %q\nwant %q", got, row.want)
+		}
+	}
+}
