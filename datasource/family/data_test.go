@@ -500,41 +500,6 @@ func TestExecuteFound(t *testing.T) {
 	}
 }
 
-// One row per outcome class of a lookup that fails (not found, an API
-// error); the core's other errors are imagefamily TestResolveErrors's,
-// the hostile and fault rows TestExecuteHostileEndpoints's.
-func TestExecuteErrors(t *testing.T) {
-	clearEnv(t)
-	srv := newEmulator(t)
-	for _, tc := range []struct {
-		name, body string
-		class      error
-		want       []string
-	}{
-		{"not found", "image_family = \"no-such-family\"\nregion = \"cn-hangzhou\"" + creds, imagefamily.ErrNotFound,
-			[]string{`"no-such-family"`, "cn-hangzhou", "RequestId", "another region"}},
-		{"access denied", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + deniedID + "\"\nsecret_key = \"" + deniedKey + "\"", imagefamily.ErrAccessDenied,
-			[]string{`"web-base"`, "cn-hangzhou", "RequestId", "InvalidUser.Unauthorized"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := runBlock(t, srv, tc.body+"\ncustom_endpoint_ecs = \""+srv.URL+"\"\n")
-			if !errors.Is(err, tc.class) {
-				t.Fatalf("error %v is not %v", err, tc.class)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			// The core's errors already name family and region; the
-			// wrapper must not say it again.
-			if strings.Count(err.Error(), `family "`) > 1 {
-				t.Errorf("family named twice in %q", err)
-			}
-		})
-	}
-}
-
 // A guard refusal names the attribute that set the guard (the guards
 // themselves are imagefamily TestGuardsOnResolve's and TestOwnersGuard's).
 func TestExecuteGuards(t *testing.T) {

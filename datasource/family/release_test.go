@@ -53,55 +53,61 @@ func TestExecuteRegions(t *testing.T) {
 	}
 }
 
-// Regions without an image fail the build, or with ignore_missing_regions
-// are left out of image_ids; every other failure (an API error, a guard)
-// is never ignored; several failures are one line naming each, every class
-// visible to errors.Is.
-func TestExecuteMissingRegions(t *testing.T) {
+// The outcomes of a lookup in one region and in several, one row per
+// class (the core's other errors are imagefamily TestResolveErrors's, the
+// hostile and fault rows TestExecuteHostileEndpoints's): regions without an
+// image fail the build, or with ignore_missing_regions are left out of
+// image_ids, and the single-image attributes are the first region that has
+// one; every other failure (an API error, a guard) is never ignored;
+// several failures are one line naming each, every class visible.
+func TestExecuteOutcomes(t *testing.T) {
 	clearEnv(t)
 	srv := newEmulator(t)
 	const ignore = "\nignore_missing_regions = true"
 	for _, tc := range []struct {
 		name, body string
-		ids        map[string]string // found: image_ids; else the error's classes and fragments
-		classes    []error
+		ids        map[string]string // found: image_ids and the first region's
+		first      string
+		classes    []error // else the error's classes and fragments
 		want, not  []string
 	}{
-		{"one region without an image", `regions = ["cn-hangzhou", "cn-beijing", "cn-shanghai"]`, nil, []error{imagefamily.ErrNotFound},
+		{"not found", `image_family = "no-such-family"`, nil, "", []error{imagefamily.ErrNotFound},
+			[]string{`"no-such-family"`, "cn-hangzhou", "RequestId", "another region"}, nil},
+		{"API error", "access_key = \"" + deniedID + "\"\nsecret_key = \"" + deniedKey + "\"", nil, "", []error{imagefamily.ErrAccessDenied},
+			[]string{`"web-base"`, "cn-hangzhou", "RequestId", "InvalidUser.Unauthorized"}, nil},
+		{"one region without an image", `regions = ["cn-hangzhou", "cn-beijing", "cn-shanghai"]`, nil, "", []error{imagefamily.ErrNotFound},
 			[]string{`no available image in family "web-base" in region cn-beijing`}, []string{"regions failed"}},
 		{"ignored", `regions = ["cn-hangzhou", "cn-beijing", "cn-shanghai"]` + ignore,
-			map[string]string{"cn-hangzhou": "m-base-mid", "cn-shanghai": "m-sh-web"}, nil,
+			map[string]string{"cn-hangzhou": "m-base-mid", "cn-shanghai": "m-sh-web"}, "cn-hangzhou", nil,
 			[]string{"ignore_missing_regions", "in region cn-beijing; left out of image_ids"}, nil},
-		// The single-image attributes are the first region that has one.
-		{"the first region ignored", `regions = ["cn-beijing", "cn-shanghai"]` + ignore, map[string]string{"cn-shanghai": "m-sh-web"}, nil, nil, nil},
-		{"none has an image", "regions = [\"cn-beijing\", \"cn-shanghai\"]\nimage_family = \"arm-base\"" + ignore, nil, []error{imagefamily.ErrNotFound},
+		{"the first region ignored", `regions = ["cn-beijing", "cn-shanghai"]` + ignore, map[string]string{"cn-shanghai": "m-sh-web"}, "cn-shanghai", nil, nil, nil},
+		{"none has an image", "regions = [\"cn-beijing\", \"cn-shanghai\"]\nimage_family = \"arm-base\"" + ignore, nil, "", []error{imagefamily.ErrNotFound},
 			[]string{"none of the 2 regions has an available image (ignore_missing_regions needs at least one)", "in region cn-beijing", "in region cn-shanghai"}, nil},
-		{"an API error is not ignored", `regions = ["cn-hangzhou", "cn-nowhere-1", "cn-beijing"]` + ignore, nil, []error{imagefamily.ErrRegionNotFound},
+		{"an API error is not ignored", `regions = ["cn-hangzhou", "cn-nowhere-1", "cn-beijing"]` + ignore, nil, "", []error{imagefamily.ErrRegionNotFound},
 			[]string{"cn-nowhere-1"}, []string{"cn-beijing"}},
-		{"a guard is not ignored", "regions = [\"cn-hangzhou\", \"cn-beijing\"]\nos_type = \"windows\"" + ignore, nil, []error{imagefamily.ErrGuard},
+		{"a guard is not ignored", "regions = [\"cn-hangzhou\", \"cn-beijing\"]\nos_type = \"windows\"" + ignore, nil, "", []error{imagefamily.ErrGuard},
 			[]string{"fails the os_type guard"}, nil},
-		{"several failures", `regions = ["cn-hangzhou", "cn-nowhere-1", "cn-beijing"]`, nil, []error{imagefamily.ErrRegionNotFound, imagefamily.ErrNotFound},
+		{"several failures", `regions = ["cn-hangzhou", "cn-nowhere-1", "cn-beijing"]`, nil, "", []error{imagefamily.ErrRegionNotFound, imagefamily.ErrNotFound},
 			[]string{"2 of 3 regions failed", "cn-nowhere-1", "InvalidRegionId.NotFound", "in region cn-beijing"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body := tc.body
-			if !strings.Contains(body, "image_family") {
-				body += "\nimage_family = \"web-base\""
+			block := tc.body + "\ncustom_endpoint_ecs = \"" + srv.URL + "\"\n"
+			if !strings.Contains(block, "image_family") {
+				block += "image_family = \"web-base\"\n"
 			}
-			v, logText, err := run(t, srv, body)
-			text := logText
+			if !strings.Contains(block, "regions") {
+				block += "region = \"cn-hangzhou\"\n"
+			}
+			if !strings.Contains(block, "access_key") {
+				block += creds
+			}
+			v, text, err := runBlock(t, srv, block)
 			if tc.ids != nil {
 				if err != nil {
 					t.Fatalf("Execute: %v", err)
 				}
-				var first string
-				for _, r := range []string{"cn-hangzhou", "cn-shanghai"} {
-					if first == "" && tc.ids[r] != "" {
-						first = r
-					}
-				}
-				if got := imageIDs(v); !reflect.DeepEqual(got, tc.ids) || v.GetAttr("region").AsString() != first || v.GetAttr("image_id").AsString() != tc.ids[first] {
-					t.Fatalf("image_ids = %v, region %s, want %v and %s's image", got, v.GetAttr("region").AsString(), tc.ids, first)
+				if got := imageIDs(v); !reflect.DeepEqual(got, tc.ids) || v.GetAttr("region").AsString() != tc.first || v.GetAttr("image_id").AsString() != tc.ids[tc.first] {
+					t.Fatalf("image_ids = %v, region %s, want %v and %s's image", got, v.GetAttr("region").AsString(), tc.ids, tc.first)
 				}
 			} else {
 				if err == nil {
@@ -113,6 +119,11 @@ func TestExecuteMissingRegions(t *testing.T) {
 					}
 				}
 				text = err.Error()
+				// The core's errors already name family and region; with one
+				// region the wrapper must not say it again.
+				if !strings.Contains(block, "regions") && strings.Count(text, `family "`) > 1 {
+					t.Errorf("family named twice in %q", text)
+				}
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(text, w) {
