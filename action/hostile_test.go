@@ -40,9 +40,6 @@ const (
 	hostileSecret = "action-hostile-secret-MUST-NOT-LEAK-0001"
 )
 
-// ourCommands are the workflow commands the action itself issues; any other
-// line of the step log that starts with "::" was planted.
-var ourCommands = []string{"::error ", "::error::", "::warning ", "::warning::", "::add-mask::", "::debug::", "::notice ", "::notice::"}
 
 func TestHostileEndpoints(t *testing.T) {
 	for _, row := range conformance.Sample(conformance.HostileRows(), conformance.InProcess) {
@@ -408,28 +405,6 @@ func (b *teeBody) Close() error {
 	return b.ReadCloser.Close()
 }
 
-// escapeData is how a workflow command's message carries text (the
-// runner's and go-githubactions' escaping).
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// excerptForLog keeps failure logs readable when a row streams megabytes.
-func excerptForLog(s string) string {
-	if len(s) > 4000 {
-		return fmt.Sprintf("%q...(%d more bytes)", s[:4000], len(s)-4000)
-	}
-	return fmt.Sprintf("%q", s)
-}
 
 // The GitHub ID-token request goes through the core's trust boundary
 // (imagefamily.GuardTransport, NoRedirects, a timeout): a token service that

@@ -47,17 +47,6 @@ func emuImage(id, created string) ecs.Image {
 	}
 }
 
-// annotations returns the step's lines that start with prefix ("::error ",
-// "::warning ").
-func annotations(s *step, prefix string) []string {
-	var out []string
-	for _, l := range strings.Split(s.stdout.String(), "\n") {
-		if strings.HasPrefix(l, prefix) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
 
 // linesWith returns the step's stdout lines that start with prefix.
 func linesWith(s *step, prefix string) []string { return annotations(s, prefix) }
