@@ -30,31 +30,15 @@ func TestSingleRegionOutputsAndRequest(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", s.err, s.stdout)
 	}
 
-	want := map[string]string{
-		"image-id": "m-hz1", "image-name": "web-base-20240102", "image-family": "web-base",
-		"image-version": "2", "creation-time": "2024-01-02T03:04:05Z", "status": "Available",
-		"architecture": "x86_64", "os-type": "linux", "os-name": "Ubuntu 22.04 64 bit",
-		"platform": "Ubuntu", "size": "40", "found": "true",
-		"image-ids": `{"cn-hangzhou":"m-hz1"}`,
-	}
+	// Every field's output: TestEveryFieldIsAnOutput.
 	outs := s.outputs()
-	for k, v := range want {
-		if outs[k] != v {
-			t.Errorf("output %s = %q, want %q", k, outs[k], v)
-		}
+	if outs["image-id"] != "m-hz1" || outs["found"] != "true" || outs["image-ids"] != `{"cn-hangzhou":"m-hz1"}` {
+		t.Errorf("outputs %v", outs)
 	}
 	// json is the whole image with the API's field names, as MarshalJSON
 	// writes it.
-	wantJSON, _ := json.Marshal(sampleImage("m-hz1"))
-	if outs["json"] != string(wantJSON) {
+	if wantJSON, _ := json.Marshal(sampleImage("m-hz1")); outs["json"] != string(wantJSON) || !strings.Contains(outs["json"], `"ImageId":"m-hz1"`) {
 		t.Errorf("json = %s\nwant %s", outs["json"], wantJSON)
-	}
-	var back imagefamily.Image
-	if err := json.Unmarshal([]byte(outs["json"]), &back); err != nil || back.ImageID != "m-hz1" || back.Tags["team"] != "web" {
-		t.Errorf("json does not read back: %v %+v", err, back)
-	}
-	if !strings.Contains(outs["json"], `"ImageId":"m-hz1"`) {
-		t.Errorf("json lacks the API field name ImageId: %s", outs["json"])
 	}
 
 	if len(core.requests) != 1 {
@@ -81,7 +65,6 @@ func TestSingleRegionOutputsAndRequest(t *testing.T) {
 	if !strings.Contains(s.stdout.String(), "cn-hangzhou: the newest image in family web-base is m-hz1") {
 		t.Errorf("log lacks the result line:\n%s", s.stdout)
 	}
-	s.assertNoSecrets("sekrit-value-123")
 }
 
 // Secrets are masked before any other line, also with step debug on; a
@@ -226,12 +209,12 @@ func TestSeveralRegions(t *testing.T) {
 	}
 }
 
-// Exit codes are the CLI's (docs/action.md says so): an input error is 2,
-// not found 3, a change with fail-on-change 4, a guard 5, anything else 1;
-// with several regions the worst wins, 1 over 5 over 3 over 4.
+// Exit codes are the CLI's (docs/action.md says so), from the core's one
+// table (imagefamily TestExitCode proves the precedence of joined errors);
+// here the action's own error types map into it: a reported error, a change
+// with fail-on-change.
 func TestExitCodes(t *testing.T) {
 	nf := func(r string) error { return &imagefamily.NotFoundError{Region: r, Family: "web-base"} }
-	api := &imagefamily.APIError{Service: "ECS", Code: "Forbidden.RAM", HTTPStatus: 403}
 	guard := &imagefamily.GuardError{Guard: "architecture", Region: "cn-hangzhou", Family: "web-base"}
 	changed := &changedError{[]imagefamily.Change{{Region: "cn-hangzhou", Expected: "m-old", Found: imagefamily.Image{ImageID: "m-new"}}}}
 	for _, c := range []struct {
@@ -240,15 +223,8 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{nil, 0},
 		{&imagefamily.ValidationError{Field: "input timeout", Value: "0", Rule: "r"}, 2},
-		{nf("cn-hangzhou"), 3},
 		{&reportedError{errors.Join(nf("cn-hangzhou"), nf("cn-shanghai"))}, 3},
-		{&reportedError{errors.Join(nf("cn-hangzhou"), api)}, 1},
-		{&reportedError{errors.Join(api)}, 1},
-		{fmt.Errorf("wrapped: %w", nf("cn-hangzhou")), 3},
-		{errors.New("other"), 1},
-		{&reportedError{errors.Join(guard)}, 5},
-		{&reportedError{errors.Join(nf("cn-shanghai"), guard)}, 5},
-		{&reportedError{errors.Join(guard, api)}, 1},
+		{&reportedError{errors.Join(&imagefamily.APIError{Service: "ECS", Code: "Forbidden.RAM", HTTPStatus: 403})}, 1},
 		{&reportedError{errors.Join(changed)}, 4},
 		{&reportedError{errors.Join(changed, nf("cn-shanghai"))}, 3},
 		{&reportedError{errors.Join(guard, changed)}, 5},
@@ -260,27 +236,16 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestInputValues(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want time.Duration
-	}{{"90", 90 * time.Second}, {"2m", 2 * time.Minute}, {"1m30s", 90 * time.Second}} {
-		d, err := parseTimeout(c.in)
-		if err != nil || d != c.want {
-			t.Errorf("parseTimeout(%q) = %v, %v", c.in, d, err)
+	for in, want := range map[string]time.Duration{"90": 90 * time.Second, "2m": 2 * time.Minute, "1m30s": 90 * time.Second} {
+		if d, err := parseTimeout(in); err != nil || d != want {
+			t.Errorf("parseTimeout(%q) = %v, %v", in, d, err)
 		}
 	}
-	for _, v := range []string{"true", "True", "TRUE"} {
-		if b, ok := parseBool(v); !ok || !b {
-			t.Errorf("parseBool(%q)", v)
+	// 1 true, 0 false, -1 refused.
+	for in, want := range map[string]int{"true": 1, "True": 1, "TRUE": 1, "false": 0, "False": 0, "FALSE": 0, "1": -1} {
+		if b, ok := parseBool(in); ok != (want >= 0) || ok && b != (want == 1) {
+			t.Errorf("parseBool(%q) = %v, %v", in, b, ok)
 		}
-	}
-	for _, v := range []string{"false", "False", "FALSE"} {
-		if b, ok := parseBool(v); !ok || b {
-			t.Errorf("parseBool(%q)", v)
-		}
-	}
-	if _, ok := parseBool("1"); ok {
-		t.Error("parseBool(1) accepted")
 	}
 }
 

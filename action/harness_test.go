@@ -116,11 +116,7 @@ func (s *step) checkSinks() {
 		}
 	}
 	if s.env["GITHUB_OUTPUT"] != "" {
-		raw, err := os.ReadFile(s.outPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pairs, err := runnerOutputs(string(raw), false)
+		pairs, err := runnerOutputs(readFile(t, s.outPath), false)
 		if err != nil {
 			t.Errorf("the runner would reject GITHUB_OUTPUT: %v", err)
 		}
@@ -204,24 +200,28 @@ func excerptForLog(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// outputs reads GITHUB_OUTPUT the way the runner does (runnerOutputs);
+// checkSinks has checked each output is there once.
 func (s *step) outputs() map[string]string {
 	s.t.Helper()
-	b, err := os.ReadFile(s.outPath)
+	pairs, err := runnerOutputs(readFile(s.t, s.outPath), false)
 	if err != nil {
-		s.t.Fatal(err)
+		s.t.Fatalf("GITHUB_OUTPUT does not parse: %v", err)
 	}
-	outs, err := parseFileCommand(string(b))
-	if err != nil {
-		s.t.Fatalf("GITHUB_OUTPUT does not parse: %v\n%s", err, b)
+	outs := map[string]string{}
+	for _, p := range pairs {
+		outs[p.name] = p.value
 	}
 	return outs
 }
 
-func (s *step) summary() string {
-	s.t.Helper()
-	b, err := os.ReadFile(s.sumPath)
+func (s *step) summary() string { return readFile(s.t, s.sumPath) }
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return string(b)
 }
@@ -267,60 +267,6 @@ func (s *step) assertNoSecrets(secrets ...string) {
 	files.CheckFile(s.t, s.outPath)
 	files.CheckFile(s.t, s.sumPath)
 }
-
-// parseFileCommand parses a GITHUB_OUTPUT file the way the runner does
-// (actions/runner SetOutputFileCommand / EnvFileKeyValuePairs): "k=v" lines
-// and "k<<DELIM" heredocs. A duplicate name is an error here because it
-// means something injected a second definition.
-func parseFileCommand(s string) (map[string]string, error) {
-	out := map[string]string{}
-	lines := strings.Split(s, "\n")
-	set := func(k, v string) error {
-		if _, dup := out[k]; dup {
-			return &parseError{"duplicate output " + k}
-		}
-		out[k] = v
-		return nil
-	}
-	for i := 0; i < len(lines); i++ {
-		line := strings.TrimSuffix(lines[i], "\r")
-		if line == "" {
-			continue
-		}
-		eq := strings.Index(line, "=")
-		hd := strings.Index(line, "<<")
-		if eq >= 0 && (hd < 0 || eq < hd) {
-			if err := set(line[:eq], line[eq+1:]); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if hd < 0 {
-			return nil, &parseError{"invalid line " + line}
-		}
-		name, delim := line[:hd], line[hd+2:]
-		var val []string
-		j := i + 1
-		for ; j < len(lines); j++ {
-			if strings.TrimSuffix(lines[j], "\r") == delim {
-				break
-			}
-			val = append(val, lines[j])
-		}
-		if j == len(lines) {
-			return nil, &parseError{"unterminated heredoc for " + name}
-		}
-		if err := set(name, strings.Join(val, "\n")); err != nil {
-			return nil, err
-		}
-		i = j
-	}
-	return out, nil
-}
-
-type parseError struct{ msg string }
-
-func (e *parseError) Error() string { return e.msg }
 
 // fakeCore replaces Resolve/ResolveRegions and records the requests, for the
 // tests of what the front itself does (inputs, outputs, summary). The tests

@@ -46,15 +46,6 @@ func (s *step) lockWant(code int, changed, changes string) {
 	}
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 const lockBoth = `{
   "families": {
     "web-base": {
@@ -83,7 +74,7 @@ func TestLockWriteRefreshCheck(t *testing.T) {
 	s := lockStep(t, srv, ws, "image-family", "web-base", "region", "cn-hangzhou,cn-shanghai").runMain(viaEmulator(srv))
 	s.lockWant(0, "true", "- web-base cn-hangzhou: none -> m-hznew0001 (created 2024-02-01T00:00:00Z, named web-base-m-hznew0001)\n"+
 		"- web-base cn-shanghai: none -> m-shnew0001 (created 2024-02-02T00:00:00Z, named web-base-m-shnew0001)\n")
-	if got := string(readFile(t, path)); got != lockBoth {
+	if got := readFile(t, path); got != lockBoth {
 		t.Fatalf("the lock file:\n%s\nwant:\n%s", got, lockBoth)
 	}
 	s.logHas("web-base cn-hangzhou: none -> m-hznew0001 (created 2024-02-01T00:00:00Z)", "wrote images.lock.json: 2 entries changed")
@@ -104,7 +95,7 @@ func TestLockWriteRefreshCheck(t *testing.T) {
 	s.lockWant(4, "true", change)
 	s.logHas("::error title=Lock file differs::images.lock.json: 1 difference; nothing was written (check): web-base cn-hangzhou: m-hznew0001 -> m-hznewer0002 (created 2024-05-02T00:00:00Z)")
 	s.summaryHas("Would change:", change)
-	if string(readFile(t, path)) != lockBoth {
+	if readFile(t, path) != lockBoth {
 		t.Error("check changed the file")
 	}
 }
@@ -122,7 +113,7 @@ func TestLockGuardAndMissing(t *testing.T) {
 	s := lockStep(t, srv, ws, "architecture", "arm64").runMain(viaEmulator(srv))
 	s.lockWant(5, "false", "")
 	s.logHas("::error title=Image family lock kept web-base in cn-hangzhou::", "the entry is kept: m-hznew0001")
-	if string(readFile(t, path)) != lockBoth {
+	if readFile(t, path) != lockBoth {
 		t.Error("a refused image was written")
 	}
 	if outs := s.outputs(); outs["found"] != "false" {
@@ -133,7 +124,7 @@ func TestLockGuardAndMissing(t *testing.T) {
 	s = lockStep(t, srv, ws, "image-family", "web-base", "region", "cn-beijing").runMain(viaEmulator(srv))
 	s.lockWant(3, "false", "")
 	s.logHas("web-base cn-beijing: no available image in the family; nothing is added")
-	if string(readFile(t, path)) != lockBoth {
+	if readFile(t, path) != lockBoth {
 		t.Error("the file changed")
 	}
 }
@@ -163,7 +154,7 @@ func TestLockBadInputSendsNothing(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			runBadInput(t, srv, lockStep(t, srv, ws, c.kv...), c.frag)
-			if string(readFile(t, path)) != string(malformed) {
+			if readFile(t, path) != string(malformed) {
 				t.Error("the file changed")
 			}
 		})
@@ -190,7 +181,7 @@ func TestLockChangesEscaped(t *testing.T) {
 	if strings.Contains(s.stdout.String(), "##[") {
 		t.Errorf("the step log holds the legacy command prefix:\n%s", s.stdout)
 	}
-	if !strings.Contains(string(readFile(t, filepath.Join(ws, "images.lock.json"))), `"image_name": "`+img.ImageName+`"`) {
+	if !strings.Contains(readFile(t, filepath.Join(ws, "images.lock.json")), `"image_name": "`+img.ImageName+`"`) {
 		t.Error("the lock file does not hold the name exactly")
 	}
 }
