@@ -53,25 +53,19 @@ func (s *step) want(code int, outcomes []string, imageIDs, changed, found string
 	if outs["image-ids"] != imageIDs || outs["changed"] != changed || outs["found"] != found {
 		s.t.Errorf("image-ids=%s changed=%s found=%s, want %s %s %s", outs["image-ids"], outs["changed"], outs["found"], imageIDs, changed, found)
 	}
-	if len(outs) != len(outputNames) || outs["json"] != "" || outs["image-id"] != "" {
-		s.t.Errorf("outputs %v: want every output, the image's empty", outs)
+	if outs["json"] != "" || outs["image-id"] != "" {
+		s.t.Errorf("outputs %v: want the image's empty", outs)
 	}
 }
 
-func (s *step) logHas(frags ...string) {
-	s.t.Helper()
-	for _, f := range frags {
-		if !strings.Contains(s.stdout.String(), f) {
-			s.t.Errorf("step log lacks %q:\n%s", f, s.stdout)
-		}
-	}
-}
+func (s *step) logHas(frags ...string)     { s.t.Helper(); s.has("step log", s.stdout.String(), frags) }
+func (s *step) summaryHas(frags ...string) { s.t.Helper(); s.has("job summary", s.summary(), frags) }
 
-func (s *step) summaryHas(frags ...string) {
+func (s *step) has(sink, text string, frags []string) {
 	s.t.Helper()
 	for _, f := range frags {
-		if !strings.Contains(s.summary(), f) {
-			s.t.Errorf("job summary lacks %q:\n%s", f, s.summary())
+		if !strings.Contains(text, f) {
+			s.t.Errorf("%s lacks %q:\n%s", sink, f, text)
 		}
 	}
 }
@@ -138,20 +132,16 @@ func TestLifecycleReportEscapes(t *testing.T) {
 	if code := ExitCode(err); code != 1 {
 		t.Fatalf("exit %d, want 1 (failed over superseded)", code)
 	}
-	for _, l := range strings.Split(s.stdout.String(), "\n") {
-		if strings.HasPrefix(l, "::warning") || strings.Contains(l, "##[") {
-			t.Errorf("a server string made a workflow command: %q", l)
-		}
+	// The harness's checks of every sink (no command but ours, no "##[",
+	// no HTML, whole table rows), then the planted command, a link, a line
+	// of its own.
+	s.checkSinks()
+	if w := annotations(s, "::warning"); len(w) != 0 {
+		t.Errorf("a server string made a workflow command: %q", w)
 	}
-	sum := s.summary()
-	for _, bad := range []string{"<img", "<b>", "[link](https", "https://", "\n::warning"} {
-		if strings.Contains(sum, bad) {
-			t.Errorf("job summary holds %q:\n%s", bad, sum)
-		}
-	}
-	for _, l := range strings.Split(sum, "\n") {
-		if strings.HasPrefix(l, "| cn-") && strings.Count(strings.ReplaceAll(l, `\|`, ""), "|") != 6 {
-			t.Errorf("a table row broken by a server string: %q", l)
+	for _, bad := range []string{"[link](https", "https://", "\n::warning"} {
+		if strings.Contains(s.summary(), bad) {
+			t.Errorf("job summary holds %q:\n%s", bad, s.summary())
 		}
 	}
 	rs := s.results()

@@ -194,7 +194,7 @@ func TestWait(t *testing.T) {
 
 // retryLine is a lookup's retry line (TestTableRows counts them in one
 // region's step log).
-var retryLine = regexp.MustCompile(`^retrying ECS DescribeImageFromFamily for family "web-base" in region (cn-[a-z]+): attempt (\d) of 5 failed \(Throttling\.User, HTTP 400, RequestId [0-9A-F-]+\); next attempt in [0-9.]+m?s$`)
+var retryLine = regexp.MustCompile(`^retrying ECS DescribeImageFromFamily for family "web-base" in region cn-[a-z]+: attempt \d of 5 failed \(Throttling\.User, HTTP 400, RequestId [0-9A-F-]+\); next attempt in [0-9.]+m?s$`)
 
 // overlapWriter is a step's stdout that notices two writes at once: a
 // write that started while another was in progress could interleave with
@@ -231,19 +231,17 @@ func TestRetryLinesConcurrentRegions(t *testing.T) {
 	if n := w.overlaps.Load(); n != 0 {
 		t.Errorf("%d writes overlapped another", n)
 	}
-	regions := map[string]int{}
+	n := 0
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "retrying") {
-			m := retryLine.FindStringSubmatch(l)
-			if m == nil {
-				t.Errorf("broken retry line %q", l)
-				continue
-			}
-			regions[m[1]]++
+		if strings.Contains(l, "retrying") && !retryLine.MatchString(l) {
+			t.Errorf("broken retry line %q", l)
+		}
+		if retryLine.MatchString(l) {
+			n++
 		}
 	}
-	if regions["cn-hangzhou"]+regions["cn-shanghai"]+regions["cn-beijing"] != 9 {
-		t.Errorf("retry lines per region %v, want 9 in all", regions)
+	if n != 9 {
+		t.Errorf("%d retry lines, want 9", n)
 	}
 }
 
@@ -268,41 +266,6 @@ func TestFanOutOneWave(t *testing.T) {
 	s := newStep(t, map[string]string{"region": strings.Join(regions, ","), "image-family": "web-base"}).run(core.option(), record)
 	if s.code != 0 || len(got) != 1 || got[0] != 0 {
 		t.Fatalf("exit %d, concurrency passed %v, want [0]", s.code, got)
-	}
-}
-
-// ---- shared families ----
-
-// A shared family's owner outputs and summary title, and the owners input
-// refusing it (the rules: imagefamily TestResolveSharedAndPublicFamilies,
-// TestOwnersGuard).
-func TestSharedFamily(t *testing.T) {
-	f, err := ecstest.ParseFixture(ecstest.DemoFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := ecstest.Start(f, ecstest.Options{TLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	step := func(kv ...string) *step {
-		in := emuInputs(srv, append([]string{"image-family", "acs:210987654321:golden-base",
-			"access-key-id", "LTAIDEMOACCESSKEYID0001", "access-key-secret", "demo-secret-NOT-A-REAL-SECRET-0001"}, kv...)...)
-		return newStep(t, in).runMain(viaEmulator(srv))
-	}
-	s := step()
-	outs := s.outputs()
-	if s.code != 0 || outs["image-id"] != "m-bp1sharedgolden00001" || outs["image-owner-alias"] != "others" || outs["image-owner-id"] != "210987654321" {
-		t.Errorf("shared: exit %d outputs %v\n%s", s.code, outs, s.stdout)
-	}
-	if !strings.Contains(s.summary(), "### Alibaba Cloud image family `acs:210987654321:golden-base`") {
-		t.Errorf("summary:\n%s", s.summary())
-	}
-	s = step("owners", "self, 123456789012")
-	if e := annotations(s, "::error "); s.code != 5 || len(e) != 1 ||
-		!strings.Contains(e[0], `fails the owners guard: expected an image owned by one of self, 123456789012, found ImageOwnerAlias "others", ImageOwnerId 210987654321`) {
-		t.Errorf("owners refused: exit %d, errors %q", s.code, e)
 	}
 }
 
