@@ -10,9 +10,7 @@ package action
 
 import (
 	"maps"
-	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -197,16 +195,7 @@ func TestFailureOutputsMatchOutputs(t *testing.T) {
 	if !reflect.DeepEqual(outs, failureOutputs()) {
 		t.Errorf("outputsFor with nothing found = %q\nfailureOutputs = %q", outs, failureOutputs())
 	}
-	yml, err := os.ReadFile("../action.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, outputsBlock, _ := strings.Cut(string(yml), "\noutputs:\n")
-	outputsBlock, _, _ = strings.Cut(outputsBlock, "\nruns:\n")
-	var declared []string
-	for _, m := range regexp.MustCompile(`(?m)^  ([a-z-]+):$`).FindAllStringSubmatch(outputsBlock, -1) {
-		declared = append(declared, m[1])
-	}
+	_, declared := actionYAML(t, "outputs:", "runs:")
 	var names []string
 	for _, o := range failureOutputs() {
 		names = append(names, o.name)

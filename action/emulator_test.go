@@ -158,10 +158,14 @@ func jwt(aud string, exp time.Time) string {
 }
 
 // githubTokenService stands in for the runner's ID token endpoint and
-// remembers the tokens it minted.
-func githubTokenService(t *testing.T) (*httptest.Server, *[]string) {
+// remembers the tokens it minted; fail, when given, answers a request
+// instead whenever it returns true.
+func githubTokenService(t *testing.T, fail ...func(w http.ResponseWriter, r *http.Request) bool) (*httptest.Server, *[]string) {
 	var minted []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(fail) > 0 && fail[0](w, r) {
+			return
+		}
 		if r.Header.Get("Authorization") != "Bearer runtime-request-token" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return

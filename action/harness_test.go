@@ -74,6 +74,27 @@ func (s *step) run(opts ...Option) *step {
 	return s
 }
 
+// runMain runs the step through Main and scans everything it wrote.
+func (s *step) runMain(opts ...Option) *step {
+	s.t.Helper()
+	s.code = Main(context.Background(), s.getenv, s.stdout, opts...)
+	s.scanAll()
+	return s
+}
+
+// checkForged: no line of the step log starts with text a server planted
+// (the harness cannot know it: "::error::" is one of our commands).
+func checkForged(t *testing.T, s *step, forged []string) {
+	t.Helper()
+	for _, line := range strings.Split(s.stdout.String(), "\n") {
+		for _, f := range forged {
+			if strings.HasPrefix(line, f) {
+				t.Errorf("step log line starts with forged text %q", f)
+			}
+		}
+	}
+}
+
 // scanAll scans every run's captured output for the secrets it was given
 // and for STS-issued credentials, whatever the test itself checks.
 func (s *step) scanAll() {

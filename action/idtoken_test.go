@@ -21,7 +21,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,35 +140,20 @@ func TestIDTokenService(t *testing.T) {
 			defer other.Close()
 			stop := make(chan struct{})
 			var requests atomic.Int64
-			var mu sync.Mutex
-			var minted []string
-			tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if n := requests.Add(1); row.failures == 0 || n <= int64(row.failures) {
-					row.serve(w, r.WithContext(context.WithValue(r.Context(), stopKey{}, stop)), other.URL)
-					return
+			tokens, minted := githubTokenService(t, func(w http.ResponseWriter, r *http.Request) bool {
+				if n := requests.Add(1); row.failures != 0 && n > int64(row.failures) {
+					return false
 				}
-				if r.Header.Get("Authorization") != "Bearer runtime-request-token" {
-					w.WriteHeader(http.StatusUnauthorized)
-					return
-				}
-				tok := jwt(r.URL.Query().Get("audience"), time.Now().Add(5*time.Minute))
-				mu.Lock()
-				minted = append(minted, tok)
-				mu.Unlock()
-				fmt.Fprintf(w, `{"count":1,"value":%q}`, tok)
-			}))
-			defer tokens.Close()
+				row.serve(w, r.WithContext(context.WithValue(r.Context(), stopKey{}, stop)), other.URL)
+				return true
+			})
 			defer close(stop)
 			defer tokens.CloseClientConnections()
 
 			srv.ResetCounts()
 			s := oidcStep(t, srv, tokens)
-			switch row.url {
-			case "":
-			case "-":
-				delete(s.env, "ACTIONS_ID_TOKEN_REQUEST_URL")
-			default:
-				s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = row.url
+			if row.url != "" {
+				s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = strings.TrimPrefix(row.url, "-") // empty: not set
 			}
 			if row.timeout != "" {
 				s.env["INPUT_TIMEOUT"] = row.timeout
@@ -183,7 +167,7 @@ func TestIDTokenService(t *testing.T) {
 				s.runMain(viaEmulator(srv))
 			}
 			elapsed := time.Since(start)
-			s.assertNoSecrets(minted...)
+			s.assertNoSecrets(*minted...)
 			stdout := s.stdout.String()
 			defer func() {
 				if t.Failed() {
@@ -211,11 +195,11 @@ func TestIDTokenService(t *testing.T) {
 				t.Errorf("the redirect target saw %d requests, want 0", n)
 			}
 			if row.code == 0 {
-				if s.outputs()["image-id"] != "m-hznew0001" || srv.Requests("AssumeRoleWithOIDC") != 1 || len(minted) != 1 {
-					t.Fatalf("outputs %v, AssumeRoleWithOIDC %d, minted %d", s.outputs(), srv.Requests("AssumeRoleWithOIDC"), len(minted))
+				if s.outputs()["image-id"] != "m-hznew0001" || srv.Requests("AssumeRoleWithOIDC") != 1 || len(*minted) != 1 {
+					t.Fatalf("outputs %v, AssumeRoleWithOIDC %d, minted %d", s.outputs(), srv.Requests("AssumeRoleWithOIDC"), len(*minted))
 				}
 				// Masked before it is used, retries or not.
-				if !strings.Contains(stdout, "::add-mask::"+minted[0]+"\n") {
+				if !strings.Contains(stdout, "::add-mask::"+(*minted)[0]+"\n") {
 					t.Error("the ID token was not masked")
 				}
 				return
@@ -228,13 +212,7 @@ func TestIDTokenService(t *testing.T) {
 			if e := annotations(s, "::error "); len(e) != 1 || !strings.Contains(e[0], frag) || len(e[0]) > 2048 {
 				t.Errorf("::error annotations %d, want one of at most 2048 bytes with %q", len(e), frag)
 			}
-			for _, line := range strings.Split(stdout, "\n") {
-				for _, f := range row.forged {
-					if strings.HasPrefix(line, f) {
-						t.Errorf("step log line starts with forged text %q", f)
-					}
-				}
-			}
+			checkForged(t, s, row.forged)
 			// runMain's scan covers the bearer token; "stolen" would be the
 			// redirect target's token.
 			secretscan.New("stolen").Check(t, "stdout", stdout)

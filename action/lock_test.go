@@ -178,9 +178,6 @@ func TestLockChangesEscaped(t *testing.T) {
 			t.Errorf("changes or the summary hold %q:\n%s\n%s", bad, s.outputs()["changes"], s.summary())
 		}
 	}
-	if strings.Contains(s.stdout.String(), "##[") {
-		t.Errorf("the step log holds the legacy command prefix:\n%s", s.stdout)
-	}
 	if !strings.Contains(readFile(t, filepath.Join(ws, "images.lock.json")), `"image_name": "`+img.ImageName+`"`) {
 		t.Error("the lock file does not hold the name exactly")
 	}

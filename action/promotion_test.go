@@ -9,7 +9,6 @@ package action
 
 import (
 	"context"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -276,31 +275,18 @@ func TestFanOutOneWave(t *testing.T) {
 // INPUT_<NAME>; a forgotten line would make the input silently do
 // nothing), and every input the runtime reads is declared.
 func TestActionYAMLPassesEveryInput(t *testing.T) {
-	yml, err := os.ReadFile("../action.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, _ := strings.Cut(string(yml), "\ninputs:\n")
-	block, _, _ = strings.Cut(block, "\n# fields:begin")
-	var declared []string
-	for _, m := range regexp.MustCompile(`(?m)^  ([a-z-]+):$`).FindAllStringSubmatch(block, -1) {
-		declared = append(declared, m[1])
-	}
+	yml, declared := actionYAML(t, "inputs:", "# fields:begin")
 	internal := map[string]bool{"action-ref": true, "action-repository": true}
 	for _, name := range declared {
 		if internal[name] {
 			continue
 		}
 		env := "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		if line := "        " + env + ": ${{ inputs." + name + " }}\n"; !strings.Contains(string(yml), line) {
+		if line := "        " + env + ": ${{ inputs." + name + " }}\n"; !strings.Contains(yml, line) {
 			t.Errorf("action.yml declares input %s but does not pass it (%q)", name, strings.TrimSpace(line))
 		}
 	}
-	src, err := os.ReadFile("inputs.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range regexp.MustCompile(`input\(a, "([a-z-]+)"\)`).FindAllStringSubmatch(string(src), -1) {
+	for _, m := range regexp.MustCompile(`input\(a, "([a-z-]+)"\)`).FindAllStringSubmatch(readFile(t, "inputs.go"), -1) {
 		if !slices.Contains(declared, m[1]) {
 			t.Errorf("the runtime reads input %s, which action.yml does not declare", m[1])
 		}
@@ -310,4 +296,17 @@ func TestActionYAMLPassesEveryInput(t *testing.T) {
 			t.Errorf("input %s is not declared", name)
 		}
 	}
+}
+
+// actionYAML reads ../action.yml and the names declared (two spaces in) in
+// its block from the line start to the line end.
+func actionYAML(t *testing.T, start, end string) (string, []string) {
+	yml := readFile(t, "../action.yml")
+	_, block, _ := strings.Cut(yml, "\n"+start+"\n")
+	block, _, _ = strings.Cut(block, "\n"+end)
+	var declared []string
+	for _, m := range regexp.MustCompile(`(?m)^  ([a-z-]+):$`).FindAllStringSubmatch(block, -1) {
+		declared = append(declared, m[1])
+	}
+	return yml, declared
 }

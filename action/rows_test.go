@@ -41,14 +41,6 @@ const (
 	hostileSecret = "action-hostile-secret-MUST-NOT-LEAK-0001"
 )
 
-// runMain runs the step through Main and scans everything it wrote.
-func (s *step) runMain(opts ...Option) *step {
-	s.t.Helper()
-	s.code = Main(context.Background(), s.getenv, s.stdout, opts...)
-	s.scanAll()
-	return s
-}
-
 // tableRow is one row of either table, mapped onto a step.
 type tableRow struct {
 	step    *step
@@ -59,7 +51,6 @@ type tableRow struct {
 	frag    string // in one ::error annotation per region otherwise
 	forged  []string
 	retries int // retry lines in the step log
-	secrets []string
 	// after checks what the row's server saw and, for an accepted hostile
 	// answer, the outputs against what was sent.
 	after func(t *testing.T, s *step)
@@ -71,7 +62,6 @@ var stepRetryLine = regexp.MustCompile(`^retrying .+: attempt \d+ of \d+ failed 
 func runTableRow(t *testing.T, r tableRow) {
 	t.Helper()
 	s := r.step.runMain(r.opts...)
-	s.assertNoSecrets(r.secrets...)
 	defer func() {
 		if t.Failed() {
 			t.Logf("stdout:\n%s", excerptForLog(s.stdout.String()))
@@ -119,13 +109,7 @@ func runTableRow(t *testing.T, r tableRow) {
 	if len(retries) != r.retries {
 		t.Errorf("%d retry lines, want %d", len(retries), r.retries)
 	}
-	for _, line := range strings.Split(s.stdout.String(), "\n") {
-		for _, f := range r.forged {
-			if strings.HasPrefix(line, f) {
-				t.Errorf("step log line starts with forged text %q", f)
-			}
-		}
-	}
+	checkForged(t, s, r.forged)
 	if r.after != nil {
 		r.after(t, s)
 	}
@@ -147,8 +131,9 @@ func TestTableRows(t *testing.T) {
 			}
 			start := time.Now()
 			runTableRow(t, tableRow{step: s, opts: opts, regions: []string{"cn-hangzhou"}, code: row.ExitCode(), imageID: id,
-				frag: row.Fragment, retries: row.Retries, secrets: *minted, // the minted ID tokens are secrets too
-				after: func(t *testing.T, _ *step) {
+				frag: row.Fragment, retries: row.Retries,
+				after: func(t *testing.T, s *step) {
+					s.assertNoSecrets(*minted...) // the minted ID tokens are secrets too
 					for action, n := range row.Requests {
 						if got := srv.Requests(action); got != n {
 							t.Errorf("the emulator saw %d %q requests, want %d", got, action, n)
