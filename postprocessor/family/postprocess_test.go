@@ -134,7 +134,7 @@ func TestBuilderArtifactPromotesCopies(t *testing.T) {
 			t.Errorf("%s %s: family %q status %s", r, id, img.ImageFamily, img.Status)
 		}
 	}
-	for _, want := range []string{"cn-shanghai: promoted " + sh, "cn-beijing: promoted " + bj, "cn-hangzhou: already: " + newImage, "Creating"} {
+	for _, want := range []string{"cn-shanghai: promoted " + sh, "cn-beijing: promoted " + bj, "cn-hangzhou: " + newImage + " is already a live member", "Creating"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("UI lacks %q:\n%s", want, out)
 		}
