@@ -3,11 +3,13 @@ package action
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -72,6 +74,27 @@ func (s *step) run(opts ...Option) *step {
 	return s
 }
 
+// runMain runs the step through Main and scans everything it wrote.
+func (s *step) runMain(opts ...Option) *step {
+	s.t.Helper()
+	s.code = Main(context.Background(), s.getenv, s.stdout, opts...)
+	s.scanAll()
+	return s
+}
+
+// checkForged: no line of the step log starts with text a server planted
+// (the harness cannot know it: "::error::" is one of our commands).
+func checkForged(t *testing.T, s *step, forged []string) {
+	t.Helper()
+	for _, line := range strings.Split(s.stdout.String(), "\n") {
+		for _, f := range forged {
+			if strings.HasPrefix(line, f) {
+				t.Errorf("step log line starts with forged text %q", f)
+			}
+		}
+	}
+}
+
 // scanAll scans every run's captured output for the secrets it was given
 // and for STS-issued credentials, whatever the test itself checks.
 func (s *step) scanAll() {
@@ -81,26 +104,145 @@ func (s *step) scanAll() {
 		s.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], s.env["ALIBABA_CLOUD_SECURITY_TOKEN"],
 		s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"], fakeJWT)
 	s.assertNoIssuedCredentials()
+	s.checkSinks()
 }
 
+// ourCommands are the workflow commands the action itself issues; any other
+// line of the step log that starts with "::" was planted.
+var ourCommands = []string{"::error ", "::error::", "::warning ", "::warning::", "::add-mask::", "::debug::", "::notice ", "::notice::"}
+
+// checkSinks checks what holds after every run, whatever the test itself
+// checks: the step log holds only our workflow commands, no control or
+// format character and no legacy "##[" (but in the mask of a secret that
+// holds them); GITHUB_OUTPUT reads the way the runner reads it, every
+// output of action.yml once; the job summary has no HTML and no control
+// character, and every row of a table has the cells of its header; a
+// signature is only ever shown redacted, and the signed query only with step
+// debug logging.
+func (s *step) checkSinks() {
+	t := s.t
+	t.Helper()
+	for _, line := range strings.Split(s.stdout.String(), "\n") {
+		if strings.HasPrefix(line, "::add-mask::") {
+			continue
+		}
+		if strings.HasPrefix(line, "::") && !hasAnyPrefix(line, ourCommands) {
+			t.Errorf("step log line is a workflow command that is not ours: %s", excerptForLog(line))
+		}
+		if strings.Contains(line, "##[") {
+			t.Errorf("step log line holds the legacy command prefix \"##[\": %s", excerptForLog(line))
+		}
+		if i := strings.IndexFunc(line, unprintable); i >= 0 {
+			t.Errorf("step log line holds %q: %s", line[i:i+1], excerptForLog(line))
+		}
+	}
+	if s.env["GITHUB_OUTPUT"] != "" {
+		pairs, err := runnerOutputs(readFile(t, s.outPath), false)
+		if err != nil {
+			t.Errorf("the runner would reject GITHUB_OUTPUT: %v", err)
+		}
+		seen := map[string]int{}
+		for _, p := range pairs {
+			seen[p.name]++
+		}
+		for _, name := range outputNames {
+			if seen[name] != 1 {
+				t.Errorf("output %s written %d times, want once", name, seen[name])
+			}
+		}
+		if len(seen) != len(outputNames) {
+			t.Errorf("%d outputs written, want the %d of action.yml", len(seen), len(outputNames))
+		}
+	}
+	cells := -1
+	for _, line := range strings.Split(s.summary(), "\n") {
+		if strings.ContainsRune(line, '<') || strings.IndexFunc(line, unprintable) >= 0 {
+			t.Errorf("summary line holds HTML or a control character: %s", excerptForLog(line))
+		}
+		if !strings.HasPrefix(line, "|") {
+			cells = -1
+			continue
+		}
+		n := strings.Count(strings.ReplaceAll(line, `\|`, ""), "|")
+		if cells < 0 {
+			cells = n
+		}
+		if n != cells || !strings.HasSuffix(line, "|") {
+			t.Errorf("summary table row with %d cell borders, its header %d: %s", n, cells, excerptForLog(line))
+		}
+	}
+	everything := s.unmasked()
+	if n, redacted := strings.Count(everything, "Signature="), strings.Count(everything, "Signature=[REDACTED]"); n != redacted {
+		t.Errorf("the step wrote %d signatures that are not redacted", n-redacted)
+	}
+	if s.env["RUNNER_DEBUG"] != "1" && strings.Contains(everything, "SignatureNonce") {
+		t.Errorf("the step wrote the signed query without step debug logging")
+	}
+}
+
+// unprintable is a character no sink may carry raw: C0 and C1 controls,
+// DEL, line and paragraph separators and format characters (bidi controls).
+func unprintable(r rune) bool {
+	return r < 0x20 || r >= 0x7f && r < 0xa0 || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r)
+}
+
+// annotations returns the step's lines that start with prefix ("::error ",
+// "::warning ", or any other text).
+func annotations(s *step, prefix string) []string {
+	var out []string
+	for _, l := range strings.Split(s.stdout.String(), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// escapeData is how a workflow command's message carries text (the
+// runner's and go-githubactions' escaping).
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// excerptForLog keeps failure logs readable when a row streams megabytes.
+func excerptForLog(s string) string {
+	if len(s) > 4000 {
+		return fmt.Sprintf("%q...(%d more bytes)", s[:4000], len(s)-4000)
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// outputs reads GITHUB_OUTPUT the way the runner does (runnerOutputs);
+// checkSinks has checked each output is there once.
 func (s *step) outputs() map[string]string {
 	s.t.Helper()
-	b, err := os.ReadFile(s.outPath)
+	pairs, err := runnerOutputs(readFile(s.t, s.outPath), false)
 	if err != nil {
-		s.t.Fatal(err)
+		s.t.Fatalf("GITHUB_OUTPUT does not parse: %v", err)
 	}
-	outs, err := parseFileCommand(string(b))
-	if err != nil {
-		s.t.Fatalf("GITHUB_OUTPUT does not parse: %v\n%s", err, b)
+	outs := map[string]string{}
+	for _, p := range pairs {
+		outs[p.name] = p.value
 	}
 	return outs
 }
 
-func (s *step) summary() string {
-	s.t.Helper()
-	b, err := os.ReadFile(s.sumPath)
+func (s *step) summary() string { return readFile(s.t, s.sumPath) }
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return string(b)
 }
@@ -146,60 +288,6 @@ func (s *step) assertNoSecrets(secrets ...string) {
 	files.CheckFile(s.t, s.outPath)
 	files.CheckFile(s.t, s.sumPath)
 }
-
-// parseFileCommand parses a GITHUB_OUTPUT file the way the runner does
-// (actions/runner SetOutputFileCommand / EnvFileKeyValuePairs): "k=v" lines
-// and "k<<DELIM" heredocs. A duplicate name is an error here because it
-// means something injected a second definition.
-func parseFileCommand(s string) (map[string]string, error) {
-	out := map[string]string{}
-	lines := strings.Split(s, "\n")
-	set := func(k, v string) error {
-		if _, dup := out[k]; dup {
-			return &parseError{"duplicate output " + k}
-		}
-		out[k] = v
-		return nil
-	}
-	for i := 0; i < len(lines); i++ {
-		line := strings.TrimSuffix(lines[i], "\r")
-		if line == "" {
-			continue
-		}
-		eq := strings.Index(line, "=")
-		hd := strings.Index(line, "<<")
-		if eq >= 0 && (hd < 0 || eq < hd) {
-			if err := set(line[:eq], line[eq+1:]); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if hd < 0 {
-			return nil, &parseError{"invalid line " + line}
-		}
-		name, delim := line[:hd], line[hd+2:]
-		var val []string
-		j := i + 1
-		for ; j < len(lines); j++ {
-			if strings.TrimSuffix(lines[j], "\r") == delim {
-				break
-			}
-			val = append(val, lines[j])
-		}
-		if j == len(lines) {
-			return nil, &parseError{"unterminated heredoc for " + name}
-		}
-		if err := set(name, strings.Join(val, "\n")); err != nil {
-			return nil, err
-		}
-		i = j
-	}
-	return out, nil
-}
-
-type parseError struct{ msg string }
-
-func (e *parseError) Error() string { return e.msg }
 
 // fakeCore replaces Resolve/ResolveRegions and records the requests, for the
 // tests of what the front itself does (inputs, outputs, summary). The tests

@@ -53,25 +53,19 @@ func (s *step) want(code int, outcomes []string, imageIDs, changed, found string
 	if outs["image-ids"] != imageIDs || outs["changed"] != changed || outs["found"] != found {
 		s.t.Errorf("image-ids=%s changed=%s found=%s, want %s %s %s", outs["image-ids"], outs["changed"], outs["found"], imageIDs, changed, found)
 	}
-	if len(outs) != len(outputNames) || outs["json"] != "" || outs["image-id"] != "" {
-		s.t.Errorf("outputs %v: want every output, the image's empty", outs)
+	if outs["json"] != "" || outs["image-id"] != "" {
+		s.t.Errorf("outputs %v: want the image's empty", outs)
 	}
 }
 
-func (s *step) logHas(frags ...string) {
-	s.t.Helper()
-	for _, f := range frags {
-		if !strings.Contains(s.stdout.String(), f) {
-			s.t.Errorf("step log lacks %q:\n%s", f, s.stdout)
-		}
-	}
-}
+func (s *step) logHas(frags ...string)     { s.t.Helper(); s.has("step log", s.stdout.String(), frags) }
+func (s *step) summaryHas(frags ...string) { s.t.Helper(); s.has("job summary", s.summary(), frags) }
 
-func (s *step) summaryHas(frags ...string) {
+func (s *step) has(sink, text string, frags []string) {
 	s.t.Helper()
 	for _, f := range frags {
-		if !strings.Contains(s.summary(), f) {
-			s.t.Errorf("job summary lacks %q:\n%s", f, s.summary())
+		if !strings.Contains(text, f) {
+			s.t.Errorf("%s lacks %q:\n%s", sink, f, text)
 		}
 	}
 }
@@ -99,47 +93,20 @@ func TestLifecyclePromoteAndRollback(t *testing.T) {
 		"cn-hangzhou: "+newest+" is already a live member of the family, and the family resolves to it; nothing changed")
 	s.summaryHas("| cn-beijing | `"+cp+"` | promoted |", "| `"+cp+"` |", "| cn-hangzhou | `"+newest+"` | already | none | `"+newest+"` |")
 
-	// Idempotent: nothing sent to change.
-	before := srv.Requests("ModifyImageAttribute")
-	s = lifecycleStep(t, srv, "promote", ids).runMain(viaEmulator(srv))
-	s.want(0, []string{"already", "already"}, `{"cn-beijing":"`+cp+`","cn-hangzhou":"`+newest+`"}`, "false", "true")
-	if srv.Requests("ModifyImageAttribute") != before {
-		t.Error("a second promote sent ModifyImageAttribute")
-	}
-
 	// Superseded: exit 4, naming the newer image.
 	s = lifecycleStep(t, srv, "promote", `{"cn-hangzhou":"`+older+`"}`).runMain(viaEmulator(srv))
 	s.want(4, []string{"superseded"}, `{"cn-hangzhou":"`+newest+`"}`, "false", "true")
 	s.logHas("::error title=Image family promote superseded in cn-hangzhou::", "resolves to a newer image, "+newest)
 
-	// Compare-and-swap: the family does not resolve to older; exit 4.
-	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+older+`"}`).runMain(viaEmulator(srv))
-	s.want(4, []string{"moved"}, `{"cn-hangzhou":"`+newest+`"}`, "false", "true")
-	s.logHas("::error title=Image family rollback moved in cn-hangzhou::", "someone moved it already; nothing was changed")
-
-	// Rollback dry run, then rollback.
-	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+newest+`"}`, "dry-run", "true").runMain(viaEmulator(srv))
-	s.want(0, []string{"would-roll-back"}, `{"cn-hangzhou":"`+newest+`"}`, "false", "true")
-	s.summaryHas("(after the rollback: `" + older + "`)")
-	if img, _ := srv.Image("cn-hangzhou", newest); img.Status != "Available" {
-		t.Fatalf("the dry run changed the status: %s", img.Status)
-	}
+	// Rollback.
 	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+newest+`"}`).runMain(viaEmulator(srv))
 	s.want(0, []string{"rolled-back"}, `{"cn-hangzhou":"`+older+`"}`, "true", "true")
 	s.logHas("cn-hangzhou: rolled-back " + newest + ": Status Available -> Deprecated; the family resolves to " + older)
 
-	// The last image: refused (exit 5), then allow-empty.
+	// The last image: refused (exit 5).
 	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+older+`"}`).runMain(viaEmulator(srv))
 	s.want(5, []string{"refused"}, `{"cn-hangzhou":"`+older+`"}`, "false", "true")
 	s.logHas("::error title=Image family rollback refused in cn-hangzhou::", "allow-empty")
-	s = lifecycleStep(t, srv, "rollback", `{"cn-hangzhou":"`+older+`"}`, "allow-empty", "true").runMain(viaEmulator(srv))
-	s.want(0, []string{"rolled-back"}, `{}`, "true", "false")
-	s.summaryHas("| no Available image |")
-
-	// Undo by promote.
-	s = lifecycleStep(t, srv, "promote", `{"cn-hangzhou":"`+newest+`"}`).runMain(viaEmulator(srv))
-	s.want(0, []string{"promoted"}, `{"cn-hangzhou":"`+newest+`"}`, "true", "true")
-	s.logHas("Status Deprecated -> Available")
 
 	// Failed: an image that can never become Available; exit 1.
 	s = lifecycleStep(t, srv, "promote", `{"cn-hangzhou":"m-hzbroken"}`).runMain(viaEmulator(srv))
@@ -165,20 +132,16 @@ func TestLifecycleReportEscapes(t *testing.T) {
 	if code := ExitCode(err); code != 1 {
 		t.Fatalf("exit %d, want 1 (failed over superseded)", code)
 	}
-	for _, l := range strings.Split(s.stdout.String(), "\n") {
-		if strings.HasPrefix(l, "::warning") || strings.Contains(l, "##[") {
-			t.Errorf("a server string made a workflow command: %q", l)
-		}
+	// The harness's checks of every sink (no command but ours, no "##[",
+	// no HTML, whole table rows), then the planted command, a link, a line
+	// of its own.
+	s.checkSinks()
+	if w := annotations(s, "::warning"); len(w) != 0 {
+		t.Errorf("a server string made a workflow command: %q", w)
 	}
-	sum := s.summary()
-	for _, bad := range []string{"<img", "<b>", "[link](https", "https://", "\n::warning"} {
-		if strings.Contains(sum, bad) {
-			t.Errorf("job summary holds %q:\n%s", bad, sum)
-		}
-	}
-	for _, l := range strings.Split(sum, "\n") {
-		if strings.HasPrefix(l, "| cn-") && strings.Count(strings.ReplaceAll(l, `\|`, ""), "|") != 6 {
-			t.Errorf("a table row broken by a server string: %q", l)
+	for _, bad := range []string{"[link](https", "https://", "\n::warning"} {
+		if strings.Contains(s.summary(), bad) {
+			t.Errorf("job summary holds %q:\n%s", bad, s.summary())
 		}
 	}
 	rs := s.results()
@@ -187,12 +150,13 @@ func TestLifecycleReportEscapes(t *testing.T) {
 	}
 }
 
-// Bad input to promote and rollback: exit 2, an annotation naming the
-// input, and not one request.
+// Bad input to promote and rollback, one row per input-parsing path of the
+// commands (the rules: imagefamily TestLifecycleBadInputSendsNothing; CLI
+// TestE2ELifecycleBadInputSendsNothing).
 func TestLifecycleBadInputSendsNothing(t *testing.T) {
 	srv := emulator(t)
 	ids := `{"cn-hangzhou":"m-hznew0001"}`
-	cases := []struct {
+	for _, c := range []struct {
 		name   string
 		inputs map[string]string
 		frag   string
@@ -202,37 +166,14 @@ func TestLifecycleBadInputSendsNothing(t *testing.T) {
 		{"dry-run with resolve", keyed(srv, "dry-run", "true"), `invalid input dry-run "true": it has no meaning with command resolve (only with promote or rollback)`},
 		{"allow-empty with promote", lifecycleStepInputs(srv, "promote", ids, "allow-empty", "true"), `invalid input allow-empty "true": it has no meaning with command promote (only with rollback)`},
 		{"region with promote", lifecycleStepInputs(srv, "promote", ids, "region", "cn-hangzhou"), `invalid input region "cn-hangzhou": it has no meaning with command promote`},
-		{"a guard with promote", lifecycleStepInputs(srv, "promote", ids, "architecture", "x86_64"), `invalid input architecture "x86_64"`},
 		{"owners with rollback", lifecycleStepInputs(srv, "rollback", ids, "owners", "self"), `invalid input owners "self": it has no meaning with command rollback (only with lock or resolve)`},
-		{"newer-than with promote", lifecycleStepInputs(srv, "promote", ids, "newer-than", "m-hzold0001"), `invalid input newer-than`},
-		{"fail-on-change with rollback", lifecycleStepInputs(srv, "rollback", ids, "fail-on-change", "true"), `invalid input fail-on-change`},
-		{"expected-image-ids with rollback", lifecycleStepInputs(srv, "rollback", ids, "expected-image-ids", ids), `invalid input expected-image-ids`},
 		{"wait-timeout with rollback", lifecycleStepInputs(srv, "rollback", ids, "wait-timeout", "1m"), `invalid input wait-timeout "1m": it has no meaning with command rollback (only with promote or resolve)`},
 		{"no image-ids", lifecycleStepInputs(srv, "rollback", ""), `invalid input image-ids "": it is required with command rollback`},
-		{"image-ids empty", lifecycleStepInputs(srv, "promote", "{}"), `input image-ids`},
 		{"image-ids not JSON", lifecycleStepInputs(srv, "promote", "cn-hangzhou=m-hznew0001"), `invalid input image-ids "cn-hangzhou=m-hznew0001": it must be one JSON object`},
 		{"dry-run not a boolean", lifecycleStepInputs(srv, "promote", ids, "dry-run", "yes"), `invalid input dry-run "yes": it must be true or false`},
-		{"family acs:", lifecycleStepInputs(srv, "rollback", ids, "image-family", "acs:web-base"), `invalid input image-family "acs:web-base"`},
-		{"timeout", lifecycleStepInputs(srv, "rollback", ids, "timeout", "0"), `invalid input timeout "0"`},
 		{"no credentials", lifecycleStepInputs(srv, "promote", ids, "access-key-id", "", "access-key-secret", ""), "no Alibaba Cloud credentials found"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			before := srv.Requests("")
-			s := newStep(t, c.inputs)
-			home := s.env["HOME"]
-			s.runMain(viaEmulator(srv), WithRequest(func(r *imagefamily.Request) { r.Credentials.HomeDir = home }))
-			if s.code != 2 || !strings.Contains(s.stdout.String(), c.frag) {
-				t.Errorf("exit %d, want 2 and %q in\n%s", s.code, c.frag, s.stdout)
-			}
-			if len(annotations(s, "::error ")) != 1 {
-				t.Errorf("want one ::error annotation:\n%s", s.stdout)
-			}
-			checkFailureOutputs(t, s)
-			if n := srv.Requests("") - before; n != 0 {
-				t.Errorf("%d requests sent", n)
-			}
-		})
+	} {
+		t.Run(c.name, func(t *testing.T) { runBadInput(t, srv, newStep(t, c.inputs), c.frag) })
 	}
 }
 

@@ -114,8 +114,7 @@ func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *input
 	}
 	if res.Check && len(differences) > 0 {
 		failures.errs = append(failures.errs, errors.New(strings.Join(differences, "; ")))
-		annotate(a, "Lock file differs", fmt.Errorf("%s: %d %s; nothing was written (check): %s",
-			in.lockFileShown(), len(differences), plural(len(differences), "difference", "differences"), strings.Join(differences, "; ")))
+		annotate(a, "Lock file differs", fmt.Errorf("%s: %s", res.Verdict(in.lockFileShown(), "check"), strings.Join(differences, "; ")))
 	}
 	if res.Err != nil {
 		failures.errs = append(failures.errs, res.Err)
@@ -169,32 +168,7 @@ func (in *inputs) lockFileShown() string {
 
 // lockVerdict is the step log's last line: what became of the file.
 func lockVerdict(in *inputs, res imagefamily.LockResult) string {
-	path := in.lockFileShown()
-	n := len(res.Outcomes)
-	changed := 0
-	for _, o := range res.Outcomes {
-		if o.Changed() {
-			changed++
-		}
-	}
-	switch {
-	case res.Err != nil:
-		return path + ": nothing was written"
-	case res.Check && res.ExitCode() == imagefamily.ExitChanged:
-		return path + ": it differs from what the families resolve to now; nothing was written (check)"
-	case res.Check:
-		return fmt.Sprintf("%s: %d %s checked; nothing was written (check)", path, n, plural(n, "entry", "entries"))
-	case res.Written:
-		return fmt.Sprintf("wrote %s: %d %s changed", path, changed, plural(changed, "entry", "entries"))
-	}
-	return fmt.Sprintf("%s: nothing was written (%d %s looked up)", path, n, plural(n, "entry", "entries"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+	return res.Verdict(in.lockFileShown(), "check")
 }
 
 // lockChanges is the changes output: one Markdown list item per entry that

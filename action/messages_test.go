@@ -38,13 +38,3 @@ func TestNoCredentialsAnnotation(t *testing.T) {
 		}
 	}
 }
-
-// newer-than without wait-timeout names wait-timeout, the setting it needs,
-// in the one format of a refusal, from the core's rule.
-func TestNewerThanNamesWaitTimeout(t *testing.T) {
-	s := newStep(t, map[string]string{"region": "cn-hangzhou", "image-family": "web-base", "newer-than": "m-bp1g7004ksh0oeuc0001"}).runMain()
-	want := `::error title=Image family lookup failed::invalid input newer-than "m-bp1g7004ksh0oeuc0001": it only has a meaning with wait-timeout (how long to wait for an image newer than it): set wait-timeout too`
-	if s.code != 2 || !strings.Contains(s.stdout.String(), want) {
-		t.Errorf("exit %d, want 2 and %q in\n%s", s.code, want, s.stdout)
-	}
-}

@@ -150,16 +150,65 @@ func (r LockResult) ExitCode() int {
 	return code
 }
 
+// Differences counts the entries a check finds different: one that would
+// change, or whose pinned image is missing or not Available.
+func (r LockResult) Differences() int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Changed() || o.Pinned != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Verdict is the run's last line, what became of the file; path is the
+// file as the user named it, check the front's name of the check option
+// ("--check", "check").
+func (r LockResult) Verdict(path, check string) string {
+	n, differences, kept := len(r.Outcomes), r.Differences(), 0
+	for _, o := range r.Outcomes {
+		if o.Action == LockKept {
+			kept++
+		}
+	}
+	entries := func(n int) string { return fmt.Sprintf("%d %s", n, plural(n, "entry", "entries")) }
+	tail := ""
+	if kept > 0 {
+		tail = fmt.Sprintf("; %s kept as %s (see above)", entries(kept), plural(kept, "it was", "they were"))
+	}
+	switch {
+	case r.Err != nil:
+		return path + ": nothing was written"
+	case r.Check && differences > 0:
+		return fmt.Sprintf("%s: %d %s; nothing was written (%s)%s", path, differences, plural(differences, "difference", "differences"), check, tail)
+	case r.Check && kept > 0:
+		return fmt.Sprintf("%s: no difference found, but %d of %s could not be checked (see above)", path, kept, entries(n))
+	case r.Check:
+		return fmt.Sprintf("%s is current (%s checked)", path, entries(n))
+	case r.Written:
+		return fmt.Sprintf("wrote %s: %s changed%s", path, entries(differences), tail)
+	case kept > 0:
+		return path + ": nothing was written" + tail
+	}
+	return fmt.Sprintf("%s is current; nothing was written (%s looked up)", path, entries(n))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // LockPlan is a lock run checked offline: the file read and the entries to
 // look up.
 type LockPlan struct {
 	File    LockFile
-	targets []lockTarget
+	targets []target
 	raw     []byte // the file as read, for the compare before the swap
 	exists  bool
 }
-
-type lockTarget struct{ family, region string }
 
 // PlanLock reads the lock file and checks the request offline: every
 // refusal is a *ValidationError (bad input, nothing sent), the file is
@@ -200,8 +249,8 @@ func PlanLock(req LockRequest) (LockPlan, error) {
 	for _, r := range req.Regions {
 		wantRegion[r] = true
 	}
-	seen := map[lockTarget]bool{}
-	add := func(t lockTarget) {
+	seen := map[target]bool{}
+	add := func(t target) {
 		if !seen[t] {
 			seen[t] = true
 			p.targets = append(p.targets, t)
@@ -213,13 +262,13 @@ func PlanLock(req LockRequest) (LockPlan, error) {
 		}
 		for region := range regions {
 			if len(wantRegion) == 0 || wantRegion[region] {
-				add(lockTarget{family, region})
+				add(target{family, region})
 			}
 		}
 	}
 	if req.Family != "" && len(req.Regions) > 0 {
 		for _, r := range req.Regions {
-			add(lockTarget{req.Family, r})
+			add(target{req.Family, r})
 		}
 	}
 	if len(p.targets) == 0 {
@@ -246,8 +295,8 @@ func PlanLock(req LockRequest) (LockPlan, error) {
 }
 
 // Lock looks up every entry of the plan (PlanLock: nothing is sent on bad
-// input), the families one after another and each family's regions in one
-// wave, applies the request's guards (a refused image is never pinned),
+// input) in one wave, every family in every region, with credentials
+// obtained once, applies the request's guards (a refused image is never pinned),
 // and, unless req.Check, writes the file when an entry changed: atomically
 // (a temporary file in the same directory, synced, renamed over the old
 // one, its mode kept), and only if the file is still what was read
@@ -265,48 +314,40 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 		return LockResult{}, err
 	}
 	res := LockResult{Path: req.Path, Check: req.Check}
-	byFamily := map[string][]string{}
-	var families []string
-	for _, t := range plan.targets {
-		if byFamily[t.family] == nil {
-			families = append(families, t.family)
-		}
-		byFamily[t.family] = append(byFamily[t.family], t.region)
-	}
+	one := req.Request
+	one.Family, one.Region, one.Wait, one.NewerThan = "", "", 0, ""
+	s := newSession(one)
+	defer s.end()
+	waveCtx, cancel := withTimeout(ctx, lookupDeadline(one))
+	results := s.resolveEach(waveCtx, plan.targets, 0)
+	cancel()
 	next := plan.File.clone()
-	for _, family := range families {
-		one := req.Request
-		one.Family, one.Region, one.Wait, one.NewerThan = family, "", 0, ""
-		results, err := ResolveRegions(ctx, one, byFamily[family], 0)
-		if err != nil {
-			return LockResult{}, err
+	for i, r := range results {
+		if r.Err != nil && IsInputError(r.Err) {
+			return LockResult{}, r.Err
 		}
-		for _, r := range results {
-			if r.Err != nil && IsInputError(r.Err) {
-				return LockResult{}, r.Err
+		family := plan.targets[i].family
+		o := LockOutcome{Family: family, Region: r.Region, Old: plan.File.Families[family][r.Region]}
+		switch {
+		case r.Err != nil:
+			o.Action, o.Err = LockKept, r.Err
+		case r.Image.ImageID == o.Old.ImageID:
+			o.Action, o.New = LockCurrent, o.Old
+		default:
+			o.New = LockEntry{ImageID: r.Image.ImageID, ImageName: r.Image.ImageName, CreationTime: r.Image.CreationTime}
+			o.Action = LockUpdated
+			if o.Old.ImageID == "" {
+				o.Action = LockAdded
 			}
-			o := LockOutcome{Family: family, Region: r.Region, Old: plan.File.Families[family][r.Region]}
-			switch {
-			case r.Err != nil:
-				o.Action, o.Err = LockKept, r.Err
-			case r.Image.ImageID == o.Old.ImageID:
-				o.Action, o.New = LockCurrent, o.Old
-			default:
-				o.New = LockEntry{ImageID: r.Image.ImageID, ImageName: r.Image.ImageName, CreationTime: r.Image.CreationTime}
-				o.Action = LockUpdated
-				if o.Old.ImageID == "" {
-					o.Action = LockAdded
-				}
-				if next.Families[family] == nil {
-					next.Families[family] = map[string]LockEntry{}
-				}
-				next.Families[family][r.Region] = o.New
+			if next.Families[family] == nil {
+				next.Families[family] = map[string]LockEntry{}
 			}
-			if req.Check && o.Old.ImageID != "" && o.Action != LockCurrent {
-				o.Pinned, o.PinnedErr = pinnedStatus(ctx, one, r.Region, o.Old.ImageID)
-			}
-			res.Outcomes = append(res.Outcomes, o)
+			next.Families[family][r.Region] = o.New
 		}
+		if req.Check && o.Old.ImageID != "" && o.Action != LockCurrent {
+			o.Pinned, o.PinnedErr = s.forFamily(family).pinnedStatus(ctx, r.Region, o.Old.ImageID)
+		}
+		res.Outcomes = append(res.Outcomes, o)
 	}
 	if req.Check || !res.Changed() {
 		return res, nil
@@ -324,12 +365,9 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 
 // pinnedStatus is what became of a pinned image: "missing", a status other
 // than Available, or "".
-func pinnedStatus(ctx context.Context, req Request, region, id string) (status string, err error) {
-	req.Region = region
-	ctx, cancel := withTimeout(ctx, lookupDeadline(req))
+func (s *session) pinnedStatus(ctx context.Context, region, id string) (status string, err error) {
+	ctx, cancel := withTimeout(ctx, lookupDeadline(s.req))
 	defer cancel()
-	s := newSession(req)
-	defer s.end()
 	defer func() {
 		if r := recover(); r != nil {
 			status, err = "", internalError("lock check in region "+region, r, s.scrub)

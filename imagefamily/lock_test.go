@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -211,7 +213,7 @@ func TestPlanLockOffline(t *testing.T) {
 	}
 	r = LockRequest{Request: base, Path: path, Regions: []string{hangzhou}}
 	p, err := PlanLock(r)
-	if err != nil || len(p.targets) != 1 || p.targets[0] != (lockTarget{webBase, hangzhou}) {
+	if err != nil || len(p.targets) != 1 || p.targets[0] != (target{webBase, hangzhou}) {
 		t.Errorf("%+v %v", p.targets, err)
 	}
 	if n := srv.Requests(""); n != 0 {
@@ -260,5 +262,93 @@ func TestLockCutShortWritesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a cut-short run wrote the file: %v", err)
+	}
+}
+
+// Lock looks up every family in every region in one wave, with credentials
+// obtained once for the run (an AssumeRole per family used to run the
+// families one after another), and checks a drifted pin with them too.
+func TestLockOneWaveCredentialsOnce(t *testing.T) {
+	srv := emulator(t)
+	path := filepath.Join(t.TempDir(), "images.lock.json")
+	drifted := strings.Replace(goldenLock, `"m-bp1demowebbase000003"`, `"m-bp1demowebbase000002"`, 1)
+	if err := os.WriteFile(path, []byte(drifted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := LockRequest{Request: request(srv), Path: path, Check: true}
+	req.Family = "" // every entry of the file
+	req.Credentials.AssumeRoleARN = readerRole
+	// Every lookup waits until all three are in flight: run one family
+	// after another and the first lookup times out at the barrier.
+	barrier := &lookupBarrier{base: req.Transport, want: 3, all: make(chan struct{})}
+	req.Transport = barrier
+	srv.ResetCounts()
+	res, err := Lock(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Outcomes {
+		if o.Err != nil {
+			t.Errorf("%s %s: %v", o.Family, o.Region, o.Err)
+		}
+	}
+	if res.ExitCode() != ExitChanged || len(res.Outcomes) != 3 || res.Outcomes[1].Action != LockUpdated || res.Outcomes[1].Pinned != "" || res.Outcomes[1].PinnedErr != nil {
+		t.Fatalf("%+v", res)
+	}
+	for action, want := range map[string]int{"AssumeRole": 1, "DescribeImageFromFamily": 3, "DescribeImages": 1} {
+		if n := srv.Requests(action); n != want {
+			t.Errorf("%s: %d requests, want %d", action, n, want)
+		}
+	}
+}
+
+// lookupBarrier holds every DescribeImageFromFamily request until want of
+// them are in flight (or 5 s pass, when the request fails).
+type lookupBarrier struct {
+	base http.RoundTripper
+	want int
+	mu   sync.Mutex
+	n    int
+	all  chan struct{}
+}
+
+func (b *lookupBarrier) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Query().Get("Action") == "DescribeImageFromFamily" || strings.Contains(r.Header.Get("x-acs-action"), "DescribeImageFromFamily") {
+		b.mu.Lock()
+		if b.n++; b.n == b.want {
+			close(b.all)
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.all:
+		case <-time.After(5 * time.Second):
+			return nil, errors.New("barrier: the lookups did not run in one wave")
+		}
+	}
+	return b.base.RoundTrip(r)
+}
+
+// The verdict line every front ends a lock run with.
+func TestLockVerdict(t *testing.T) {
+	current := LockOutcome{Action: LockCurrent}
+	updated := LockOutcome{Action: LockUpdated}
+	kept := LockOutcome{Action: LockKept, Err: ErrNotFound}
+	stale := LockOutcome{Action: LockCurrent, Pinned: "Deprecated"}
+	for _, row := range []struct {
+		res  LockResult
+		want string
+	}{
+		{LockResult{Outcomes: []LockOutcome{current, current}}, "f.json is current; nothing was written (2 entries looked up)"},
+		{LockResult{Written: true, Outcomes: []LockOutcome{updated, current}}, "wrote f.json: 1 entry changed"},
+		{LockResult{Written: true, Outcomes: []LockOutcome{updated, updated, kept}}, "wrote f.json: 2 entries changed; 1 entry kept as it was (see above)"},
+		{LockResult{Outcomes: []LockOutcome{kept, kept}}, "f.json: nothing was written; 2 entries kept as they were (see above)"},
+		{LockResult{Check: true, Outcomes: []LockOutcome{current}}, "f.json is current (1 entry checked)"},
+		{LockResult{Check: true, Outcomes: []LockOutcome{updated, stale, current}}, "f.json: 2 differences; nothing was written (--check)"},
+		{LockResult{Check: true, Outcomes: []LockOutcome{current, kept}}, "f.json: no difference found, but 1 of 2 entries could not be checked (see above)"},
+		{LockResult{Err: ErrLockFileChanged, Outcomes: []LockOutcome{updated}}, "f.json: nothing was written"},
+	} {
+		if got := row.res.Verdict("f.json", "--check"); got != row.want {
+			t.Errorf("got  %q\nwant %q", got, row.want)
+		}
 	}
 }

@@ -65,37 +65,55 @@ func ResolveRegions(ctx context.Context, req Request, regions []string, concurre
 	if err := validateRegions(req, regions); err != nil {
 		return nil, err
 	}
-	if concurrency <= 0 {
-		concurrency = min(len(regions), DefaultConcurrency)
-	}
 	ctx, cancel := withTimeout(ctx, lookupDeadline(req))
 	defer cancel()
 	s := newSession(req)
 	defer s.end()
-	results := make([]Result, len(regions))
+	targets := make([]target, len(regions))
+	for i, region := range regions {
+		targets[i] = target{req.Family, region}
+	}
+	return s.resolveEach(ctx, targets, concurrency), nil
+}
+
+// target is one family in one region.
+type target struct{ family, region string }
+
+// resolveEach resolves every target concurrently, at most concurrency at
+// once (0: every target in one wave, up to DefaultConcurrency), with the
+// session's credentials; results in the order of targets.
+func (s *session) resolveEach(ctx context.Context, targets []target, concurrency int) []Result {
+	if concurrency <= 0 {
+		concurrency = min(len(targets), DefaultConcurrency)
+	}
+	results := make([]Result, len(targets))
 	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
-	for i, region := range regions {
-		results[i].Region = region
+	for i, t := range targets {
+		results[i].Region = t.region
+		fs := s
+		if t.family != s.req.Family {
+			fs = s.forFamily(t.family)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// A panic in one region's lookup is that region's error (an
 			// *InternalError), not a crash of the process: the fronts'
 			// recover runs in their own goroutine, not in this one.
-			defer s.recoverLookup(region, &results[i].Image, &results[i].Err)
+			defer fs.recoverLookup(t.region, &results[i].Image, &results[i].Err)
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				_, results[i].Err = classify(ctx, operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: region, Family: req.Family}, ctx.Err(), s.scrub)
+				_, results[i].Err = classify(ctx, operation{Service: "ECS", Action: "DescribeImageFromFamily", Region: t.region, Family: t.family}, ctx.Err(), fs.scrub)
 				return
 			}
-			results[i].Image, results[i].Err = s.resolve(ctx, region)
+			results[i].Image, results[i].Err = fs.resolve(ctx, t.region)
 		}()
 	}
 	wg.Wait()
-	return results, nil
+	return results
 }
 
 // DefaultConcurrency caps how many regions are resolved at once when the

@@ -30,15 +30,30 @@ type session struct {
 	// the SDK's regional default.
 	ecs endpoint
 
-	keysOnce sync.Once
-	keys     keys
-	keysErr  error
+	// cred is shared with the sessions forFamily makes: one run obtains
+	// its credentials once, however many families it looks up.
+	cred *credentialCache
 
 	// debug is Request.Debug behind a gate: an SDK call that outlives its
 	// deadline (the SDK cannot be cancelled) may still finish a trace line
 	// after Resolve returned, and the caller must be free to read its
 	// writer then. Writes are serialised, and dropped once the session ends.
 	debug *syncio.Writer
+}
+
+type credentialCache struct {
+	once sync.Once
+	keys keys
+	err  error
+}
+
+// forFamily is the session for another family of the same run (Lock looks
+// up several families in one wave): the credentials, the secrets to scrub
+// and the debug gate are shared.
+func (s *session) forFamily(family string) *session {
+	c := *s
+	c.req.Family = family
+	return &c
 }
 
 // end closes the gate: nothing is written to Request.Debug after the call
@@ -59,7 +74,7 @@ func newSession(req Request) *session {
 		base = defaultTransport()
 	}
 	c := req.Credentials
-	s := &session{req: req, getenv: getenv, base: base, scrub: &scrubber{}, ua: userAgent(req.Front)}
+	s := &session{req: req, getenv: getenv, base: base, scrub: &scrubber{}, ua: userAgent(req.Front), cred: &credentialCache{}}
 	s.ecs, _ = ecsEndpoint(req, getenv) // validated already (Validate)
 	if req.Debug != nil {
 		s.debug = syncio.NewWriter(req.Debug)
@@ -115,15 +130,16 @@ func userAgent(front Front) string {
 // panicking call as done, and the other regions must not go on with no keys
 // and no error.
 func (s *session) credentials(ctx context.Context) (keys, error) {
-	s.keysOnce.Do(func() {
+	c := s.cred
+	c.once.Do(func() {
 		defer func() {
 			if r := recover(); r != nil {
-				s.keys, s.keysErr = keys{}, internalError("obtaining credentials", r, s.scrub)
+				c.keys, c.err = keys{}, internalError("obtaining credentials", r, s.scrub)
 			}
 		}()
-		s.keys, s.keysErr = s.obtainKeys(ctx)
+		c.keys, c.err = s.obtainKeys(ctx)
 	})
-	return s.keys, s.keysErr
+	return c.keys, c.err
 }
 
 // newTransport gives each call its own context-binding wrapper over the

@@ -2,9 +2,11 @@ package main
 
 // The GitHub runner's legacy workflow commands ("##[cmd]data", found
 // anywhere in a line): in a run: step the CLI's stderr is the step log, and
-// so is stdout unless it is captured. conformance.HostileRows (block 5) runs
-// server strings holding "##[" through the binary; these tests pin each
-// path down in process.
+// so is stdout unless it is captured. Server strings holding "##[" are
+// hostile rows, through the binary in every output mode ("labels planting
+// legacy runner commands": JSON writes "##\u005b", the same value, and text
+// keeps it exact; runBinaryInput checks every run); these tests pin down the
+// CLI's own paths in process.
 
 import (
 	"bytes"
@@ -13,9 +15,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/fieldtest"
 )
 
 // Every path to stderr rewrites "##[": report (an unknown command, a
@@ -44,72 +43,6 @@ func TestStderrRewritesLegacyPrefix(t *testing.T) {
 		if got, want := errb.String(), `alicloud-image-family: code Throttling##\[RequestId R-1]`+"\n"; got != want {
 			t.Errorf("two Writes: stderr %q, want %q", got, want)
 		}
-	}
-}
-
-// legacyImage is fieldtest's image with "##[" planted in a label and the
-// description.
-func legacyImage(t *testing.T) string {
-	t.Helper()
-	var img map[string]any
-	if err := json.Unmarshal([]byte(fieldtest.ImageJSON), &img); err != nil {
-		t.Fatal(err)
-	}
-	img["ImageName"] = "web##[error]forged-name"
-	img["Description"] = "###[add-mask]m-bp1fieldtest00000001 \\##[stop-commands]x ##[##["
-	b, err := json.Marshal(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// --output json writes "##[" inside strings as "##\u005b": the same JSON
-// value, decoded, as the endpoint sent; --output id and text are unchanged
-// (text keeps every printable character, so "##[" too).
-func TestJSONOutputRewritesLegacyPrefix(t *testing.T) {
-	served := legacyImage(t)
-	h := conformance.StartHostile(conformance.ServeImage(served))
-	defer h.Close()
-	run := func(regions, output string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": hostileKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret, "HOME": t.TempDir()}
-		a := &app{getenv: func(k string) string { return env[k] }, stdout: &out, stderr: &errb, transport: h.Transport()}
-		if code := a.run(context.Background(), []string{"resolve", "--region", regions,
-			"--image-family", fieldtest.Family, "--endpoint", h.Endpoint(), "--output", output}); code != 0 {
-			t.Fatalf("%s %s: exit %d: %s", regions, output, code, errb.String())
-		}
-		return out.String()
-	}
-
-	one := run("cn-hangzhou", "json")
-	if strings.Contains(one, "##[") || !strings.Contains(one, `##\u005b`) {
-		t.Errorf("json output holds \"##[\" as it is:\n%s", one)
-	}
-	if same, err := conformance.SameJSON([]byte(one), []byte(served)); err != nil || !same {
-		t.Errorf("json output is not the served image (%v):\n%s\nserved:\n%s", err, one, served)
-	}
-
-	two := run("cn-hangzhou,cn-shanghai", "json")
-	if strings.Contains(two, "##[") {
-		t.Errorf("json output holds \"##[\" as it is:\n%s", two)
-	}
-	var byRegion map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(two), &byRegion); err != nil || len(byRegion) != 2 {
-		t.Fatalf("json output of two regions (%v):\n%s", err, two)
-	}
-	for region, img := range byRegion {
-		if same, err := conformance.SameJSON(img, []byte(served)); err != nil || !same {
-			t.Errorf("%s: json output is not the served image (%v): %s", region, err, img)
-		}
-	}
-
-	if id := run("cn-hangzhou", "id"); id != "m-bp1fieldtest00000001\n" {
-		t.Errorf("id output %q", id)
-	}
-	if text := run("cn-hangzhou", "text"); !strings.Contains(text, "\tweb##[error]forged-name\t") {
-		t.Errorf("text output lost the exact image name:\n%s", text)
 	}
 }
 

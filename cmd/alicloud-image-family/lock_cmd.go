@@ -106,7 +106,6 @@ func (a *app) lock(ctx context.Context, args []string) int {
 // was kept, or whose pin went stale, then what happened to the file.
 func (a *app) reportLock(res imagefamily.LockResult) {
 	credentialsReported := false
-	differences := 0
 	for _, o := range res.Outcomes {
 		switch {
 		case o.Err != nil && errors.As(o.Err, new(*imagefamily.CredentialsError)):
@@ -121,44 +120,12 @@ func (a *app) reportLock(res imagefamily.LockResult) {
 		if line := o.PinnedString(); line != "" {
 			a.note("%s", line)
 		}
-		if o.Changed() || o.Pinned != "" {
-			differences++
-		}
 	}
-	kept := 0
-	for _, o := range res.Outcomes {
-		if o.Action == imagefamily.LockKept {
-			kept++
-		}
-	}
-	path := res.Path
-	tail := ""
-	if kept > 0 {
-		tail = fmt.Sprintf("; %d %s kept as %s (see above)", kept, plural(kept, "entry", "entries"), plural(kept, "it was", "they were"))
-	}
-	switch {
-	case res.Err != nil:
+	if res.Err != nil {
 		a.fail(res.Err)
-	case res.Check && differences > 0:
-		a.note("%s: %d %s; nothing was written (--check)%s", path, differences, plural(differences, "difference", "differences"), tail)
-	case res.Check && kept > 0:
-		a.note("%s: no difference found, but %d of %d %s could not be checked (see above)", path, kept, len(res.Outcomes), plural(len(res.Outcomes), "entry", "entries"))
-	case res.Check:
-		a.note("%s is current (%d %s checked)", path, len(res.Outcomes), plural(len(res.Outcomes), "entry", "entries"))
-	case res.Written:
-		a.note("wrote %s: %d %s changed%s", path, differences, plural(differences, "entry", "entries"), tail)
-	case kept > 0:
-		a.note("%s: nothing was written%s", path, tail)
-	default:
-		a.note("%s is current; nothing was written (%d %s looked up)", path, len(res.Outcomes), plural(len(res.Outcomes), "entry", "entries"))
+		return
 	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+	a.note("%s", res.Verdict(res.Path, "--check"))
 }
 
 // lockSummaryJSON is --output json: the run, and every entry looked up.

@@ -48,32 +48,20 @@ func inProcess(t *testing.T, env map[string]string, args ...string) (stdout, std
 	return out.String(), errb.String(), code, srv
 }
 
+// stdout is the id alone, with the region from a flag or from the
+// environment.
 func TestResolvePrintsOnlyTheID(t *testing.T) {
-	out, errOut, code, srv := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base")
-	if code != 0 || out != wantNewest+"\n" || errOut != "" {
-		t.Fatalf("code=%d out=%q err=%q", code, out, errOut)
-	}
-	if srv.Requests("DescribeImageFromFamily") != 1 {
-		t.Fatalf("requests = %d", srv.Requests("DescribeImageFromFamily"))
-	}
-}
-
-func TestResolveRegionFromEnvironment(t *testing.T) {
-	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": demoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": demoSecret, "ALICLOUD_REGION": "cn-hangzhou"}
-	out, _, code, _ := inProcess(t, env, "resolve", "--image-family", "web-base")
-	if code != 0 || out != wantNewest+"\n" {
-		t.Fatalf("code=%d out=%q", code, out)
-	}
-}
-
-func TestResolveJSON(t *testing.T) {
-	out, _, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--output", "json")
-	var img map[string]any
-	if code != 0 || json.Unmarshal([]byte(out), &img) != nil {
-		t.Fatalf("code=%d out=%q", code, out)
-	}
-	if img["ImageId"] != wantNewest || img["Tags"].(map[string]any)["Tag"] == nil {
-		t.Fatalf("json: %v", img)
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+	}{
+		{nil, []string{"--region", "cn-hangzhou"}},
+		{map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": demoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": demoSecret, "ALICLOUD_REGION": "cn-hangzhou"}, nil},
+	} {
+		out, errOut, code, srv := inProcess(t, c.env, append([]string{"resolve", "--image-family", "web-base"}, c.args...)...)
+		if code != 0 || out != wantNewest+"\n" || errOut != "" || srv.Requests("DescribeImageFromFamily") != 1 {
+			t.Errorf("%v: code=%d out=%q err=%q requests=%d", c.args, code, out, errOut, srv.Requests("DescribeImageFromFamily"))
+		}
 	}
 }
 
@@ -97,58 +85,25 @@ func TestSeveralRegions(t *testing.T) {
 	if code != exitFailure {
 		t.Fatalf("code=%d, want 1", code)
 	}
-}
-
-func TestUsageErrorsSendNothing(t *testing.T) {
-	cases := [][]string{
-		{"resolve"},
-		{"resolve", "--region", "cn-hangzhou"},
-		{"resolve", "--image-family", "web-base"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "1bad"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "aliyun-base"},
-		{"resolve", "--region", "CN_HANGZHOU", "--image-family", "web-base"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--output", "yaml"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--timeout", "soon"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--timeout", "-1s"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--max-attempts", "99"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--concurrency", "-1"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--expect", "cn-shanghai=m-uf6a0000000000000001"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--wait", "7h"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--architecture", "sparc"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--role-arn", "reader"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--unknown-flag"},
-		{"resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "extra"},
-		{"frobnicate"},
-		{},
+	// A region given twice is looked up once.
+	out, _, code, srv := inProcess(t, nil, "resolve", "--region", "cn-hangzhou,cn-shanghai,cn-hangzhou", "--image-family", "web-base")
+	if code != exitOK || out != "cn-hangzhou\t"+wantNewest+"\ncn-shanghai\tm-uf6demowebbase000003\n" || srv.Requests("DescribeImageFromFamily") != 2 {
+		t.Fatalf("code=%d out=%q", code, out)
 	}
-	for _, args := range cases {
-		out, errOut, code, srv := inProcess(t, nil, args...)
-		if code != exitUsage || out != "" || errOut == "" || srv.Requests("") != 0 {
-			t.Errorf("%v: code=%d out=%q stderr=%q requests=%d", args, code, out, errOut, srv.Requests(""))
+	// stdout carries results only: several regions with none found print
+	// nothing in any output (not an empty JSON object, not a header).
+	for _, output := range []string{"id", "json", "text"} {
+		out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou,cn-beijing", "--image-family", "app-server", "--output", output)
+		if code != exitNotFound || out != "" || strings.Count(errOut, "\n") != 2 {
+			t.Errorf("--output %s: exit %d, stdout %q, stderr %q", output, code, out, errOut)
 		}
 	}
-	// --endpoint is checked before sending too (inProcess adds a valid one first; the last wins).
-	_, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--endpoint", "ftp://x")
-	if code != exitUsage || !strings.Contains(errOut, "endpoint") {
-		t.Errorf("bad endpoint: code=%d %q", code, errOut)
-	}
 }
 
-func TestNoCredentials(t *testing.T) {
-	_, errOut, code, srv := inProcess(t, map[string]string{}, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base")
-	if code != exitUsage || !strings.Contains(errOut, "ALIBABA_CLOUD_ACCESS_KEY_ID") || srv.Requests("") != 0 {
-		t.Fatalf("code=%d stderr=%q", code, errOut)
-	}
-}
-
-func TestVersionAndHelp(t *testing.T) {
-	out, _, code, _ := inProcess(t, nil, "version")
-	if code != 0 || !strings.HasPrefix(out, "alicloud-image-family ") {
+// resolve -h is TestUsageErrorsAreOneLineAndTheHint's.
+func TestVersion(t *testing.T) {
+	if out, _, code, _ := inProcess(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "alicloud-image-family ") {
 		t.Fatalf("version: %d %q", code, out)
-	}
-	_, errOut, code, _ := inProcess(t, nil, "resolve", "-h")
-	if code != 0 || !strings.Contains(errOut, "Exit codes") {
-		t.Fatalf("help: %d %q", code, errOut)
 	}
 }
 
@@ -201,7 +156,8 @@ func TestDemo(t *testing.T) {
 
 // With no --region and no region variable, the region is the selected aliyun
 // CLI profile's region_id (as the aliyun CLI does), and stderr says so; a
-// flag or a variable still wins.
+// flag or a variable still wins. A profile that is not there is
+// imagefamily's TestProfileRegion and TestBadInputCLI's.
 func TestResolveRegionFromProfile(t *testing.T) {
 	f, err := ecstest.ParseFixture(ecstest.DemoFixtureAsWritten)
 	if err != nil {
@@ -240,20 +196,4 @@ func TestResolveRegionFromProfile(t *testing.T) {
 		t.Fatalf("--region must win: code=%d out=%q err=%q", code, out, errOut)
 	}
 
-	// A profile that is not in the file is that, not a missing
-	// region ("--region is required"), and with a region it is still bad
-	// input (exit 2), not a failed lookup (exit 1): nothing is sent.
-	srv.ResetCounts()
-	for _, args := range [][]string{{"--profile", "nope"}, {"--profile", "nope", "--region", "cn-hangzhou"}} {
-		out, errOut, code = run(map[string]string{}, args...)
-		want := `alicloud-image-family: invalid --profile "nope": there is no such profile in ` + home + "/.aliyun/config.json; the file has: hz, sh\n"
-		if code != exitUsage || out != "" || errOut != want || srv.Requests("") != 0 {
-			t.Errorf("%q: code=%d out=%q err=%q (%d requests); want exit 2 and %q", args, code, out, errOut, srv.Requests(""), want)
-		}
-	}
-	// So is ALICLOUD_PROFILE naming a profile that is not there.
-	_, errOut, code = run(map[string]string{"ALICLOUD_PROFILE": "nope"})
-	if code != exitUsage || !strings.Contains(errOut, `invalid environment "ALICLOUD_PROFILE": there is no profile "nope" in `) || srv.Requests("") != 0 {
-		t.Errorf("ALICLOUD_PROFILE=nope: code=%d err=%q", code, errOut)
-	}
 }

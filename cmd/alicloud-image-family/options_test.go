@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -253,19 +254,12 @@ func TestOptionsTableNamesEveryFrontsOptions(t *testing.T) {
 			}
 		}
 	}
-	for n := range flags {
-		if seen["CLI "+n] == "" {
-			t.Errorf("docs/options.md has no row for the CLI's %s", n)
-		}
-	}
-	for n := range inputs {
-		if seen["action "+n] == "" {
-			t.Errorf("docs/options.md has no row for the action's input %s", n)
-		}
-	}
-	for n := range attrs {
-		if seen["data source "+n] == "" {
-			t.Errorf("docs/options.md has no row for the data source's attribute %s", n)
+	for front, names := range map[string][]string{"CLI": slices.Collect(maps.Keys(flags)),
+		"action": slices.Collect(maps.Keys(inputs)), "data source": slices.Collect(maps.Keys(attrs))} {
+		for _, n := range names {
+			if seen[front+" "+n] == "" {
+				t.Errorf("docs/options.md has no row for the %s's %s", front, n)
+			}
 		}
 	}
 }

@@ -89,14 +89,10 @@ func TestE2ETerraformExternal(t *testing.T) {
 			t.Errorf("%s = %q is not JSON text", k, s)
 		}
 	}
-}
 
-// Failures: the exit code of resolve, one escaped line on stderr (the
-// reason Terraform shows), nothing on stdout, no secret; a bad query sends
-// nothing.
-func TestE2ETerraformExternalFailures(t *testing.T) {
-	e := startEmulator(t)
-	bin := cliBinary(t)
+	// Failures: the exit code of resolve, one escaped line on stderr (the
+	// reason Terraform shows), nothing on stdout, no secret; a bad query
+	// sends nothing.
 	cases := []struct {
 		name, stdin string
 		code        int

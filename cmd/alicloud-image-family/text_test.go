@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -35,45 +33,6 @@ func parseText(t *testing.T, out string) (header []string, rows [][]string) {
 		rows = append(rows, row)
 	}
 	return header, rows
-}
-
-func TestOutputText(t *testing.T) {
-	out, errOut, code, _ := inProcess(t, nil, "resolve", "--region", "cn-hangzhou", "--image-family", "web-base", "--output", "text")
-	if code != 0 || errOut != "" {
-		t.Fatalf("code=%d out=%q err=%q", code, out, errOut)
-	}
-	header, rows := parseText(t, out)
-	if !slices.Equal(header, textColumns()) || header[0] != "REGION" || header[1] != "image-id" {
-		t.Errorf("header %q, want %q", header, textColumns())
-	}
-	if len(rows) != 1 || rows[0][0] != "cn-hangzhou" || rows[0][1] != wantNewest {
-		t.Errorf("rows %q", rows)
-	}
-
-	// Several regions: one line per region found, in the order given; the
-	// one without the family reported on stderr, exit 3.
-	out, errOut, code, _ = inProcess(t, nil, "resolve", "--region", "cn-shanghai,cn-hangzhou", "--image-family", "app-server", "--output", "text")
-	if code != exitNotFound || !strings.Contains(errOut, "cn-hangzhou") {
-		t.Fatalf("code=%d err=%q", code, errOut)
-	}
-	_, rows = parseText(t, out)
-	if len(rows) != 1 || rows[0][0] != "cn-shanghai" || !strings.HasPrefix(rows[0][1], "m-uf6") {
-		t.Errorf("rows %q", rows)
-	}
-
-	// Nothing found: nothing on stdout, not even the header.
-	for _, regions := range []string{"cn-beijing", "cn-beijing,cn-hangzhou"} {
-		out, _, code, _ = inProcess(t, nil, "resolve", "--region", regions, "--image-family", "app-server", "--output", "text")
-		if code != exitNotFound || out != "" {
-			t.Errorf("%s: code=%d stdout %q, want 3 and nothing", regions, code, out)
-		}
-	}
-
-	// The flag's help names the format.
-	_, errOut, _, _ = inProcess(t, nil, "resolve", "-h")
-	if !strings.Contains(errOut, "text: a header line") || !strings.Contains(errOut, "REGION, image-id") {
-		t.Errorf("resolve -h does not describe --output text:\n%s", errOut)
-	}
 }
 
 // checkTextColumns: the columns are REGION and every one-line field of the
@@ -117,23 +76,7 @@ func checkTextColumns(t *testing.T, out string, regions []string) {
 	}
 }
 
-func TestTextColumnsAreTheFields(t *testing.T) {
-	h := conformance.StartHostile(conformance.ServeImage(fieldtest.ImageJSON))
-	defer h.Close()
-	for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-hangzhou", "cn-shanghai"}} {
-		var out, errb bytes.Buffer
-		env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": hostileKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret, "HOME": t.TempDir()}
-		a := &app{getenv: func(k string) string { return env[k] }, stdout: &out, stderr: &errb, transport: h.Transport()}
-		code := a.run(context.Background(), []string{"resolve", "--region", strings.Join(regions, ","),
-			"--image-family", fieldtest.Family, "--endpoint", h.Endpoint(), "--output", "text"})
-		if code != 0 {
-			t.Fatalf("%v: exit %d: %s", regions, code, errb.String())
-		}
-		checkTextColumns(t, out.String(), regions)
-	}
-}
-
-// The same through the real binary.
+// Through the real binary, for one region and for two.
 func TestTextOutputBinary(t *testing.T) {
 	cliBinary(t)
 	h := conformance.StartHostile(conformance.ServeImage(fieldtest.ImageJSON))
@@ -143,11 +86,12 @@ func TestTextOutputBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": hostileKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": hostileSecret, "no_proxy": "127.0.0.1,localhost"}
-	regions := []string{"cn-shanghai", "cn-hangzhou"}
-	r := runCLI(t, &emulatorProcess{CertFile: cert}, env, "resolve", "--region", strings.Join(regions, ","),
-		"--image-family", fieldtest.Family, "--endpoint", h.Endpoint(), "--output", "text")
-	if r.code != 0 || r.stderr != "" {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	for _, regions := range [][]string{{"cn-hangzhou"}, {"cn-shanghai", "cn-hangzhou"}} {
+		r := runCLI(t, &emulatorProcess{CertFile: cert}, env, "resolve", "--region", strings.Join(regions, ","),
+			"--image-family", fieldtest.Family, "--endpoint", h.Endpoint(), "--output", "text")
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("%v: exit %d: %s", regions, r.code, r.stderr)
+		}
+		checkTextColumns(t, r.stdout, regions)
 	}
-	checkTextColumns(t, r.stdout, regions)
 }

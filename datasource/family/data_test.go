@@ -1,12 +1,13 @@
 package family
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 )
 
 // decodeBlock turns the body of a data block into what Packer hands to
@@ -111,658 +113,178 @@ func clearEnv(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 }
 
-func TestConfigureMinimal(t *testing.T) {
+// Each attribute lands in its field of the core's request (or the data
+// source's own settings); the values' forms are the core's rules
+// (imagefamily TestParseDurationRanges, TestParseMaxAge, TestParseMaxAttempts).
+func TestConfigureMapsAttributes(t *testing.T) {
 	clearEnv(t)
-	d := mustConfigure(t, `
-image_family = "web-base"
-region       = "cn-hangzhou"
-`)
-	if d.req.Family != "web-base" || d.req.Region != "cn-hangzhou" || d.req.Front != imagefamily.FrontPacker {
-		t.Fatalf("request = %+v", d.req)
-	}
-	if d.req.Retry.MaxAttempts != 0 || d.req.Timeout != 0 {
-		t.Fatalf("defaults must be left to the core, got attempts %d timeout %s", d.req.Retry.MaxAttempts, d.req.Timeout)
-	}
-}
-
-func TestConfigureRequired(t *testing.T) {
-	clearEnv(t)
-	_, err := configure(t, ``)
-	if err == nil {
-		t.Fatal("Configure accepted an empty block")
-	}
-	for _, want := range []string{`invalid image_family ""`, "it is required", "region is required", "ALICLOUD_REGION"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
-		}
-	}
-}
-
-func TestConfigureRegionFromEnvironment(t *testing.T) {
-	clearEnv(t)
-	t.Setenv("ALIBABA_CLOUD_REGION_ID", "cn-beijing")
-	d := mustConfigure(t, `image_family = "web-base"`)
-	if d.req.Region != "cn-beijing" {
-		t.Fatalf("region = %q, want ALIBABA_CLOUD_REGION_ID", d.req.Region)
-	}
-	// The builder's own variable wins over the SDK's.
-	t.Setenv("ALICLOUD_REGION", "cn-shanghai")
-	d = mustConfigure(t, `image_family = "web-base"`)
-	if d.req.Region != "cn-shanghai" {
-		t.Fatalf("region = %q, want ALICLOUD_REGION", d.req.Region)
-	}
-	// The attribute wins over both.
-	d = mustConfigure(t, `
-image_family = "web-base"
-region = "ap-southeast-1"`)
-	if d.req.Region != "ap-southeast-1" {
-		t.Fatalf("region = %q, want the attribute", d.req.Region)
-	}
-}
-
-// With no attribute and no variable, the region is the region_id of the
-// aliyun CLI profile in use, like the aliyun CLI's; a bad one is refused in
-// Configure naming it.
-func TestConfigureRegionFromProfile(t *testing.T) {
-	clearEnv(t)
-	home := os.Getenv("HOME")
-	os.MkdirAll(filepath.Join(home, ".aliyun"), 0o700)
-	os.WriteFile(filepath.Join(home, ".aliyun", "config.json"), []byte(`{"current":"hz","profiles":[
+	profiles := t.TempDir()
+	os.MkdirAll(filepath.Join(profiles, ".aliyun"), 0o700)
+	os.WriteFile(filepath.Join(profiles, ".aliyun", "config.json"), []byte(`{"current":"hz","profiles":[
  {"name":"hz","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-hangzhou"},
- {"name":"sh","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-shanghai"},
- {"name":"bad","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"Hangzhou!"}]}`), 0o600)
-	if d := mustConfigure(t, `image_family = "web-base"`); d.req.Region != "cn-hangzhou" {
-		t.Fatalf("region = %q, want the current profile's", d.req.Region)
+ {"name":"sh","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-shanghai"}]}`), 0o600)
+	file := filepath.Join(profiles, ".aliyun", "config.json")
+	hz := "region = \"cn-hangzhou\"\n"
+	credentials := func(d *Datasource) any {
+		c := d.req.Credentials
+		return []string{c.AccessKeyID, c.AccessKeySecret, c.SecurityToken, c.AssumeRoleARN, c.RoleSessionName, c.STSEndpoint, c.Profile, c.ProfileFile, c.ECSRoleName}
 	}
-	if d := mustConfigure(t, "image_family = \"web-base\"\nprofile = \"sh\""); d.req.Region != "cn-shanghai" {
-		t.Fatalf("region = %q, want profile sh's", d.req.Region)
-	}
-	t.Setenv("ALICLOUD_REGION", "ap-southeast-1")
-	if d := mustConfigure(t, "image_family = \"web-base\"\nprofile = \"sh\""); d.req.Region != "ap-southeast-1" {
-		t.Fatalf("region = %q, want ALICLOUD_REGION over the profile", d.req.Region)
-	}
-	t.Setenv("ALICLOUD_REGION", "")
-	_, err := configure(t, "image_family = \"web-base\"\nprofile = \"bad\"")
-	if err == nil || !strings.Contains(err.Error(), "region_id") {
-		t.Fatalf("bad region_id: %v", err)
-	}
-}
-
-// A profile or credentials file the block names but that is not
-// there is refused in Configure naming the attribute (packer validate
-// fails, nothing is sent), also when the region was to come from the
-// profile: not "region is required".
-func TestConfigureProfileErrors(t *testing.T) {
-	clearEnv(t)
-	home := os.Getenv("HOME")
-	os.MkdirAll(filepath.Join(home, ".aliyun"), 0o700)
-	path := filepath.Join(home, ".aliyun", "config.json")
-	os.WriteFile(path, []byte(`{"current":"ci","profiles":[
- {"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-hangzhou"},
- {"name":"sso","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600)
-	notJSON := filepath.Join(t.TempDir(), "config.json")
-	os.WriteFile(notJSON, []byte("{"), 0o600)
-	missing := filepath.Join(t.TempDir(), "none.json")
-	for _, tc := range []struct {
+	attempts := func(d *Datasource) any { return d.req.Retry.MaxAttempts }
+	regions := func(d *Datasource) any { return append([]string{d.req.Region}, d.regions...) }
+	cases := []struct {
 		name, body string
-		want       []string
+		env        map[string]string
+		got        func(*Datasource) any
+		want       any
 	}{
-		{"unknown profile, no region", `profile = "nope"`,
-			[]string{`invalid profile "nope": there is no such profile in ` + path + "; the file has: ci, sso"}},
-		{"unknown profile with a region", "profile = \"nope\"\nregion = \"cn-hangzhou\"",
-			[]string{`invalid profile "nope": there is no such profile in`}},
-		{"credentials file missing", `shared_credentials_file = "` + missing + `"`,
-			[]string{`invalid shared_credentials_file "` + missing + `": the aliyun CLI config file ` + missing + " does not exist"}},
-		{"credentials file not JSON", "profile = \"ci\"\nshared_credentials_file = \"" + notJSON + "\"",
-			[]string{"invalid shared_credentials_file", "is not valid JSON"}},
-	} {
+		{"family, region, front; defaults left to the core", hz, nil,
+			func(d *Datasource) any {
+				return []any{d.req.Family, d.req.Region, d.req.Front, d.req.Retry.MaxAttempts, d.req.Timeout}
+			},
+			[]any{"web-base", "cn-hangzhou", imagefamily.FrontPacker, 0, time.Duration(0)}},
+		{"access key, token and role", hz + "access_key = \"LTAIKEY\"\nsecret_key = \"s3cret\"\nsecurity_token = \"tok\"\n" +
+			"ram_role_arn = \"acs:ram::123456789012:role/reader\"\nram_session_name = \"packer-build\"\nsts_endpoint = \"127.0.0.1:8444\"", nil,
+			credentials, []string{"LTAIKEY", "s3cret", "tok", "acs:ram::123456789012:role/reader", "packer-build", "127.0.0.1:8444", "", "", ""}},
+		{"profile and its file", hz + "profile = \"hz\"\nshared_credentials_file = \"" + file + "\"", nil,
+			credentials, []string{"", "", "", "", "", "", "hz", file, ""}},
+		{"ram_role_name", hz + `ram_role_name = "packer-builder"`, nil, credentials, []string{"", "", "", "", "", "", "", "", "packer-builder"}},
+		{"endpoint and timeout", hz + "custom_endpoint_ecs = \"https://127.0.0.1:8443\"\ntimeout = \"45s\"", nil,
+			func(d *Datasource) any { return []any{d.req.Endpoint, d.req.Timeout} }, []any{"https://127.0.0.1:8443", 45 * time.Second}},
+		// max_attempts counts attempts, as the CLI's --max-attempts and the
+		// action's max-attempts do; max_retries (deprecated) still works.
+		{"max_retries 2", hz + "max_retries = 2", nil, attempts, 3},
+		{"max_retries 0 disables retries", hz + "max_retries = 0", nil, attempts, 1},
+		{"max_retries 19", hz + "max_retries = 19", nil, attempts, 20},
+		{"max_attempts 3", hz + "max_attempts = 3", nil, attempts, 3},
+		{"guards", hz + "architecture = \"arm64\"\nos_type = \"linux\"\nmax_age = \"30d\"\nowners = [\"self\", \"1234567890123456\"]", nil,
+			func(d *Datasource) any { return d.req.Guards },
+			imagefamily.Guards{Architecture: "arm64", OSType: "linux", MaxAge: 30 * 24 * time.Hour, Owners: []string{"self", "1234567890123456"}}},
+		{"wait_timeout and newer_than", hz + "wait_timeout = 600\nnewer_than = \"m-bp1demowebbase000003\"", nil,
+			func(d *Datasource) any { return []any{d.req.Wait, d.req.NewerThan} }, []any{10 * time.Minute, "m-bp1demowebbase000003"}},
+		{"expected_image_id and ignore_missing_regions", hz + "expected_image_id = \"m-bp1demowebbase000003\"\nignore_missing_regions = true", nil,
+			func(d *Datasource) any { return []any{d.config.ExpectedImageID, d.config.IgnoreMissingRegions} }, []any{"m-bp1demowebbase000003", true}},
+		{"expected_image_id with one region in regions", "regions = [\"cn-shanghai\"]\nexpected_image_id = \"m-bp1demowebbase000003\"", nil,
+			func(d *Datasource) any { return d.config.ExpectedImageID }, "m-bp1demowebbase000003"},
+		// The request's region is the first of region, then regions, each once.
+		{"regions only", `regions = ["cn-shanghai", "cn-hangzhou"]`, nil, regions, []string{"cn-shanghai", "cn-shanghai", "cn-hangzhou"}},
+		{"region comes first", "region = \"cn-beijing\"\nregions = [\"cn-shanghai\", \"cn-hangzhou\"]", nil, regions, []string{"cn-beijing", "cn-beijing", "cn-shanghai", "cn-hangzhou"}},
+		{"duplicates removed", "region = \"cn-hangzhou\"\nregions = [\"cn-shanghai\", \"cn-hangzhou\", \"cn-shanghai\"]", nil, regions, []string{"cn-hangzhou", "cn-hangzhou", "cn-shanghai"}},
+		// The environment, then the aliyun CLI profile's region_id, supply a
+		// region only when neither attribute is set.
+		{"ALIBABA_CLOUD_REGION_ID", "", map[string]string{"ALIBABA_CLOUD_REGION_ID": "cn-beijing"}, regions, []string{"cn-beijing", "cn-beijing"}},
+		{"ALICLOUD_REGION wins", "", map[string]string{"ALIBABA_CLOUD_REGION_ID": "cn-beijing", "ALICLOUD_REGION": "cn-shanghai"}, regions, []string{"cn-shanghai", "cn-shanghai"}},
+		{"region wins over the environment", `region = "ap-southeast-1"`, map[string]string{"ALICLOUD_REGION": "cn-shanghai"}, regions, []string{"ap-southeast-1", "ap-southeast-1"}},
+		{"regions win over the environment", `regions = ["cn-shanghai"]`, map[string]string{"ALICLOUD_REGION": "ap-southeast-1"}, regions, []string{"cn-shanghai", "cn-shanghai"}},
+		{"the current profile's region", "", map[string]string{"HOME": profiles}, regions, []string{"cn-hangzhou", "cn-hangzhou"}},
+		{"the named profile's region", `profile = "sh"`, map[string]string{"HOME": profiles}, regions, []string{"cn-shanghai", "cn-shanghai"}},
+		{"ALICLOUD_REGION over the profile", `profile = "sh"`, map[string]string{"HOME": profiles, "ALICLOUD_REGION": "ap-southeast-1"}, regions, []string{"ap-southeast-1", "ap-southeast-1"}},
+		// During `packer validate` the region may come from a placeholder.
+		{"region unknown", "region = unknown", nil, regions, []string{""}},
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := configure(t, "image_family = \"web-base\"\n"+tc.body)
-			if err == nil {
-				t.Fatal("Configure accepted it")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Configure = %v, want %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "region is required") {
-				t.Errorf("Configure = %v: the profile is the mistake, not the region", err)
+			if got := tc.got(mustConfigure(t, "image_family = \"web-base\"\n"+tc.body)); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %#v, want %#v", got, tc.want)
 			}
 		})
 	}
 }
 
-func TestConfigureMapsAccessAttributes(t *testing.T) {
-	clearEnv(t)
-	d := mustConfigure(t, `
-image_family            = "web-base"
-region                  = "cn-hangzhou"
-access_key              = "LTAIKEY"
-secret_key              = "s3cret"
-security_token          = "tok"
-ram_role_arn            = "acs:ram::123456789012:role/reader"
-ram_session_name        = "packer-build"
-custom_endpoint_ecs     = "https://127.0.0.1:8443"
-sts_endpoint            = "127.0.0.1:8444"
-timeout                 = "45s"
-max_retries             = 2
-`)
-	c := d.req.Credentials
-	if c.AccessKeyID != "LTAIKEY" || c.AccessKeySecret != "s3cret" || c.SecurityToken != "tok" ||
-		c.AssumeRoleARN != "acs:ram::123456789012:role/reader" || c.RoleSessionName != "packer-build" ||
-		c.STSEndpoint != "127.0.0.1:8444" {
-		t.Fatalf("credentials = %+v", c)
-	}
-	if d.req.Endpoint != "https://127.0.0.1:8443" || d.req.Timeout != 45*time.Second {
-		t.Fatalf("endpoint %q timeout %s", d.req.Endpoint, d.req.Timeout)
-	}
-	if d.req.Retry.MaxAttempts != 3 {
-		t.Fatalf("max_retries 2 must mean 3 attempts, got %d", d.req.Retry.MaxAttempts)
-	}
-
-	// max_attempts counts attempts, as the CLI's --max-attempts and the
-	// action's max-attempts do; max_retries (deprecated) still works.
-	for body, want := range map[string]int{"max_attempts = 3": 3, "max_attempts = 1": 1, "max_attempts = 20": 20, "max_retries = 19": 20} {
-		d = mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"+body+"\n")
-		if d.req.Retry.MaxAttempts != want {
-			t.Errorf("%s: %d attempts, want %d", body, d.req.Retry.MaxAttempts, want)
-		}
-	}
-
-	// The file must hold the profile (Configure reads it).
-	file := filepath.Join(t.TempDir(), "config.json")
-	os.WriteFile(file, []byte(`{"profiles":[{"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b"}]}`), 0o600)
-	d = mustConfigure(t, `
-image_family            = "web-base"
-region                  = "cn-hangzhou"
-profile                 = "ci"
-shared_credentials_file = "`+file+`"
-max_retries             = 0
-`)
-	if d.req.Credentials.Profile != "ci" || d.req.Credentials.ProfileFile != file {
-		t.Fatalf("profile settings = %+v", d.req.Credentials)
-	}
-	if d.req.Retry.MaxAttempts != 1 {
-		t.Fatalf("max_retries 0 must disable retries (1 attempt), got %d", d.req.Retry.MaxAttempts)
-	}
-
-	d = mustConfigure(t, `
-image_family  = "web-base"
-region        = "cn-hangzhou"
-ram_role_name = "packer-builder"
-`)
-	if d.req.Credentials.ECSRoleName != "packer-builder" {
-		t.Fatalf("ram_role_name not mapped: %+v", d.req.Credentials)
-	}
-}
-
+// A refused block is a Configure error (what `packer validate` prints)
+// naming the attribute, with nothing sent and no secret in it. One row per
+// attribute and per rule that is the data source's own; the rules behind
+// the others are the core's (imagefamily TestValidateFamily,
+// TestValidateRegion, TestValidateSettings, TestParseDurationRanges,
+// TestParseOwners, TestParseEndpoint, TestValidateProfile).
 func TestConfigureRejects(t *testing.T) {
 	clearEnv(t)
-	base := "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"
+	srv := newEmulator(t)
+	path := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(path, []byte(`{"current":"ci","profiles":[
+ {"name":"ci","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"cn-hangzhou"},
+ {"name":"bad","mode":"AK","access_key_id":"a","access_key_secret":"b","region_id":"Hangzhou!"}]}`), 0o600)
+	missing := filepath.Join(t.TempDir(), "none.json")
+	hz := "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"
+	two := "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\n"
 	cases := []struct {
 		name, body string
 		want       []string
 	}{
-		{"reserved family", `image_family = "aliyun-base"` + "\nregion = \"cn-hangzhou\"", []string{"image_family", "aliyun"}},
-		{"upper-case region", `image_family = "web-base"` + "\nregion = \"CN-Hangzhou\"", []string{"region", `"cn-hangzhou"`}},
-		{"bad timeout", base + `timeout = "soon"`, []string{`invalid timeout "soon"`, "such as 90s"}},
-		{"timeout 3601 seconds", base + `timeout = "3601"`, []string{`invalid timeout "3601"`, "a bare number counts seconds"}},
-		{"negative retries", base + `max_retries = -1`, []string{`invalid max_retries "-1"`, "from 0 (no retries) to 19", "max_attempts = max_retries + 1"}},
-		{"too many retries", base + `max_retries = 50`, []string{`invalid max_retries "50"`, "19"}},
-		{"max_attempts 0", base + `max_attempts = 0`, []string{`invalid max_attempts "0"`, "from 1 (no retries) to 20"}},
-		{"max_attempts and max_retries", base + "max_attempts = 3\nmax_retries = 2", []string{`invalid max_retries "2"`, "max_attempts (3)", "keep max_attempts only"}},
-		{"architecture", base + `architecture = "amd64"`, []string{"architecture", `"amd64"`, "x86_64, arm64, i386"}},
-		{"os_type", base + `os_type = "macos"`, []string{"os_type", `"macos"`, "linux, windows"}},
-		{"max_age words", base + `max_age = "a month"`, []string{"max_age", `"30d"`}},
-		{"owners unknown alias", base + `owners = ["self", "anyone"]`, []string{`invalid owners "anyone"`, "self, system, others or marketplace"}},
-		{"key without secret", base + `access_key = "LTAIKEY"`, []string{"secret_key", "required"}},
-		{"secret without key", base + `secret_key = "s3cret"`, []string{"access_key", "required"}},
-		{"token without keys", base + `security_token = "tok"`, []string{"security_token"}},
-		{"two credential sources", base + "access_key = \"a\"\nsecret_key = \"b\"\nprofile = \"p\"", []string{"only one credential source"}},
-		{"role arn", base + `ram_role_arn = "reader"`, []string{"ram_role_arn", "acs:ram::"}},
-		{"session name", base + `ram_session_name = "x"`, []string{"ram_session_name"}},
-		{"ecs role arn", base + `ram_role_name = "acs:ram::1:role/x"`, []string{"ram_role_name", "not an ARN"}},
-		{"endpoint scheme", base + `custom_endpoint_ecs = "ftp://ecs.example"`, []string{"custom_endpoint_ecs", "scheme"}},
-		{"sts endpoint path", base + `sts_endpoint = "https://sts.example/path"`, []string{"sts_endpoint", "path"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := configure(t, tc.body)
-			if err == nil {
-				t.Fatal("Configure accepted it")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			secretscan.Check(t, "Configure error", err.Error(), "s3cret")
-		})
-	}
-}
-
-// timeout takes the core's forms: a Go duration or a whole number of
-// seconds, from 100ms to 1h.
-func TestConfigureTimeout(t *testing.T) {
-	clearEnv(t)
-	for in, want := range map[string]time.Duration{
-		"90": 90 * time.Second, "90s": 90 * time.Second, "2m": 2 * time.Minute, "1h": time.Hour,
-		"3600": time.Hour, "100ms": 100 * time.Millisecond, "1m30s": 90 * time.Second,
-	} {
-		d := mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\ntimeout = \""+in+"\"\n")
-		if d.req.Timeout != want {
-			t.Errorf("timeout %q = %s, want %s", in, d.req.Timeout, want)
-		}
-	}
-	// Refused in Configure, that is by `packer validate`, naming the
-	// attribute, and before anything else sees the value.
-	d, err := configure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\ntimeout = \"18446744074\"\n")
-	if err == nil || !strings.Contains(err.Error(), `invalid timeout "18446744074"`) {
-		t.Fatalf("timeout 18446744074: %v, want the timeout attribute refused", err)
-	}
-	if d.req.Timeout != 0 {
-		t.Fatalf("a refused timeout reached the request as %s", d.req.Timeout)
-	}
-}
-
-func TestConfigureUnknownAttribute(t *testing.T) {
-	clearEnv(t)
-	// A typo is caught by Packer's own decoding against ConfigSpec; Configure
-	// must refuse it too when it gets a raw map (JSON-era callers).
-	d := &Datasource{}
-	err := d.Configure(map[string]any{"image_family": "web-base", "region": "cn-hangzhou", "imagefamily": "x"})
-	if err == nil || !strings.Contains(err.Error(), "imagefamily") {
-		t.Fatalf("Configure(typo) = %v", err)
-	}
-}
-
-func TestConfigureGuards(t *testing.T) {
-	clearEnv(t)
-	d := mustConfigure(t, `
-image_family = "web-base"
-region       = "cn-hangzhou"
-architecture = "arm64"
-os_type      = "linux"
-max_age      = "30d"
-`)
-	if g := d.req.Guards; g.MaxAge != 30*24*time.Hour || g.Architecture != "arm64" || g.OSType != "linux" {
-		t.Fatalf("guards = %+v, want arm64, linux, 30d", g)
-	}
-	d = mustConfigure(t, `
-image_family = "web-base"
-region       = "cn-hangzhou"
-max_age      = "36h"
-`)
-	if d.req.Guards.MaxAge != 36*time.Hour {
-		t.Fatalf("max_age 36h = %s", d.req.Guards.MaxAge)
-	}
-}
-
-// During `packer validate` the outputs of other data sources are unknown and
-// arrive as placeholders. Configure must accept them (and still check what
-// is known) without touching the network.
-func TestConfigurePlaceholders(t *testing.T) {
-	clearEnv(t)
-	d := mustConfigure(t, `
-image_family        = unknown
-region              = unknown
-access_key          = unknown
-secret_key          = unknown
-security_token      = unknown
-ram_role_arn        = unknown
-ram_session_name    = unknown
-custom_endpoint_ecs = unknown
-sts_endpoint        = unknown
-timeout             = unknown
-max_retries         = unknown_number
-architecture        = unknown
-os_type             = unknown
-max_age             = unknown
-`)
-	// Execute must refuse to send "<unknown>" anywhere.
-	_, err := d.Execute()
-	if err == nil || !strings.Contains(err.Error(), "not known yet") || !strings.Contains(err.Error(), "image_family") {
-		t.Fatalf("Execute with placeholders = %v", err)
-	}
-
-	// Known values are still checked next to unknown ones.
-	_, err = configure(t, `
-image_family = unknown
-region       = "Hangzhou"
-`)
-	if err == nil || !strings.Contains(err.Error(), "region") {
-		t.Fatalf("a bad known region next to an unknown family was accepted: %v", err)
-	}
-	_, err = configure(t, `
-image_family = "web-base"
-region       = unknown
-access_key   = unknown
-`)
-	if err == nil || !strings.Contains(err.Error(), "secret_key") {
-		t.Fatalf("an access key without a secret was accepted because the key is unknown: %v", err)
-	}
-	_, err = configure(t, `
-image_family = "web-base"
-region       = unknown
-max_age      = "old"
-`)
-	if err == nil || !strings.Contains(err.Error(), "max_age") {
-		t.Fatalf("a bad max_age next to an unknown region was accepted: %v", err)
-	}
-	// The region may come only from a placeholder without being required.
-	mustConfigure(t, `
-image_family = "web-base"
-region       = unknown
-`)
-}
-
-// ---- Execute against the emulator ----
-
-const (
-	keyID     = "LTAIPACKERTESTKEY0001"
-	keySecret = "packer-test-secret-DO-NOT-PRINT-0001"
-	deniedID  = "LTAIPACKERDENIEDKEY0002"
-	deniedKey = "packer-test-secret-DO-NOT-PRINT-0002"
-	roleARN   = "acs:ram::123456789012:role/image-reader"
-)
-
-func img(id, family, status, created, arch, osType string) ecs.Image {
-	var im ecs.Image
-	im.ImageId, im.ImageFamily, im.Status, im.CreationTime = id, family, status, created
-	im.ImageName = id + "-name"
-	im.Architecture, im.OSType, im.Size = arch, osType, 40
-	im.IsSelfShared = "false"
-	return im
-}
-
-func newEmulator(t *testing.T) *ecstest.Server {
-	t.Helper()
-	base := img("m-base-old", "web-base", "Available", "2024-01-01T00:00:00Z", "x86_64", "linux")
-	mid := img("m-base-mid", "web-base", "Available", "2024-03-01T00:00:00Z", "x86_64", "linux")
-	mid.Tags.Tag = []ecs.Tag{{TagKey: "team", TagValue: "web"}, {TagKey: "build", TagValue: "42"}}
-	mid.DiskDeviceMappings.DiskDeviceMapping = []ecs.DiskDeviceMapping{
-		{Device: "/dev/xvda", Size: "40", SnapshotId: "s-sys", Type: "system"},
-		{Device: "/dev/xvdb", Size: "100", SnapshotId: "s-data", Type: "data", Format: "qcow2", ImportOSSBucket: "bkt", ImportOSSObject: "obj"},
-	}
-	mid.IsSupportCloudinit, mid.IsSupportIoOptimized, mid.IsSelfShared = true, true, "true"
-	mid.OSName, mid.OSNameEn, mid.Platform, mid.BootMode = "Ubuntu 22.04 64位", "Ubuntu 22.04 64 bit", "Ubuntu", "UEFI"
-	mid.ImageOwnerAlias, mid.Usage, mid.Progress, mid.ImageVersion, mid.Description = "self", "none", "100%", "7", "web base"
-	// Newer, but not available: must never be picked.
-	creating := img("m-base-creating", "web-base", "Creating", "2024-04-01T00:00:00Z", "x86_64", "linux")
-	arm := img("m-arm", "arm-base", "Available", "2024-03-01T00:00:00Z", "arm64", "linux")
-	win := img("m-win", "win-base", "Available", "2024-03-01T00:00:00Z", "x86_64", "windows")
-	f := &ecstest.Fixture{
-		Accounts: []ecstest.Account{
-			{AccessKeyID: keyID, AccessKeySecret: keySecret},
-			{AccessKeyID: deniedID, AccessKeySecret: deniedKey, Denied: true},
-		},
-		Roles:   []ecstest.Role{{ARN: roleARN, TrustedAccounts: []string{keyID}}},
-		Regions: []string{"cn-hangzhou", "cn-beijing"},
-		Images:  map[string][]ecs.Image{"cn-hangzhou": {base, mid, creating, arm, win}},
-	}
-	srv := ecstest.NewTLSServer(f)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// run configures a data source against srv and executes it.
-func run(t *testing.T, srv *ecstest.Server, body string) (cty.Value, error) {
-	t.Helper()
-	before := srv.Requests("")
-	d, err := configure(t, body+"\ncustom_endpoint_ecs = \""+srv.URL+"\"\nsts_endpoint = \""+srv.URL+"\"\n")
-	if err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
-	if n := srv.Requests("") - before; n != 0 {
-		t.Fatalf("Configure sent %d requests; it must work offline", n)
-	}
-	d.prepare = func(r *imagefamily.Request) { r.Transport = srv.Transport() }
-	d.now = func() time.Time { return time.Date(2024, 3, 11, 0, 0, 0, 0, time.UTC) }
-	return d.Execute()
-}
-
-const creds = "\naccess_key = \"" + keyID + "\"\nsecret_key = \"" + keySecret + "\"\n"
-
-func TestExecuteResolvesNewestAvailable(t *testing.T) {
-	clearEnv(t)
-	srv := newEmulator(t)
-	v, err := run(t, srv, `
-image_family = "web-base"
-region       = "cn-hangzhou"
-architecture = "x86_64"
-os_type      = "linux"
-max_age      = "30d"
-`+creds)
-	if err != nil {
-		t.Fatalf("Execute: %v", err)
-	}
-	// The output must match OutputSpec exactly, or Packer rejects it.
-	var d Datasource
-	if want := hcldec.ImpliedType(d.OutputSpec()); !v.Type().Equals(want) {
-		t.Fatalf("output type %#v, want %#v", v.Type(), want)
-	}
-	str := func(k string) string { return v.GetAttr(k).AsString() }
-	if got := str("image_id"); got != "m-base-mid" {
-		t.Fatalf("image_id = %s, want the newest Available image m-base-mid (m-base-creating is newer but Creating)", got)
-	}
-	for k, want := range map[string]string{
-		"image_name": "m-base-mid-name", "image_family": "web-base", "image_version": "7",
-		"creation_time": "2024-03-01T00:00:00Z", "status": "Available", "progress": "100%",
-		"architecture": "x86_64", "os_type": "linux", "os_name": "Ubuntu 22.04 64位",
-		"os_name_en": "Ubuntu 22.04 64 bit", "platform": "Ubuntu", "boot_mode": "UEFI",
-		"description": "web base", "image_owner_alias": "self", "usage": "none",
-		"product_code": "", "region": "cn-hangzhou",
-	} {
-		if got := str(k); got != want {
-			t.Errorf("%s = %q, want %q", k, got, want)
-		}
-	}
-	if n, _ := v.GetAttr("size").AsBigFloat().Int64(); n != 40 {
-		t.Errorf("size = %d", n)
-	}
-	for k, want := range map[string]bool{"is_copied": false, "is_self_shared": true, "is_subscribed": false,
-		"is_support_cloudinit": true, "is_support_io_optimized": true} {
-		if got := v.GetAttr(k).True(); got != want {
-			t.Errorf("%s = %v, want %v", k, got, want)
-		}
-	}
-	tags := v.GetAttr("tags").AsValueMap()
-	if len(tags) != 2 || tags["team"].AsString() != "web" || tags["build"].AsString() != "42" {
-		t.Errorf("tags = %#v", tags)
-	}
-	disks := v.GetAttr("disk_device_mappings").AsValueSlice()
-	if len(disks) != 2 {
-		t.Fatalf("disk_device_mappings = %#v", disks)
-	}
-	second := disks[1].AsValueMap()
-	for k, want := range map[string]string{"device": "/dev/xvdb", "size": "100", "snapshot_id": "s-data",
-		"type": "data", "format": "qcow2", "import_oss_bucket": "bkt", "import_oss_object": "obj"} {
-		if got := second[k].AsString(); got != want {
-			t.Errorf("disk_device_mappings[1].%s = %q, want %q", k, got, want)
-		}
-	}
-	if n := srv.Requests("DescribeImageFromFamily"); n != 1 {
-		t.Errorf("%d DescribeImageFromFamily requests, want exactly 1", n)
-	}
-	if ua := srv.LastRequest("DescribeImageFromFamily").Header.Get("User-Agent"); !strings.Contains(ua, "packer") {
-		t.Errorf("User-Agent %q does not name the Packer front", ua)
-	}
-}
-
-func TestExecuteEmptyTagsAndDisksAreNotNull(t *testing.T) {
-	clearEnv(t)
-	srv := newEmulator(t)
-	v, err := run(t, srv, `
-image_family = "arm-base"
-region       = "cn-hangzhou"
-`+creds)
-	if err != nil {
-		t.Fatalf("Execute: %v", err)
-	}
-	for _, k := range []string{"tags", "disk_device_mappings"} {
-		a := v.GetAttr(k)
-		if a.IsNull() || !a.IsKnown() || a.LengthInt() != 0 {
-			t.Errorf("%s = %#v, want an empty, non-null collection", k, a)
-		}
-	}
-}
-
-func TestExecuteNewImageJoinsFamily(t *testing.T) {
-	clearEnv(t)
-	srv := newEmulator(t)
-	body := "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n" + creds
-	v, err := run(t, srv, body)
-	if err != nil || v.GetAttr("image_id").AsString() != "m-base-mid" {
-		t.Fatalf("first run: %v %v", v, err)
-	}
-	srv.AddImage("cn-hangzhou", img("m-base-new", "web-base", "Available", "2024-03-05T00:00:00Z", "x86_64", "linux"))
-	v, err = run(t, srv, body)
-	if err != nil || v.GetAttr("image_id").AsString() != "m-base-new" {
-		t.Fatalf("after a newer image: %v %v", v, err)
-	}
-	// The Creating image becoming Available makes it the newest.
-	srv.SetImageStatus("cn-hangzhou", "m-base-creating", "Available")
-	v, err = run(t, srv, body)
-	if err != nil || v.GetAttr("image_id").AsString() != "m-base-creating" {
-		t.Fatalf("after the Creating image became Available: %v %v", v, err)
-	}
-}
-
-func TestExecuteErrors(t *testing.T) {
-	clearEnv(t)
-	srv := newEmulator(t)
-	cases := []struct {
-		name, body string
-		class      error
-		want       []string
-	}{
-		{"missing image", "image_family = \"no-such-family\"\nregion = \"cn-hangzhou\"" + creds, imagefamily.ErrNotFound,
-			[]string{`"no-such-family"`, "cn-hangzhou", "RequestId"}},
-		{"family only in another region", "image_family = \"web-base\"\nregion = \"cn-beijing\"" + creds, imagefamily.ErrNotFound,
-			[]string{`"web-base"`, "cn-beijing", "RequestId", "another region"}},
-		{"denied credential", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + deniedID + "\"\nsecret_key = \"" + deniedKey + "\"", imagefamily.ErrAccessDenied,
-			[]string{`"web-base"`, "cn-hangzhou", "RequestId", "InvalidUser.Unauthorized"}},
-		{"wrong secret", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\naccess_key = \"" + keyID + "\"\nsecret_key = \"wrong-secret-value-0003\"", imagefamily.ErrAuthFailed,
-			[]string{`"web-base"`, "cn-hangzhou", "RequestId"}},
-		{"unknown region", "image_family = \"web-base\"\nregion = \"cn-nowhere-1\"" + creds, imagefamily.ErrRegionNotFound,
-			[]string{`"web-base"`, "cn-nowhere-1", "RequestId", "InvalidRegionId.NotFound"}},
-		{"no credentials", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"", imagefamily.ErrNoCredentials,
-			[]string{`"web-base"`, "cn-hangzhou", "credentials"}},
-		{"role not trusted", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nram_role_arn = \"acs:ram::123456789012:role/other\"" + creds, nil,
-			[]string{`"web-base"`, "cn-hangzhou", "RequestId"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := run(t, srv, tc.body)
-			if err == nil {
-				t.Fatal("Execute succeeded")
-			}
-			if tc.class != nil && !errors.Is(err, tc.class) {
-				t.Errorf("error %q is not %v", err, tc.class)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			secretscan.Check(t, "Execute error", err.Error(), keySecret, deniedKey, "wrong-secret-value-0003")
-			// The core's API errors already name family and region; the
-			// wrapper must not say it again.
-			if strings.HasPrefix(err.Error(), "resolving") && strings.Count(err.Error(), `"web-base"`) > 1 {
-				t.Errorf("family named twice in %q", err)
-			}
-			t.Logf("diagnostic: %s", err)
-		})
-	}
-}
-
-func TestExecuteGuards(t *testing.T) {
-	clearEnv(t)
-	srv := newEmulator(t)
-	cases := []struct {
-		name, extra string
-		want        []string
-	}{
-		{"architecture", `architecture = "arm64"`, []string{`fails the architecture guard: expected "arm64", found "x86_64"`}},
-		{"os_type", `os_type = "windows"`, []string{`fails the os_type guard: expected "windows", found "linux"`}},
-		{"owners", `owners = ["system", "1234567890123456"]`, []string{`fails the owners guard: expected an image owned by one of system, 1234567890123456, found ImageOwnerAlias "self", ImageOwnerId none`}},
-		// The emulator's clock is 2024-03-11; m-base-mid is from 2024-03-01.
-		// The core writes ages in days and hours.
-		{"max_age", `max_age = "72h"`, []string{"fails the max_age guard: expected an image at most 3d old, found one 10d old"}},
+		{"empty block", "", []string{`invalid image_family ""`, "it is required", "region is required", "ALICLOUD_REGION"}},
+		{"image_family", "image_family = \"aliyun-base\"\nregion = \"cn-hangzhou\"", []string{"image_family", "aliyun"}},
+		{"region", "image_family = \"web-base\"\nregion = \"CN-Hangzhou\"", []string{"region", `"cn-hangzhou"`}},
+		{"timeout", hz + `timeout = "soon"`, []string{`invalid timeout "soon"`, "such as 90s"}},
+		{"max_retries", hz + `max_retries = -1`, []string{`invalid max_retries "-1"`, "from 0 (no retries) to 19", "max_attempts = max_retries + 1"}},
+		{"max_attempts", hz + `max_attempts = 0`, []string{`invalid max_attempts "0"`, "from 1 (no retries) to 20"}},
+		{"max_attempts and max_retries", hz + "max_attempts = 3\nmax_retries = 2", []string{`invalid max_retries "2"`, "max_attempts (3)", "keep max_attempts only"}},
+		{"architecture", hz + `architecture = "amd64"`, []string{"architecture", `"amd64"`, "x86_64, arm64, i386"}},
+		{"os_type", hz + `os_type = "macos"`, []string{"os_type", `"macos"`, "linux, windows"}},
+		{"max_age", hz + `max_age = "a month"`, []string{"max_age", `"30d"`}},
+		{"owners", hz + `owners = ["self", "anyone"]`, []string{`invalid owners "anyone"`, "self, system, others or marketplace"}},
+		{"access_key without secret_key", hz + `access_key = "LTAIKEY"`, []string{"secret_key", "required"}},
+		{"secret_key without access_key", hz + `secret_key = "s3cret"`, []string{"access_key", "required"}},
+		{"security_token without keys", hz + `security_token = "tok"`, []string{"security_token"}},
+		{"ram_role_arn", hz + `ram_role_arn = "reader"`, []string{"ram_role_arn", "acs:ram::"}},
+		{"ram_session_name", hz + `ram_session_name = "x"`, []string{"ram_session_name"}},
+		{"ram_role_name", hz + `ram_role_name = "acs:ram::1:role/x"`, []string{"ram_role_name", "not an ARN"}},
+		{"custom_endpoint_ecs", hz + `custom_endpoint_ecs = "ftp://ecs.example"`, []string{"custom_endpoint_ecs", "scheme"}},
+		{"sts_endpoint", hz + `sts_endpoint = "https://sts.example/path"`, []string{"sts_endpoint", "path"}},
+		// A profile the block names that is not there is the mistake, not
+		// the region that was to come from it.
+		{"profile", "image_family = \"web-base\"\nprofile = \"nope\"\nshared_credentials_file = \"" + path + "\"", []string{`invalid profile "nope": there is no such profile in ` + path + "; the file has: ci, bad"}},
+		{"shared_credentials_file", "image_family = \"web-base\"\nshared_credentials_file = \"" + missing + "\"",
+			[]string{`invalid shared_credentials_file "` + missing + `": the aliyun CLI config file ` + missing + " does not exist"}},
+		{"the profile's region_id", "image_family = \"web-base\"\nprofile = \"bad\"\nshared_credentials_file = \"" + path + "\"", []string{"region_id"}},
+		{"wait_timeout", hz + `wait_timeout = "an hour"`, []string{`invalid wait_timeout "an hour"`, "such as 90s"}},
+		{"newer_than without wait_timeout", hz + `newer_than = "m-base-mid"`, []string{`invalid newer_than "m-base-mid"`, "only has a meaning with wait_timeout (how long to wait for an image newer than it): set wait_timeout too"}},
+		{"newer_than with a bad wait_timeout", hz + "newer_than = \"m-base-mid\"\nwait_timeout = \"-1m\"", []string{`invalid wait_timeout "-1m"`}},
+		{"expected_image_id with several regions", two + `expected_image_id = "m-bp1basenew00000001"`, []string{`expected_image_id "m-bp1basenew00000001"`, "single region", "2 regions are looked up (cn-hangzhou, cn-shanghai)"}},
+		{"expected_image_id of two ids", hz + `expected_image_id = "m-a1,m-b2"`, []string{`expected_image_id "m-a1,m-b2"`, "one image id"}},
+		{"expected_image_id not an id", hz + `expected_image_id = "-m-base"`, []string{`expected_image_id "-m-base"`, "not an image id"}},
+		{"regions element", "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn_shanghai\"]", []string{`invalid regions "cn_shanghai"`, "region id"}},
+		{"regions empty element", "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"\"]", []string{`invalid regions ""`, "an element is empty"}},
+		{"region next to regions", "image_family = \"web-base\"\nregion = \"Hangzhou\"\nregions = [\"cn-shanghai\"]", []string{`invalid region "Hangzhou"`}},
+		// During `packer validate` what is known is checked next to placeholders.
+		{"region next to an unknown family", "image_family = unknown\nregion = \"Hangzhou\"", []string{"region"}},
+		{"access_key unknown without secret_key", "image_family = \"web-base\"\nregion = unknown\naccess_key = unknown", []string{"secret_key"}},
+		{"max_age next to an unknown region", "image_family = \"web-base\"\nregion = unknown\nmax_age = \"old\"", []string{"max_age"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.ResetCounts()
-			_, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"+tc.extra+creds)
+			body := tc.body
+			if !strings.Contains(body, "custom_endpoint_ecs") {
+				body += "\ncustom_endpoint_ecs = \"" + srv.URL + "\""
+			}
+			if !strings.Contains(body, "sts_endpoint") {
+				body += "\nsts_endpoint = \"" + srv.URL + "\""
+			}
+			_, err := configure(t, body)
 			if err == nil {
-				t.Fatal("the guard let the image through")
+				t.Fatal("Configure accepted it")
 			}
-			var ge *GuardError
-			if !errors.As(err, &ge) || !errors.Is(err, imagefamily.ErrGuard) {
-				t.Fatalf("error %T %q is not a GuardError of class ErrGuard", err, err)
-			}
-			want := append([]string{`"web-base"`, "cn-hangzhou", "m-base-mid", "RequestId "}, tc.want...)
-			for _, w := range want {
+			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
 			}
-			if ge.RequestID == "" || !strings.Contains(err.Error(), "RequestId "+ge.RequestID) {
-				t.Errorf("the guard error does not name the RequestId: %q", err)
+			if strings.Contains(err.Error(), "region is required") && tc.name != "empty block" {
+				t.Errorf("error %q: the region is not the mistake", err)
+			}
+			secretscan.Check(t, "Configure error", err.Error(), "s3cret")
+			if n := srv.Requests(""); n != 0 {
+				t.Errorf("Configure sent %d requests", n)
 			}
 		})
 	}
-	// Guards compare case-insensitively, as the API's own values vary in case.
-	if _, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\narchitecture = \"X86_64\"\nos_type = \"Linux\"\nmax_age = \"11d\"\nowners = [\"SELF\"]"+creds); err != nil {
-		t.Fatalf("matching guards failed: %v", err)
+	// A typo is caught by Packer's own decoding against ConfigSpec; Configure
+	// refuses it too when it gets a raw map (JSON-era callers).
+	if err := (&Datasource{}).Configure(map[string]any{"image_family": "web-base", "region": "cn-hangzhou", "imagefamily": "x"}); err == nil || !strings.Contains(err.Error(), "imagefamily") {
+		t.Errorf("Configure(typo) = %v", err)
 	}
-}
-
-// With PACKER_LOG set the data source hands the core's redacted trace to the
-// plugin log; neither the secret nor an STS token may show up in it.
-func TestExecuteLogHasNoSecrets(t *testing.T) {
-	clearEnv(t)
-	srv := newEmulator(t)
-	t.Setenv("PACKER_LOG", "1")
-	var buf bytes.Buffer
-	log.SetOutput(&buf)
-	t.Cleanup(func() { log.SetOutput(io.Discard) })
-	// Every secret the core obtains on its own (the STS-issued secret and
-	// token) is reported through OnSecret; all of them are scanned for.
-	var issued []string
-	d, err := configure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nram_role_arn = \""+roleARN+"\""+creds+
-		"custom_endpoint_ecs = \""+srv.URL+"\"\nsts_endpoint = \""+srv.URL+"\"\n")
-	if err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
-	d.prepare = func(r *imagefamily.Request) {
-		r.Transport = srv.Transport()
-		r.Credentials.OnSecret = func(v string) { issued = append(issued, v) }
-	}
-	if _, err := d.Execute(); err != nil {
-		t.Fatalf("Execute: %v", err)
-	}
-	if len(issued) < 2 {
-		t.Fatalf("the core reported %d issued secrets, want the STS secret and token", len(issued))
-	}
-	rec := srv.LastRequest("DescribeImageFromFamily")
-	token := rec.Params.Get("SecurityToken")
-	if token == "" {
-		t.Fatal("the lookup did not use the assumed role's STS credentials")
-	}
-	out := buf.String()
-	if !strings.Contains(out, "DescribeImageFromFamily") || !strings.Contains(out, "m-base-mid") {
-		t.Fatalf("the debug trace is missing from the log:\n%s", out)
-	}
-	secretscan.New(keySecret, token, rec.Params.Get("Signature")).Add(issued...).Check(t, "plugin log", out)
-}
-
-func TestMain(m *testing.M) {
-	// The data source logs to the standard logger (Packer's plugin log);
-	// keep test output readable. TestExecuteLogHasNoSecrets captures it.
-	log.SetOutput(io.Discard)
-	os.Exit(m.Run())
 }
 
 // Every refused attribute is its own diagnostic, from one Configure: the
@@ -797,4 +319,242 @@ access_key          = "LTAIKEY"
 			t.Errorf("diagnostic %d = %v: not an input error", i, me.Errors[i])
 		}
 	}
+}
+
+// During `packer validate` the outputs of other data sources arrive as
+// placeholders (an unknown list as an empty one): Configure accepts them,
+// and Execute refuses to send anything, naming what is not known yet.
+func TestPlaceholdersAreRefusedAtExecute(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	for _, tc := range []struct{ name, body, want string }{
+		{"every attribute", "image_family = unknown\nregion = unknown\naccess_key = unknown\nsecret_key = unknown\nsecurity_token = unknown\n" +
+			"ram_role_arn = unknown\nram_session_name = unknown\ncustom_endpoint_ecs = unknown\nsts_endpoint = unknown\ntimeout = unknown\n" +
+			"max_retries = unknown_number\narchitecture = unknown\nos_type = unknown\nmax_age = unknown",
+			"cannot resolve image family: access_key, architecture, custom_endpoint_ecs, image_family, max_age, os_type, ram_role_arn, ram_session_name, region, secret_key, security_token, sts_endpoint, timeout not known yet"},
+		{"regions element", "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", unknown]", "regions not known yet"},
+		{"regions list", "image_family = \"web-base\"\nregions = unknown_list", "regions is empty"},
+		{"empty regions", "image_family = \"web-base\"\nregions = []", "regions is empty"},
+		{"wait_timeout with newer_than", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nwait_timeout = unknown\nnewer_than = \"m-base-mid\"", "wait_timeout not known yet"},
+		{"expected_image_id", "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", \"cn-shanghai\"]\nexpected_image_id = unknown", "expected_image_id not known yet"},
+		{"owners element", "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nowners = [\"self\", unknown]", "owners not known yet"},
+		{"ignore_missing_regions", "image_family = \"web-base\"\nregions = [\"cn-hangzhou\", unknown]\nignore_missing_regions = unknown_bool", "regions not known yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.ResetCounts()
+			body := tc.body
+			if !strings.Contains(body, "custom_endpoint_ecs") {
+				body += "\ncustom_endpoint_ecs = \"" + srv.URL + "\""
+			}
+			_, _, err := runBlock(t, srv, body)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Execute = %v, want %q", err, tc.want)
+			}
+			if n := srv.Requests(""); n != 0 {
+				t.Fatalf("%d requests sent", n)
+			}
+		})
+	}
+}
+
+// ---- Execute: one harness for every run ----
+
+const (
+	keyID     = "LTAIPACKERTESTKEY0001"
+	keySecret = "packer-test-secret-DO-NOT-PRINT-0001"
+	deniedID  = "LTAIPACKERDENIEDKEY0002"
+	deniedKey = "packer-test-secret-DO-NOT-PRINT-0002"
+	roleARN   = "acs:ram::123456789012:role/image-reader"
+	creds     = "\naccess_key = \"" + keyID + "\"\nsecret_key = \"" + keySecret + "\"\n"
+)
+
+func img(id, family, status, created, arch, osType string) ecs.Image {
+	var im ecs.Image
+	im.ImageId, im.ImageFamily, im.Status, im.CreationTime = id, family, status, created
+	im.ImageName = id + "-name"
+	im.Architecture, im.OSType, im.Size = arch, osType, 40
+	im.IsSelfShared = "false"
+	return im
+}
+
+// newEmulator: web-base in cn-hangzhou (m-base-mid the newest Available
+// one, a newer one Creating), cn-shanghai and cn-qingdao; cn-beijing is
+// empty; arm-base in cn-hangzhou has no tags and no disks.
+func newEmulator(t *testing.T) *ecstest.Server {
+	t.Helper()
+	mid := img("m-base-mid", "web-base", "Available", "2024-03-01T00:00:00Z", "x86_64", "linux")
+	mid.ImageVersion, mid.ImageOwnerAlias = "7", "self"
+	f := &ecstest.Fixture{
+		Accounts: []ecstest.Account{
+			{AccessKeyID: keyID, AccessKeySecret: keySecret},
+			{AccessKeyID: deniedID, AccessKeySecret: deniedKey, Denied: true},
+		},
+		Roles:   []ecstest.Role{{ARN: roleARN, TrustedAccounts: []string{keyID}}},
+		Regions: []string{"cn-hangzhou", "cn-beijing", "cn-shanghai", "cn-qingdao"},
+		Images: map[string][]ecs.Image{
+			"cn-hangzhou": {img("m-base-old", "web-base", "Available", "2024-01-01T00:00:00Z", "x86_64", "linux"), mid,
+				img("m-base-creating", "web-base", "Creating", "2024-04-01T00:00:00Z", "x86_64", "linux"),
+				img("m-arm", "arm-base", "Available", "2024-03-01T00:00:00Z", "arm64", "linux")},
+			"cn-shanghai": {img("m-sh-web", "web-base", "Available", "2024-03-02T00:00:00Z", "x86_64", "linux")},
+			"cn-qingdao":  {img("m-qd-web", "web-base", "Available", "2024-03-03T00:00:00Z", "x86_64", "linux")},
+		},
+	}
+	srv := ecstest.NewTLSServer(f)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// run executes body with the test account and srv's endpoints (runBlock).
+func run(t *testing.T, srv *ecstest.Server, body string) (cty.Value, string, error) {
+	t.Helper()
+	return runBlock(t, srv, body+creds+"custom_endpoint_ecs = \""+srv.URL+"\"\nsts_endpoint = \""+srv.URL+"\"\n")
+}
+
+// runBlock configures block, checks that Configure sent nothing, and
+// executes it (execute) through srv's transport, loopback only, with the
+// emulator's clock (2024-03-11) and a sleep that returns at once for
+// retries and wait polls.
+func runBlock(t *testing.T, srv *ecstest.Server, block string) (cty.Value, string, error) {
+	t.Helper()
+	before := srv.Requests("")
+	d, err := configure(t, block)
+	if err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	if n := srv.Requests("") - before; n != 0 {
+		t.Fatalf("Configure sent %d requests; it must work offline", n)
+	}
+	d.prepare = func(r *imagefamily.Request) {
+		r.Transport = ecstest.LoopbackOnly(srv.Transport())
+		r.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	}
+	d.now = func() time.Time { return time.Date(2024, 3, 11, 0, 0, 0, 0, time.UTC) }
+	return execute(t, d)
+}
+
+// execute runs d.Execute with PACKER_LOG on and the plugin log captured,
+// then checks what holds for every run whatever its outcome: the
+// diagnostic Packer prints (checkDiagnostic) and the plugin log (checkLog)
+// are printable, hold no forged text as a line start or runner command,
+// and neither holds a secret of the tests.
+func execute(t *testing.T, d *Datasource, forged ...string) (cty.Value, string, error) {
+	t.Helper()
+	t.Setenv("PACKER_LOG", "1")
+	// The core may still write a trace line from an SDK call it abandoned
+	// at the deadline after Execute returned: the buffer takes a lock.
+	var logBuf syncio.Buffer
+	log.SetOutput(&logBuf)
+	defer log.SetOutput(io.Discard)
+	v, err := d.Execute()
+	out := logBuf.String()
+	scan := secretscan.New(keySecret, deniedKey, hostileSecret)
+	checkLog(t, out, forged)
+	scan.Check(t, "plugin log", out)
+	if err != nil {
+		checkDiagnostic(t, err, forged)
+		scan.Check(t, "diagnostic", err.Error())
+	}
+	return v, out, err
+}
+
+func TestMain(m *testing.M) {
+	// The data source logs to the standard logger (Packer's plugin log);
+	// keep test output readable. execute captures it.
+	log.SetOutput(io.Discard)
+	os.Exit(m.Run())
+}
+
+// Found: the outputs match OutputSpec (or Packer rejects them), the image
+// is the core's answer (which image is newest is the core's rule:
+// imagefamily TestResolveNewestAvailable; every field's mapping is
+// TestEveryFieldIsAnAttribute's), one request, the Packer front's
+// User-Agent. Tags and disks are never null.
+func TestExecuteFound(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	v, _, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\narchitecture = \"x86_64\"\nos_type = \"linux\"\nmax_age = \"30d\"\n")
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	var d Datasource
+	if want := hcldec.ImpliedType(d.OutputSpec()); !v.Type().Equals(want) {
+		t.Fatalf("output type %#v, want %#v", v.Type(), want)
+	}
+	if got := v.GetAttr("image_id").AsString(); got != "m-base-mid" || v.GetAttr("region").AsString() != "cn-hangzhou" {
+		t.Fatalf("image_id = %s, want m-base-mid", got)
+	}
+	if n := srv.Requests("DescribeImageFromFamily"); n != 1 {
+		t.Errorf("%d DescribeImageFromFamily requests, want exactly 1", n)
+	}
+	if ua := srv.LastRequest("DescribeImageFromFamily").Header.Get("User-Agent"); !strings.Contains(ua, "packer") {
+		t.Errorf("User-Agent %q does not name the Packer front", ua)
+	}
+	v, _, err = run(t, srv, "image_family = \"arm-base\"\nregion = \"cn-hangzhou\"\n")
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	for _, k := range []string{"tags", "disk_device_mappings"} {
+		if a := v.GetAttr(k); a.IsNull() || !a.IsKnown() || a.LengthInt() != 0 {
+			t.Errorf("%s = %#v, want an empty, non-null collection", k, a)
+		}
+	}
+}
+
+// A guard refusal names the attribute that set the guard (the guards
+// themselves are imagefamily TestGuardsOnResolve's and TestOwnersGuard's).
+func TestExecuteGuards(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	for _, tc := range []struct{ attr, extra, want string }{
+		{"architecture", `architecture = "arm64"`, `fails the architecture guard: expected "arm64", found "x86_64"`},
+		{"os_type", `os_type = "windows"`, `fails the os_type guard: expected "windows", found "linux"`},
+		{"owners", `owners = ["system", "1234567890123456"]`, `fails the owners guard: expected an image owned by one of system, 1234567890123456, found ImageOwnerAlias "self", ImageOwnerId none`},
+		// The clock is 2024-03-11; m-base-mid is from 2024-03-01.
+		{"max_age", `max_age = "72h"`, "fails the max_age guard: expected an image at most 3d old, found one 10d old"},
+	} {
+		t.Run(tc.attr, func(t *testing.T) {
+			_, _, err := run(t, srv, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\n"+tc.extra)
+			var ge *GuardError
+			if !errors.As(err, &ge) || !errors.Is(err, imagefamily.ErrGuard) || ge.Attr != tc.attr {
+				t.Fatalf("error %T %v is not a GuardError of %s, class ErrGuard", err, err, tc.attr)
+			}
+			for _, w := range []string{`"web-base"`, "cn-hangzhou", "m-base-mid", "RequestId " + ge.RequestID, tc.want} {
+				if ge.RequestID == "" || !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// With PACKER_LOG set the data source hands the core's redacted trace to the
+// plugin log; neither the secret nor an STS-issued secret or token may show
+// up in it.
+func TestExecuteLogHasNoSecrets(t *testing.T) {
+	clearEnv(t)
+	srv := newEmulator(t)
+	d := mustConfigure(t, "image_family = \"web-base\"\nregion = \"cn-hangzhou\"\nram_role_arn = \""+roleARN+"\""+creds+
+		"custom_endpoint_ecs = \""+srv.URL+"\"\nsts_endpoint = \""+srv.URL+"\"\n")
+	// Every secret the core obtains on its own is reported through OnSecret.
+	var issued []string
+	d.prepare = func(r *imagefamily.Request) {
+		r.Transport = srv.Transport()
+		r.Credentials.OnSecret = func(v string) { issued = append(issued, v) }
+	}
+	_, out, err := execute(t, d)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	if len(issued) < 2 {
+		t.Fatalf("the core reported %d issued secrets, want the STS secret and token", len(issued))
+	}
+	rec := srv.LastRequest("DescribeImageFromFamily")
+	token := rec.Params.Get("SecurityToken")
+	if token == "" {
+		t.Fatal("the lookup did not use the assumed role's STS credentials")
+	}
+	if !strings.Contains(out, "DescribeImageFromFamily") || !strings.Contains(out, "m-base-mid") {
+		t.Fatalf("the debug trace is missing from the log:\n%s", out)
+	}
+	secretscan.New(keySecret, token, rec.Params.Get("Signature")).Add(issued...).Check(t, "plugin log", out)
 }

@@ -1,28 +1,35 @@
 package family
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 )
 
 // With no credentials at all, Packer's diagnostic is the core's guidance as
 // the list it is, over real lines (Packer prints a diagnostic over several
 // lines; a visible "\n" is what it showed), naming the data source's
-// attributes and no other front's flags or inputs. One region and several
-// alike.
+// attributes and no other front's flags or inputs; nothing is sent.
+// Credentials are shared by every region: with several the diagnostic says
+// so once, naming every region.
 func TestNoCredentialsDiagnostic(t *testing.T) {
 	clearEnv(t)
-	for _, regions := range []string{`region = "cn-hangzhou"`, `regions = ["cn-hangzhou", "cn-shanghai"]`} {
-		d := mustConfigure(t, "image_family = \"web-base\"\n"+regions+"\n")
-		_, err := d.Execute()
-		if err == nil {
-			t.Fatalf("%s: Execute without credentials succeeded", regions)
+	srv := newEmulator(t)
+	for regions, prefix := range map[string]string{
+		`region = "cn-hangzhou"`:                   `resolving image family "web-base" in region cn-hangzhou: `,
+		`regions = ["cn-hangzhou", "cn-shanghai"]`: `resolving image family "web-base" in regions cn-hangzhou, cn-shanghai: `,
+	} {
+		_, _, err := runBlock(t, srv, "image_family = \"web-base\"\n"+regions+"\ncustom_endpoint_ecs = \""+srv.URL+"\"\n")
+		if !errors.Is(err, imagefamily.ErrNoCredentials) {
+			t.Fatalf("%s: Execute without credentials = %v", regions, err)
 		}
 		msg := err.Error()
 		lines := strings.Split(msg, "\n")
-		if len(lines) < 7 || !strings.Contains(lines[0], "no Alibaba Cloud credentials found") ||
+		if len(lines) < 7 || !strings.HasPrefix(lines[0], prefix) || strings.Count(msg, "no Alibaba Cloud credentials found") != 1 ||
 			!strings.HasPrefix(lines[1], "  1. an access key pair: access_key + secret_key (+ security_token);") {
-			t.Errorf("%s: the guidance is not a list of lines naming the attributes:\n%s", regions, msg)
+			t.Errorf("%s: the guidance is not said once, as a list of lines naming the attributes:\n%s", regions, msg)
 		}
 		for _, want := range []string{"shared_credentials_file", "profile", "ram_role_name or ALIBABA_CLOUD_ECS_METADATA", "(ram_role_arn or ALICLOUD_ASSUME_ROLE_ARN)"} {
 			if !strings.Contains(msg, want) {
@@ -34,12 +41,8 @@ func TestNoCredentialsDiagnostic(t *testing.T) {
 				t.Errorf("%s: the diagnostic holds %q:\n%s", regions, not, msg)
 			}
 		}
-		for i, l := range lines {
-			for _, c := range []byte(l) {
-				if c < 0x20 && c != '\t' {
-					t.Errorf("%s: line %d holds control byte %#x", regions, i, c)
-				}
-			}
+		if n := srv.Requests(""); n != 0 {
+			t.Fatalf("%d requests sent without credentials", n)
 		}
 	}
 }

@@ -112,25 +112,15 @@ func imageCount(n int) string {
 }
 
 // outcomeLine says exactly what changed (or would change) in a region, and
-// why not when nothing did; every server string in it is bounded.
+// why not when nothing did; the line is bounded.
 func outcomeLine(o imagefamily.RegionOutcome) string {
-	region, id := o.Region, safetext.Excerpt(o.ImageID, 128)
-	resolves := "no Available image"
-	if o.Resolves != "" {
-		resolves = safetext.Excerpt(o.Resolves, 128)
+	if note := o.Note(); o.Err == nil && note != "" {
+		// Promoted, already, dry run: every front's words (RegionOutcome.Note).
+		return safetext.Excerpt(note, maxLine)
 	}
-	changes := safetext.Excerpt(strings.Join(o.Changes, ", "), maxLine)
-	switch o.Outcome {
-	case imagefamily.Promoted:
-		return fmt.Sprintf("%s: promoted %s: %s; the family resolves to %s", region, id, changes, resolves)
-	case imagefamily.WouldPromote:
-		return fmt.Sprintf("%s: dry run: %s would change: %s (the API accepted it with DryRun); nothing was changed", region, id, changes)
-	case imagefamily.Already:
-		return fmt.Sprintf("%s: already: %s is a live member of the family, and the family resolves to it; nothing changed", region, id)
-	}
-	msg := fmt.Sprintf("%s: %s %s", region, o.Outcome, id)
+	msg := fmt.Sprintf("%s: %s %s", o.Region, o.Outcome, safetext.Excerpt(o.ImageID, 128))
 	if len(o.Changes) > 0 && o.Outcome != imagefamily.Failed {
-		msg += " (changed: " + changes + ")"
+		msg += " (changed: " + safetext.Excerpt(strings.Join(o.Changes, ", "), maxLine) + ")"
 	}
 	if o.Err != nil {
 		msg += ": " + strings.Join(imagefamily.MessageLines(o.Err), " ")

@@ -26,8 +26,8 @@ func TestActLock(t *testing.T) {
 		// The step log: each change, and what became of the file.
 		"web-base cn-hangzhou: none -> m-bp1e2enew000000002 (created 2024-03-05T08:30:00Z)",
 		"wrote images.lock.json: 2 entries changed",
-		"images.lock.json: nothing was written (2 entries looked up)",
-		"images.lock.json: 2 entries checked; nothing was written (check)",
+		"images.lock.json is current; nothing was written (2 entries looked up)",
+		"images.lock.json is current (2 entries checked)",
 		"::error title=Lock file differs::images.lock.json: 1 difference; nothing was written (check): web-base cn-hangzhou: m-bp1e2enew000000002 -> m-bp1e2enewer0000004 (created 2024-05-02T00:00:00Z)",
 		"wrote images.lock.json: 1 entry changed",
 		// act shows each step's job summary.

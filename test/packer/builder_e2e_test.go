@@ -186,7 +186,7 @@ func TestOfficialBuilderPipeline(t *testing.T) {
 				"waiting in cn-beijing: poll 1 saw " + images["cn-beijing"] + " Creating",
 				"cn-shanghai: promoted " + images["cn-shanghai"],
 				"cn-beijing: promoted " + images["cn-beijing"],
-				"cn-hangzhou: already: " + images["cn-hangzhou"],
+				"cn-hangzhou: " + images["cn-hangzhou"] + " is already a live member",
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("the build output lacks %q:\n%s", want, out)
@@ -231,7 +231,7 @@ func TestOfficialBuilderPipelineFailedCopy(t *testing.T) {
 		"cn-beijing: failed " + bj, "the image is CreateFailed and can never become Available",
 		"failed in 1 of 3 regions (cn-beijing failed)",
 		"cn-shanghai: promoted " + images["cn-shanghai"],
-		"cn-hangzhou: already: " + images["cn-hangzhou"],
+		"cn-hangzhou: " + images["cn-hangzhou"] + " is already a live member",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the build output lacks %q:\n%s", want, out)

@@ -74,7 +74,7 @@ func TestPostProcessorPromotesThenDataSourceResolves(t *testing.T) {
 	before := w.emu.Requests("ModifyImageAttribute")
 	r = w.promote("build", images)
 	mustSucceed(t, r, "second packer build")
-	if n := w.emu.Requests("ModifyImageAttribute") - before; n != 0 || strings.Count(r.out, ": already: ") != 3 {
+	if n := w.emu.Requests("ModifyImageAttribute") - before; n != 0 || strings.Count(r.out, " is already a live member of the family") != 3 {
 		t.Errorf("second run: %d changes:\n%s", n, r.out)
 	}
 }
