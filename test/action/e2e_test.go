@@ -46,7 +46,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, ws: t.TempDir(), emu: emu, certFile: cert, trap: newTrapProxy(t), cache: t.TempDir()}
 	// act's copy of "the local repo" is exactly the working tree (tracked
 	// and new files, as act itself would see them) and nothing outside it.
-	if err := worktree.Copy(repoRoot(t), w.ws); err != nil {
+	if err := worktree.Copy(e2etest.RepoRoot(t), w.ws); err != nil {
 		t.Fatal(err)
 	}
 	w.tokens = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {

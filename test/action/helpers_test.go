@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -24,16 +23,6 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
-
-// repoRoot is the repository, two levels up from this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
 
 // release is a fake GitHub release on loopback: archives per platform and a
 // SHA256SUMS file, served as <base>/v<version>/<asset>.
@@ -85,12 +74,11 @@ func (r *release) assetName(platform string) string {
 	return fmt.Sprintf("alicloud-image-family_%s_%s_%s.%s", r.version, goos, goarch, ext)
 }
 
-// corrupt replaces an asset's bytes after the checksums were computed.
-func (r *release) corrupt(platform string) {
+// set replaces a file of the release (after the checksums were computed).
+func (r *release) set(name string, data []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := r.assetName(platform)
-	r.files[name] = append(bytes.Clone(r.files[name]), 0)
+	r.files[name] = data
 }
 
 func (r *release) hitCount(suffix string) int {

@@ -1,12 +1,15 @@
 package actione2e
 
 import (
+	"bytes"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // fakeBinary stands in for the release binary in the launcher tests: it
@@ -26,7 +29,7 @@ func newLaunch(t *testing.T, ref, releasesURL string) *launch {
 	l := &launch{t: t, env: map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": dir, "RUNNER_OS": "Linux", "RUNNER_ARCH": runnerArch(),
 		"RUNNER_TOOL_CACHE": filepath.Join(dir, "toolcache"), "RUNNER_TEMP": filepath.Join(dir, "temp"),
-		"ALICLOUD_IMAGE_FAMILY_ACTION_PATH": repoRoot(t), "ALICLOUD_IMAGE_FAMILY_ACTION_REF": ref,
+		"ALICLOUD_IMAGE_FAMILY_ACTION_PATH": e2etest.RepoRoot(t), "ALICLOUD_IMAGE_FAMILY_ACTION_REF": ref,
 		"ALICLOUD_IMAGE_FAMILY_RELEASES_URL":      releasesURL,
 		"ALICLOUD_IMAGE_FAMILY_ACTION_REPOSITORY": "imagefamily/packer-plugin-alicloud-image-family",
 	}}
@@ -41,7 +44,7 @@ func newLaunch(t *testing.T, ref, releasesURL string) *launch {
 // holding fail, and no binary ran.
 func (l *launch) run(fail string) {
 	l.t.Helper()
-	cmd := exec.Command("bash", filepath.Join(repoRoot(l.t), "action", "launcher.sh"))
+	cmd := exec.Command("bash", filepath.Join(e2etest.RepoRoot(l.t), "action", "launcher.sh"))
 	for k, v := range l.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -103,7 +106,7 @@ func TestLauncher(t *testing.T) {
 					t.Errorf("the cache was not used:\n%s", again.out)
 				}
 			}},
-		{name: "checksum mismatch", prep: func(_ *testing.T, rel *release, _ *launch) { rel.corrupt(host) },
+		{name: "checksum mismatch", prep: func(_ *testing.T, rel *release, _ *launch) { rel.set(asset, append(bytes.Clone(rel.files[asset]), 0)) },
 			fail: "checksum mismatch for " + asset,
 			check: func(t *testing.T, _ *release, l *launch) {
 				if entries, _ := os.ReadDir(filepath.Join(l.env["RUNNER_TOOL_CACHE"], "alicloud-image-family")); len(entries) != 0 {
@@ -111,9 +114,7 @@ func TestLauncher(t *testing.T) {
 				}
 			}},
 		{name: "no checksum line for the asset", prep: func(_ *testing.T, rel *release, _ *launch) {
-			rel.mu.Lock()
-			rel.files["alicloud-image-family_9.8.7_SHA256SUMS"] = []byte(strings.Repeat("0", 64) + "  something-else.tar.gz\n")
-			rel.mu.Unlock()
+			rel.set("alicloud-image-family_9.8.7_SHA256SUMS", []byte(strings.Repeat("0", 64)+"  something-else.tar.gz\n"))
 		}, fail: "has no checksum for " + asset},
 		{name: "no asset for the platform", platforms: []string{"windows/amd64"}, env: map[string]string{"RUNNER_OS": "macOS"}, fail: "could not download"},
 		{name: "not a release", ref: "v1.0.0", fail: "is v1.0.0 a release of imagefamily/packer-plugin-alicloud-image-family?"},
