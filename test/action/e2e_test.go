@@ -139,6 +139,15 @@ func (w *world) act(path string, extraEnv []string, extraArgs ...string) actResu
 	return res
 }
 
+// goEnv is the go command's setting k, which act's steps get too.
+func goEnv(t *testing.T, k string) string {
+	b, err := exec.Command("go", "env", k).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // checkStepLog holds for every run: no step crashed, every annotation is
 // one bounded line, and no step's line holds a legacy runner command ("##["
 // anywhere in a line is one). act also echoes each output exact, which a

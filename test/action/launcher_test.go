@@ -215,11 +215,3 @@ func onlyTools(t *testing.T, tools ...string) string {
 	}
 	return dir
 }
-
-func goEnv(t *testing.T, k string) string {
-	b, err := exec.Command("go", "env", k).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
