@@ -101,6 +101,7 @@ func lines(s string) []string {
 // above. Its source image is added to the emulated account, as a user
 // adds the images their templates name to their fixture.
 func TestDocsExampleBuildsOffline(t *testing.T) {
+	t.Parallel()
 	in := installAlicloud(t)
 	url, ctl := startEmulatorProcess(t, docsExampleFixture(t))
 	tmpl, err := filepath.Abs(docsExample)

@@ -113,6 +113,7 @@ func builderRun(t *testing.T, in installation, url, work string, args ...string)
 // fails the build naming the region and the status, changes nothing there,
 // and promotes the other regions all the same (docs/promotion.md).
 func TestOfficialBuilderPipeline(t *testing.T) {
+	t.Parallel() // each run waits on the builder's polls, and has an emulator of its own
 	in := installAlicloud(t)
 	fixture := filepath.Join(e2etest.RepoRoot(t), "ecstest", "testdata", "demo-fixture.json")
 	for _, tc := range []struct {
@@ -125,6 +126,7 @@ func TestOfficialBuilderPipeline(t *testing.T) {
 		{"failed copy", `source_image = "aliyun_3_x64_20G_alibase_20240819.vhd"`, "web-base", []string{"--copy-polls", "1", "--fail-copies-to", "cn-beijing"}, "cn-beijing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			url, ctl := startEmulatorProcess(t, fixture, tc.flags...)
 			work := t.TempDir()
 			writeFile(t, filepath.Join(work, "base.pkr.hcl"), fmt.Sprintf(baseTemplate, demoKeyID, demoSecret, tc.source, tc.family, url))

@@ -13,7 +13,9 @@ package packere2e
 //
 // The examples use the built-in null builder and shell-local provisioner
 // (with alicloud-ecs, a build would need a real cloud), so the whole
-// template runs, the data source included. Packer is required: like every
+// template runs, the data source included; a build validates the template
+// as `packer validate` does, and `packer fmt -check` runs on them all once.
+// Packer is required: like every
 // test here, this one fails under CI (CI=true) when Packer cannot be had and
 // is skipped elsewhere (install, e2etest.Tool).
 
@@ -55,6 +57,7 @@ func exampleEnv(url string) []string {
 }
 
 func TestExamplesBuildAgainstTheEmulator(t *testing.T) {
+	t.Parallel()
 	in := install(t)
 	root := e2etest.RepoRoot(t)
 	url, ctl := startEmulatorProcess(t, filepath.Join(root, "ecstest", "testdata", "demo-fixture.json"))
