@@ -2,7 +2,6 @@ package packere2e
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,7 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // The official builder's documentation example: the basic example of
@@ -52,12 +52,8 @@ func TestDocsExampleIsTheBuildersOwn(t *testing.T) {
 	if !ok || !ok2 || !strings.Contains(block, `"basic-example"`) {
 		t.Fatalf("%s: no basic-example block", path)
 	}
-	ours, err := os.ReadFile(docsExample)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var have []string
-	for _, l := range lines(string(ours)) {
+	for _, l := range lines(readFile(t, docsExample)) {
 		l, _, _ = strings.Cut(l, " # changed")
 		have = append(have, strings.TrimSpace(l))
 	}
@@ -105,24 +101,16 @@ func lines(s string) []string {
 // above. Its source image is added to the emulated account, as a user
 // adds the images their templates name to their fixture.
 func TestDocsExampleBuildsOffline(t *testing.T) {
-	in := install(t)
-	installAlicloud(t, in)
-	fixture := docsExampleFixture(t)
-	url, ctl := startEmulatorProcess(t, fixture)
-	work := t.TempDir()
+	t.Parallel()
+	in := installAlicloud(t)
+	url, ctl := startEmulatorProcess(t, docsExampleFixture(t))
 	tmpl, err := filepath.Abs(docsExample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, in.packer, "build", "-color=false", "-var", "access_key="+demoKeyID, "-var", "secret_key="+demoSecret, tmpl)
-	cmd.Dir, cmd.Env = work, proxyEnv(in, url, work)
-	b, err := cmd.CombinedOutput()
-	out := string(b)
-	noSecrets(t, out, demoSecret)
-	if err != nil {
-		t.Fatalf("packer build of the builder's documented example: %v\n%s\nemulator request log:\n%s", err, out, readLog(t))
+	r := builderRun(t, in, url, t.TempDir(), "-var", "access_key="+demoKeyID, "-var", "secret_key="+demoSecret, tmpl)
+	if r.code != 0 {
+		t.Fatalf("packer build of the builder's documented example: exit %d\nemulator request log:\n%s", r.code, readLog(t))
 	}
 	st, err := ctl.State()
 	if err != nil {
@@ -134,8 +122,8 @@ func TestDocsExampleBuildsOffline(t *testing.T) {
 			made = append(made, img.ImageId)
 		}
 	}
-	if len(made) != 1 || !strings.Contains(out, "cn-beijing: "+made[0]) {
-		t.Errorf("images named packer_test2 in cn-beijing: %v; the build said:\n%s", made, out)
+	if len(made) != 1 || !strings.Contains(r.out, "cn-beijing: "+made[0]) {
+		t.Errorf("images named packer_test2 in cn-beijing: %v", made)
 	}
 	for kind, n := range st.BuildResources {
 		if n != 0 {
@@ -148,12 +136,8 @@ func TestDocsExampleBuildsOffline(t *testing.T) {
 // a public image in cn-beijing.
 func docsExampleFixture(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "ecstest", "testdata", "demo-fixture.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fx map[string]any
-	if err := json.Unmarshal(b, &fx); err != nil {
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(e2etest.RepoRoot(t), "ecstest", "testdata", "demo-fixture.json"))), &fx); err != nil {
 		t.Fatal(err)
 	}
 	images := fx["images"].(map[string]any)
@@ -175,7 +159,7 @@ func docsExampleFixture(t *testing.T) string {
 	beijing, _ := images["cn-beijing"].([]any)
 	images["cn-beijing"] = append(beijing, img)
 	path := filepath.Join(t.TempDir(), "fixture.json")
-	b, err = json.Marshal(fx)
+	b, err := json.Marshal(fx)
 	if err != nil {
 		t.Fatal(err)
 	}

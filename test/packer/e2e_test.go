@@ -1,15 +1,20 @@
 // Package packere2e runs a real Packer v1.15.1 with the plugin installed the
 // way users install a local build (`packer plugins install --path`), against
-// the ECS + STS emulator on loopback. Packer, the plugin and shell-local run
-// as separate processes; the emulator runs in the test process so that the
-// test can see every request (counts, the security token the plugin used).
+// the ECS + STS emulator on loopback (in the test process, so the test sees
+// every request) or the emulator process. Packer, the plugin and shell-local
+// run as separate processes.
+//
+// Every Packer run goes through runPacker, which always writes PACKER_LOG to
+// a file and checks the UI and that log the same way (checkSinks): printable
+// text, no forged line start, no secret, no signed request. The tests then
+// check only what their run maps: outputs, the diagnostic, request counts.
 //
 // Packer comes from scripts/tools.sh (built from the Go module proxy and
 // cached). Without it these tests fail under CI and skip elsewhere.
 package packere2e
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,12 +27,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
-
-	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
-
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
 )
 
@@ -35,28 +39,27 @@ const (
 	packerVersion = "v1.15.1"
 	source        = "github.com/imagefamily/alicloud-image-family"
 
-	keyID        = "LTAIE2EPACKERKEY0001"
-	keySecret    = "e2e-secret-MUST-NOT-LEAK-0001"
-	deniedID     = "LTAIE2EDENIEDKEY0002"
-	deniedSecret = "e2e-secret-MUST-NOT-LEAK-0002"
-	roleARN      = "acs:ram::123456789012:role/image-reader"
+	// testdata/fixture.json's keys and role.
+	keyID     = "LTAIE2EPACKERKEY0001"
+	keySecret = "e2e-secret-MUST-NOT-LEAK-0001"
+	roleARN   = "acs:ram::123456789012:role/image-reader"
+	// The demo fixture's keys (ecstest/testdata/demo-fixture.json).
+	demoKeyID  = "LTAIDEMOACCESSKEYID0001"
+	demoSecret = "demo-secret-NOT-A-REAL-SECRET-0001"
 )
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+// knownSecrets are scanned for in every run's output and log.
+var knownSecrets = []string{keySecret, demoSecret, hostileSecret, conformance.FaultWrongSecret, "pw-secret-123", "tok-only-123456"}
 
-// packerBinary is Packer v1.15.1 as scripts/tools.sh builds it (see
-// e2etest.Tool).
-func packerBinary(t *testing.T) string {
-	t.Helper()
-	return e2etest.Tool(t, "packer", packerVersion)
-}
+// forgedText is every text the hostile endpoints plant: no line of any
+// run's output or log may start with it.
+var forgedText = func() []string {
+	var f []string
+	for _, row := range conformance.HostileRows() {
+		f = append(f, row.Forged...)
+	}
+	return f
+}()
 
 // installation is the plugin built from this tree, installed with
 // `packer plugins install --path` into a plugin directory of its own.
@@ -88,7 +91,7 @@ func TestMain(m *testing.M) {
 
 func install(t *testing.T) installation {
 	t.Helper()
-	packer := packerBinary(t)
+	packer := e2etest.Tool(t, "packer", packerVersion)
 	installOnce.Do(func() {
 		in := installation{
 			packer:     packer,
@@ -101,14 +104,15 @@ func install(t *testing.T) installation {
 				return
 			}
 		}
-		build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(in.binDir, "packer-plugin-alicloud-image-family"), "./cmd/packer-plugin-alicloud-image-family")
-		build.Dir = repoRoot(t)
+		bin := filepath.Join(in.binDir, "packer-plugin-alicloud-image-family")
+		build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/packer-plugin-alicloud-image-family")
+		build.Dir = e2etest.RepoRoot(t)
 		if out, err := build.CombinedOutput(); err != nil {
 			installErr = fmt.Errorf("go build: %v\n%s", err, out)
 			return
 		}
 		installed = in
-		cmd := exec.Command(packer, "plugins", "install", "--path", filepath.Join(in.binDir, "packer-plugin-alicloud-image-family"), source)
+		cmd := exec.Command(packer, "plugins", "install", "--path", bin, source)
 		cmd.Env = in.env(filepath.Join(installDir, "home"))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			installErr = fmt.Errorf("packer plugins install --path: %v\n%s", err, out)
@@ -138,77 +142,226 @@ func (in installation) env(home string) []string {
 	}
 }
 
-// world is one emulator and a way to run Packer against it.
-type world struct {
-	t    *testing.T
-	in   installation
-	emu  *ecstest.Server
-	cert string
-	home string
-}
-
-func newWorld(t *testing.T) *world {
-	t.Helper()
-	in := install(t)
-	// The plugin runs in its own process and trusts the emulator through
-	// SSL_CERT_FILE, as a user behind a TLS-inspecting proxy would.
-	emu, cert := e2etest.Emulator(t, "testdata/fixture.json")
-	return &world{t: t, in: in, emu: emu, cert: cert, home: t.TempDir()}
-}
-
+// result is one Packer run: its UI (stdout and stderr), the PACKER_LOG file
+// (the plugin's log and redacted request trace) and the outputs the
+// provisioner of a template made by template() wrote.
 type result struct {
-	out  string
-	code int
+	stdout, stderr, log string
+	out                 string // stdout and stderr
+	code                int
+	outputs             map[string]string
 }
 
-// packer runs one Packer command in the test's working directory with the
-// plugin installed and the emulator trusted.
-func (w *world) packer(extraEnv []string, args ...string) result {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+// run is what runPacker runs: args in dir with env (beside the minimal one
+// and the log settings), and the secrets checkSinks looks for besides
+// knownSecrets.
+type run struct {
+	dir     string
+	env     []string
+	args    []string
+	secrets func() []string // read after the run
+}
+
+// runPacker runs Packer and checks its sinks.
+func runPacker(t *testing.T, in installation, rn run) result {
+	t.Helper()
+	if rn.dir == "" {
+		rn.dir = t.TempDir()
+	}
+	logPath := filepath.Join(t.TempDir(), "packer.log")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, w.in.packer, args...)
-	cmd.Env = append(append(w.in.env(w.home), "SSL_CERT_FILE="+w.cert), extraEnv...)
-	out, err := cmd.CombinedOutput()
-	code := 0
+	cmd := exec.CommandContext(ctx, in.packer, rn.args...)
+	cmd.Dir = rn.dir
+	cmd.Env = append(append(in.env(filepath.Join(rn.dir, "home")), "PACKER_LOG=1", "PACKER_LOG_PATH="+logPath), rn.env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String(), outputs: map[string]string{}}
+	r.out = r.stdout + r.stderr
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			w.t.Fatalf("packer %v: %v\n%s", args, err, out)
+		if !ok || ctx.Err() != nil {
+			t.Fatalf("packer %v: %v\n%s", rn.args, err, r.out)
 		}
-		code = ee.ExitCode()
+		r.code = ee.ExitCode()
 	}
-	return result{out: string(out), code: code}
-}
-
-// vars are the -var flags of testdata/build.pkr.hcl.
-func (w *world) vars(kv ...string) []string {
-	args := []string{"-var", "endpoint=" + w.emu.URL}
-	for i := 0; i+1 < len(kv); i += 2 {
-		args = append(args, "-var", kv[i]+"="+kv[i+1])
+	if b, err := os.ReadFile(logPath); err == nil {
+		r.log = string(b)
+	} else {
+		t.Errorf("PACKER_LOG_PATH file: %v", err)
 	}
-	return args
+	files, _ := filepath.Glob(filepath.Join(rn.dir, "out", "*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		r.outputs[filepath.Base(f)] = string(b)
+	}
+	var extra []string
+	if rn.secrets != nil {
+		extra = rn.secrets()
+	}
+	checkSinks(t, r, extra)
+	if t.Failed() {
+		t.Logf("packer %v: exit %d\n%s", rn.args, r.code, r.out)
+	}
+	return r
 }
 
-var withKeys = []string{"access_key", keyID, "secret_key", keySecret}
+// unredactedSignature is a Signature parameter with anything but the
+// trace's redaction after it.
+var unredactedSignature = regexp.MustCompile(`Signature=($|[^\[])`)
 
-func (w *world) build(kv ...string) result {
-	w.t.Helper()
-	args := append([]string{"build", "-color=false"}, w.vars(kv...)...)
-	return w.packer(nil, append(args, "testdata/build.pkr.hcl")...)
-}
-
-// outputs reads the `OUT key=value` lines the provisioner prints.
-func outputs(out string) map[string]string {
-	m := map[string]string{}
-	re := regexp.MustCompile(`OUT ([a-z_]+)=(.*)$`)
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		if g := re.FindStringSubmatch(strings.TrimRight(sc.Text(), "\r")); g != nil {
-			m[g[1]] = g[2]
+// checkSinks holds for every run: the UI and the log are printable text in
+// which no line starts with forged text, no secret shows in any encoding,
+// and the signed request does not show.
+func checkSinks(t *testing.T, r result, secrets []string) {
+	t.Helper()
+	scan := secretscan.New(knownSecrets...).Add(secrets...)
+	for _, s := range []struct{ name, text string }{{"stdout", r.stdout}, {"stderr", r.stderr}, {"PACKER_LOG file", r.log}} {
+		checkPrintable(t, s.name, s.text)
+		scan.Check(t, s.name, s.text)
+	}
+	for _, leak := range []string{"Signature=", "SignatureNonce"} {
+		if strings.Contains(r.out, leak) {
+			t.Errorf("Packer's output holds %q: the signed request leaked", leak)
 		}
 	}
-	return m
+	if m := unredactedSignature.FindString(r.log); m != "" {
+		t.Errorf("the PACKER_LOG file holds an unredacted signature (%q)", m)
+	}
+}
+
+// checkPrintable fails when text holds a control byte other than a line
+// break or tab, an escape sequence, a C1 control or a bidi override, a
+// line that starts (also after indentation) with forged text, or a line
+// that holds forged text with the legacy command prefix "##[" anywhere.
+func checkPrintable(t *testing.T, what, text string) {
+	t.Helper()
+	for i, l := range strings.Split(text, "\n") {
+		l = strings.TrimSuffix(l, "\r")
+		if !safetext.IsClean(strings.ReplaceAll(l, "\t", " ")) {
+			t.Errorf("%s line %d holds a control or format character: %q", what, i+1, safetext.Excerpt(l, 300))
+		}
+		trimmed := strings.TrimLeft(l, " \t")
+		for _, f := range forgedText {
+			if strings.HasPrefix(l, f) || strings.HasPrefix(trimmed, f) {
+				t.Errorf("%s line %d starts with the forged text %q: %q", what, i+1, f, safetext.Excerpt(l, 300))
+			}
+			// A GitHub runner finds its legacy "##[" prefix anywhere in a
+			// line of Packer's output.
+			if strings.Contains(f, "##[") && strings.Contains(l, f) {
+				t.Errorf("%s line %d holds the forged legacy command %q as it is: %q", what, i+1, f, safetext.Excerpt(l, 300))
+			}
+		}
+	}
+}
+
+// block is one data source block.
+func block(name string, attrs ...string) string {
+	return fmt.Sprintf("data \"alicloud-image-family\" %q {\n  %s\n}\n", name, strings.Join(attrs, "\n  "))
+}
+
+// template is the data blocks and a build of one null source whose
+// shell-local provisioner writes each output ("name=expression") to
+// out/name in dir, base64-encoded on the way and never through the shell's
+// parser or Packer's UI, so that the files hold the exact values.
+func template(dir, data string, outs ...string) string {
+	cmds := []string{fmt.Sprintf(`"mkdir -p '%s'"`, filepath.Join(dir, "out"))}
+	for _, o := range outs {
+		name, expr, _ := strings.Cut(o, "=")
+		cmds = append(cmds, fmt.Sprintf(`"printf '%%s' '${base64encode(%s)}' | base64 -d > '%s'"`, expr, filepath.Join(dir, "out", name)))
+	}
+	return data + fmt.Sprintf(`
+source "null" "x" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.x"]
+  provisioner "shell-local" {
+    inline = [%s]
+  }
+}
+`, strings.Join(cmds, ", "))
+}
+
+// world is one in-process emulator and a way to run Packer against it.
+type world struct {
+	in          installation
+	emu         *ecstest.Server
+	cert        string
+	key, secret string
+}
+
+// newWorld serves testdata/fixture.json: web-base in cn-hangzhou
+// (m-e2e-web-v2 and a newer one still Creating) and in cn-shanghai.
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	return startWorld(t, "testdata/fixture.json", keyID, keySecret)
+}
+
+// newDemoWorld serves the demo fixture, its dates as written: web-base in
+// cn-hangzhou (m-bp1demowebbase000003) and its copy in cn-shanghai
+// (m-uf6demowebbase000003), app-server in cn-shanghai, cn-beijing empty,
+// and the shared and public families.
+func newDemoWorld(t *testing.T) *world {
+	t.Helper()
+	fixture := filepath.Join(t.TempDir(), "demo-fixture.json")
+	if err := os.WriteFile(fixture, ecstest.DemoFixtureAsWritten, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startWorld(t, fixture, demoKeyID, demoSecret)
+}
+
+func startWorld(t *testing.T, fixture, key, secret string) *world {
+	in := install(t)
+	// The plugin trusts the emulator through SSL_CERT_FILE, as a user
+	// behind a TLS-inspecting proxy would.
+	emu, cert := e2etest.Emulator(t, fixture)
+	return &world{in: in, emu: emu, cert: cert, key: key, secret: secret}
+}
+
+// conn are the attributes that point a data block at the emulator with the
+// world's keys.
+func (w *world) conn() string {
+	return fmt.Sprintf("access_key = %q\n  secret_key = %q\n  custom_endpoint_ecs = %q\n  sts_endpoint = %q\n  timeout = \"20s\"",
+		w.key, w.secret, w.emu.Endpoint(), w.emu.Endpoint())
+}
+
+// seen are the last signatures and security tokens the emulator saw, for
+// the sink check.
+func (w *world) seen() []string {
+	var s []string
+	for _, a := range []string{"DescribeImageFromFamily", "AssumeRole", "ModifyImageAttribute", ""} {
+		p := w.emu.LastRequest(a).Params
+		s = append(s, p.Get("Signature"), p.Get("SecurityToken"))
+	}
+	return s
+}
+
+// packer runs Packer in dir trusting the emulator.
+func (w *world) packer(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	return runPacker(t, w.in, run{dir: dir, env: append([]string{"SSL_CERT_FILE=" + w.cert}, env...), args: args, secrets: w.seen})
+}
+
+// build writes template(data, outs) and runs `packer build` on it.
+func (w *world) build(t *testing.T, env []string, data string, outs ...string) result {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "build.pkr.hcl")
+	writeFile(t, file, template(dir, data, outs...))
+	return w.packer(t, dir, env, "build", "-color=false", file)
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mustSucceed(t *testing.T, r result, what string) {
@@ -218,29 +371,18 @@ func mustSucceed(t *testing.T, r result, what string) {
 	}
 }
 
-// dataBlockLine is where the data block starts in the template, which is
-// where Packer anchors the data source's diagnostics.
-func dataBlockLine(t *testing.T, template string) int {
+// failsOnDataBlock checks that the build stopped with a diagnostic on a
+// data block holding every fragment, before the provisioner ran.
+func failsOnDataBlock(t *testing.T, r result, frags ...string) {
 	t.Helper()
-	b, err := os.ReadFile(template)
-	if err != nil {
-		t.Fatal(err)
+	if r.code == 0 || len(r.outputs) != 0 {
+		t.Errorf("the build did not stop at the data block (exit %d, outputs %v)", r.code, r.outputs)
 	}
-	for i, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, `data "alicloud-image-family"`) {
-			return i + 1
+	for _, f := range append([]string{"Error:", ".pkr.hcl line "}, frags...) {
+		if !strings.Contains(r.out, f) {
+			t.Errorf("Packer's output lacks %q", f)
 		}
 	}
-	t.Fatalf("no data block in %s", template)
-	return 0
-}
-
-// noSecrets scans Packer's output (which holds the plugin's log under
-// PACKER_LOG) for the fixture's secrets and the given ones, in every
-// encoding a server message or trace could carry them in.
-func noSecrets(t *testing.T, out string, secrets ...string) {
-	t.Helper()
-	secretscan.New(keySecret, deniedSecret).Add(secrets...).Check(t, "Packer's output", out)
 }
 
 func TestPluginDescribeAndCheck(t *testing.T) {
@@ -267,7 +409,7 @@ func TestPluginDescribeAndCheck(t *testing.T) {
 	// its release name.
 	sdc := filepath.Join(in.binDir, "packer-sdc")
 	build := exec.Command("go", "build", "-o", sdc, "github.com/hashicorp/packer-plugin-sdk/cmd/packer-sdc")
-	build.Dir = repoRoot(t)
+	build.Dir = e2etest.RepoRoot(t)
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build packer-sdc: %v\n%s", err, b)
 	}
@@ -278,11 +420,22 @@ func TestPluginDescribeAndCheck(t *testing.T) {
 	}
 }
 
+// Every output attribute reaches the template, from one lookup, with the
+// credentials of an assumed role; the plugin's trace is in the log (and
+// checkSinks finds neither the role's security token nor a signature).
 func TestBuildPrintsOutputs(t *testing.T) {
 	w := newWorld(t)
-	r := w.build(withKeys...)
+	img := "data.alicloud-image-family.base."
+	r := w.build(t, nil, block("base", `region = "cn-hangzhou"`, `image_family = "web-base"`, "ram_role_arn = "+fmt.Sprintf("%q", roleARN), w.conn()),
+		"image_id="+img+"image_id", "image_name="+img+"image_name", "image_family="+img+"image_family",
+		"image_version="+img+"image_version", "creation_time="+img+"creation_time", "status="+img+"status",
+		"architecture="+img+"architecture", "os_type="+img+"os_type", "os_name_en="+img+"os_name_en",
+		"platform="+img+"platform", "boot_mode="+img+"boot_mode", "size_plus_one="+img+"size + 1",
+		"is_self_shared="+img+"is_self_shared", "is_support_cloudinit="+img+"is_support_cloudinit",
+		"usage="+img+"usage", "region="+img+"region", "tag_build=lookup("+img+`tags, "build", "none")`,
+		"tag_count=length("+img+"tags)", "disk_count=length("+img+"disk_device_mappings)",
+		"disk_snapshots=join(\",\", "+img+"disk_device_mappings[*].snapshot_id)")
 	mustSucceed(t, r, "packer build")
-	got := outputs(r.out)
 	want := map[string]string{
 		// m-e2e-web-v3-creating is newer but still Creating.
 		"image_id": "m-e2e-web-v2", "image_name": "web-base-v2", "image_family": "web-base",
@@ -293,235 +446,49 @@ func TestBuildPrintsOutputs(t *testing.T) {
 		"tag_build": "2", "tag_count": "2", "disk_count": "2", "disk_snapshots": "s-e2e-sys-2,s-e2e-data-2",
 	}
 	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
+		if r.outputs[k] != v {
+			t.Errorf("%s = %q, want %q", k, r.outputs[k], v)
 		}
-	}
-	if t.Failed() {
-		t.Logf("packer output:\n%s", r.out)
 	}
 	// One build, one lookup: Packer evaluates the data source once.
 	if n := w.emu.Requests("DescribeImageFromFamily"); n != 1 {
 		t.Errorf("%d DescribeImageFromFamily requests for one build, want 1", n)
 	}
-	noSecrets(t, r.out)
+	if w.emu.LastRequest("DescribeImageFromFamily").Params.Get("SecurityToken") == "" {
+		t.Error("the lookup did not use the assumed role's credentials (no SecurityToken)")
+	}
+	// The trace must be in the log, or the sink check proves nothing.
+	for _, s := range []string{"Action=AssumeRole", "Action=DescribeImageFromFamily", "SecurityToken=[REDACTED]", "resolved to m-e2e-web-v2"} {
+		if !strings.Contains(r.log, s) {
+			t.Errorf("the PACKER_LOG file lacks %q", s)
+		}
+	}
 }
 
-func TestNewerImageIsPickedAndCreatingNever(t *testing.T) {
+// A data source whose family comes from another data source's output:
+// `packer validate` without credentials works offline (the second family is
+// an unknown placeholder then); the build resolves both in order.
+func TestChainedValidateThenBuild(t *testing.T) {
 	w := newWorld(t)
-	id := func() string {
-		t.Helper()
-		r := w.build(withKeys...)
-		mustSucceed(t, r, "packer build")
-		return outputs(r.out)["image_id"]
+	chain := func(conn string) string {
+		return block("hangzhou", `region = "cn-hangzhou"`, `image_family = "web-base"`, conn) +
+			block("shanghai", `region = "cn-shanghai"`, "image_family = data.alicloud-image-family.hangzhou.image_family", conn)
 	}
-	if got := id(); got != "m-e2e-web-v2" {
-		t.Fatalf("first run picked %q, want m-e2e-web-v2", got)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "chain.pkr.hcl")
+	offline := fmt.Sprintf("custom_endpoint_ecs = %q", w.emu.Endpoint())
+	writeFile(t, file, template(dir, chain(offline), "x=data.alicloud-image-family.shanghai.image_id"))
+	r := w.packer(t, dir, nil, "validate", file)
+	if r.code != 0 || !strings.Contains(r.out, "The configuration is valid") {
+		t.Fatalf("packer validate: exit %d\n%s", r.code, r.out)
 	}
-	newer := image("m-e2e-web-v4", "2024-04-01T00:00:00Z", "Available")
-	w.emu.AddImage("cn-hangzhou", newer)
-	if got := id(); got != "m-e2e-web-v4" {
-		t.Fatalf("after a newer image joined the family the build picked %q, want m-e2e-web-v4", got)
-	}
-	w.emu.AddImage("cn-hangzhou", image("m-e2e-web-v5", "2024-05-01T00:00:00Z", "Creating"))
-	if got := id(); got != "m-e2e-web-v4" {
-		t.Fatalf("with a newer image still Creating the build picked %q, want m-e2e-web-v4", got)
-	}
-	w.emu.SetImageStatus("cn-hangzhou", "m-e2e-web-v5", "Available")
-	if got := id(); got != "m-e2e-web-v5" {
-		t.Fatalf("once the image is Available the build picked %q, want m-e2e-web-v5", got)
-	}
-}
-
-func image(id, created, status string) ecs.Image {
-	var im ecs.Image
-	im.ImageId, im.ImageName, im.ImageFamily = id, id, "web-base"
-	im.CreationTime, im.Status, im.Progress = created, status, "100%"
-	im.Architecture, im.OSType, im.Size, im.IsSelfShared = "x86_64", "linux", 40, "false"
-	return im
-}
-
-func TestValidateWithoutCredentials(t *testing.T) {
-	w := newWorld(t)
-	// No keys anywhere: the environment is minimal and the template's key
-	// variables are empty. Configure must not need them, nor the network.
-	r := w.packer(nil, append(append([]string{"validate"}, w.vars()...), "testdata/build.pkr.hcl")...)
-	mustSucceed(t, r, "packer validate")
-	if !strings.Contains(r.out, "The configuration is valid") {
-		t.Fatalf("packer validate output:\n%s", r.out)
-	}
-	// A data source whose family comes from another data source's output:
-	// during validate the value is an unknown placeholder.
-	r = w.packer(nil, "validate", "-var", "endpoint="+w.emu.URL, "testdata/chain.pkr.hcl")
-	mustSucceed(t, r, "packer validate of a chained data source")
 	if n := w.emu.Requests(""); n != 0 {
 		t.Fatalf("packer validate sent %d requests; Configure must work offline", n)
 	}
-	// Offline checks still run: an invalid family is reported by validate.
-	r = w.packer(nil, append(append([]string{"validate"}, w.vars("family", "aliyun-base")...), "testdata/build.pkr.hcl")...)
-	if r.code == 0 || !strings.Contains(r.out, `invalid image_family "aliyun-base"`) {
-		t.Fatalf("validate of an invalid family: exit %d\n%s", r.code, r.out)
-	}
-	if n := w.emu.Requests(""); n != 0 {
-		t.Fatalf("an invalid family sent %d requests", n)
-	}
-}
-
-func TestValidateEvaluateDatasources(t *testing.T) {
-	w := newWorld(t)
-	args := append([]string{"validate", "-evaluate-datasources"}, w.vars(withKeys...)...)
-	r := w.packer(nil, append(args, "testdata/build.pkr.hcl")...)
-	mustSucceed(t, r, "packer validate -evaluate-datasources")
-	if n := w.emu.Requests("DescribeImageFromFamily"); n != 1 {
-		t.Fatalf("-evaluate-datasources sent %d lookups, want 1", n)
-	}
-	// The chained template resolves both data sources in order.
-	r = w.packer(nil, "validate", "-evaluate-datasources", "-var", "endpoint="+w.emu.URL,
-		"-var", "access_key="+keyID, "-var", "secret_key="+keySecret, "testdata/chain.pkr.hcl")
-	mustSucceed(t, r, "packer validate -evaluate-datasources of a chained data source")
-	if n := w.emu.Requests("DescribeImageFromFamily"); n != 3 {
-		t.Fatalf("%d lookups after the chained template, want 3", n)
-	}
-	// Without credentials the evaluation fails with the core's explanation.
-	args = append([]string{"validate", "-evaluate-datasources"}, w.vars()...)
-	r = w.packer(nil, append(args, "testdata/build.pkr.hcl")...)
-	if r.code == 0 || !strings.Contains(r.out, "no Alibaba Cloud credentials found") ||
-		!strings.Contains(r.out, `"web-base"`) || !strings.Contains(r.out, "cn-hangzhou") {
-		t.Fatalf("-evaluate-datasources without credentials: exit %d\n%s", r.code, r.out)
-	}
-}
-
-func TestChainedBuild(t *testing.T) {
-	w := newWorld(t)
-	r := w.packer(nil, "build", "-color=false", "-var", "endpoint="+w.emu.URL,
-		"-var", "access_key="+keyID, "-var", "secret_key="+keySecret, "testdata/chain.pkr.hcl")
+	r = w.build(t, nil, chain(w.conn()), "hangzhou=data.alicloud-image-family.hangzhou.image_id",
+		"shanghai=data.alicloud-image-family.shanghai.image_id", "copied=data.alicloud-image-family.shanghai.is_copied")
 	mustSucceed(t, r, "packer build of a chained data source")
-	got := outputs(r.out)
-	if got["hangzhou"] != "m-e2e-web-v2" || got["shanghai"] != "m-e2e-web-sh-v2" || got["shanghai_copied"] != "true" {
-		t.Fatalf("outputs %v\n%s", got, r.out)
-	}
-}
-
-// Each error path stops the build with Packer's own diagnostic on the data
-// block, naming family, region, cause and RequestId.
-func TestErrorPaths(t *testing.T) {
-	w := newWorld(t)
-	line := fmt.Sprintf("build.pkr.hcl line %d", dataBlockLine(t, "testdata/build.pkr.hcl"))
-	rid := regexp.MustCompile(`RequestId [0-9A-F-]{36}`)
-	cases := []struct {
-		name      string
-		vars      []string
-		want      []string
-		noRequest bool // rejected before anything is sent
-	}{
-		{"missing image", append([]string{"family", "no-such-family"}, withKeys...),
-			[]string{`no available image in family "no-such-family" in region cn-hangzhou`}, false},
-		{"image only in another region", append([]string{"family", "arm-base", "region", "cn-shanghai"}, withKeys...),
-			[]string{`no available image in family "arm-base" in region cn-shanghai`, "another region"}, false},
-		{"denied credential", []string{"access_key", deniedID, "secret_key", deniedSecret},
-			[]string{`for family "web-base" in region cn-hangzhou`, "InvalidUser.Unauthorized", "ecs:DescribeImageFromFamily"}, false},
-		{"wrong secret", []string{"access_key", keyID, "secret_key", "e2e-wrong-secret-0003"},
-			[]string{`for family "web-base" in region cn-hangzhou`, "SignatureDoesNotMatch"}, false},
-		{"unknown region", append([]string{"region", "cn-nowhere-1"}, withKeys...),
-			[]string{`for family "web-base" in region cn-nowhere-1`, "InvalidRegionId.NotFound"}, false},
-		{"invalid family", append([]string{"family", "web/base"}, withKeys...),
-			[]string{`invalid image_family "web/base"`, `"/"`}, true},
-		{"architecture guard", append([]string{"architecture", "arm64"}, withKeys...),
-			[]string{`image family "web-base" in region cn-hangzhou resolved to m-e2e-web-v2`, `fails the architecture guard: expected "arm64", found "x86_64"`}, false},
-		{"os_type guard", append([]string{"os_type", "windows"}, withKeys...),
-			[]string{`resolved to m-e2e-web-v2`, `fails the os_type guard: expected "windows", found "linux"`}, false},
-		{"max_age guard", append([]string{"max_age", "30d"}, withKeys...),
-			[]string{`resolved to m-e2e-web-v2`, "fails the max_age guard: expected an image at most 30d old, found one", "created 2024-02-10T02:00:00Z"}, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			w.emu.ResetCounts()
-			r := w.build(tc.vars...)
-			if r.code == 0 {
-				t.Fatalf("the build succeeded:\n%s", r.out)
-			}
-			want := append([]string{"Error:", line}, tc.want...)
-			for _, s := range want {
-				if !strings.Contains(r.out, s) {
-					t.Errorf("output does not contain %q", s)
-				}
-			}
-			if tc.noRequest {
-				if n := w.emu.Requests(""); n != 0 {
-					t.Errorf("%d requests sent for input that is invalid offline", n)
-				}
-			} else if !rid.MatchString(r.out) {
-				t.Errorf("output does not name the RequestId")
-			}
-			// The provisioner must not have run.
-			if strings.Contains(r.out, "OUT image_id=") {
-				t.Errorf("the build went on after the data source failed")
-			}
-			noSecrets(t, r.out, "e2e-wrong-secret-0003")
-			if t.Failed() {
-				t.Logf("packer output:\n%s", r.out)
-			}
-		})
-	}
-}
-
-// With PACKER_LOG=1 Packer copies the plugin's log, including the redacted
-// request trace, into its own output. No secret may be in it: not the access
-// key secret, not the security token of the assumed role, not a signature.
-func TestPackerLogHasNoSecrets(t *testing.T) {
-	w := newWorld(t)
-	env := []string{"PACKER_LOG=1"}
-	args := append([]string{"build", "-color=false"}, w.vars(append([]string{"ram_role_arn", roleARN}, withKeys...)...)...)
-	r := w.packer(env, append(args, "testdata/build.pkr.hcl")...)
-	mustSucceed(t, r, "packer build with PACKER_LOG=1")
-	rec := w.emu.LastRequest("DescribeImageFromFamily")
-	token := rec.Params.Get("SecurityToken")
-	if token == "" {
-		t.Fatal("the lookup did not use the assumed role's credentials (no SecurityToken)")
-	}
-	// The trace must be there, or this test proves nothing.
-	for _, s := range []string{"Action=AssumeRole", "Action=DescribeImageFromFamily", "SecurityToken=[REDACTED]", "resolved to m-e2e-web-v2"} {
-		if !strings.Contains(r.out, s) {
-			t.Errorf("PACKER_LOG output lacks %q", s)
-		}
-	}
-	noSecrets(t, r.out, token, rec.Params.Get("Signature"), w.emu.LastRequest("AssumeRole").Params.Get("Signature"))
-
-	// An error path under PACKER_LOG: the server's SignatureDoesNotMatch
-	// message echoes the string to sign; the wrong secret must not show.
-	args = append([]string{"build", "-color=false"}, w.vars("access_key", keyID, "secret_key", "e2e-wrong-secret-0003")...)
-	r = w.packer(env, append(args, "testdata/build.pkr.hcl")...)
-	if r.code == 0 || !strings.Contains(r.out, "SignatureDoesNotMatch") {
-		t.Fatalf("wrong secret under PACKER_LOG: exit %d\n%s", r.code, r.out)
-	}
-	noSecrets(t, r.out, "e2e-wrong-secret-0003")
-}
-
-func TestExamplesValidate(t *testing.T) {
-	w := newWorld(t)
-	dirs, err := filepath.Glob(filepath.Join(repoRoot(t), "example", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, d := range dirs {
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			continue
-		}
-		n++
-		t.Run(filepath.Base(d), func(t *testing.T) {
-			r := w.packer(nil, "validate", d)
-			mustSucceed(t, r, "packer validate "+d)
-			r = w.packer(nil, "fmt", "-check", d)
-			if r.code != 0 {
-				t.Errorf("packer fmt -check %s:\n%s", d, r.out)
-			}
-		})
-	}
-	if n == 0 {
-		t.Fatal("no example templates found")
-	}
-	if n := w.emu.Requests(""); n != 0 {
-		t.Fatalf("validating the examples sent %d requests", n)
+	if o := r.outputs; o["hangzhou"] != "m-e2e-web-v2" || o["shanghai"] != "m-e2e-web-sh-v2" || o["copied"] != "true" {
+		t.Fatalf("outputs %v", o)
 	}
 }

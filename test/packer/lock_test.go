@@ -5,13 +5,10 @@ package packere2e
 // jsondecode(file(...)), as docs/cli.md shows.
 
 import (
-	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
@@ -40,28 +37,18 @@ func TestTemplateReadsThePinnedImage(t *testing.T) {
 	lock := exec.Command(e2etest.CLI(t), "lock", "--lock-file", "images.lock.json", "--endpoint", w.emu.URL,
 		"--image-family", "web-base", "--region", "cn-hangzhou,cn-shanghai")
 	lock.Dir = dir
-	lock.Env = append(w.in.env(w.home), "SSL_CERT_FILE="+w.cert,
+	lock.Env = append(w.in.env(filepath.Join(dir, "home")), "SSL_CERT_FILE="+w.cert,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID="+keyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET="+keySecret)
 	if out, err := lock.CombinedOutput(); err != nil {
 		t.Fatalf("lock: %v\n%s", err, out)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "pinned.pkr.hcl"), []byte(lockTemplate), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "pinned.pkr.hcl"), lockTemplate)
 
 	// A newer image appears: the template still builds on the pin.
-	w.emu.AddImage("cn-hangzhou", image("m-e2e-web-v9", "2025-01-01T00:00:00Z", "Available"))
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, w.in.packer, "build", "-color=false", "pinned.pkr.hcl")
-	build.Dir = dir
-	build.Env = w.in.env(w.home)
-	out, err := build.CombinedOutput()
-	if err != nil {
-		t.Fatalf("packer build: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "pinned=m-e2e-web-v2") {
-		t.Fatalf("the template did not get the pinned id:\n%s", out)
+	w.emu.AddImage("cn-hangzhou", demoImage("m-e2e-web-v9", "web-base", "2025-01-01T00:00:00Z"))
+	r := runPacker(t, w.in, run{dir: dir, args: []string{"build", "-color=false", "pinned.pkr.hcl"}})
+	mustSucceed(t, r, "packer build")
+	if !strings.Contains(r.out, "pinned=m-e2e-web-v2") {
+		t.Fatalf("the template did not get the pinned id:\n%s", r.out)
 	}
 }

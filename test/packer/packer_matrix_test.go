@@ -1,24 +1,23 @@
 package packere2e
 
-// Packer's runner of the fault table (conformance.FaultRows, which the core
-// and the CLI binary run in full): a row per outcome class and per sink
-// (conformance.Sample, EndToEnd), through a real `packer build`:
-// each row is checked for the data source's diagnostic in Packer's output
-// (or the image id the build printed), the requests the emulator saw, and
-// that no secret reached Packer's output or the plugin's log.
+// Packer's runner of the conformance tables (conformance.FaultRows and
+// conformance.HostileRows, which the core and the CLI binary run in full):
+// a row per outcome class and per sink (conformance.Sample, EndToEnd),
+// through a real `packer build` of one data block. A fault row's server is
+// the emulator with the row's faults, a hostile row's the row's listener;
+// runRow checks what the user gets (the image id handed on, or the
+// diagnostic on the data block), runPacker the sinks.
 
 import (
 	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/ecstest"
-	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/secretscan"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
@@ -28,67 +27,33 @@ const describeAction = conformance.ActionDescribe
 // build starts Packer, which starts the plugin.
 const packerStartAllowance = 4 * time.Second
 
-// matrixTemplate sets every attribute the rows vary from a variable.
-const matrixTemplate = `
-variable "endpoint" { type = string }
-variable "sts_endpoint" { type = string }
-variable "access_key" {
-  type      = string
-  default   = ""
-  sensitive = true
-}
-variable "secret_key" {
-  type      = string
-  default   = ""
-  sensitive = true
-}
-variable "security_token" {
-  type      = string
-  default   = ""
-  sensitive = true
-}
-variable "timeout" {
-  type    = string
-  default = "20s"
-}
-variable "max_retries" {
-  type    = number
-  default = 1
+// tableRow is a row mapped onto a data block.
+type tableRow struct {
+	attrs   []string // the data block's attributes
+	env     []string
+	found   string // the image id the build hands on; "" when it must stop
+	frag    string // in the diagnostic when it stops
+	secrets func() []string
 }
 
-data "alicloud-image-family" "base" {
-  region              = "cn-hangzhou"
-  image_family        = "web-base"
-  access_key          = var.access_key
-  secret_key          = var.secret_key
-  security_token      = var.security_token
-  custom_endpoint_ecs = var.endpoint
-  sts_endpoint        = var.sts_endpoint
-  timeout             = var.timeout
-  max_retries         = var.max_retries
-}
-
-source "null" "matrix" {
-  communicator = "none"
-}
-
-build {
-  sources = ["source.null.matrix"]
-  provisioner "shell-local" {
-    inline = ["echo 'OUT image_id=${data.alicloud-image-family.base.image_id}'"]
-  }
-}
-`
-
-// writeTemplate writes a template into a directory of its own and returns
-// its path.
-func writeTemplate(t *testing.T, name, body string) string {
+// runRow builds the row's data block, handing image_id and description to
+// the provisioner, and checks the outcome.
+func runRow(t *testing.T, in installation, row tableRow) (result, time.Duration) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "row.pkr.hcl")
+	body := template(dir, block("x", row.attrs...), "image_id=data.alicloud-image-family.x.image_id", "description=data.alicloud-image-family.x.description")
+	writeFile(t, file, body)
+	start := time.Now()
+	r := runPacker(t, in, run{dir: dir, env: row.env, args: []string{"build", "-color=false", file}, secrets: row.secrets})
+	elapsed := time.Since(start)
+	if row.found == "" {
+		// The diagnostic is on the data block, the template's first line.
+		failsOnDataBlock(t, r, "row.pkr.hcl line 1", row.frag)
+	} else if r.code != 0 || r.outputs["image_id"] != row.found {
+		t.Errorf("exit %d, image_id %q handed on; want exactly %q", r.code, r.outputs["image_id"], row.found)
 	}
-	return p
+	return r, elapsed
 }
 
 // assumeRole obtains STS credentials from the emulator, for rows that give
@@ -102,39 +67,42 @@ func assumeRole(t *testing.T, emu *ecstest.Server) (id, secret, token string) {
 	return c.AccessKeyID, c.AccessKeySecret, c.SecurityToken
 }
 
-// faultBuild maps a row onto the template's variables and the build's
-// environment. The template's max_retries is the row's attempt budget less
-// one (the alicloud builder's attribute).
-func faultBuild(t *testing.T, w *world, row conformance.FaultRow) (vars, env []string) {
+// faultRow maps a row's credentials and settings onto the data block and
+// the environment. max_retries is the row's attempt budget less one.
+func faultRow(t *testing.T, w *world, row conformance.FaultRow) tableRow {
 	t.Helper()
-	sts := func(id, secret, token string) []string {
-		return []string{"access_key", id, "secret_key", secret, "security_token", token}
+	var creds, env, secrets []string
+	keys := func(id, secret, token string) {
+		creds = []string{fmt.Sprintf("access_key = %q", id), fmt.Sprintf("secret_key = %q", secret), fmt.Sprintf("security_token = %q", token)}
+		secrets = append(secrets, secret, token)
 	}
 	switch row.Credentials {
 	case conformance.CredKeys:
-		vars = []string{"access_key", keyID, "secret_key", keySecret}
+		keys(keyID, keySecret, "")
 	case conformance.CredWrongSecret:
-		vars = []string{"access_key", keyID, "secret_key", conformance.FaultWrongSecret}
+		keys(keyID, conformance.FaultWrongSecret, "")
 	case conformance.CredSTSWrongSecret:
+		// The server's SignatureDoesNotMatch message echoes the token
+		// percent-encoded twice; the scan looks for every encoding.
 		id, _, token := assumeRole(t, w.emu)
-		vars = sts(id, conformance.FaultWrongSecret, token)
-		// With PACKER_LOG the plugin's log is in the output too; the
-		// server's SignatureDoesNotMatch message echoes the token
-		// percent-encoded twice, and the scan looks for every encoding.
-		env = []string{"PACKER_LOG=1", "PACKER_LOG_PATH=" + filepath.Join(t.TempDir(), "packer.log")}
+		keys(id, conformance.FaultWrongSecret, token)
 	case conformance.CredSTSExpired:
 		id, secret, token := assumeRole(t, w.emu)
 		w.emu.ExpireSessions()
-		vars = sts(id, secret, token)
+		keys(id, secret, token)
 	case conformance.CredSTSOtherToken:
 		id, secret, _ := assumeRole(t, w.emu)
 		_, _, other := assumeRole(t, w.emu)
-		vars = sts(id, secret, other)
+		keys(id, secret, other)
 	case conformance.CredOIDC:
+		enc := base64.RawURLEncoding.EncodeToString
+		claims := fmt.Sprintf(`{"aud":"sts.aliyuncs.com","sub":"repo:o/r:ref:refs/heads/main","exp":%d}`, time.Now().Add(time.Hour).Unix())
+		token := enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + "." + enc([]byte("oidc-matrix-signature"))
 		file := filepath.Join(t.TempDir(), "token")
-		if err := os.WriteFile(file, []byte(oidcToken()), 0o600); err != nil {
+		if err := os.WriteFile(file, []byte(token), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		secrets = append(secrets, token)
 		env = []string{
 			"ALIBABA_CLOUD_ROLE_ARN=acs:ram::123456789012:role/github-oidc",
 			"ALIBABA_CLOUD_OIDC_PROVIDER_ARN=acs:ram::123456789012:oidc-provider/github",
@@ -143,98 +111,54 @@ func faultBuild(t *testing.T, w *world, row conformance.FaultRow) (vars, env []s
 	default:
 		t.Fatalf("row %q: credentials %d have no mapping in Packer's runner", row.Name, row.Credentials)
 	}
+	sts := w.emu.Endpoint()
 	if row.STSUnreachable {
-		vars = append(vars, "sts_endpoint", "127.0.0.1:1")
+		sts = "127.0.0.1:1"
 	}
+	env = append(env, "SSL_CERT_FILE="+w.cert)
 	if row.Untrusted {
 		// A certificate file without the emulator's certificate (it comes
-		// after the world's own SSL_CERT_FILE, so it wins).
+		// after the world's, so it wins).
 		env = append(env, "SSL_CERT_FILE="+filepath.Join(t.TempDir(), "none.pem"))
 	}
-	vars = append(vars, "max_retries", strconv.Itoa(row.MaxAttempts-1))
+	timeout := "20s"
 	if row.Timeout > 0 {
-		vars = append(vars, "timeout", row.Timeout.String())
+		timeout = row.Timeout.String()
 	}
-	return vars, env
-}
-
-// oidcToken is shaped like a GitHub ID token.
-func oidcToken() string {
-	enc := base64.RawURLEncoding.EncodeToString
-	claims := fmt.Sprintf(`{"aud":"sts.aliyuncs.com","sub":"repo:o/r:ref:refs/heads/main","exp":%d}`, time.Now().Add(time.Hour).Unix())
-	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) +
-		"." + enc([]byte("oidc-matrix-signature"))
+	attrs := append(creds, `region = "cn-hangzhou"`, `image_family = "web-base"`, fmt.Sprintf("custom_endpoint_ecs = %q", w.emu.Endpoint()),
+		fmt.Sprintf("sts_endpoint = %q", sts), fmt.Sprintf("timeout = %q", timeout), fmt.Sprintf("max_retries = %d", row.MaxAttempts-1))
+	tr := tableRow{attrs: attrs, env: env, frag: row.Fragment, secrets: func() []string { return append(secrets, w.seen()...) }}
+	if row.Outcome == conformance.FaultFound {
+		tr.found = "m-e2e-web-v2"
+	}
+	return tr
 }
 
 func TestFaultMatrixPacker(t *testing.T) {
 	w := newWorld(t)
-	template := writeTemplate(t, "matrix.pkr.hcl", matrixTemplate)
-	line := fmt.Sprintf("matrix.pkr.hcl line %d", dataBlockLine(t, template))
-	// A real build runs a row per class and per sink (the CLI and the core
-	// run every row).
 	for _, row := range conformance.Sample(conformance.FaultRows(), conformance.EndToEnd) {
 		t.Run(row.Name, func(t *testing.T) {
 			w.emu.ClearFaults()
 			t.Cleanup(w.emu.ClearFaults)
-			vars, env := faultBuild(t, w, row)
+			tr := faultRow(t, w, row)
 			w.emu.Inject(row.Faults...)
 			w.emu.ResetCounts()
-			start := time.Now()
-			args := []string{"build", "-color=false", "-var", "endpoint=" + w.emu.Endpoint(), "-var", "sts_endpoint=" + w.emu.Endpoint()}
-			for i := 0; i+1 < len(vars); i += 2 {
-				args = append(args, "-var", vars[i]+"="+vars[i+1])
-			}
-			r := w.packer(env, append(args, template)...)
-			elapsed := time.Since(start)
+			r, elapsed := runRow(t, w.in, tr)
 			if row.Within > 0 && elapsed > row.Within+packerStartAllowance {
 				t.Errorf("took %v, want at most %v", elapsed, row.Within+packerStartAllowance)
-			}
-			if row.Outcome == conformance.FaultFound {
-				mustSucceed(t, r, "packer build")
-				if got := outputs(r.out)["image_id"]; got != "m-e2e-web-v2" {
-					t.Errorf("image_id %q", got)
-				}
-			} else {
-				if r.code == 0 || strings.Contains(r.out, "OUT image_id=") {
-					t.Errorf("the build did not stop at the data source (exit %d)", r.code)
-				}
-				for _, s := range []string{"Error:", line, row.Fragment} {
-					if !strings.Contains(r.out, s) {
-						t.Errorf("Packer's output lacks %q", s)
-					}
-				}
 			}
 			for action, want := range row.Requests {
 				if got := w.emu.Requests(action); got != want {
 					t.Errorf("the emulator saw %d %q requests, want %d", got, action, want)
 				}
 			}
-			scan := secretscan.New(keySecret, deniedSecret, conformance.FaultWrongSecret)
-			for _, e := range env {
-				if file, ok := strings.CutPrefix(e, "ALIBABA_CLOUD_OIDC_TOKEN_FILE="); ok {
-					b, _ := os.ReadFile(file)
-					scan.Add(string(b))
-				}
+			// The log holds the trace (so its scan means something) and
+			// the retry lines, which Packer's UI never shows.
+			if row.Requests[describeAction] > 0 && !strings.Contains(r.log, "Action=DescribeImageFromFamily") {
+				t.Errorf("the PACKER_LOG file lacks the request trace")
 			}
-			for i := 0; i+1 < len(vars); i += 2 {
-				if vars[i] == "secret_key" || vars[i] == "security_token" {
-					scan.Add(vars[i+1])
-				}
-			}
-			scan.Add(w.emu.LastRequest(describeAction).Params.Get("Signature"))
-			scan.Check(t, "Packer's output", r.out)
-			for _, e := range env {
-				if path, ok := strings.CutPrefix(e, "PACKER_LOG_PATH="); ok {
-					// The log file holds the plugin's trace; it must exist
-					// and be clean.
-					if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "Action=DescribeImageFromFamily") {
-						t.Errorf("PACKER_LOG_PATH file: %v, %d bytes without the trace", err, len(b))
-					}
-					scan.CheckFile(t, path)
-				}
-			}
-			if t.Failed() {
-				t.Logf("packer output:\n%s", r.out)
+			if got := strings.Count(r.log, "retrying "); got != row.Retries || strings.Contains(r.out, "retrying ") {
+				t.Errorf("%d retry lines in the PACKER_LOG file, want %d, and none in the UI", got, row.Retries)
 			}
 		})
 	}
