@@ -12,8 +12,9 @@ import (
 // during OIDC, an untrusted certificate) and what every front must make of
 // it. The core and the CLI binary run every row, the action's entry point,
 // a real packer build and act the rows Sample picks for them, each through
-// its own runner (files named faults_matrix_test.go, packer_matrix_test.go,
-// act_matrix_test.go), so a new fault is one row here.
+// its front's one runner of table rows (the core's faults_matrix_test.go;
+// rows_test.go, packer_matrix_test.go, act_rows_test.go at the fronts), so
+// a new fault is one row here.
 //
 // The hostile table (hostile.go) is its sibling: endpoints that answer but
 // cannot be trusted. Rows here are faults of an honest endpoint.

@@ -17,8 +17,9 @@ import (
 // proxy, a captive portal, a compromised or buggy mirror, or just a huge
 // error page) can misbehave, and what every front must make of each. The
 // core and the CLI binary run every row, the other fronts the rows Sample
-// picks for them, each through its own runner (files named hostile_test.go),
-// so a new hostile behaviour is one row here.
+// picks for them, each through its front's one runner of table rows (the
+// one that runs the fault rows too), so a new hostile behaviour is one row
+// here.
 
 // HostileOutcome is what a lookup against the row's endpoint must end in.
 type HostileOutcome int
