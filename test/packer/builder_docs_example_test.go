@@ -53,7 +53,7 @@ func TestDocsExampleIsTheBuildersOwn(t *testing.T) {
 		t.Fatalf("%s: no basic-example block", path)
 	}
 	var have []string
-	for _, l := range lines(readFile(t, docsExample)) {
+	for _, l := range lines(e2etest.ReadFile(t, docsExample)) {
 		l, _, _ = strings.Cut(l, " # changed")
 		have = append(have, strings.TrimSpace(l))
 	}
@@ -137,7 +137,7 @@ func TestDocsExampleBuildsOffline(t *testing.T) {
 func docsExampleFixture(t *testing.T) string {
 	t.Helper()
 	var fx map[string]any
-	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(e2etest.RepoRoot(t), "ecstest", "testdata", "demo-fixture.json"))), &fx); err != nil {
+	if err := json.Unmarshal([]byte(e2etest.ReadFile(t, filepath.Join(e2etest.RepoRoot(t), "ecstest", "testdata", "demo-fixture.json"))), &fx); err != nil {
 		t.Fatal(err)
 	}
 	images := fx["images"].(map[string]any)

@@ -219,7 +219,7 @@ func manifestImages(t *testing.T, path string) map[string]string {
 			ArtifactID string `json:"artifact_id"`
 		} `json:"builds"`
 	}
-	if err := json.Unmarshal([]byte(readFile(t, path)), &m); err != nil || len(m.Builds) != 1 {
+	if err := json.Unmarshal([]byte(e2etest.ReadFile(t, path)), &m); err != nil || len(m.Builds) != 1 {
 		t.Fatalf("manifest: %v", err)
 	}
 	images := map[string]string{}

@@ -164,15 +164,6 @@ func readLog(t *testing.T) string {
 	return string(b)
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // listing is every file under dir, with its size and modification time.
 func listing(t *testing.T, dir string) []string {
 	t.Helper()

@@ -150,3 +150,14 @@ func SameJSON(t testing.TB, got, want []byte) bool {
 	}
 	return same
 }
+
+// ReadFile is the file's content; a file that cannot be read fails the
+// test.
+func ReadFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
