@@ -211,3 +211,20 @@ func TestWorkspacePath(t *testing.T) {
 		}
 	}
 }
+
+// A check whose lookups all fail (a wrong secret: the pins cannot be looked
+// up either) found no difference: the step fails (exit 1) on the failures,
+// with no "Lock file differs" annotation claiming one.
+func TestLockCheckFailingIsNoDifference(t *testing.T) {
+	srv := emulator(t)
+	ws := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "images.lock.json"), []byte(lockBoth), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := lockStep(t, srv, ws, "check", "true", "access-key-secret", "wrong-secret-value-xyz").runMain(viaEmulator(srv))
+	s.lockWant(1, "false", "")
+	s.logHas("::error title=Image family lock kept web-base in cn-hangzhou::", "no difference found, but 2 of 2 entries could not be checked")
+	if log := s.stdout.String(); strings.Contains(log, "Lock file differs") {
+		t.Errorf("a check that found no difference annotates one:\n%s", log)
+	}
+}
