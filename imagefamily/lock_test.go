@@ -435,3 +435,39 @@ func TestLockTimeoutWritesNothing(t *testing.T) {
 		t.Fatalf("a run cut short by its timeout wrote the file: %v", err)
 	}
 }
+
+// Credentials are obtained once for the run: when that fails, every entry
+// is kept with the one failure, and no pin is "looked up" with the same
+// failure again (a front reports the credentials' failure once; a line per
+// pin repeating it is noise, and nothing was sent for it).
+func TestLockCheckCredentialsFailOnce(t *testing.T) {
+	srv := emulator(t)
+	path := filepath.Join(t.TempDir(), "images.lock.json")
+	if err := os.WriteFile(path, []byte(goldenLock), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := LockRequest{Request: request(srv), Path: path, Check: true}
+	req.Family = ""
+	req.Credentials.AssumeRoleARN = readerRole
+	req.Retry.MaxAttempts = 1
+	base := req.Transport
+	req.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if requestParam(r, "Action") == "AssumeRole" {
+			return nil, errors.New("connection refused")
+		}
+		return base.RoundTrip(r)
+	})
+	srv.ResetCounts()
+	res, err := Lock(context.Background(), req)
+	if err != nil || len(res.Outcomes) != 3 || res.ExitCode() != ExitFailure {
+		t.Fatalf("%+v %v", res, err)
+	}
+	for _, o := range res.Outcomes {
+		if !errors.As(o.Err, new(*CredentialsError)) || o.PinnedErr != nil || o.PinnedString() != "" {
+			t.Errorf("%s %s: err %v; pinned %q", o.Family, o.Region, o.Err, o.PinnedString())
+		}
+	}
+	if n := srv.Requests(""); n != 0 {
+		t.Errorf("%d ECS requests sent without credentials", n)
+	}
+}
