@@ -373,14 +373,16 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 }
 
 // checkPins looks up, by id and at once, every pinned image the family no
-// longer resolves to (the entries that did not stay current), each with its
-// family's session.
+// longer resolves to (the entries that did not stay current, unless the
+// run has no credentials), each with its family's session.
 func (s *session) checkPins(ctx context.Context, outcomes []LockOutcome) {
 	sem := make(chan struct{}, DefaultConcurrency)
 	var wg sync.WaitGroup
 	for i := range outcomes {
 		o := &outcomes[i]
-		if o.Old.ImageID == "" || o.Action == LockCurrent {
+		if o.Old.ImageID == "" || o.Action == LockCurrent || errors.As(o.Err, new(*CredentialsError)) {
+			// Without credentials (obtained once, for every entry) there
+			// is nothing to look the pin up with.
 			continue
 		}
 		wg.Add(1)
