@@ -325,7 +325,7 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 	results := s.resolveEach(runCtx, plan.targets, 0)
 	timedOut := runCtx.Err() != nil
 	next := plan.File.clone()
-	incomplete := false
+	cutShort := false // a lookup the run's deadline ended
 	for i, r := range results {
 		if r.Err != nil && IsInputError(r.Err) {
 			return LockResult{}, r.Err
@@ -335,7 +335,7 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 		switch {
 		case r.Err != nil:
 			o.Action, o.Err = LockKept, r.Err
-			incomplete = true
+			cutShort = cutShort || timedOut && errors.Is(r.Err, ErrTimeout)
 		case r.Image.ImageID == o.Old.ImageID:
 			o.Action, o.New = LockCurrent, o.Old
 		default:
@@ -358,7 +358,7 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 		return res, nil
 	}
 	err = ctx.Err()
-	if err == nil && timedOut && incomplete {
+	if err == nil && cutShort {
 		err = fmt.Errorf("the timeout, %v, passed", lookupDeadline(one))
 	}
 	if err != nil {
