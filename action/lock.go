@@ -103,7 +103,9 @@ func (c *config) runLock(ctx context.Context, a *githubactions.Action, in *input
 		}
 		if line := o.PinnedString(); line != "" {
 			log.info(line)
-			differences = append(differences, line)
+			if o.Pinned != "" { // not a pin that could not be looked up: the entry's failure says why
+				differences = append(differences, line)
+			}
 		}
 		if o.Changed() {
 			differences = append(differences, o.String())

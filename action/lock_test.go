@@ -4,8 +4,9 @@ package action
 // emulator, one case per outcome class: the write, check clean and drifted
 // (exit 4), a guard's refusal (5), a family missing in a region (3), bad
 // input (2) with nothing sent, and the changes output escaped for
-// Markdown. The file's rules (byte-identical refresh, a deprecated pin,
-// the entry that moves) are the core's: imagefamily TestLockWriteRefreshCheck.
+// Markdown, and a deprecated pin in every sink. The file's rules
+// (byte-identical refresh, which pin is stale, the entry that moves) are
+// the core's: imagefamily TestLockWriteRefreshCheck.
 
 import (
 	"os"
@@ -98,6 +99,16 @@ func TestLockWriteRefreshCheck(t *testing.T) {
 	if readFile(t, path) != lockBoth {
 		t.Error("check changed the file")
 	}
+
+	// The pinned image deprecated as well (a rollback): the action says so
+	// in the step log, the annotation and the summary (the wording and the
+	// status are the core's).
+	srv.SetImageStatus("cn-hangzhou", "m-hznew0001", "Deprecated")
+	const stale = "web-base cn-hangzhou: the pinned image m-hznew0001 is Deprecated"
+	s = lockStep(t, srv, ws, "check", "true").runMain(viaEmulator(srv))
+	s.lockWant(4, "true", change)
+	s.logHas(stale, "::error title=Lock file differs::images.lock.json: 1 difference; nothing was written (check): "+stale+"; web-base cn-hangzhou: m-hznew0001 -> m-hznewer0002")
+	s.summaryHas("- " + stale)
 }
 
 func TestLockGuardAndMissing(t *testing.T) {
@@ -198,5 +209,22 @@ func TestWorkspacePath(t *testing.T) {
 		if _, err := workspacePath("/w", in); err == nil {
 			t.Errorf("workspacePath(%q) accepted", in)
 		}
+	}
+}
+
+// A check whose lookups all fail (a wrong secret: the pins cannot be looked
+// up either) found no difference: the step fails (exit 1) on the failures,
+// with no "Lock file differs" annotation claiming one.
+func TestLockCheckFailingIsNoDifference(t *testing.T) {
+	srv := emulator(t)
+	ws := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "images.lock.json"), []byte(lockBoth), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := lockStep(t, srv, ws, "check", "true", "access-key-secret", "wrong-secret-value-xyz").runMain(viaEmulator(srv))
+	s.lockWant(1, "false", "")
+	s.logHas("::error title=Image family lock kept web-base in cn-hangzhou::", "no difference found, but 2 of 2 entries could not be checked")
+	if log := s.stdout.String(); strings.Contains(log, "Lock file differs") {
+		t.Errorf("a check that found no difference annotates one:\n%s", log)
 	}
 }

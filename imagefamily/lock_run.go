@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
 )
@@ -318,10 +319,13 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 	one.Family, one.Region, one.Wait, one.NewerThan = "", "", 0, ""
 	s := newSession(one)
 	defer s.end()
-	waveCtx, cancel := withTimeout(ctx, lookupDeadline(one))
-	results := s.resolveEach(waveCtx, plan.targets, 0)
-	cancel()
+	// The timeout bounds the run: the wave and the check of drifted pins.
+	runCtx, cancel := withTimeout(ctx, lookupDeadline(one))
+	defer cancel()
+	results := s.resolveEach(runCtx, plan.targets, 0)
+	timedOut := runCtx.Err() != nil
 	next := plan.File.clone()
+	cutShort := false // a lookup the run's deadline ended
 	for i, r := range results {
 		if r.Err != nil && IsInputError(r.Err) {
 			return LockResult{}, r.Err
@@ -331,6 +335,7 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 		switch {
 		case r.Err != nil:
 			o.Action, o.Err = LockKept, r.Err
+			cutShort = cutShort || timedOut && errors.Is(r.Err, ErrTimeout)
 		case r.Image.ImageID == o.Old.ImageID:
 			o.Action, o.New = LockCurrent, o.Old
 		default:
@@ -344,15 +349,19 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 			}
 			next.Families[family][r.Region] = o.New
 		}
-		if req.Check && o.Old.ImageID != "" && o.Action != LockCurrent {
-			o.Pinned, o.PinnedErr = s.forFamily(family).pinnedStatus(ctx, r.Region, o.Old.ImageID)
-		}
 		res.Outcomes = append(res.Outcomes, o)
+	}
+	if req.Check {
+		s.checkPins(runCtx, res.Outcomes)
 	}
 	if req.Check || !res.Changed() {
 		return res, nil
 	}
-	if err := ctx.Err(); err != nil {
+	err = ctx.Err()
+	if err == nil && cutShort {
+		err = fmt.Errorf("the timeout, %v, passed", lookupDeadline(one))
+	}
+	if err != nil {
 		// Interrupted or out of time: whatever resolved before is not
 		// written either; a half-run refresh is not what was asked for.
 		res.Err = &LockFileError{Path: req.Path, Detail: "the run was cut short (" + err.Error() + ") before every entry was looked up"}
@@ -363,11 +372,33 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 	return res, nil
 }
 
+// checkPins looks up, by id and at once, every pinned image the family no
+// longer resolves to (the entries that did not stay current, unless the
+// run has no credentials), each with its family's session.
+func (s *session) checkPins(ctx context.Context, outcomes []LockOutcome) {
+	sem := make(chan struct{}, DefaultConcurrency)
+	var wg sync.WaitGroup
+	for i := range outcomes {
+		o := &outcomes[i]
+		if o.Old.ImageID == "" || o.Action == LockCurrent || errors.As(o.Err, new(*CredentialsError)) {
+			// Without credentials (obtained once, for every entry) there
+			// is nothing to look the pin up with.
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			o.Pinned, o.PinnedErr = s.forFamily(o.Family).pinnedStatus(ctx, o.Region, o.Old.ImageID)
+		}()
+	}
+	wg.Wait()
+}
+
 // pinnedStatus is what became of a pinned image: "missing", a status other
 // than Available, or "".
 func (s *session) pinnedStatus(ctx context.Context, region, id string) (status string, err error) {
-	ctx, cancel := withTimeout(ctx, lookupDeadline(s.req))
-	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
 			status, err = "", internalError("lock check in region "+region, r, s.scrub)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -280,7 +282,7 @@ func TestLockOneWaveCredentialsOnce(t *testing.T) {
 	req.Credentials.AssumeRoleARN = readerRole
 	// Every lookup waits until all three are in flight: run one family
 	// after another and the first lookup times out at the barrier.
-	barrier := &lookupBarrier{base: req.Transport, want: 3, all: make(chan struct{})}
+	barrier := &actionBarrier{base: req.Transport, action: "DescribeImageFromFamily", want: 3, all: make(chan struct{})}
 	req.Transport = barrier
 	srv.ResetCounts()
 	res, err := Lock(context.Background(), req)
@@ -300,32 +302,6 @@ func TestLockOneWaveCredentialsOnce(t *testing.T) {
 			t.Errorf("%s: %d requests, want %d", action, n, want)
 		}
 	}
-}
-
-// lookupBarrier holds every DescribeImageFromFamily request until want of
-// them are in flight (or 5 s pass, when the request fails).
-type lookupBarrier struct {
-	base http.RoundTripper
-	want int
-	mu   sync.Mutex
-	n    int
-	all  chan struct{}
-}
-
-func (b *lookupBarrier) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Query().Get("Action") == "DescribeImageFromFamily" || strings.Contains(r.Header.Get("x-acs-action"), "DescribeImageFromFamily") {
-		b.mu.Lock()
-		if b.n++; b.n == b.want {
-			close(b.all)
-		}
-		b.mu.Unlock()
-		select {
-		case <-b.all:
-		case <-time.After(5 * time.Second):
-			return nil, errors.New("barrier: the lookups did not run in one wave")
-		}
-	}
-	return b.base.RoundTrip(r)
 }
 
 // The verdict line every front ends a lock run with.
@@ -350,5 +326,148 @@ func TestLockVerdict(t *testing.T) {
 		if got := row.res.Verdict("f.json", "--check"); got != row.want {
 			t.Errorf("got  %q\nwant %q", got, row.want)
 		}
+	}
+}
+
+// actionBarrier holds every request of action until want of them are in
+// flight (or 5 s pass, when the request fails).
+type actionBarrier struct {
+	base   http.RoundTripper
+	action string
+	want   int
+	mu     sync.Mutex
+	n      int
+	all    chan struct{}
+}
+
+func (b *actionBarrier) RoundTrip(r *http.Request) (*http.Response, error) {
+	if requestParam(r, "Action") == b.action {
+		b.mu.Lock()
+		if b.n++; b.n == b.want {
+			close(b.all)
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.all:
+		case <-time.After(5 * time.Second):
+			return nil, errors.New("barrier: the " + b.action + " requests did not run at once")
+		}
+	}
+	return b.base.RoundTrip(r)
+}
+
+// requestParam is an RPC parameter of r, from its query or its form body.
+func requestParam(r *http.Request, name string) string {
+	if name == "Action" && r.Header.Get("x-acs-action") != "" {
+		return r.Header.Get("x-acs-action")
+	}
+	if v := r.URL.Query().Get(name); v != "" {
+		return v
+	}
+	if r.Body == nil || r.GetBody == nil {
+		return ""
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return ""
+	}
+	defer body.Close()
+	b, _ := io.ReadAll(io.LimitReader(body, 1<<20))
+	form, _ := url.ParseQuery(string(b))
+	return form.Get(name)
+}
+
+// The check of drifted pins is part of the run: the pins are checked at
+// once, not one after another each with a deadline of its own (a --check of
+// thirty drifted entries would take thirty round trips, and up to thirty
+// timeouts past --timeout).
+func TestLockChecksDriftedPinsAtOnce(t *testing.T) {
+	srv := emulator(t)
+	path := filepath.Join(t.TempDir(), "images.lock.json")
+	drifted := strings.Replace(goldenLock, `"m-bp1demowebbase000003"`, `"m-bp1demowebbase000002"`, 1)
+	drifted = strings.Replace(drifted, `"m-uf6demowebbase000003"`, `"m-uf6demowebbase000002"`, 1)
+	if err := os.WriteFile(path, []byte(drifted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := LockRequest{Request: request(srv), Path: path, Check: true}
+	req.Family = ""
+	req.Transport = &actionBarrier{base: req.Transport, action: "DescribeImages", want: 2, all: make(chan struct{})}
+	res, err := Lock(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, o := range res.Outcomes {
+		if o.PinnedErr != nil {
+			t.Errorf("%s %s: %v", o.Family, o.Region, o.PinnedErr)
+		}
+		if o.Family == webBase && o.Action == LockUpdated {
+			checked++
+		}
+	}
+	if checked != 2 || res.ExitCode() != ExitChanged {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// --timeout bounds the run: when it ends the wave, the run was cut short
+// and, as for Ctrl-C, nothing is written, not even the entries that did
+// resolve in time (docs/cli.md, lock: "A run cut short (Ctrl-C, SIGTERM,
+// --timeout) writes nothing").
+func TestLockTimeoutWritesNothing(t *testing.T) {
+	srv := emulator(t)
+	path := filepath.Join(t.TempDir(), "images.lock.json")
+	req := LockRequest{Request: request(srv), Path: path, Regions: []string{hangzhou, shanghai}}
+	req.Timeout = 300 * time.Millisecond
+	base := req.Transport
+	req.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if requestParam(r, "RegionId") == shanghai {
+			<-r.Context().Done() // shanghai never answers
+			return nil, r.Context().Err()
+		}
+		return base.RoundTrip(r)
+	})
+	res, err := Lock(context.Background(), req)
+	if err != nil || res.Written || res.ExitCode() != ExitFailure || res.Err == nil || !strings.Contains(res.Err.Error(), "cut short") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a run cut short by its timeout wrote the file: %v", err)
+	}
+}
+
+// Credentials are obtained once for the run: when that fails, every entry
+// is kept with the one failure, and no pin is "looked up" with the same
+// failure again (a front reports the credentials' failure once; a line per
+// pin repeating it is noise, and nothing was sent for it).
+func TestLockCheckCredentialsFailOnce(t *testing.T) {
+	srv := emulator(t)
+	path := filepath.Join(t.TempDir(), "images.lock.json")
+	if err := os.WriteFile(path, []byte(goldenLock), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := LockRequest{Request: request(srv), Path: path, Check: true}
+	req.Family = ""
+	req.Credentials.AssumeRoleARN = readerRole
+	req.Retry.MaxAttempts = 1
+	base := req.Transport
+	req.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if requestParam(r, "Action") == "AssumeRole" {
+			return nil, errors.New("connection refused")
+		}
+		return base.RoundTrip(r)
+	})
+	srv.ResetCounts()
+	res, err := Lock(context.Background(), req)
+	if err != nil || len(res.Outcomes) != 3 || res.ExitCode() != ExitFailure {
+		t.Fatalf("%+v %v", res, err)
+	}
+	for _, o := range res.Outcomes {
+		if !errors.As(o.Err, new(*CredentialsError)) || o.PinnedErr != nil || o.PinnedString() != "" {
+			t.Errorf("%s %s: err %v; pinned %q", o.Family, o.Region, o.Err, o.PinnedString())
+		}
+	}
+	if n := srv.Requests(""); n != 0 {
+		t.Errorf("%d ECS requests sent without credentials", n)
 	}
 }

@@ -3,12 +3,15 @@ package family
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/imagefamily"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/safetext"
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/internal/syncio"
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/conformance"
 )
 
@@ -180,5 +183,21 @@ func TestGuardErrorIsPrintable(t *testing.T) {
 	}
 	if !errors.Is(ge, imagefamily.ErrGuard) {
 		t.Errorf("errors.Is(ErrGuard) lost the core's class")
+	}
+}
+
+// The data source's own lines in the plugin log (retries, wait progress,
+// the core's trace through logWriter) are escaped by logf, whatever text it
+// is handed: one line each, printable, nothing forged at a line's start.
+func TestPluginLogLinesAreEscaped(t *testing.T) {
+	var buf syncio.Buffer
+	log.SetOutput(&buf)
+	defer log.SetOutput(io.Discard)
+	logf("[INFO] alicloud-image-family: %s", "retry\x1b[2J\n::error::forged\u202e")
+	logWriter{}.Write([]byte("trace \x1b]0;title\x07\r\n::add-mask::forged\n"))
+	out := buf.String()
+	checkLog(t, out, []string{"::error::forged", "::add-mask::forged"})
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Errorf("%d log lines, want 2:\n%s", n, out)
 	}
 }
