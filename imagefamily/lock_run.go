@@ -323,9 +323,11 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 	runCtx, cancel := withTimeout(ctx, lookupDeadline(one))
 	defer cancel()
 	results := s.resolveEach(runCtx, plan.targets, 0)
-	timedOut := runCtx.Err() != nil
 	next := plan.File.clone()
-	cutShort := false // a lookup the run's deadline ended
+	// A lookup that timed out ran out of the run's time: an attempt's own
+	// timeout is the run's (--timeout), so whichever clock fired first, the
+	// run was cut short, and a half-run refresh is not written.
+	cutShort := false
 	for i, r := range results {
 		if r.Err != nil && IsInputError(r.Err) {
 			return LockResult{}, r.Err
@@ -335,7 +337,7 @@ func Lock(ctx context.Context, req LockRequest) (LockResult, error) {
 		switch {
 		case r.Err != nil:
 			o.Action, o.Err = LockKept, r.Err
-			cutShort = cutShort || timedOut && errors.Is(r.Err, ErrTimeout)
+			cutShort = cutShort || errors.Is(r.Err, ErrTimeout)
 		case r.Image.ImageID == o.Old.ImageID:
 			o.Action, o.New = LockCurrent, o.Old
 		default:
