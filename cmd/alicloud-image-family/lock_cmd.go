@@ -67,11 +67,7 @@ func (a *app) lock(ctx context.Context, args []string) int {
 	if f.output != "none" && f.output != "json" {
 		return a.commandUsage(cmd, "%v", &imagefamily.ValidationError{Field: "--output", Value: f.output, Rule: "it must be none or json"})
 	}
-	maxAttempts, err := imagefamily.ParseMaxAttempts("max attempts", f.maxAttempts.raw)
-	if err != nil {
-		return a.commandUsage(cmd, "%v", err)
-	}
-	timeout, err := f.timeout.duration()
+	timeout, maxAttempts, err := f.budget()
 	if err != nil {
 		return a.commandUsage(cmd, "%v", err)
 	}

@@ -82,10 +82,6 @@ func (a *app) promote(ctx context.Context, args []string) int {
 	return a.lifecycle(ctx, "promote", args)
 }
 
-func (a *app) lifecycleUsage(cmd, format string, args ...any) int {
-	return a.commandUsage(cmd, format, args...)
-}
-
 // lifecycle parses and checks everything offline (exit 2, nothing sent on
 // a bad input), then calls the core and prints the outcomes.
 func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
@@ -95,46 +91,42 @@ func (a *app) lifecycle(ctx context.Context, cmd string, args []string) int {
 		return code
 	}
 	if fs.NArg() > 0 {
-		return a.lifecycleUsage(cmd, "unexpected argument %q", fs.Arg(0))
+		return a.commandUsage(cmd, "unexpected argument %q", fs.Arg(0))
 	}
 	if f.output != "text" && f.output != "json" {
-		return a.lifecycleUsage(cmd, "--output must be text or json, not %q", f.output)
+		return a.commandUsage(cmd, "--output must be text or json, not %q", f.output)
 	}
-	maxAttempts, err := imagefamily.ParseMaxAttempts("max attempts", f.maxAttempts.raw)
+	timeout, maxAttempts, err := f.budget()
 	if err != nil {
-		return a.lifecycleUsage(cmd, "%v", err)
-	}
-	timeout, err := f.timeout.duration()
-	if err != nil {
-		return a.lifecycleUsage(cmd, "%v", err)
+		return a.commandUsage(cmd, "%v", err)
 	}
 	if f.family == "" {
-		return a.lifecycleUsage(cmd, "--image-family is required")
+		return a.commandUsage(cmd, "--image-family is required")
 	}
 	var images map[string]string
 	switch {
 	case f.imageIDs != "" && f.manifest != "":
-		return a.lifecycleUsage(cmd, "give --image-ids or --packer-manifest, not both")
+		return a.commandUsage(cmd, "give --image-ids or --packer-manifest, not both")
 	case f.packerBuild != "" && f.manifest == "":
-		return a.lifecycleUsage(cmd, "--packer-build needs --packer-manifest")
+		return a.commandUsage(cmd, "--packer-build needs --packer-manifest")
 	case f.manifest != "":
 		images, err = readPackerManifest(f.manifest, f.packerBuild)
 	case f.imageIDs != "":
 		images, err = imagefamily.ParseExpected("image ids", f.imageIDs)
 	default:
 		if cmd == "promote" {
-			return a.lifecycleUsage(cmd, "--image-ids or --packer-manifest is required")
+			return a.commandUsage(cmd, "--image-ids or --packer-manifest is required")
 		}
-		return a.lifecycleUsage(cmd, "--image-ids is required")
+		return a.commandUsage(cmd, "--image-ids is required")
 	}
 	if err != nil {
-		return a.lifecycleUsage(cmd, "%v", err)
+		return a.commandUsage(cmd, "%v", err)
 	}
 	var wait time.Duration
 	if f.wait != "" {
 		wait, err = imagefamily.ParseDuration("wait", f.wait, 0, imagefamily.MaxWait)
 		if err != nil {
-			return a.lifecycleUsage(cmd, "%v", err)
+			return a.commandUsage(cmd, "%v", err)
 		}
 	}
 	req := a.request(&f.resolveFlags, f.credentials(a.getenv), timeout, maxAttempts, wait)

@@ -82,6 +82,19 @@ func (t *timeoutFlag) duration() (time.Duration, error) {
 	return imagefamily.ParseDuration("--timeout", t.raw, imagefamily.MinTimeout, imagefamily.MaxTimeout)
 }
 
+// budget is the connection's time and attempt budgets, --max-attempts
+// checked first (the core's rule, the same on every front: 1 to 20; the
+// core's "0 means the default" is not offered), then --timeout.
+func (f *resolveFlags) budget() (timeout time.Duration, maxAttempts int, err error) {
+	if maxAttempts, err = imagefamily.ParseMaxAttempts("max attempts", f.maxAttempts.raw); err != nil {
+		return 0, 0, err
+	}
+	if timeout, err = f.timeout.duration(); err != nil {
+		return 0, 0, err
+	}
+	return timeout, maxAttempts, nil
+}
+
 // shortDuration writes d without zero trailing units: 1h, not 1h0m0s.
 func shortDuration(d time.Duration) string {
 	s := d.String()
@@ -250,13 +263,7 @@ func (a *app) resolve(ctx context.Context, args []string) int {
 		return a.usageError("%v", &imagefamily.ValidationError{Field: "--concurrency", Value: f.concurrency.raw,
 			Rule: fmt.Sprintf("it must be a whole number from 1 to %d, or 0 for every region at once (up to %d)", maxConcurrency, imagefamily.DefaultConcurrency)})
 	}
-	// The rule is the core's, the same on every front (1 to 20; the core's
-	// "0 means the default" is not offered).
-	maxAttempts, err := imagefamily.ParseMaxAttempts("max attempts", f.maxAttempts.raw)
-	if err != nil {
-		return a.usageError("%v", err)
-	}
-	timeout, err := f.timeout.duration()
+	timeout, maxAttempts, err := f.budget()
 	if err != nil {
 		return a.usageError("%v", err)
 	}
