@@ -9,12 +9,9 @@ package main
 // the core: imagefamily's TestInvokeRecoversSDKPanic.)
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
@@ -26,35 +23,12 @@ func (secretPanicWriter) Write([]byte) (int, error) {
 	panic("boom " + demoSecret + "\n::error::forged\x1b[2J")
 }
 
-var (
-	panicCLIOnce sync.Once
-	panicCLIPath string
-	panicCLIErr  error
-)
-
-// panicCLI builds the CLI with the tag imagefamily_testpanic: in that build
-// (never a release) ALICLOUD_IMAGE_FAMILY_TEST_PANIC names a region whose
-// lookup panics inside its goroutine.
+// panicCLI is the CLI built with the tag imagefamily_testpanic: in that
+// build (never a release) ALICLOUD_IMAGE_FAMILY_TEST_PANIC names a region
+// whose lookup panics inside its goroutine.
 func panicCLI(t *testing.T) string {
 	t.Helper()
-	panicCLIOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "aif-panic-bin-")
-		if err != nil {
-			panicCLIErr = err
-			return
-		}
-		panicCLIPath = filepath.Join(dir, "alicloud-image-family")
-		cmd := exec.Command("go", "build", "-trimpath", "-tags", "imagefamily_testpanic", "-o", panicCLIPath, e2etest.CLIPackage)
-		cmd.Dir = e2etest.RepoRoot(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			panicCLIErr = fmt.Errorf("go build -tags imagefamily_testpanic: %v\n%s", err, b)
-		}
-	})
-	if panicCLIErr != nil {
-		t.Fatal(panicCLIErr)
-	}
-	return panicCLIPath
+	return e2etest.CLIWithTags(t, "imagefamily_testpanic")
 }
 
 // Several regions, a panic inside one region's goroutine: exit 1 (the worst

@@ -34,28 +34,20 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // actionRepo is how a workflow names this repository's action.
 const actionRepo = "imagefamily/packer-plugin-alicloud-image-family"
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the repository")
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
 func readFile(t testing.TB, rel string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), filepath.FromSlash(rel)))
+	b, err := os.ReadFile(filepath.Join(e2etest.RepoRoot(t), filepath.FromSlash(rel)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +60,7 @@ func readFile(t testing.TB, rel string) string {
 // empty), as slash paths relative to the repository root, sorted.
 func files(t testing.TB, paths []string, exts ...string) []string {
 	t.Helper()
-	root := repoRoot(t)
+	root := e2etest.RepoRoot(t)
 	var out []string
 	keep := func(name string) bool {
 		if len(exts) == 0 {

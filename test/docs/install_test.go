@@ -19,6 +19,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/imagefamily/packer-plugin-alicloud-image-family/version"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // section returns the text of a "## heading" of a Markdown page, up to the
@@ -297,7 +299,7 @@ func TestInstallSection(t *testing.T) {
 			if !strings.HasPrefix(sub, "/cmd/") {
 				continue
 			}
-			if fi, err := os.Stat(filepath.Join(repoRoot(t), filepath.FromSlash(strings.TrimPrefix(sub, "/")))); err != nil || !fi.IsDir() {
+			if fi, err := os.Stat(filepath.Join(e2etest.RepoRoot(t), filepath.FromSlash(strings.TrimPrefix(sub, "/")))); err != nil || !fi.IsDir() {
 				t.Errorf("README.md Install names %s%s: no such package in this module", gm.module, sub)
 			}
 		}
@@ -317,7 +319,7 @@ func TestInstallSection(t *testing.T) {
 				}
 			}
 			for _, m := range regexp.MustCompile(`go (?:install|build)[^\n]*\s\./(cmd/\S+)`).FindAllStringSubmatch(b.text, -1) {
-				if fi, err := os.Stat(filepath.Join(repoRoot(t), m[1])); err != nil || !fi.IsDir() {
+				if fi, err := os.Stat(filepath.Join(e2etest.RepoRoot(t), m[1])); err != nil || !fi.IsDir() {
 					t.Errorf("%s: builds ./%s: no such package", b, m[1])
 				}
 			}
@@ -417,7 +419,7 @@ func TestInstallSection(t *testing.T) {
 		// Where a project publishes its key: the root, docs/, .github/.
 		var keys []string
 		for _, dir := range []string{".", "docs", ".github"} {
-			entries, err := os.ReadDir(filepath.Join(repoRoot(t), dir))
+			entries, err := os.ReadDir(filepath.Join(e2etest.RepoRoot(t), dir))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/imagefamily/packer-plugin-alicloud-image-family/testkit/e2etest"
 )
 
 // headingAnchors are the anchors GitHub gives the headings of a Markdown
@@ -68,7 +70,7 @@ func TestHeadingAnchors(t *testing.T) {
 // TestRelativeLinks: relative links and their anchors resolve.
 func TestRelativeLinks(t *testing.T) {
 	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
-	root := repoRoot(t)
+	root := e2etest.RepoRoot(t)
 	n := 0
 	for _, f := range files(t, []string{"README.md", "docs"}, ".md", ".mdx") {
 		text := readFile(t, f)

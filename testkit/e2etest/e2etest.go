@@ -88,36 +88,57 @@ func isExecutable(p string) bool {
 // CLIPackage is the CLI's package path relative to the repository.
 const CLIPackage = "./cmd/alicloud-image-family"
 
+// cliBuild is one build of the binary, made once per test process.
+type cliBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
+	cliBuildsMu sync.Mutex
+	cliBuilds   = map[string]*cliBuild{} // by build tags
 )
 
 // CLI builds the alicloud-image-family binary (the CLI, the action runtime
 // and the emulator process) once per test process and returns its path.
 func CLI(t testing.TB) string {
 	t.Helper()
-	cliOnce.Do(func() {
+	return CLIWithTags(t, "")
+}
+
+// CLIWithTags is CLI built with the build tags (a comma-separated list,
+// "" for none), such as a test-only hook's: once per test process per
+// list.
+func CLIWithTags(t testing.TB, tags string) string {
+	t.Helper()
+	cliBuildsMu.Lock()
+	b := cliBuilds[tags]
+	if b == nil {
+		b = &cliBuild{}
+		cliBuilds[tags] = b
+	}
+	cliBuildsMu.Unlock()
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "aif-e2e-bin-")
 		if err != nil {
-			cliErr = err
+			b.err = err
 			return
 		}
 		out := filepath.Join(dir, "alicloud-image-family")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, CLIPackage)
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", out, CLIPackage)
 		cmd.Dir = RepoRoot(t)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			cliErr = fmt.Errorf("go build %s: %v\n%s", CLIPackage, err, b)
+		if output, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build -tags %q %s: %v\n%s", tags, CLIPackage, err, output)
 			return
 		}
-		cliPath = out
+		b.path = out
 	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return cliPath
+	return b.path
 }
 
 // Emulator starts an in-process TLS emulator with the fixture file and
