@@ -173,17 +173,25 @@ func TestE2ELifecycleBadInputSendsNothing(t *testing.T) {
 		{"no credentials", lifecycleArgs(e, "promote", "--image-ids", id), "no Alibaba Cloud credentials"},
 	}
 	for _, c := range cases {
-		env := demoEnv
-		if c.name == "no credentials" {
-			env = nil
-		}
-		before := requests(t, e)
-		r := runCLI(t, e, env, c.args...)
-		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, c.frag) {
-			t.Errorf("%s: code=%d stdout=%q stderr=%q", c.name, r.code, r.stdout, r.stderr)
-		}
-		if n := requests(t, e) - before; n != 0 {
-			t.Errorf("%s: %d requests sent", c.name, n)
-		}
+		wantRefused(t, e, c.name, c.frag, c.args...)
+	}
+}
+
+// wantRefused runs the CLI on bad input: exit 2, nothing on stdout, frag on
+// stderr, no request sent. The case named "no credentials" runs without
+// the demo keys.
+func wantRefused(t *testing.T, e *emulatorProcess, name, frag string, args ...string) {
+	t.Helper()
+	env := demoEnv
+	if name == "no credentials" {
+		env = nil
+	}
+	before := requests(t, e)
+	r := runCLI(t, e, env, args...)
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, frag) {
+		t.Errorf("%s: code=%d stdout=%q stderr=%q", name, r.code, r.stdout, r.stderr)
+	}
+	if n := requests(t, e) - before; n != 0 {
+		t.Errorf("%s: %d requests sent", name, n)
 	}
 }

@@ -152,19 +152,8 @@ func TestE2ELockBadInputSendsNothing(t *testing.T) {
 		{"no credentials", lockArgs(e, good), "no Alibaba Cloud credentials"},
 	}
 	for _, c := range cases {
-		env := demoEnv
-		if c.name == "no credentials" {
-			env = nil
-		}
 		before := stateOf(t, good)
-		n0 := requests(t, e)
-		r := runCLI(t, e, env, c.args...)
-		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, c.frag) {
-			t.Errorf("%s: code=%d stdout=%q stderr=%q", c.name, r.code, r.stdout, r.stderr)
-		}
-		if n := requests(t, e) - n0; n != 0 {
-			t.Errorf("%s: %d requests sent", c.name, n)
-		}
+		wantRefused(t, e, c.name, c.frag, c.args...)
 		if !stateOf(t, good).same(before) {
 			t.Errorf("%s: the lock file was touched", c.name)
 		}
