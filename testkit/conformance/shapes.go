@@ -203,37 +203,32 @@ func HostileShapes() []HostileShape {
 			}},
 		{Name: "many tags", Refused: true, Fragment: "over 1024 elements",
 			Body: func(family string, size int) []byte {
-				head := shapeHead(family) + `,"Tags":{"Tag":[`
-				tail := "]}" + shapeTail
-				unit := `{"TagKey":"k000000","TagValue":"v##[error]"},`
-				m := max(fill(unit, size-len(head)-len(tail)), ShapeMaxElements+1)
-				var b strings.Builder
-				b.WriteString(head)
-				for i := range m {
-					if i > 0 {
-						b.WriteString(",")
-					}
-					fmt.Fprintf(&b, `{"TagKey":"k%06d","TagValue":"v##[error]"}`, i)
-				}
-				return []byte(b.String() + tail)
+				return manyElements(family, size, `"Tags":{"Tag":[`, `{"TagKey":"k%06d","TagValue":"v##[error]"}`)
 			}},
 		{Name: "many disk mappings", Refused: true, Fragment: "over 1024 elements",
 			Body: func(family string, size int) []byte {
-				head := shapeHead(family) + `,"DiskDeviceMappings":{"DiskDeviceMapping":[`
-				tail := "]}" + shapeTail
-				unit := `{"Device":"/dev/xvd000000","Size":"40","Type":"data"},`
-				m := max(fill(unit, size-len(head)-len(tail)), ShapeMaxElements+1)
-				var b strings.Builder
-				b.WriteString(head)
-				for i := range m {
-					if i > 0 {
-						b.WriteString(",")
-					}
-					fmt.Fprintf(&b, `{"Device":"/dev/xvd%06d","Size":"40","Type":"data"}`, i)
-				}
-				return []byte(b.String() + tail)
+				return manyElements(family, size, `"DiskDeviceMappings":{"DiskDeviceMapping":[`, `{"Device":"/dev/xvd%06d","Size":"40","Type":"data"}`)
 			}},
 	}
+}
+
+// manyElements is an answer whose Image opens a list with open (a
+// member and its object, as written: `"Tags":{"Tag":[`) holding elements,
+// each elem with its index (elem's %06d), as many as fill size and always
+// over ShapeMaxElements.
+func manyElements(family string, size int, open, elem string) []byte {
+	head := shapeHead(family) + "," + open
+	tail := "]}" + shapeTail
+	m := max(fill(fmt.Sprintf(elem, 0)+",", size-len(head)-len(tail)), ShapeMaxElements+1)
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range m {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, elem, i)
+	}
+	return []byte(b.String() + tail)
 }
 
 // nestedFull is an answer whose Image has an unknown member of n nested
